@@ -1,0 +1,88 @@
+# boot.py: the first Python that runs in the jail (python3 -I -u -c).
+#
+# It parses the user's code, applies the import policy for public callers,
+# reports one verdict line on fd 3 and closes it, then runs the code as
+# __main__ the way `python3 script.py` would. It runs inside the sandbox:
+# the worker never parses Python. The import policy is a courtesy, not a
+# boundary (__import__, exec and re-exported modules walk around it); the
+# namespaces, seccomp and limits are the boundary.
+#
+# Verdict lines (tab-separated, one line):
+#   ok
+#   syntax <TAB> line <TAB> offset <TAB> message
+#   forbidden <TAB> name,name,...
+import sys
+
+
+def _pyexec_boot():
+    import _ast
+    mode, allowed = sys.argv[1], frozenset(sys.argv[2].split(','))
+
+    def report(line):
+        data = line.encode('utf-8', 'backslashreplace') + b'\n'
+        while data:
+            data = data[_os.write(3, data):]
+        _os.close(3)
+
+    import os as _os
+    with open('script.py', 'rb') as f:
+        source = f.read()
+    try:
+        tree = compile(source, 'script.py', 'exec', _ast.PyCF_ONLY_AST,
+                       dont_inherit=True)
+    except (SyntaxError, ValueError) as e:
+        line = getattr(e, 'lineno', None) or 0
+        offset = getattr(e, 'offset', None) or 0
+        msg = (getattr(e, 'msg', None) or str(e)).replace('\t', ' ')
+        report('syntax\t%d\t%d\t%s' % (line, offset,
+                                        msg.replace('\n', ' ')))
+        sys.exit(0)
+
+    if mode == 'public':
+        bad = []
+        stack = [tree]
+        while stack:
+            node = stack.pop()
+            names = ()
+            if isinstance(node, _ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, _ast.ImportFrom) and not node.level:
+                names = [node.module or '']
+            for n in names:
+                top = n.split('.')[0]
+                if top not in allowed and top not in bad:
+                    bad.append(top)
+            for field in node._fields:
+                v = getattr(node, field, None)
+                if isinstance(v, list):
+                    stack.extend(x for x in v if isinstance(x, _ast.AST))
+                elif isinstance(v, _ast.AST):
+                    stack.append(v)
+        if bad:
+            report('forbidden\t' + ','.join(sorted(bad)))
+            sys.exit(0)
+
+    code = compile(tree, 'script.py', 'exec', dont_inherit=True)
+    report('ok')
+    # A fresh __main__, as `python3 script.py` would have; the bootstrap's
+    # own module keeps its names to itself.
+    main = type(sys)('__main__')
+    main.__file__ = 'script.py'
+    main.__builtins__ = __builtins__
+    main.__loader__ = main.__spec__ = main.__cached__ = None
+    sys.modules['__main__'] = main
+    sys.argv[:] = ['script.py']
+    return code, main.__dict__
+
+
+_pyexec_code, _pyexec_globals = _pyexec_boot()
+try:
+    exec(_pyexec_code, _pyexec_globals)
+except SystemExit:
+    raise
+except BaseException as _pyexec_e:
+    # Drop this bootstrap's own frame so the traceback starts in script.py.
+    _tb = _pyexec_e.__traceback__
+    _pyexec_e.__traceback__ = _tb.tb_next if _tb else None
+    sys.excepthook(type(_pyexec_e), _pyexec_e, _pyexec_e.__traceback__)
+    sys.exit(1)

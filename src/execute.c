@@ -1,0 +1,240 @@
+/*
+ * execute.c: routing and the /execute pipeline. Owns struct exec_ctx: every
+ * allocation, fd and process of one request hangs off it, and ctx_free()
+ * releases all of it on every path (success, error, timeout, a crash of
+ * the script).
+ *
+ * Order of one POST /execute: content type and length (before reading a
+ * byte), body, strict parse (request.c), caller role, workspace mount
+ * point, the run (supervise.c + sandbox.c), the bootstrap's verdict
+ * (syntax, imports), return files (outputs.c), reply (response.c).
+ * Request code never exits the worker: errors become an enum pyx_err.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "pyexec.h"
+
+static void
+ctx_free(struct exec_ctx *c)
+{
+	run_free(&c->run);
+	/*
+	 * The workspace and the jail's root lived in the jail's own mount
+	 * namespace and died with it; on the host the mount point is an
+	 * empty directory that only this worker can write.
+	 */
+	if (c->jaildir_made && rmdir(c->jaildir) == -1)
+		log_warn("rmdir %s", c->jaildir);
+	req_free(&c->req);
+	free(c->body);
+	json_object_put(c->outputs);
+	json_object_put(c->err_extra);
+	memset(c, 0, sizeof(*c));
+}
+
+static enum pyx_err
+fail(struct exec_ctx *c, enum pyx_err e, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum pyx_err
+fail(struct exec_ctx *c, enum pyx_err e, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
+	va_end(ap);
+	return e;
+}
+
+static bool
+is_json_type(const char *ct)
+{
+	size_t	 n = strlen("application/json");
+
+	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0)
+		return false;
+	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
+}
+
+/*
+ * Constant time in the contents and in both lengths: both keys are copied
+ * into fixed, zero-padded buffers with their lengths, and every byte is
+ * compared (ct_equal).
+ */
+static bool
+admin_key_ok(const struct worker *w, const struct exec_req *r)
+{
+	unsigned char	 a[1024 + sizeof(size_t)], b[1024 + sizeof(size_t)];
+	bool		 ok;
+
+	if (w->admin_key == NULL || r->api_key == NULL ||
+	    w->admin_key_len > 1024 || r->api_key_len > 1024)
+		return false;
+	memset(a, 0, sizeof(a));
+	memset(b, 0, sizeof(b));
+	memcpy(a, w->admin_key, w->admin_key_len);
+	memcpy(a + 1024, &w->admin_key_len, sizeof(size_t));
+	memcpy(b, r->api_key, r->api_key_len);
+	memcpy(b + 1024, &r->api_key_len, sizeof(size_t));
+	ok = ct_equal(a, b, sizeof(a));
+	explicit_bzero(a, sizeof(a));
+	explicit_bzero(b, sizeof(b));
+	return ok;
+}
+
+/* "syntax\tLINE\tOFFSET\tMESSAGE" or "forbidden\ta,b,c" from boot.py. */
+static enum pyx_err
+verdict_error(struct exec_ctx *c)
+{
+	char			*v = c->run.verdict.data, *line, *off, *msg, *p;
+	struct json_object	*arr;
+
+	v[strcspn(v, "\n")] = '\0';
+	c->err_extra = json_object_new_object();
+	if (c->run.verdict_kind == VERDICT_SYNTAX) {
+		line = v + strlen("syntax\t");
+		off = strchr(line, '\t');
+		msg = off ? strchr(off + 1, '\t') : NULL;
+		if (off == NULL || msg == NULL)
+			return fail(c, PYX_E_SYNTAX, "Syntax error in code.");
+		*off++ = '\0';
+		*msg++ = '\0';
+		json_object_object_add(c->err_extra, "line",
+		    json_object_new_int(atoi(line)));
+		json_object_object_add(c->err_extra, "offset",
+		    json_object_new_int(atoi(off)));
+		return fail(c, PYX_E_SYNTAX, "Syntax error in code: %.300s "
+		    "(line %d).", msg, atoi(line));
+	}
+	arr = json_object_new_array();
+	for (p = strtok(v + strlen("forbidden\t"), ","); p != NULL;
+	    p = strtok(NULL, ","))
+		json_object_array_add(arr, json_object_new_string(p));
+	json_object_object_add(c->err_extra, "disallowed", arr);
+	return fail(c, PYX_E_FORBIDDEN_IMPORT, "Import of disallowed "
+	    "module(s): %.300s.", v + strlen("forbidden\t"));
+}
+
+static enum pyx_err
+do_execute(struct exec_ctx *c)
+{
+	const struct config	*cfg = &c->w->cfg;
+	struct http_req		*h = c->http;
+	size_t			 max = cfg_max_body(cfg);
+	long long		 got;
+	enum pyx_err		 e;
+
+	if (!is_json_type(h->content_type))
+		return PYX_E_MEDIA_TYPE;
+	if (h->content_length < 0)
+		return fail(c, PYX_E_VALIDATION, "Content-Length is required.");
+	if ((size_t)h->content_length > max)
+		return fail(c, PYX_E_TOO_LARGE, "The request body is larger "
+		    "than %zu bytes.", max);
+	c->body_len = (size_t)h->content_length;
+	c->body = xmalloc(c->body_len + 1);
+	got = fcgi_read_body(h->fcgi, c->body, c->body_len);
+	if (got != h->content_length)
+		return fail(c, PYX_E_VALIDATION, "The request body ended "
+		    "early.");
+	c->body[c->body_len] = '\0';
+
+	e = req_parse(cfg, c->body, c->body_len, &c->req, c->errmsg,
+	    sizeof(c->errmsg));
+	free(c->body);
+	c->body = NULL;
+	if (e != PYX_OK)
+		return e;
+	c->admin = admin_key_ok(c->w, &c->req);
+
+	if (snprintf(c->jaildir, sizeof(c->jaildir), "%s/jail.XXXXXX",
+	    cfg->runtime_dir) >= (int)sizeof(c->jaildir) ||
+	    mkdtemp(c->jaildir) == NULL) {
+		log_warn("mkdtemp in %s", cfg->runtime_dir);
+		return PYX_E_INTERNAL;
+	}
+	c->jaildir_made = true;
+
+	c->ran = true;
+	if ((e = sup_run(&c->run, c->w, &c->req, c->jaildir, c->admin)) !=
+	    PYX_OK)
+		return e;
+	if (c->run.verdict_kind == VERDICT_SYNTAX ||
+	    c->run.verdict_kind == VERDICT_FORBIDDEN) {
+		c->ran = false;		/* the user's code never started */
+		return verdict_error(c);
+	}
+	c->outputs = outputs_collect(c->run.fd_work, c->req.ret, c->req.nret,
+	    cfg->max_file_bytes, (long long)cfg->workspace_limit_mb << 20);
+	if (c->run.term == TERM_TIMEOUT)
+		return fail(c, PYX_E_TIMEOUT, "Execution timed out (%d seconds "
+		    "limit).", cfg->time_limit_seconds);
+	return PYX_OK;
+}
+
+static const char health_body[] = "{\"status\":\"ok\"}\n";
+
+void
+execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
+{
+	struct exec_ctx			 c;
+	const struct pyx_errinfo	*ei;
+	char				 path[256];
+
+	memset(&c, 0, sizeof(c));
+	memset(rep, 0, sizeof(*rep));
+	c.w = w;
+	c.http = h;
+	c.t0 = mono_now();
+	run_init(&c.run, &w->cfg);
+
+	strlcpy(path, h->uri ? h->uri : "", sizeof(path));
+	path[strcspn(path, "?")] = '\0';
+	if (strcmp(path, "/healthz") == 0) {
+		if (strcmp(h->method, "GET") == 0 ||
+		    strcmp(h->method, "HEAD") == 0) {
+			rep->status = 200;
+			rep->reason = "OK";
+			rep->body = xstrndup(health_body, sizeof(health_body) - 1);
+			rep->body_len = sizeof(health_body) - 1;
+			ctx_free(&c);
+			return;
+		}
+		strlcpy(rep->extra_headers, "Allow: GET, HEAD\r\n",
+		    sizeof(rep->extra_headers));
+		c.err = PYX_E_METHOD;
+	} else if (strcmp(path, "/execute") == 0) {
+		if (strcmp(h->method, "POST") == 0)
+			c.err = do_execute(&c);
+		else {
+			strlcpy(rep->extra_headers, "Allow: POST\r\n",
+			    sizeof(rep->extra_headers));
+			c.err = PYX_E_METHOD;
+		}
+	} else
+		c.err = PYX_E_NOT_FOUND;
+
+	ei = pyx_errinfo(c.err);
+	rep->status = ei->status;
+	rep->reason = ei->reason;
+	rep->body = resp_build(&c, &rep->body_len);
+	w->served++;
+	log_info("%s %s %.64s %d %s admin=%d term=%d wall=%.3fs total=%.3fs",
+	    h->remote_addr ? h->remote_addr : "-", h->method, path,
+	    ei->status, ei->type ? ei->type : "-", c.admin, c.run.term,
+	    c.run.wall_sec, mono_now() - c.t0);
+	ctx_free(&c);
+}

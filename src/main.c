@@ -1,0 +1,164 @@
+/*
+ * main.c: process start-up and the only place allowed to exit the worker.
+ * Loads the configuration and the admin key, compiles the seccomp filter,
+ * runs the self-test, then serves FastCGI requests on fd 0 (where
+ * spawn-fcgi leaves the listening socket) until told to stop.
+ *
+ * It refuses to start as root: nothing in the request path runs with
+ * privilege, and RLIMIT_NPROC, one of the fork-bomb defences, is not
+ * enforced for root.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcgiapp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pyexec.h"
+
+#define DEFAULT_CONFIG	"/etc/pyexec/pyexec.conf"
+
+__attribute__((noreturn)) static void
+usage(void)
+{
+	fprintf(stderr, "usage: pyexec-fcgi [-tBPv] [-c config]\n"
+	    "  -c config  configuration file (default " DEFAULT_CONFIG ")\n"
+	    "  -t         check the configuration and exit\n"
+	    "  -B         print the largest valid request body in bytes\n"
+	    "  -P         print the seccomp filter and exit\n"
+	    "  -v         verbose logging\n");
+	exit(2);
+}
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	FCGX_ShutdownPending();
+}
+
+static void
+load_admin_key(struct worker *w)
+{
+	char	*key;
+	size_t	 len;
+
+	if (w->cfg.admin_api_key_file[0] == '\0')
+		return;
+	if (read_file_limited(w->cfg.admin_api_key_file, &key, &len, 4096) ==
+	    -1)
+		fatal("admin_api_key_file %s", w->cfg.admin_api_key_file);
+	while (len > 0 && isspace((unsigned char)key[len - 1]))
+		key[--len] = '\0';
+	if (len < 16 || len > 1024 || strlen(key) != len)
+		fatalx("admin_api_key_file %s: the key must be 16 to 1024 "
+		    "bytes of text", w->cfg.admin_api_key_file);
+	w->admin_key = key;
+	w->admin_key_len = len;
+}
+
+/*
+ * Jail mount points are created here; a directory others could write to
+ * would let them race mkdtemp or fill it.
+ */
+static void
+check_runtime_dir(const struct config *c)
+{
+	struct stat	 st;
+
+	if (lstat(c->runtime_dir, &st) == -1)
+		fatal("runtime_dir %s", c->runtime_dir);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 022) != 0)
+		fatalx("runtime_dir %s must be a directory owned by uid %lu and "
+		    "writable only by it", c->runtime_dir,
+		    (unsigned long)geteuid());
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct worker		 w;
+	struct sigaction	 sa;
+	const char		*conf = DEFAULT_CONFIG;
+	char			 err[1024];
+	int			 ch, check = 0, body = 0, dump = 0, verbose = 0;
+
+	while ((ch = getopt(argc, argv, "BPc:tv")) != -1) {
+		switch (ch) {
+		case 'B':
+			body = 1;
+			break;
+		case 'P':
+			dump = 1;
+			break;
+		case 'c':
+			conf = optarg;
+			break;
+		case 't':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("pyexec", verbose);
+
+	memset(&w, 0, sizeof(w));
+	cfg_defaults(&w.cfg);
+	if (cfg_load(&w.cfg, conf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (check) {
+		printf("configuration OK\n");
+		return 0;
+	}
+	if (body) {
+		printf("%zu\n", cfg_max_body(&w.cfg));
+		return 0;
+	}
+	if (dump)
+		return policy_dump(STDOUT_FILENO) == 0 ? 0 : 1;
+
+	if (geteuid() == 0 || getuid() == 0)
+		fatalx("refusing to run as root: run the workers as an "
+		    "unprivileged user (spawn-fcgi -u)");
+	w.uid = getuid();
+	w.gid = getgid();
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	load_admin_key(&w);
+	check_runtime_dir(&w.cfg);
+	if (policy_prepare(&w.policy, err, sizeof(err)) == -1)
+		fatalx("seccomp: %s", err);
+	if (selftest_run(&w) == -1)
+		fatalx("self-test failed: refusing to serve");
+	log_info("worker ready: seccomp filter %u instructions, admin key %s",
+	    w.policy.len, w.admin_key ? "loaded" : "not configured");
+
+	if (fcgi_serve(&w) == -1)
+		return 1;
+	log_info("worker stopping after %lu requests", w.served);
+	policy_free(&w.policy);
+	if (w.admin_key != NULL) {
+		explicit_bzero(w.admin_key, w.admin_key_len);
+		free(w.admin_key);
+	}
+	return 0;
+}

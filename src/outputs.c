@@ -1,0 +1,141 @@
+/*
+ * outputs.c: reads the files a caller asked back, from the workspace of a
+ * finished run. Owns nothing past the JSON object it returns.
+ *
+ * The worker holds an O_PATH fd of the jail's /work, received from the
+ * jail's init; it is only used after every process of the run is dead, so
+ * nothing can race the reads. Every open goes through openat2() with
+ * RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+ * RESOLVE_NO_XDEV: the kernel refuses any path that would leave the
+ * workspace, follow a symlink at any component, or cross into another
+ * mount. Hard links cannot point outside either: the workspace is its own
+ * tmpfs, and links never cross file systems. Only regular files are read
+ * (O_NONBLOCK so a FIFO cannot stall the worker), each capped, and all of
+ * them together capped at the workspace size.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <linux/openat2.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "pyexec.h"
+
+static int
+open_beneath(int dirfd, const char *name)
+{
+	struct open_how	 how;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+	    RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+	return (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+}
+
+static struct json_object *
+file_error(const char *msg, long long size)
+{
+	struct json_object	*o = json_object_new_object();
+
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	if (size >= 0)
+		json_object_object_add(o, "size_bytes",
+		    json_object_new_int64(size));
+	return o;
+}
+
+static struct json_object *
+read_one(int dirfd, const char *name, long long max, long long *budget)
+{
+	struct json_object	*o;
+	struct stat		 st;
+	uint8_t			*data;
+	char			*enc;
+	size_t			 off = 0;
+	ssize_t			 n;
+	int			 fd;
+
+	if ((fd = open_beneath(dirfd, name)) == -1) {
+		switch (errno) {
+		case ENOENT:
+		case ENOTDIR:
+			return file_error("File not found after execution.", -1);
+		case ELOOP:
+			return file_error("Symbolic links are not returned.", -1);
+		case EXDEV:
+			return file_error("Path leaves the workspace.", -1);
+		default:
+			return file_error("File could not be opened.", -1);
+		}
+	}
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		return file_error("File could not be read.", -1);
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return file_error("Not a regular file.", -1);
+	}
+	if (st.st_size > max) {
+		close(fd);
+		return file_error("File is too large to return.", st.st_size);
+	}
+	if (st.st_size > *budget) {
+		close(fd);
+		return file_error("Returned files together exceed the workspace "
+		    "limit.", st.st_size);
+	}
+	data = xmalloc((size_t)st.st_size + 1);
+	while (off < (size_t)st.st_size) {
+		n = read(fd, data + off, (size_t)st.st_size - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fd);
+	if (off != (size_t)st.st_size) {
+		free(data);
+		return file_error("File could not be read.", -1);
+	}
+	*budget -= (long long)off;
+	enc = xmalloc(b64_encoded_len(off) + 1);
+	b64_encode(data, off, enc);
+	free(data);
+	o = json_object_new_object();
+	json_object_object_add(o, "content_base64",
+	    json_object_new_string_len(enc, (int)b64_encoded_len(off)));
+	json_object_object_add(o, "size_bytes", json_object_new_int64((int64_t)off));
+	free(enc);
+	return o;
+}
+
+/*
+ * Returns {name: {content_base64, size_bytes} | {error[, size_bytes]}}.
+ * dirfd may be -1 (no workspace): every file is then "not found".
+ */
+struct json_object *
+outputs_collect(int dirfd, char **names, size_t n, long long max,
+    long long total)
+{
+	struct json_object	*files = json_object_new_object();
+	size_t			 i;
+
+	for (i = 0; i < n; i++) {
+		json_object_object_add(files, names[i], dirfd == -1 ?
+		    file_error("File not found after execution.", -1) :
+		    read_one(dirfd, names[i], max, &total));
+	}
+	return files;
+}

@@ -1,0 +1,72 @@
+/*
+ * selftest.c: before a worker serves its first request it runs a probe
+ * (selftest.py) in a real jail, exactly as a request would run, and
+ * refuses to serve if confinement is broken. A kernel or host that quietly
+ * lost a protection (user namespaces disabled, seccomp missing, a mount
+ * that did not take) is caught here, not by the first attacker.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pyexec.h"
+#include "selftest_py.h"
+
+static bool
+quotable(const char *s)
+{
+	return strpbrk(s, "'\\\n") == NULL;
+}
+
+int
+selftest_run(struct worker *w)
+{
+	struct exec_req	 req;
+	struct run	 run;
+	char		 dir[PATH_MAX], head[2 * PATH_MAX + 128];
+	enum pyx_err	 e;
+	int		 rv = -1;
+
+	if (!quotable(w->cfg.runtime_dir) || !quotable(w->cfg.state_dir)) {
+		log_warnx("self-test: runtime_dir/state_dir contain quotes");
+		return -1;
+	}
+	snprintf(head, sizeof(head), "_RUNTIME_DIR = '%s'\n_STATE_DIR = '%s'\n"
+	    "_NPROC = %d\n", w->cfg.runtime_dir, w->cfg.state_dir,
+	    w->cfg.max_processes);
+	memset(&req, 0, sizeof(req));
+	req.code_len = strlen(head) + strlen(selftest_py);
+	req.code = xmalloc(req.code_len + 1);
+	strlcpy(req.code, head, req.code_len + 1);
+	strlcat(req.code, selftest_py, req.code_len + 1);
+
+	if (snprintf(dir, sizeof(dir), "%s/jail.XXXXXX", w->cfg.runtime_dir) >=
+	    (int)sizeof(dir) || mkdtemp(dir) == NULL) {
+		log_warn("self-test: mkdtemp in %s", w->cfg.runtime_dir);
+		free(req.code);
+		return -1;
+	}
+	run_init(&run, &w->cfg);
+	e = sup_run(&run, w, &req, dir, true);
+	if (e != PYX_OK)
+		log_warnx("self-test: the jail could not run a probe (%s); "
+		    "check that unprivileged user namespaces are enabled "
+		    "(sysctl user.max_user_namespaces, "
+		    "kernel.unprivileged_userns_clone) and see the log above",
+		    pyx_errinfo(e)->type);
+	else if (run.term != TERM_EXITED || run.exit_code != 0)
+		log_warnx("self-test: probe ended with termination %d exit %d: "
+		    "%.300s", run.term, run.exit_code,
+		    run.err.data ? run.err.data : "");
+	else if (run.out.data == NULL || strcmp(run.out.data, "PROBE-OK\n") != 0)
+		log_warnx("self-test: confinement is broken, refusing to "
+		    "serve: %.500s", run.out.data ? run.out.data : "(no output)");
+	else
+		rv = 0;
+	run_free(&run);
+	(void)rmdir(dir);
+	free(req.code);
+	return rv;
+}

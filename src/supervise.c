@@ -1,0 +1,442 @@
+/*
+ * supervise.c: the worker's side of one run. Owns the pipes, the control
+ * socket and the jail's init process from clone() to reap.
+ *
+ * One poll() loop feeds stdin, drains stdout and stderr into capped
+ * buffers, reads the bootstrap's verdict and init's control messages, all
+ * at once (no pipe deadlock), against a monotonic deadline. At the
+ * deadline, or when a stream passes its cap, init is SIGKILLed from
+ * outside its PID namespace, which takes every process of the run with it.
+ * The loop ends when every pipe is at EOF; only then is init reaped, and
+ * by then the kernel has reaped everything else in the namespace.
+ */
+#include "config.h"
+
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pyexec.h"
+#include "boot_py.h"
+
+#define VERDICT_MAX	(64 * 1024)
+#define CHUNK		(64 * 1024)
+
+static const char *const jail_env[] = {
+	"PATH=/usr/local/bin:/usr/bin:/bin",
+	"HOME=/tmp",
+	"TMPDIR=/tmp",
+	"LANG=C.UTF-8",
+	"LC_ALL=C.UTF-8",
+	"MPLBACKEND=Agg",
+	"MPLCONFIGDIR=/tmp/.matplotlib",
+	"OPENBLAS_NUM_THREADS=1",
+	"OMP_NUM_THREADS=1",
+	NULL
+};
+
+void
+run_init(struct run *r, const struct config *cfg)
+{
+	memset(r, 0, sizeof(*r));
+	r->pid = -1;
+	r->fd_stdin = r->fd_stdout = r->fd_stderr = -1;
+	r->fd_verdict = r->fd_ctl = r->fd_work = -1;
+	buf_init(&r->out, (size_t)cfg->max_output_bytes);
+	buf_init(&r->err, (size_t)cfg->max_output_bytes);
+	buf_init(&r->verdict, VERDICT_MAX);
+	r->exit_code = -1;
+}
+
+/* Safe on every path: kills and reaps init if it is still there. */
+void
+run_free(struct run *r)
+{
+	if (r->pid > 0) {
+		(void)kill(r->pid, SIGKILL);
+		while (waitpid(r->pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		r->pid = -1;
+	}
+	close_quietly(&r->fd_stdin);
+	close_quietly(&r->fd_stdout);
+	close_quietly(&r->fd_stderr);
+	close_quietly(&r->fd_verdict);
+	close_quietly(&r->fd_ctl);
+	close_quietly(&r->fd_work);
+	buf_free(&r->out);
+	buf_free(&r->err);
+	buf_free(&r->verdict);
+}
+
+static void
+add_rlimit(struct sbx_spec *s, int res, rlim_t soft, rlim_t hard)
+{
+	struct rlimit	 cur;
+
+	/* Never ask for more than the worker has: that would need privilege. */
+	if (getrlimit(res, &cur) == 0 && cur.rlim_max != RLIM_INFINITY) {
+		if (hard > cur.rlim_max)
+			hard = cur.rlim_max;
+		if (soft > hard)
+			soft = hard;
+	}
+	s->rlim_res[s->nrlim] = res;
+	s->rlim[s->nrlim].rlim_cur = soft;
+	s->rlim[s->nrlim].rlim_max = hard;
+	s->nrlim++;
+}
+
+static void
+fill_spec(struct sbx_spec *s, const struct worker *w,
+    const struct exec_req *req, const char *jaildir, const char **argv)
+{
+	const struct config	*c = &w->cfg;
+	unsigned long long	 ws = (unsigned long long)c->workspace_limit_mb << 20;
+	rlim_t			 t = (rlim_t)c->time_limit_seconds;
+
+	memset(s, 0, sizeof(*s));
+	s->policy = &w->policy;
+	s->req = req;
+	s->jaildir = jaildir;
+	snprintf(s->uid_map, sizeof(s->uid_map), "%d %lu 1\n", PYX_JAIL_UID,
+	    (unsigned long)w->uid);
+	snprintf(s->gid_map, sizeof(s->gid_map), "%d %lu 1\n", PYX_JAIL_UID,
+	    (unsigned long)w->gid);
+	/* One inode per 16 KiB of space, at least 1024. */
+	snprintf(s->ws_opts, sizeof(s->ws_opts),
+	    "size=%llu,nr_inodes=%llu,mode=0755,uid=%d,gid=%d", ws,
+	    ws / 16384 > 1024 ? ws / 16384 : 1024, PYX_JAIL_UID, PYX_JAIL_UID);
+	s->argv = argv;
+	s->envp = jail_env;
+	/* CPU: SIGXCPU at the limit, SIGKILL one second later. */
+	add_rlimit(s, RLIMIT_CPU, t, t + 1);
+	add_rlimit(s, RLIMIT_AS, (rlim_t)c->memory_limit_mb << 20,
+	    (rlim_t)c->memory_limit_mb << 20);
+	add_rlimit(s, RLIMIT_FSIZE, ws, ws);
+	add_rlimit(s, RLIMIT_NOFILE, 256, 256);
+	add_rlimit(s, RLIMIT_CORE, 0, 0);
+	add_rlimit(s, RLIMIT_MEMLOCK, 0, 0);
+	add_rlimit(s, RLIMIT_MSGQUEUE, 0, 0);
+	/*
+	 * RLIMIT_NPROC is counted per user namespace (Linux >= 5.14 ucounts),
+	 * and each run has its own, so this budget is per run, not per uid:
+	 * a fork bomb in one run cannot starve another. The jail's init is
+	 * one of the processes counted, hence the + 1.
+	 */
+	s->nproc.rlim_cur = s->nproc.rlim_max = (rlim_t)c->max_processes + 1;
+}
+
+static void
+set_nonblock(int fd)
+{
+	int	 fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) != -1)
+		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* Returns 0 on EOF, -1 on error, else bytes read. */
+static ssize_t
+drain(int *fd, struct buf *b, bool *overflow)
+{
+	char	 chunk[CHUNK];
+	ssize_t	 n;
+	size_t	 kept;
+
+	n = read(*fd, chunk, sizeof(chunk));
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return 1;
+	if (n <= 0) {
+		close_quietly(fd);
+		return n;
+	}
+	kept = buf_append(b, chunk, (size_t)n);
+	if (kept < (size_t)n)
+		*overflow = true;
+	return n;
+}
+
+static void
+recv_ctl(struct run *r)
+{
+	struct ctl_msg	 m;
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	union {
+		char		 buf[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr	 align;
+	} cm;
+	struct cmsghdr	*c;
+	int		 fds[4], nfds = 0, i;
+	ssize_t		 n;
+
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = &m;
+	iov.iov_len = sizeof(m);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	n = recvmsg(r->fd_ctl, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		close_quietly(&r->fd_ctl);
+		return;
+	}
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (i = 0; (size_t)i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int) &&
+		    nfds < 4; i++)
+			memcpy(&fds[nfds++], CMSG_DATA(c) + i * sizeof(int),
+			    sizeof(int));
+	}
+	if (n != (ssize_t)sizeof(m)) {
+		log_warnx("jail sent a short control message (%zd bytes)", n);
+		goto closefds;
+	}
+	switch (m.type) {
+	case CTL_READY:
+		if (nfds == 1 && r->fd_work == -1) {
+			r->fd_work = fds[0];
+			nfds = 0;
+		}
+		break;
+	case CTL_FAIL:
+		m.text[sizeof(m.text) - 1] = '\0';
+		snprintf(r->fail, sizeof(r->fail), "%s: %s", m.text,
+		    strerror(m.err));
+		break;
+	case CTL_EXIT:
+		r->got_exit = true;
+		r->exit_status = m.wstatus;
+		r->cpu_sec = (double)m.ru.ru_utime.tv_sec +
+		    (double)m.ru.ru_utime.tv_usec / 1e6 +
+		    (double)m.ru.ru_stime.tv_sec +
+		    (double)m.ru.ru_stime.tv_usec / 1e6;
+		r->maxrss_kb = m.ru.ru_maxrss;
+		break;
+	default:
+		log_warnx("jail sent control message type %u", m.type);
+	}
+closefds:
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+}
+
+static void
+parse_verdict(struct run *r)
+{
+	const char	*v = r->verdict.data;
+
+	if (v == NULL)
+		r->verdict_kind = VERDICT_NONE;
+	else if (strncmp(v, "ok\n", 3) == 0)
+		r->verdict_kind = VERDICT_RAN;
+	else if (strncmp(v, "syntax\t", 7) == 0)
+		r->verdict_kind = VERDICT_SYNTAX;
+	else if (strncmp(v, "forbidden\t", 10) == 0)
+		r->verdict_kind = VERDICT_FORBIDDEN;
+	else
+		r->verdict_kind = VERDICT_NONE;
+}
+
+static void
+kill_run(struct run *r, enum termination why)
+{
+	if (r->term == TERM_NONE)
+		r->term = why;
+	(void)kill(r->pid, SIGKILL);
+}
+
+/* The poll loop: returns when every pipe from the jail is at EOF. */
+static void
+supervise(struct run *r, const struct exec_req *req, double deadline)
+{
+	struct pollfd	 pfd[5];
+	bool		 overflow = false;
+	double		 now;
+	ssize_t		 n;
+	int		 np, timeout;
+
+	while (r->fd_stdout != -1 || r->fd_stderr != -1 ||
+	    r->fd_verdict != -1 || r->fd_ctl != -1) {
+		now = mono_now();
+		if (now >= deadline && r->term == TERM_NONE)
+			kill_run(r, TERM_TIMEOUT);
+		/* After a kill, EOF is imminent; poll without a deadline. */
+		timeout = r->term != TERM_NONE ? 1000 :
+		    (int)((deadline - now) * 1000) + 1;
+
+		np = 0;
+		pfd[np++] = (struct pollfd){ r->fd_stdout, POLLIN, 0 };
+		pfd[np++] = (struct pollfd){ r->fd_stderr, POLLIN, 0 };
+		pfd[np++] = (struct pollfd){ r->fd_verdict, POLLIN, 0 };
+		pfd[np++] = (struct pollfd){ r->fd_ctl, POLLIN, 0 };
+		pfd[np++] = (struct pollfd){ r->fd_stdin, POLLOUT, 0 };
+		if (poll(pfd, (nfds_t)np, timeout) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("poll");
+			kill_run(r, TERM_SIGNALED);
+			break;
+		}
+		if (pfd[0].revents)
+			(void)drain(&r->fd_stdout, &r->out, &overflow);
+		if (pfd[1].revents)
+			(void)drain(&r->fd_stderr, &r->err, &overflow);
+		if (pfd[2].revents) {
+			bool	 vover = false;
+
+			(void)drain(&r->fd_verdict, &r->verdict, &vover);
+		}
+		if (pfd[3].revents)
+			recv_ctl(r);
+		if (pfd[4].revents) {
+			n = write(r->fd_stdin, req->stdin_data + r->stdin_off,
+			    req->stdin_len - r->stdin_off);
+			if (n > 0)
+				r->stdin_off += (size_t)n;
+			if ((n == -1 && errno != EAGAIN && errno != EINTR) ||
+			    r->stdin_off == req->stdin_len)
+				close_quietly(&r->fd_stdin);
+		}
+		/* Past the cap the run is stopped: memory here stays bounded. */
+		if (overflow && r->term == TERM_NONE)
+			kill_run(r, TERM_OUTPUT);
+	}
+	close_quietly(&r->fd_stdin);
+}
+
+static void
+classify(struct run *r, const struct config *c)
+{
+	int	 st = r->exit_status;
+
+	if (r->term != TERM_NONE)
+		return;		/* timeout or output limit: decided by us */
+	if (WIFEXITED(st)) {
+		r->term = TERM_EXITED;
+		r->exit_code = WEXITSTATUS(st);
+	} else if (WIFSIGNALED(st)) {
+		r->signal = WTERMSIG(st);
+		/* SIGXCPU at the soft CPU limit, SIGKILL at the hard one. */
+		if (r->signal == SIGXCPU || (r->signal == SIGKILL &&
+		    r->cpu_sec >= (double)c->time_limit_seconds))
+			r->term = TERM_CPU;
+		else
+			r->term = TERM_SIGNALED;
+	}
+}
+
+enum pyx_err
+sup_run(struct run *r, const struct worker *w, const struct exec_req *req,
+    const char *jaildir, bool admin)
+{
+	struct sbx_spec	 spec;
+	const char	*argv[8];
+	int		 p_in[2], p_out[2], p_err[2], p_ver[2], sp[2], st, i;
+	int		*ends[] = { p_in, p_out, p_err, p_ver, sp };
+	double		 t0;
+
+	for (i = 0; i < 5; i++)
+		ends[i][0] = ends[i][1] = -1;
+	if (pipe2(p_in, O_CLOEXEC) == -1 || pipe2(p_out, O_CLOEXEC) == -1 ||
+	    pipe2(p_err, O_CLOEXEC) == -1 || pipe2(p_ver, O_CLOEXEC) == -1 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
+		log_warn("pipes for a run");
+		for (i = 0; i < 5; i++) {
+			close_quietly(&ends[i][0]);
+			close_quietly(&ends[i][1]);
+		}
+		return PYX_E_INTERNAL;
+	}
+	argv[0] = "/usr/bin/python3";
+	argv[1] = "-I";
+	argv[2] = "-u";
+	argv[3] = "-c";
+	argv[4] = boot_py;
+	argv[5] = admin ? "admin" : "public";
+	argv[6] = w->cfg.allowed_imports;
+	argv[7] = NULL;
+	fill_spec(&spec, w, req, jaildir, argv);
+	spec.fds[SBX_FD_STDIN] = p_in[0];
+	spec.fds[SBX_FD_STDOUT] = p_out[1];
+	spec.fds[SBX_FD_STDERR] = p_err[1];
+	spec.fds[SBX_FD_VERDICT] = p_ver[1];
+	spec.fds[SBX_FD_CTL] = sp[1];
+
+	t0 = mono_now();
+	/*
+	 * Raw clone: glibc has no fork-with-flags, and CLONE_NEWPID through
+	 * unshare() would need a second fork. The child runs only sandbox.c,
+	 * which touches no glibc state that a skipped atfork handler guards.
+	 */
+	r->pid = (pid_t)syscall(SYS_clone, SIGCHLD | SBX_CLONE_FLAGS, NULL,
+	    NULL, NULL, NULL);
+	if (r->pid == 0)
+		sbx_child(&spec);
+	r->fd_stdin = p_in[1];
+	r->fd_stdout = p_out[0];
+	r->fd_stderr = p_err[0];
+	r->fd_verdict = p_ver[0];
+	r->fd_ctl = sp[0];
+	close(p_in[0]);
+	close(p_out[1]);
+	close(p_err[1]);
+	close(p_ver[1]);
+	close(sp[1]);
+	if (r->pid == -1) {
+		if (errno == EPERM || errno == ENOSPC || errno == EINVAL)
+			log_warn("clone with new namespaces failed: are "
+			    "unprivileged user namespaces enabled "
+			    "(sysctl user.max_user_namespaces > 0)?");
+		else
+			log_warn("clone");
+		return PYX_E_SANDBOX;
+	}
+	if (req->stdin_len == 0)
+		close_quietly(&r->fd_stdin);
+	else
+		set_nonblock(r->fd_stdin);
+	set_nonblock(r->fd_stdout);
+	set_nonblock(r->fd_stderr);
+	set_nonblock(r->fd_verdict);
+
+	supervise(r, req, t0 + (double)w->cfg.time_limit_seconds);
+	r->wall_sec = mono_now() - t0;
+	while (waitpid(r->pid, &st, 0) == -1 && errno == EINTR)
+		;
+	r->pid = -1;
+
+	if (r->fail[0] != '\0') {
+		log_warnx("jail setup failed: %s", r->fail);
+		return PYX_E_SANDBOX;
+	}
+	if (r->term == TERM_NONE && !r->got_exit) {
+		log_warnx("jail init ended without a report (wait status 0x%x)",
+		    st);
+		return PYX_E_SANDBOX;
+	}
+	parse_verdict(r);
+	classify(r, &w->cfg);
+	if (r->verdict_kind == VERDICT_NONE && r->term == TERM_EXITED &&
+	    (r->exit_code == 125 || r->exit_code == 127)) {
+		log_warnx("python could not be started in the jail (exit %d)",
+		    r->exit_code);
+		return PYX_E_SANDBOX;
+	}
+	return PYX_OK;
+}
