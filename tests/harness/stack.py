@@ -1,0 +1,359 @@
+"""stack.py: starts and stops the real pyexec stack on loopback.
+
+The same code serves `./dev.sh run` and the test suite, so what developers
+run is what the tests test: nginx (TLS, flood limit, realip, JSON error
+pages) in front of a spawn-fcgi + multiwatch pool of pyexec-fcgi workers
+running as the unprivileged `pyexec` user, every piece rendered into a
+private run directory under /run. Needs root (to start nginx's master and
+let spawn-fcgi drop to `pyexec`); touches nothing in /etc.
+
+    python3 tests/harness/stack.py run [--port 8443] [--config FILE]
+"""
+import argparse
+import http.client
+import json
+import os
+import pwd
+import grp
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BINARY = os.environ.get('PYEXEC_BINARY', os.path.join(REPO, 'build', 'src', 'pyexec-fcgi'))
+SERVICE_USER = 'pyexec'
+NGINX_USER = 'www-data'
+
+
+def ensure_user():
+    """The unprivileged system user the workers run as."""
+    try:
+        pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        subprocess.run(['useradd', '--system', '--no-create-home',
+                        '--home-dir', '/nonexistent', '--shell',
+                        '/usr/sbin/nologin', SERVICE_USER], check=True)
+
+
+def ensure_cert(directory):
+    """A self-signed certificate for 127.0.0.1/localhost, made once."""
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    cert = os.path.join(directory, 'cert.pem')
+    key = os.path.join(directory, 'key.pem')
+    if not (os.path.exists(cert) and os.path.exists(key)):
+        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec',
+                        '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+                        '-keyout', key, '-out', cert, '-days', '825',
+                        '-subj', '/CN=localhost', '-addext',
+                        'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+                       check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        os.chmod(key, 0o600)
+    return cert, key
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def parse_conf(text):
+    keys = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith('#') and '=' in line:
+            k, _, v = line.partition('=')
+            keys[k.strip()] = v.strip()
+    return keys
+
+
+def render(template, values):
+    for k, v in values.items():
+        template = template.replace('@%s@' % k, str(v))
+    return template
+
+
+class Stack:
+    """One running stack. Use as a context manager or call start()/stop()."""
+
+    def __init__(self, config=None, config_text=None, workers=4, port=None,
+                 admin_key=None, realip=True, flood_rate=1000,
+                 flood_burst=2000, host='127.0.0.1', cert_dir=None,
+                 run_parent='/run'):
+        self.overrides = dict(config or {})
+        self.config_text = config_text
+        self.workers = workers
+        self.port = port or free_port()
+        self.admin_key = admin_key
+        self.realip = realip
+        self.flood_rate = flood_rate
+        self.flood_burst = flood_burst
+        self.host = host
+        self.cert_dir = cert_dir
+        self.run_parent = run_parent
+        self.procs = []
+        self.base = None
+
+    # -- lifecycle ---------------------------------------------------------
+    def start(self, ready_timeout=60):
+        ensure_user()
+        pw = pwd.getpwnam(SERVICE_USER)
+        www = pwd.getpwnam(NGINX_USER)
+        self.base = tempfile.mkdtemp(prefix='pyexec-stack-', dir=self.run_parent)
+        os.chmod(self.base, 0o755)
+        b = self.base
+        for d, owner, mode in (('jails', pw, 0o700), ('state', pw, 0o700),
+                               ('bin', None, 0o755), ('nginx-tmp', www, 0o700)):
+            p = os.path.join(b, d)
+            os.mkdir(p)
+            os.chmod(p, mode)
+            if owner:
+                os.chown(p, owner.pw_uid, owner.pw_gid)
+        self.binary = os.path.join(b, 'bin', 'pyexec-fcgi')
+        shutil.copy2(BINARY, self.binary)
+        os.chmod(self.binary, 0o755)
+
+        text = self.config_text if self.config_text is not None else ''
+        given = parse_conf(text)
+        extra = {}
+        if 'runtime_dir' not in given:
+            extra['runtime_dir'] = os.path.join(b, 'jails')
+        else:
+            self._own_dir(given['runtime_dir'], pw)
+        if 'state_dir' not in given:
+            extra['state_dir'] = os.path.join(b, 'state')
+        else:
+            self._own_dir(given['state_dir'], pw)
+        if self.admin_key is not None and 'admin_api_key_file' not in given:
+            kf = os.path.join(b, 'admin.key')
+            with open(kf, 'w') as f:
+                f.write(self.admin_key + '\n')
+            os.chown(kf, pw.pw_uid, pw.pw_gid)
+            os.chmod(kf, 0o400)
+            extra['admin_api_key_file'] = kf
+        extra.update(self.overrides)
+        for k in extra:
+            if k in given:
+                raise ValueError('config key %s given twice' % k)
+        self.config = dict(given, **extra)
+        self.conf_path = os.path.join(b, 'pyexec.conf')
+        with open(self.conf_path, 'w') as f:
+            f.write(text.rstrip('\n') + '\n' if text else '')
+            for k, v in extra.items():
+                f.write('%s = %s\n' % (k, v))
+        os.chmod(self.conf_path, 0o644)
+
+        body_max = subprocess.run([self.binary, '-B', '-c', self.conf_path],
+                                  check=True, capture_output=True,
+                                  text=True).stdout.strip()
+        tl = int(self.config.get('time_limit_seconds', 10))
+        self.sock = os.path.join(b, 'pyexec.sock')
+        self.cert, self.key = ensure_cert(self.cert_dir or os.path.join(b, 'tls'))
+        values = {
+            'RUN': b, 'HOST': self.host,
+            'FASTCGI_PARAMS': '/etc/nginx/fastcgi_params', 'PORT': self.port,
+            'CERT': self.cert, 'KEY': self.key, 'SOCKET': self.sock,
+            'BODY_MAX': body_max, 'READ_TIMEOUT': tl + 30,
+            'FLOOD_RATE': self.flood_rate, 'FLOOD_BURST': self.flood_burst,
+            'REALIP': ('    set_real_ip_from 127.0.0.1;\n'
+                       '    real_ip_header X-Forwarded-For;\n'
+                       '    real_ip_recursive on;') if self.realip else '',
+        }
+        for name in ('pyexec-http.conf', 'pyexec-locations.conf'):
+            with open(os.path.join(REPO, 'nginx', name)) as f:
+                out = render(f.read(), values)
+            with open(os.path.join(b, name), 'w') as f:
+                f.write(out)
+        with open(os.path.join(REPO, 'nginx', 'dev-nginx.conf.in')) as f:
+            nginx_conf = render(f.read(), values)
+        self.nginx_conf = os.path.join(b, 'nginx.conf')
+        with open(self.nginx_conf, 'w') as f:
+            f.write(nginx_conf)
+
+        self.worker_log = os.path.join(b, 'workers.log')
+        wlog = open(self.worker_log, 'ab')
+        # spawn-fcgi binds the socket (owner www-data, mode 0660), drops to
+        # pyexec and execs multiwatch, which keeps N workers alive on fd 0.
+        self.procs.append(subprocess.Popen(
+            ['spawn-fcgi', '-n', '-s', self.sock, '-M', '0660',
+             '-U', NGINX_USER, '-G', NGINX_USER, '-u', SERVICE_USER,
+             '-g', SERVICE_USER, '--', '/usr/bin/multiwatch', '-f',
+             str(self.workers), '--', self.binary, '-c', self.conf_path],
+            stdin=subprocess.DEVNULL, stdout=wlog, stderr=wlog,
+            start_new_session=True, env={'PATH': '/usr/sbin:/usr/bin:/sbin:/bin'}))
+        wlog.close()
+        subprocess.run(['nginx', '-t', '-q', '-c', self.nginx_conf], check=True)
+        nlog = open(os.path.join(b, 'nginx-stderr.log'), 'ab')
+        self.procs.append(subprocess.Popen(
+            ['nginx', '-c', self.nginx_conf, '-g', 'daemon off;'],
+            stdin=subprocess.DEVNULL, stdout=nlog, stderr=nlog,
+            start_new_session=True))
+        nlog.close()
+        self._wait_ready(ready_timeout)
+        return self
+
+    def _own_dir(self, path, pw):
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+        os.chmod(path, 0o700)
+
+    def _wait_ready(self, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for p in self.procs:
+                if p.poll() is not None:
+                    raise RuntimeError('stack process exited early (%s); '
+                                       'see %s' % (p.args[0], self.base))
+            if self.ready_workers() >= self.workers:
+                try:
+                    if self.request('GET', '/healthz')[0] == 200:
+                        return
+                except OSError:
+                    pass
+            time.sleep(0.1)
+        raise RuntimeError('stack not ready after %ds; worker log:\n%s'
+                           % (timeout, self.worker_log_text()[-3000:]))
+
+    def ready_workers(self):
+        return self.worker_log_text().count('worker ready')
+
+    def worker_log_text(self):
+        try:
+            with open(self.worker_log, errors='replace') as f:
+                return f.read()
+        except OSError:
+            return ''
+
+    def stop(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                try:
+                    os.killpg(p.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for p in reversed(self.procs):
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+        self.procs = []
+
+    def cleanup(self):
+        if self.base and os.path.isdir(self.base):
+            shutil.rmtree(self.base)
+        self.base = None
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            self.cleanup()
+            raise
+
+    def __exit__(self, *exc):
+        self.stop()
+        self.cleanup()
+
+    # -- client ------------------------------------------------------------
+    def connection(self, timeout=60):
+        ctx = ssl.create_default_context(cafile=self.cert)
+        return http.client.HTTPSConnection(self.host, self.port,
+                                           context=ctx, timeout=timeout)
+
+    def request(self, method, path, body=None, headers=None, conn=None,
+                timeout=60):
+        """Returns (status, headers dict, raw body bytes)."""
+        own = conn is None
+        c = conn or self.connection(timeout)
+        try:
+            c.request(method, path, body=body, headers=headers or {})
+            r = c.getresponse()
+            data = r.read()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+        finally:
+            if own:
+                c.close()
+
+    def execute(self, payload, ip=None, headers=None, raw=None, conn=None,
+                timeout=60):
+        """POST /execute; returns (status, parsed JSON or None, headers)."""
+        h = {'Content-Type': 'application/json'}
+        if ip:
+            h['X-Forwarded-For'] = ip
+        h.update(headers or {})
+        body = raw if raw is not None else json.dumps(payload).encode()
+        status, hdrs, data = self.request('POST', '/execute', body, h,
+                                          conn=conn, timeout=timeout)
+        try:
+            doc = json.loads(data)
+        except ValueError:
+            doc = None
+        return status, doc, hdrs
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest='cmd', required=True)
+    r = sub.add_parser('run', help='serve in the foreground until SIGINT/SIGTERM')
+    r.add_argument('--port', type=int, default=8443)
+    r.add_argument('--host', default='127.0.0.1')
+    r.add_argument('--config', help='pyexec.conf to use (default: built-in defaults)')
+    r.add_argument('--workers', type=int, default=0,
+                   help='worker processes (default: max_concurrent + 3)')
+    r.add_argument('--state', default=os.path.join(REPO, '.dev'),
+                   help='where the dev certificate and admin key live')
+    args = ap.parse_args()
+
+    text = ''
+    if args.config:
+        with open(args.config) as f:
+            text = f.read()
+    given = parse_conf(text)
+    workers = args.workers or int(given.get('max_concurrent', 5)) + 3
+    os.makedirs(args.state, mode=0o700, exist_ok=True)
+    admin_key = None
+    if 'admin_api_key_file' not in given:
+        kf = os.path.join(args.state, 'admin.key')
+        if not os.path.exists(kf):
+            with open(kf, 'w') as f:
+                f.write(os.urandom(24).hex() + '\n')
+            os.chmod(kf, 0o600)
+        with open(kf) as f:
+            admin_key = f.read().strip()
+    stack = Stack(config_text=text, workers=workers, port=args.port,
+                  host=args.host, admin_key=admin_key,
+                  cert_dir=os.path.join(args.state, 'tls'))
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *a: stop.append(1))
+    signal.signal(signal.SIGINT, lambda *a: stop.append(1))
+    try:
+        stack.start()
+        print('pyexec is serving on https://%s:%d (self-signed certificate: %s)'
+              % (args.host, args.port, stack.cert), flush=True)
+        if admin_key:
+            print('admin API key: in %s' % os.path.join(args.state, 'admin.key'), flush=True)
+        print('logs: %s/workers.log, %s/nginx-error.log; Ctrl-C stops.'
+              % (stack.base, stack.base), flush=True)
+        while not stop:
+            for p in stack.procs:
+                if p.poll() is not None:
+                    print('a stack process exited (%s); stopping' % p.args[0],
+                          file=sys.stderr)
+                    stop.append(1)
+            time.sleep(0.5)
+    finally:
+        stack.stop()
+        stack.cleanup()
+        print('stopped', flush=True)
+
+
+if __name__ == '__main__':
+    main()
