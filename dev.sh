@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# dev.sh: the two set-up commands of the README, for a fresh Debian 12
+# machine, as root.
+#
+#   ./dev.sh run    install what is needed, build, serve the API on
+#                   https://127.0.0.1:8443 until Ctrl-C (PYEXEC_PORT,
+#                   PYEXEC_CONFIG and PYEXEC_WORKERS change the defaults)
+#   ./dev.sh test   install, build, run every test; the last line is
+#                   "N passed, N failed", and the exit status is non-zero
+#                   on any failure
+#
+# Other steps, for developers: deps, build, unit, fuzz, bench.
+set -euo pipefail
+cd "$(dirname "$0")"
+REPO=$PWD
+PY=/usr/bin/python3
+
+# Debian packages the build, the service and the tests need.
+DEPS=(
+	build-essential autoconf automake pkgconf
+	libfcgi-dev libfcgi-bin libjson-c-dev libseccomp-dev libbsd-dev
+	libsqlite3-dev sqlite3
+	nginx spawn-fcgi multiwatch openssl curl ca-certificates
+	python3 python3-numpy python3-pil python3-reportlab python3-matplotlib
+	valgrind clang libclang-rt-14-dev
+)
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+need_root() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "dev.sh: run as root (it installs packages and starts nginx)" >&2
+		exit 2
+	fi
+}
+
+deps() {
+	need_root
+	local missing=() p
+	for p in "${DEPS[@]}"; do
+		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		    grep -q 'install ok installed'; then
+			missing+=("$p")
+		fi
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	log "installing: ${missing[*]}"
+	# Never let a package install start a system service (nginx would
+	# take port 80): add a deny-all policy-rc.d unless one exists.
+	local policy=/usr/sbin/policy-rc.d added=0
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\nexit 101\n' > "$policy"
+		chmod 755 "$policy"
+		added=1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+	[ "$added" -eq 1 ] && rm -f "$policy"
+	return 0
+}
+
+build() {
+	log "building"
+	if [ ! -x configure ] || [ configure.ac -nt configure ] ||
+	    [ Makefile.am -nt configure ]; then
+		autoreconf -fi
+	fi
+	mkdir -p build
+	if [ ! -f build/Makefile ] || [ configure -nt build/Makefile ]; then
+		(cd build && ../configure --enable-werror -q)
+	fi
+	make -C build -j"$(nproc)" -s
+}
+
+cmd_run() {
+	deps
+	build
+	local args=(run --port "${PYEXEC_PORT:-8443}")
+	[ -n "${PYEXEC_CONFIG:-}" ] && args+=(--config "$PYEXEC_CONFIG")
+	[ -n "${PYEXEC_WORKERS:-}" ] && args+=(--workers "$PYEXEC_WORKERS")
+	exec "$PY" tests/harness/stack.py "${args[@]}"
+}
+
+cmd_test() {
+	deps
+	build
+	exec "$PY" tests/run.py "$@"
+}
+
+case "${1:-}" in
+run) shift; cmd_run "$@" ;;
+test) shift; cmd_test "$@" ;;
+deps) deps ;;
+build) deps; build ;;
+*)
+	echo "usage: ./dev.sh run | test [--only PATTERN] | deps | build" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,238 @@
+"""run.py: runs every test of pyexec and ends with "N passed, N failed".
+
+Suites, in order:
+  unit         C unit tests (`make check`, TAP), each TAP point counts
+  valgrind     the unit tests again under valgrind
+  fuzz         each libFuzzer harness for a short, bounded run
+  integration  tests/integration/test_*.py against the real stack
+  escape       tests/escape/*.py, one attack per file, real stack
+  leftovers    no process, mount or workspace of ours left behind
+  package      tests/package (issue: Debian package), when present
+
+Python test modules are plain: functions named test_* taking a running
+Stack (tests/harness/stack.py). A module may set CONFIG (a dict of
+pyexec.conf overrides) and WORKERS; modules with the same settings share
+one stack. Escape files define ATTACK, EXPECTED and test(stack).
+
+    python3 tests/run.py [--only SUBSTRING] [--suite NAME[,NAME]]
+"""
+import argparse
+import glob
+import importlib.util
+import json
+import os
+import pwd
+import secrets
+import subprocess
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(HERE, 'harness'))
+import stack as stackmod  # noqa: E402
+
+ADMIN_KEY = secrets.token_hex(24)
+results = []  # (suite, name, ok, detail)
+
+
+def record(suite, name, ok, detail=''):
+    results.append((suite, name, ok, detail))
+    line = '%s %s: %s' % ('PASS' if ok else 'FAIL', suite, name)
+    if not ok and detail:
+        line += '\n    ' + detail.strip().replace('\n', '\n    ')
+    print(line, flush=True)
+
+
+def run_unit():
+    build = os.path.join(REPO, 'build')
+    p = subprocess.run(['make', '-C', build, '-s', 'check'],
+                       capture_output=True, text=True)
+    trs = sorted(glob.glob(os.path.join(build, 'tests', '**', '*.trs'),
+                           recursive=True))
+    if not trs:
+        record('unit', 'make check', p.returncode == 0,
+               p.stdout[-2000:] + p.stderr[-2000:])
+        return
+    for t in trs:
+        name = os.path.basename(t)[:-4]
+        with open(t) as f:
+            points = [l.split(':', 3)[2].strip() for l in f
+                      if l.startswith(':test-result:')]
+        logf = t[:-4] + '.log'
+        detail = ''
+        if any(r not in ('PASS', 'SKIP', 'XFAIL') for r in points) or not points:
+            try:
+                with open(logf, errors='replace') as f:
+                    detail = f.read()[-3000:]
+            except OSError:
+                pass
+        for i, r in enumerate(points, 1):
+            record('unit', '%s #%d' % (name, i), r in ('PASS', 'SKIP', 'XFAIL'),
+                   detail if r not in ('PASS', 'SKIP', 'XFAIL') else '')
+        if not points:
+            record('unit', name, False, 'no TAP results\n' + detail)
+
+
+def run_script(suite, name, argv, timeout):
+    if not os.path.exists(argv[0]):
+        return
+    try:
+        p = subprocess.run(argv, capture_output=True, text=True,
+                           timeout=timeout, cwd=REPO)
+        record(suite, name, p.returncode == 0,
+               (p.stdout[-2000:] + p.stderr[-2000:]) if p.returncode else '')
+    except subprocess.TimeoutExpired:
+        record(suite, name, False, 'timed out after %ds' % timeout)
+
+
+def load_module(path):
+    name = 'pyexec_test_' + os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def stack_key(mod):
+    return (json.dumps(getattr(mod, 'CONFIG', {}), sort_keys=True),
+            getattr(mod, 'WORKERS', 4), getattr(mod, 'FLOOD_RATE', 1000))
+
+
+def run_python_suites(suites, only):
+    groups = {}
+    files = []
+    if 'integration' in suites:
+        files += [('integration', f) for f in
+                  sorted(glob.glob(os.path.join(HERE, 'integration', 'test_*.py')))]
+    if 'escape' in suites:
+        files += [('escape', f) for f in
+                  sorted(glob.glob(os.path.join(HERE, 'escape', '*.py')))]
+    for suite, f in files:
+        try:
+            mod = load_module(f)
+        except Exception:
+            record(suite, os.path.basename(f), False, traceback.format_exc())
+            continue
+        groups.setdefault(stack_key(mod), []).append((suite, f, mod))
+
+    for key, mods in groups.items():
+        config, workers, flood = json.loads(key[0]), key[1], key[2]
+        tests = []
+        for suite, f, mod in mods:
+            base = os.path.splitext(os.path.basename(f))[0]
+            if suite == 'escape':
+                if hasattr(mod, 'test'):
+                    tests.append((suite, base, mod.test, mod))
+                else:
+                    record(suite, base, False, 'escape file defines no test()')
+            else:
+                for n in sorted(dir(mod)):
+                    if n.startswith('test_') and callable(getattr(mod, n)):
+                        tests.append((suite, '%s.%s' % (base, n),
+                                      getattr(mod, n), mod))
+        if only:
+            tests = [t for t in tests if only in t[1]]
+        if not tests:
+            continue
+        st = stackmod.Stack(config=config, workers=workers,
+                            admin_key=ADMIN_KEY, flood_rate=flood,
+                            flood_burst=flood * 2)
+        try:
+            st.start()
+        except Exception:
+            record('harness', 'start stack %s' % key[0], False,
+                   traceback.format_exc())
+            st.stop()
+            st.cleanup()
+            continue
+        st.admin_key = ADMIN_KEY
+        try:
+            for suite, name, fn, mod in tests:
+                t0 = time.time()
+                try:
+                    fn(st)
+                    record(suite, name, True)
+                except Exception:
+                    detail = traceback.format_exc(limit=4)
+                    if suite == 'escape':
+                        detail = ('attack: %s\nexpected: %s\n'
+                                  % (getattr(mod, 'ATTACK', '?'),
+                                     getattr(mod, 'EXPECTED', '?')) + detail)
+                    record(suite, name, False, detail)
+                if time.time() - t0 > 30:
+                    print('    (slow: %.1fs)' % (time.time() - t0), flush=True)
+        finally:
+            log_tail = st.worker_log_text()[-4000:]
+            st.stop()
+            # A worker that crashed shows up as a restart by multiwatch.
+            crashed = [l for l in log_tail.splitlines()
+                       if 'signal' in l.lower() and 'multiwatch' in l.lower()]
+            record('harness', 'workers did not crash (%s)' % key[0],
+                   not crashed, '\n'.join(crashed))
+            st.cleanup()
+
+
+def run_leftovers():
+    try:
+        uid = pwd.getpwnam(stackmod.SERVICE_USER).pw_uid
+    except KeyError:
+        return
+    time.sleep(0.5)
+    procs = []
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.stat('/proc/' + pid).st_uid == uid:
+                with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                    procs.append(pid + ' ' + f.read().replace(b'\0', b' ').decode(errors='replace'))
+        except OSError:
+            pass
+    record('leftovers', 'no process of the pyexec user remains', not procs,
+           '\n'.join(procs))
+    with open('/proc/self/mountinfo') as f:
+        mounts = [l for l in f if 'pyexec' in l]
+    record('leftovers', 'no pyexec mount remains on the host', not mounts,
+           ''.join(mounts))
+    dirs = glob.glob('/run/pyexec-stack-*')
+    record('leftovers', 'no stack or workspace directory remains', not dirs,
+           '\n'.join(dirs))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--only', default='')
+    ap.add_argument('--suite', default='unit,valgrind,fuzz,integration,escape,leftovers,package')
+    args = ap.parse_args()
+    suites = args.suite.split(',')
+    t0 = time.time()
+    if 'unit' in suites and not args.only:
+        run_unit()
+    if 'valgrind' in suites and not args.only:
+        run_script('valgrind', 'unit tests under valgrind',
+                   [os.path.join(HERE, 'unit', 'valgrind.sh')], 900)
+    if 'fuzz' in suites and not args.only:
+        run_script('fuzz', 'fuzzers (short run)',
+                   [os.path.join(REPO, 'fuzz', 'run.sh')], 900)
+    run_python_suites(suites, args.only)
+    if 'leftovers' in suites:
+        run_leftovers()
+    if 'package' in suites and not args.only:
+        run_script('package', 'Debian package install test',
+                   [os.path.join(HERE, 'package', 'test-package.sh')], 3000)
+    passed = sum(1 for r in results if r[2])
+    failed = len(results) - passed
+    if failed:
+        print('\nFailures:')
+        for s, n, ok, d in results:
+            if not ok:
+                print('  %s: %s' % (s, n))
+    print('(%.0f s)' % (time.time() - t0))
+    print('%d passed, %d failed' % (passed, failed))
+    sys.exit(1 if failed or passed == 0 else 0)
+
+
+if __name__ == '__main__':
+    main()
