@@ -100,13 +100,13 @@ b64_decode(const char *in, size_t inlen, uint8_t *out, size_t outcap,
 			nq++;
 			if (nq == 4) {
 				if (npad == 2) {
-					if (acc & 0xfff)	/* 12 unused bits */
+					if (acc & 0xffff)	/* bits past the one byte */
 						return -1;
 					if (o + 1 > outcap)
 						return -1;
 					out[o++] = (uint8_t)(acc >> 16 & 0xff);
 				} else {
-					if (acc & 0x3f)		/* 6 unused bits */
+					if (acc & 0xff)		/* bits past the two bytes */
 						return -1;
 					if (o + 2 > outcap)
 						return -1;

@@ -31,6 +31,7 @@ import traceback
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, 'harness'))
+sys.path.insert(0, os.path.join(HERE, 'integration'))
 import stack as stackmod  # noqa: E402
 
 ADMIN_KEY = secrets.token_hex(24)
@@ -193,7 +194,8 @@ def run_leftovers():
     record('leftovers', 'no process of the pyexec user remains', not procs,
            '\n'.join(procs))
     with open('/proc/self/mountinfo') as f:
-        mounts = [l for l in f if 'pyexec' in l]
+        mounts = [l for l in f if ' /run/pyexec-stack-' in l or
+                  'pyexec-ws' in l or ' pyexec ' in l.split(' - ')[-1]]
     record('leftovers', 'no pyexec mount remains on the host', not mounts,
            ''.join(mounts))
     dirs = glob.glob('/run/pyexec-stack-*')
