@@ -27,8 +27,10 @@
 __attribute__((noreturn)) static void
 usage(void)
 {
-	fprintf(stderr, "usage: pyexec-fcgi [-tBPv] [-c config]\n"
+	fprintf(stderr, "usage: pyexec-fcgi [-tBPv] [-c config] [-k keyfile]\n"
 	    "  -c config  configuration file (default " DEFAULT_CONFIG ")\n"
+	    "  -k file    admin key file, overriding admin_api_key_file (for\n"
+	    "             systemd credentials: -k ${CREDENTIALS_DIRECTORY}/admin.key)\n"
 	    "  -t         check the configuration and exit\n"
 	    "  -B         print the largest valid request body in bytes\n"
 	    "  -P         print the seccomp filter and exit\n"
@@ -86,11 +88,11 @@ main(int argc, char *argv[])
 {
 	struct worker		 w;
 	struct sigaction	 sa;
-	const char		*conf = DEFAULT_CONFIG;
+	const char		*conf = DEFAULT_CONFIG, *keyfile = NULL;
 	char			 err[1024];
 	int			 ch, check = 0, body = 0, dump = 0, verbose = 0;
 
-	while ((ch = getopt(argc, argv, "BPc:tv")) != -1) {
+	while ((ch = getopt(argc, argv, "BPc:k:tv")) != -1) {
 		switch (ch) {
 		case 'B':
 			body = 1;
@@ -100,6 +102,9 @@ main(int argc, char *argv[])
 			break;
 		case 'c':
 			conf = optarg;
+			break;
+		case 'k':
+			keyfile = optarg;
 			break;
 		case 't':
 			check = 1;
@@ -119,6 +124,9 @@ main(int argc, char *argv[])
 	cfg_defaults(&w.cfg);
 	if (cfg_load(&w.cfg, conf, err, sizeof(err)) == -1)
 		fatalx("%s", err);
+	if (keyfile != NULL && strlcpy(w.cfg.admin_api_key_file, keyfile,
+	    sizeof(w.cfg.admin_api_key_file)) >= sizeof(w.cfg.admin_api_key_file))
+		fatalx("-k: path too long");
 	if (check) {
 		printf("configuration OK\n");
 		return 0;
