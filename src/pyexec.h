@@ -257,6 +257,51 @@ void		 run_free(struct run *);
 struct json_object *outputs_collect(int, char **, size_t, long long,
 		    long long);
 
+/* store.c: per-client rate and daily quota, shared by all workers */
+enum store_result {
+	STORE_OK = 0,		/* charged: the request may run */
+	STORE_RATE_LIMITED,	/* per-minute window full; nothing charged */
+	STORE_QUOTA_EXCEEDED,	/* UTC day's quota used; nothing charged */
+	STORE_FAILED,		/* the store failed: fail closed (503) */
+};
+
+struct quota_info {
+	long long	 requests_today;	/* charged this UTC day */
+	long long	 remaining_today;
+	long long	 daily_limit;
+	long long	 requests_last_minute;	/* charged in the last 60 s */
+	long long	 minute_limit;
+	int		 retry_after_seconds;	/* > 0 only when refused */
+};
+
+struct store;
+struct store	*store_open(const char *, char *, size_t);
+enum store_result store_charge(struct store *, const char *, time_t, int, int,
+		    struct quota_info *);
+int		 store_peek(struct store *, const char *, time_t, int, int,
+		    struct quota_info *);
+const char	*store_errmsg(const struct store *);
+void		 store_close(struct store *);
+
+/* slots.c: the max_concurrent cap, one locked file per run in flight */
+enum slots_result {
+	SLOTS_OK = 0,
+	SLOTS_BUSY,		/* every slot is held: 503 ServerBusy */
+	SLOTS_FAILED,		/* runtime_dir trouble: fail closed */
+};
+
+struct slots {
+	int		 fd;		/* the locked slot file; -1: none */
+	int		 index;		/* N of slot.N; -1: none held */
+	int		 active;	/* held at acquire, ours included */
+};
+
+void		 slots_init(struct slots *);
+enum slots_result slots_acquire(struct slots *, const char *, int, char *,
+		    size_t);
+void		 slots_release(struct slots *);
+int		 slots_count(const char *, int, char *, size_t);
+
 /* execute.c */
 struct http_req {
 	const char	*method;
