@@ -157,6 +157,16 @@ main(int argc, char *argv[])
 		fatalx("seccomp: %s", err);
 	if (selftest_run(&w) == -1)
 		fatalx("self-test failed: refusing to serve");
+	/*
+	 * A store that cannot be opened does not stop the worker: public
+	 * requests get 503 (retrying the open each time), admins still run.
+	 */
+	if (snprintf(w.store_path, sizeof(w.store_path), "%s/ratelimit.sqlite",
+	    w.cfg.state_dir) >= (int)sizeof(w.store_path))
+		fatalx("state_dir is too long");
+	if ((w.store = store_open(w.store_path, err, sizeof(err))) == NULL)
+		log_warnx("rate-limit store %s: %s (public requests get 503 "
+		    "until it opens)", w.store_path, err);
 	log_info("worker ready: seccomp filter %u instructions, admin key %s",
 	    w.policy.len, w.admin_key ? "loaded" : "not configured");
 
@@ -164,6 +174,8 @@ main(int argc, char *argv[])
 		return 1;
 	log_info("worker stopping after %lu requests", w.served);
 	policy_free(&w.policy);
+	if (w.store != NULL)
+		store_close(w.store);
 	if (w.admin_key != NULL) {
 		explicit_bzero(w.admin_key, w.admin_key_len);
 		free(w.admin_key);

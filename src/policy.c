@@ -91,7 +91,13 @@ static const int allow[] = {
 	SCMP_SYS(prlimit64), SCMP_SYS(getrusage), SCMP_SYS(times),
 	SCMP_SYS(sysinfo), SCMP_SYS(uname), SCMP_SYS(getrandom),
 	SCMP_SYS(pidfd_open), SCMP_SYS(pidfd_send_signal),
-	/* signals and time */
+	/*
+	 * signals and time. restart_syscall is how the kernel resumes a call
+	 * a signal interrupted (a thread's futex wait when SIGCHLD arrives):
+	 * refusing it made glibc abort at random.
+	 */
+	SCMP_SYS(restart_syscall), SCMP_SYS(rt_sigqueueinfo),
+	SCMP_SYS(rt_tgsigqueueinfo), SCMP_SYS(getcpu),
 	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask),
 	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigpending),
 	SCMP_SYS(rt_sigtimedwait), SCMP_SYS(rt_sigsuspend),

@@ -325,6 +325,8 @@ struct worker {
 	struct policy	 policy;
 	char		*admin_key;
 	size_t		 admin_key_len;
+	struct store	*store;		/* NULL: failed to open, retried per request */
+	char		 store_path[PATH_MAX];
 	uid_t		 uid;
 	gid_t		 gid;
 	unsigned long	 served;
@@ -347,6 +349,13 @@ struct exec_ctx {
 	char		 errmsg[512];
 	struct json_object *err_extra;	/* merged into error_details */
 	double		 t0;
+	bool		 is_execute;	/* /execute: user_info and server_status */
+	const char	*ip;		/* REMOTE_ADDR as nginx's realip set it */
+	struct slots	 slot;
+	struct quota_info quota;
+	bool		 have_quota;
+	int		 active;	/* runs in flight when this one arrived */
+	int		 retry_after;	/* seconds, for 429 and 503 */
 };
 
 void	 execute_handle(struct worker *, struct http_req *, struct http_reply *);

@@ -23,10 +23,10 @@
  *        STORE_QUOTA_EXCEEDED  429, Retry-After: seconds to UTC midnight
  *        STORE_FAILED          503 (PYX_E_UNAVAILABLE); log store_errmsg()
  *      A refused request charges nothing, neither window nor quota.
- *   4. slots_acquire() (slots.c); SLOTS_BUSY is 503 ServerBusy. The
- *      charge of step 3 stands: a caller hammering a full server is
- *      still metered.
- *   5. Run, reply, slots_release() in the request's teardown.
+ *   (execute.c takes the run's slot, slots_acquire(), just before step 3:
+ *   a request refused with 503 ServerBusy never runs, so it is not
+ *   charged; a request refused here releases its slot at once.)
+ *   4. Run, reply, slots_release() in the request's teardown.
  * Each worker opens its own store at start-up (state_dir/ratelimit.sqlite;
  * refusing to start if that fails) and keeps it for its life: an SQLite
  * connection must not cross fork(2), and store_charge() refuses one that
