@@ -89,7 +89,7 @@ main(int argc, char *argv[])
 	struct worker		 w;
 	struct sigaction	 sa;
 	const char		*conf = DEFAULT_CONFIG, *keyfile = NULL;
-	char			 err[1024];
+	char			 err[3 * PATH_MAX];
 	int			 ch, check = 0, body = 0, dump = 0, verbose = 0;
 
 	while ((ch = getopt(argc, argv, "BPc:k:tv")) != -1) {
@@ -155,6 +155,8 @@ main(int argc, char *argv[])
 	check_runtime_dir(&w.cfg);
 	if (policy_prepare(&w.policy, err, sizeof(err)) == -1)
 		fatalx("seccomp: %s", err);
+	cg_init(&w.cg, &w.cfg, err, sizeof(err));
+	log_info("limits: %s", err);
 	if (selftest_run(&w) == -1)
 		fatalx("self-test failed: refusing to serve");
 	/*
@@ -174,6 +176,7 @@ main(int argc, char *argv[])
 		return 1;
 	log_info("worker stopping after %lu requests", w.served);
 	policy_free(&w.policy);
+	cg_cleanup(&w.cg);
 	if (w.store != NULL)
 		store_close(w.store);
 	if (w.admin_key != NULL) {

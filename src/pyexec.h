@@ -198,12 +198,26 @@ struct sbx_spec {
 	int		 nrlim;
 	struct rlimit	 nproc;		/* counts the jail's init too */
 	int		 fds[SBX_NFDS];	/* child ends, worker-numbered */
+	bool		 wait_go;	/* block until the worker attached cgroups */
 };
 
 #define SBX_CLONE_FLAGS	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | \
 	    CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
 
 __attribute__((noreturn)) void sbx_child(const struct sbx_spec *);
+
+/* cgroup.c: per-run memory and pids limits where the host delegates them */
+struct cgroups {
+	char		 mem[PATH_MAX];		/* "" when not in use */
+	char		 pids[PATH_MAX];
+	long long	 oom_before;
+};
+
+void	 cg_init(struct cgroups *, const struct config *, char *, size_t);
+bool	 cg_enabled(const struct cgroups *);
+int	 cg_attach(struct cgroups *, pid_t);
+bool	 cg_oom_killed(const struct cgroups *, long *);
+void	 cg_cleanup(struct cgroups *);
 
 /* supervise.c */
 enum termination {
@@ -243,13 +257,14 @@ struct run {
 	double		 wall_sec;
 	double		 cpu_sec;
 	long		 maxrss_kb;
+	bool		 oom_killed;	/* the memory cgroup killed a process */
 	bool		 got_exit;
 	char		 fail[256];	/* CTL_FAIL text: why the jail failed */
 };
 
 void		 run_init(struct run *, const struct config *);
 struct worker;
-enum pyx_err	 sup_run(struct run *, const struct worker *,
+enum pyx_err	 sup_run(struct run *, struct worker *,
 		    const struct exec_req *, const char *, bool);
 void		 run_free(struct run *);
 
@@ -323,6 +338,7 @@ struct http_reply {
 struct worker {
 	struct config	 cfg;
 	struct policy	 policy;
+	struct cgroups	 cg;
 	char		*admin_key;
 	size_t		 admin_key_len;
 	struct store	*store;		/* NULL: failed to open, retried per request */

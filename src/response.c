@@ -129,6 +129,8 @@ execution_details(struct exec_ctx *c)
 	    json_object_new_boolean(r->out.truncated));
 	json_object_object_add(o, "stderr_truncated",
 	    json_object_new_boolean(r->err.truncated));
+	json_object_object_add(o, "oom_killed",
+	    json_object_new_boolean(r->oom_killed));
 	json_object_object_add(o, "cpu_time_sec", json_seconds(r->cpu_sec));
 	json_object_object_add(o, "max_rss_kb",
 	    json_object_new_int64(r->maxrss_kb));

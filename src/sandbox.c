@@ -453,6 +453,16 @@ sbx_child(const struct sbx_spec *s)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
 		_exit(SBX_EXIT_SETUP);
 	ctl = park_fds(s);
+	/*
+	 * With cgroups, the worker puts this process into the run's cgroups
+	 * and then says go: nothing of the run happens outside the limits.
+	 */
+	if (s->wait_go) {
+		char	 go;
+
+		if (read(ctl, &go, 1) != 1)
+			_exit(SBX_EXIT_SETUP);
+	}
 
 	/* The ids are unmapped until these writes; nothing else works before. */
 	if (write_proc("/proc/self/setgroups", "deny") == -1 ||

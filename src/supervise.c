@@ -98,7 +98,7 @@ add_rlimit(struct sbx_spec *s, int res, rlim_t soft, rlim_t hard)
 }
 
 static void
-fill_spec(struct sbx_spec *s, const struct worker *w,
+fill_spec(struct sbx_spec *s, struct worker *w,
     const struct exec_req *req, const char *jaildir, const char **argv)
 {
 	const struct config	*c = &w->cfg;
@@ -135,6 +135,7 @@ fill_spec(struct sbx_spec *s, const struct worker *w,
 	 * one of the processes counted, hence the + 1.
 	 */
 	s->nproc.rlim_cur = s->nproc.rlim_max = (rlim_t)c->max_processes + 1;
+	s->wait_go = cg_enabled(&w->cg);
 }
 
 static void
@@ -342,7 +343,7 @@ classify(struct run *r, const struct config *c)
 }
 
 enum pyx_err
-sup_run(struct run *r, const struct worker *w, const struct exec_req *req,
+sup_run(struct run *r, struct worker *w, const struct exec_req *req,
     const char *jaildir, bool admin)
 {
 	struct sbx_spec	 spec;
@@ -407,6 +408,17 @@ sup_run(struct run *r, const struct worker *w, const struct exec_req *req,
 			log_warn("clone");
 		return PYX_E_SANDBOX;
 	}
+	if (spec.wait_go) {
+		/* Fail closed: limits that cannot be applied mean no run. */
+		if (cg_attach(&w->cg, r->pid) == -1) {
+			log_warn("attaching the jail to its cgroups");
+			return PYX_E_SANDBOX;
+		}
+		if (write(r->fd_ctl, "g", 1) != 1) {
+			log_warn("releasing the jail");
+			return PYX_E_SANDBOX;
+		}
+	}
 	if (req->stdin_len == 0)
 		close_quietly(&r->fd_stdin);
 	else
@@ -432,6 +444,10 @@ sup_run(struct run *r, const struct worker *w, const struct exec_req *req,
 	}
 	parse_verdict(r);
 	classify(r, &w->cfg);
+	/* The memory cgroup's OOM killer ends a run with SIGKILL. */
+	r->oom_killed = cg_oom_killed(&w->cg, &r->maxrss_kb);
+	if (r->oom_killed && r->term == TERM_SIGNALED && r->signal == SIGKILL)
+		r->term = TERM_MEMORY;
 	if (r->verdict_kind == VERDICT_NONE && r->term == TERM_EXITED &&
 	    (r->exit_code == 125 || r->exit_code == 127)) {
 		log_warnx("python could not be started in the jail (exit %d)",

@@ -204,6 +204,9 @@ def run_leftovers():
                   'pyexec-ws' in l or ' pyexec ' in l.split(' - ')[-1]]
     record('leftovers', 'no pyexec mount remains on the host', not mounts,
            ''.join(mounts))
+    cgs = [d for ctl in stackmod.CGROUP_V1
+           for d in glob.glob('/sys/fs/cgroup/%s/**/pyexec-stack-*' % ctl, recursive=True)]
+    record('leftovers', 'no cgroup of ours remains', not cgs, '\n'.join(cgs))
     dirs = glob.glob('/run/pyexec-stack-*')
     record('leftovers', 'no stack or workspace directory remains', not dirs,
            '\n'.join(dirs))

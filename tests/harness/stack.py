@@ -57,6 +57,30 @@ def ensure_cert(directory):
     return cert, key
 
 
+CGROUP_V1 = ('memory', 'pids')
+
+
+def cgroup_v1_dirs(name):
+    """Where a delegated v1 cgroup called name would go, per controller."""
+    mounts = {}
+    with open('/proc/self/mountinfo') as f:
+        for line in f:
+            pre, _, post = line.partition(' - ')
+            fields, sfields = pre.split(), post.split()
+            if sfields and sfields[0] == 'cgroup':
+                for opt in sfields[2].split(','):
+                    if opt in CGROUP_V1:
+                        mounts[opt] = fields[4]
+    own = {}
+    with open('/proc/self/cgroup') as f:
+        for line in f:
+            _, ctls, path = line.rstrip('\n').split(':', 2)
+            for c in ctls.split(','):
+                own[c] = path
+    return {c: os.path.join(mounts[c] + own.get(c, '/').rstrip('/'), name)
+            for c in CGROUP_V1 if c in mounts and c in own}
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
@@ -176,6 +200,24 @@ class Stack:
         with open(self.nginx_conf, 'w') as f:
             f.write(nginx_conf)
 
+        # Delegate a cgroup v1 memory and pids subtree to the pool, as an
+        # operator's launcher would: the workers put each run in their own
+        # child of it (per-run memory cap and OOM detection).
+        self.cgroups = []
+        for ctl, d in cgroup_v1_dirs(os.path.basename(b)).items():
+            try:
+                os.mkdir(d)
+                os.chown(d, pw.pw_uid, pw.pw_gid)
+                self.cgroups.append(d)
+            except OSError:
+                pass
+        cgroups = list(self.cgroups)
+
+        def enter_cgroups():
+            for d in cgroups:
+                with open(os.path.join(d, 'cgroup.procs'), 'w') as f:
+                    f.write(str(os.getpid()))
+
         self.worker_log = os.path.join(b, 'workers.log')
         wlog = open(self.worker_log, 'ab')
         # spawn-fcgi binds the socket (owner www-data, mode 0660), drops to
@@ -186,7 +228,8 @@ class Stack:
              '-g', SERVICE_USER, '--', '/usr/bin/multiwatch', '-f',
              str(self.workers), '--', self.binary, '-c', self.conf_path],
             stdin=subprocess.DEVNULL, stdout=wlog, stderr=wlog,
-            start_new_session=True, env={'PATH': '/usr/sbin:/usr/bin:/sbin:/bin'}))
+            start_new_session=True, preexec_fn=enter_cgroups,
+            env={'PATH': '/usr/sbin:/usr/bin:/sbin:/bin'}))
         wlog.close()
         subprocess.run(['nginx', '-t', '-q', '-c', self.nginx_conf], check=True)
         nlog = open(os.path.join(b, 'nginx-stderr.log'), 'ab')
@@ -246,6 +289,19 @@ class Stack:
         self.procs = []
 
     def cleanup(self):
+        for d in getattr(self, 'cgroups', []):
+            for attempt in range(50):
+                try:
+                    for sub in os.listdir(d):
+                        if os.path.isdir(os.path.join(d, sub)):
+                            os.rmdir(os.path.join(d, sub))
+                    os.rmdir(d)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.1)
+        self.cgroups = []
         if self.base and os.path.isdir(self.base):
             shutil.rmtree(self.base)
         self.base = None
