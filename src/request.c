@@ -162,7 +162,8 @@ parse_attachments(const struct config *cfg, struct json_object *arr,
 			snprintf(msg, msglen, "attachments[%zu].filename %s", i, why);
 			return PYX_E_VALIDATION;
 		}
-		if (strcmp(r->att[i].name, PYX_SCRIPT_NAME) == 0) {
+		/* "script.py/x" would need script.py to be a directory. */
+		if (names_clash(r->att[i].name, PYX_SCRIPT_NAME)) {
 			snprintf(msg, msglen, "attachments[%zu].filename: '%s' is "
 			    "reserved for the code", i, PYX_SCRIPT_NAME);
 			return PYX_E_VALIDATION;
