@@ -101,7 +101,8 @@ tap_is_int(long long got, long long want, const char *file, int line,
 static void TAP_UNUSED
 tap_dump(const char *label, const char *s, size_t n)
 {
-	size_t	 i;
+	size_t		 i;
+	unsigned char	 c;
 
 	printf("# %12s: ", label);
 	if (s == NULL) {
@@ -110,8 +111,7 @@ tap_dump(const char *label, const char *s, size_t n)
 	}
 	putchar('"');
 	for (i = 0; i < n && i < 200; i++) {
-		unsigned char c = (unsigned char)s[i];
-
+		c = (unsigned char)s[i];
 		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"')
 			putchar(c);
 		else

@@ -254,8 +254,9 @@ test_sanitize(void)
 	};
 	static const char text[] = "print('h\xc3\xa9llo \xf0\x9f\x98\x80')\n";
 	char	*out;
-	size_t	 i, n, outlen, orig, cnt;
+	size_t	 i, n, outlen, j, cnt;
 	char	 rbuf[64];
+	uint32_t r;
 	bool	 lossy, wantlossy;
 	int	 badvalid = 0, badout = 0, badlossy = 0, badid = 0;
 
@@ -300,18 +301,17 @@ test_sanitize(void)
 	 */
 	for (i = 0; i < 20000; i++) {
 		n = rnd() % sizeof(rbuf);
-		for (orig = 0; orig < n; orig++) {
-			uint32_t r = rnd();
-
+		for (j = 0; j < n; j++) {
+			r = rnd();
 			switch (r % 4) {
 			case 0:
-				rbuf[orig] = (char)(r >> 8 & 0x7f);
+				rbuf[j] = (char)(r >> 8 & 0x7f);
 				break;
 			case 1:
-				rbuf[orig] = (char)(0x80 | (r >> 8 & 0x3f));
+				rbuf[j] = (char)(0x80 | (r >> 8 & 0x3f));
 				break;
 			default:
-				rbuf[orig] = (char)(0xc0 | (r >> 8 & 0x3f));
+				rbuf[j] = (char)(0xc0 | (r >> 8 & 0x3f));
 				break;
 			}
 		}
