@@ -200,31 +200,40 @@ trim(char *s)
 	return s;
 }
 
+/* The longest line, without its newline. */
+#define CFG_LINE_MAX	8190
+
 /*
  * Parses fp into c (which holds defaults). name is used in messages.
  * On error returns -1 with "name:line: reason" in err.
+ *
+ * getline(), not fgets(): only getline() says how many bytes it read, so
+ * a NUL byte cannot cut a line short unseen (and hide the rest of it, or
+ * split an over-long line into two that each pass the length check).
  */
 int
 cfg_parse(struct config *c, FILE *fp, const char *name, char *err,
     size_t errlen)
 {
-	char		 line[8192], why[512];
+	char		*line = NULL, why[512];
 	char		*p, *eq, *key, *val;
 	bool		 seen[NKEYS] = { false };
-	size_t		 i, len;
-	int		 lineno = 0;
+	size_t		 i, linecap = 0;
+	ssize_t		 len;
+	int		 lineno = 0, rv = -1;
 
-	while (fgets(line, sizeof(line), fp) != NULL) {
+	while ((len = getline(&line, &linecap, fp)) != -1) {
 		lineno++;
-		len = strlen(line);
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (len > CFG_LINE_MAX) {
 			snprintf(err, errlen, "%s:%d: line too long", name,
 			    lineno);
-			return -1;
+			goto out;
 		}
-		if (memchr(line, '\0', len) != NULL && strlen(line) != len) {
+		if (memchr(line, '\0', (size_t)len) != NULL) {
 			snprintf(err, errlen, "%s:%d: NUL byte", name, lineno);
-			return -1;
+			goto out;
 		}
 		p = trim(line);
 		if (*p == '\0' || *p == '#')
@@ -232,7 +241,7 @@ cfg_parse(struct config *c, FILE *fp, const char *name, char *err,
 		if ((eq = strchr(p, '=')) == NULL) {
 			snprintf(err, errlen, "%s:%d: expected 'key = value'",
 			    name, lineno);
-			return -1;
+			goto out;
 		}
 		*eq = '\0';
 		key = trim(p);
@@ -243,29 +252,32 @@ cfg_parse(struct config *c, FILE *fp, const char *name, char *err,
 		if (i == NKEYS) {
 			snprintf(err, errlen, "%s:%d: unknown key '%.64s'", name,
 			    lineno, key);
-			return -1;
+			goto out;
 		}
 		if (seen[i]) {
 			snprintf(err, errlen, "%s:%d: '%s' is set twice", name,
 			    lineno, key);
-			return -1;
+			goto out;
 		}
 		seen[i] = true;
 		if (*val == '\0' && cfg_keys[i].kind != K_IMPORTS) {
 			snprintf(err, errlen, "%s:%d: '%s' has no value", name,
 			    lineno, key);
-			return -1;
+			goto out;
 		}
 		if (set_key(c, &cfg_keys[i], val, why, sizeof(why)) == -1) {
 			snprintf(err, errlen, "%s:%d: %s", name, lineno, why);
-			return -1;
+			goto out;
 		}
 	}
 	if (ferror(fp)) {
 		snprintf(err, errlen, "%s: read error", name);
-		return -1;
+		goto out;
 	}
-	return 0;
+	rv = 0;
+out:
+	free(line);
+	return rv;
 }
 
 int
