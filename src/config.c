@@ -299,16 +299,21 @@ cfg_load(struct config *c, const char *path, char *err, size_t errlen)
  * The largest body a valid request can have, so that nginx and the worker
  * both refuse anything bigger before parsing it. JSON may spell one code
  * point as a 12-byte surrogate-pair escape and one byte as a 6-byte \u
- * escape; base64 grows 4/3, plus an escaped line break ("\r\n" = 4 bytes)
- * per 76 characters; names are capped at PYX_NAME_MAX.
+ * escape; base64 grows 4/3 (see below for its escapes); names are capped
+ * at PYX_NAME_MAX. Base64 spelled with \u escapes is not covered: such a
+ * request gets 413.
  */
 size_t
 cfg_max_body(const struct config *c)
 {
 	size_t	 b64, att, ret;
 
-	b64 = b64_encoded_len((size_t)c->max_file_bytes);
-	b64 += (b64 / 76 + 1) * 4;
+	/*
+	 * "\/" for every "/" (PHP's json_encode default) doubles base64 at
+	 * worst; an escaped CRLF ("\r\n", 4 bytes) may follow every 64.
+	 */
+	b64 = 2 * b64_encoded_len((size_t)c->max_file_bytes);
+	b64 += (b64_encoded_len((size_t)c->max_file_bytes) / 64 + 1) * 4;
 	att = (size_t)c->max_attachments * (b64 + 6 * PYX_NAME_MAX + 128);
 	ret = (size_t)c->max_return_files * (6 * PYX_NAME_MAX + 8);
 	return 12 * (size_t)c->max_code_chars + 6 * (size_t)c->max_stdin_bytes +

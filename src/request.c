@@ -125,9 +125,9 @@ parse_attachments(const struct config *cfg, struct json_object *arr,
 		return PYX_E_VALIDATION;
 	}
 	r->att = xcalloc(n, sizeof(*r->att));
-	/* Line breaks are tolerated, so allow CRLF per 76 characters. */
+	/* Line breaks are tolerated: allow CRLF every 64 characters (PEM). */
 	maxenc = b64_encoded_len((size_t)cfg->max_file_bytes);
-	maxenc += (maxenc / 76 + 1) * 2;
+	maxenc += (maxenc / 64 + 1) * 2;
 	for (i = 0; i < n; i++) {
 		it = json_object_array_get_idx(arr, i);
 		if (!json_object_is_type(it, json_type_object)) {
