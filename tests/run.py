@@ -223,10 +223,12 @@ def main():
         run_unit()
     if 'valgrind' in suites and not args.only:
         run_script('valgrind', 'unit tests under valgrind',
-                   [os.path.join(HERE, 'unit', 'valgrind.sh')], 900)
+                   [os.path.join(HERE, 'unit', 'valgrind.sh'),
+                    os.path.join(REPO, 'build')], 900)
     if 'fuzz' in suites and not args.only:
         run_script('fuzz', 'fuzzers (short run)',
-                   [os.path.join(REPO, 'fuzz', 'run.sh')], 900)
+                   [os.path.join(REPO, 'fuzz', 'run.sh'), '-t', '20',
+                    os.path.join(REPO, 'build-fuzz')], 900)
     run_python_suites(suites, args.only)
     if 'leftovers' in suites:
         run_leftovers()
