@@ -36,6 +36,22 @@ struct json_object;
 #define PYX_SCRIPT_NAME	"script.py"
 #define PYX_JAIL_UID	1000	/* the script's uid and gid inside the jail */
 
+/*
+ * Benchmark builds only (bench/isolation, compiled with -DPYX_BENCH) can
+ * leave out one mechanism at a time to measure what it costs; in the
+ * program itself BENCH_SKIP() is the constant 0 and the code is gone.
+ */
+#define SKIP_NETNS	0x01
+#define SKIP_SECCOMP	0x02
+#define SKIP_CGROUP	0x04
+#define SKIP_ROOT	0x08
+#ifdef PYX_BENCH
+extern unsigned pyx_bench_skip;
+#define BENCH_SKIP(bit)	(pyx_bench_skip & (bit))
+#else
+#define BENCH_SKIP(bit)	0
+#endif
+
 /* config.c */
 enum run_mode {
 	MODE_EXEC = 0,

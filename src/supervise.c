@@ -135,7 +135,7 @@ fill_spec(struct sbx_spec *s, struct worker *w,
 	 * one of the processes counted, hence the + 1.
 	 */
 	s->nproc.rlim_cur = s->nproc.rlim_max = (rlim_t)c->max_processes + 1;
-	s->wait_go = cg_enabled(&w->cg);
+	s->wait_go = cg_enabled(&w->cg) && !BENCH_SKIP(SKIP_CGROUP);
 }
 
 static void
@@ -385,8 +385,9 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 	 * unshare() would need a second fork. The child runs only sandbox.c,
 	 * which touches no glibc state that a skipped atfork handler guards.
 	 */
-	r->pid = (pid_t)syscall(SYS_clone, SIGCHLD | SBX_CLONE_FLAGS, NULL,
-	    NULL, NULL, NULL);
+	r->pid = (pid_t)syscall(SYS_clone, SIGCHLD | (SBX_CLONE_FLAGS &
+	    ~(BENCH_SKIP(SKIP_NETNS) ? CLONE_NEWNET : 0)), NULL, NULL, NULL,
+	    NULL);
 	if (r->pid == 0)
 		sbx_child(&spec);
 	r->fd_stdin = p_in[1];

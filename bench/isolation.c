@@ -1,0 +1,164 @@
+/*
+ * isolation.c: what the sandbox costs per execution. Runs "print(1)"
+ * through the real jail code (sup_run: clone, namespaces, root, cgroups,
+ * seccomp, Python, reap) N times per variant, and the same Python command
+ * with no isolation at all as the floor; prints median and p95 wall time.
+ * Variants leave one mechanism out (possible only in this -DPYX_BENCH
+ * build). Run through bench/isolation.py, which sets up the unprivileged
+ * user and the delegated cgroups the way the service has them.
+ */
+#include "config.h"
+
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pyexec.h"
+#include "boot_py.h"
+
+unsigned pyx_bench_skip;
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double	 x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+report(const char *name, double *t, int n, double floor_p50)
+{
+	qsort(t, (size_t)n, sizeof(double), cmp_double);
+	printf("| %-34s | %7.2f | %7.2f | %+7.2f |\n", name, t[n / 2] * 1e3,
+	    t[(int)(n * 0.95)] * 1e3, floor_p50 < 0 ? 0.0 :
+	    (t[n / 2] - floor_p50) * 1e3);
+	fflush(stdout);
+}
+
+/* The floor: fork + exec of the same Python command, no isolation. */
+static double
+run_floor(const char *dir, const char *allowed)
+{
+	int	 p[2], st;
+	char	 buf[256];
+	pid_t	 pid;
+	double	 t0 = mono_now();
+
+	if (pipe(p) == -1)
+		fatal("pipe");
+	if ((pid = fork()) == 0) {
+		close(p[0]);
+		dup2(p[1], 1);
+		dup2(p[1], 3);
+		if (chdir(dir) == -1)
+			_exit(126);
+		execl("/usr/bin/python3", "python3", "-I", "-u", "-c", boot_py,
+		    "admin", allowed, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	while (read(p[0], buf, sizeof(buf)) > 0)
+		;
+	close(p[0]);
+	waitpid(pid, &st, 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fatalx("floor run failed: status 0x%x", st);
+	return mono_now() - t0;
+}
+
+static double
+run_jail(struct worker *w, struct exec_req *req)
+{
+	struct run	 run;
+	char		 dir[PATH_MAX];
+	enum pyx_err	 e;
+	double		 t0 = mono_now();
+
+	if (snprintf(dir, sizeof(dir), "%s/jail.XXXXXX", w->cfg.runtime_dir) >=
+	    (int)sizeof(dir) || mkdtemp(dir) == NULL)
+		fatal("mkdtemp");
+	run_init(&run, &w->cfg);
+	e = sup_run(&run, w, req, dir, true);
+	if (e != PYX_OK || run.term != TERM_EXITED || run.exit_code != 0 ||
+	    run.out.data == NULL || strcmp(run.out.data, "1\n") != 0)
+		fatalx("jail run failed (%d, term %d, exit %d): %s", e, run.term,
+		    run.exit_code, run.err.data ? run.err.data : "");
+	run_free(&run);
+	if (rmdir(dir) == -1)
+		fatal("rmdir");
+	return mono_now() - t0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct {
+		const char	*name;
+		unsigned	 skip;
+	} variants[] = {
+		{ "full isolation", 0 },
+		{ "  without network namespace", SKIP_NETNS },
+		{ "  without seccomp filter", SKIP_SECCOMP },
+		{ "  without cgroups", SKIP_CGROUP },
+		{ "  without minimal root/pivot_root", SKIP_ROOT },
+	};
+	struct worker	 w;
+	struct exec_req	 req;
+	char		 err[3 * PATH_MAX], dir[PATH_MAX], path[PATH_MAX + 16];
+	double		*t, floor_p50;
+	int		 n = argc > 2 ? atoi(argv[2]) : 300, i, fd;
+	size_t		 v;
+
+	if (argc < 2 || n < 20)
+		fatalx("usage: isolation RUNTIME_DIR [RUNS>=20]");
+	log_init("bench", 0);
+	memset(&w, 0, sizeof(w));
+	cfg_defaults(&w.cfg);
+	strlcpy(w.cfg.runtime_dir, argv[1], sizeof(w.cfg.runtime_dir));
+	w.uid = getuid();
+	w.gid = getgid();
+	if (policy_prepare(&w.policy, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	cg_init(&w.cg, &w.cfg, err, sizeof(err));
+	printf("limits: %s\n\n", err);
+	memset(&req, 0, sizeof(req));
+	req.code = xstrndup("print(1)\n", 9);
+	req.code_len = 9;
+	t = xcalloc((size_t)n, sizeof(double));
+
+	if (snprintf(dir, sizeof(dir), "%s/floor", argv[1]) >= (int)sizeof(dir) ||
+	    snprintf(path, sizeof(path), "%s/script.py", dir) >=
+	    (int)sizeof(path) || mkdir(dir, 0700) == -1 ||
+	    (fd = open(path, O_WRONLY | O_CREAT, 0600)) == -1 ||
+	    write(fd, req.code, req.code_len) != (ssize_t)req.code_len)
+		fatal("floor dir");
+	close(fd);
+
+	printf("%d runs each, print(1), wall time from start to reap\n\n", n);
+	printf("| %-34s | p50 ms  | p95 ms  | vs floor |\n", "variant");
+	printf("|%s|---------|---------|----------|\n",
+	    "------------------------------------");
+	for (i = 0; i < 20; i++)
+		(void)run_floor(dir, w.cfg.allowed_imports);
+	for (i = 0; i < n; i++)
+		t[i] = run_floor(dir, w.cfg.allowed_imports);
+	report("floor: fork+exec python3 -I -u", t, n, -1);
+	floor_p50 = t[n / 2];
+	for (v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+		pyx_bench_skip = variants[v].skip;
+		for (i = 0; i < 20; i++)
+			(void)run_jail(&w, &req);
+		for (i = 0; i < n; i++)
+			t[i] = run_jail(&w, &req);
+		report(variants[v].name, t, n, floor_p50);
+	}
+	unlink(path);
+	rmdir(dir);
+	cg_cleanup(&w.cg);
+	return 0;
+}
