@@ -53,6 +53,9 @@ static const struct cfg_key cfg_keys[] = {
 	{ "runtime_dir",	K_PATH,	OFF(runtime_dir), 0, 0 },
 	{ "state_dir",		K_PATH,	OFF(state_dir), 0, 0 },
 	{ "mode",		K_MODE,	OFF(mode), 0, 0 },
+	{ "zygote_path",	K_PATH,	OFF(zygote_path), 0, 0 },
+	{ "zygote_max_runs",	K_INT,	OFF(zygote_max_runs), 1, 1000000 },
+	{ "zygote_max_age_seconds", K_INT, OFF(zygote_max_age_seconds), 1, 86400 },
 };
 #define NKEYS	(sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
@@ -77,6 +80,10 @@ cfg_defaults(struct config *c)
 	strlcpy(c->runtime_dir, "/run/pyexec", sizeof(c->runtime_dir));
 	strlcpy(c->state_dir, "/var/lib/pyexec", sizeof(c->state_dir));
 	c->mode = MODE_EXEC;
+	strlcpy(c->zygote_path, PKGLIBEXECDIR "/pyexec-zygote",
+	    sizeof(c->zygote_path));
+	c->zygote_max_runs = 1000;
+	c->zygote_max_age_seconds = 600;
 }
 
 static bool

@@ -121,6 +121,8 @@ main(int argc, char *argv[])
 	log_init("pyexec", verbose);
 
 	memset(&w, 0, sizeof(w));
+	w.zyg.pid = -1;
+	w.zyg.ctl = -1;
 	cfg_defaults(&w.cfg);
 	if (cfg_load(&w.cfg, conf, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -169,12 +171,14 @@ main(int argc, char *argv[])
 	if ((w.store = store_open(w.store_path, err, sizeof(err))) == NULL)
 		log_warnx("rate-limit store %s: %s (public requests get 503 "
 		    "until it opens)", w.store_path, err);
-	log_info("worker ready: seccomp filter %u instructions, admin key %s",
+	log_info("worker ready: mode %s, seccomp filter %u instructions, "
+	    "admin key %s", w.cfg.mode == MODE_ZYGOTE ? "zygote" : "exec",
 	    w.policy.len, w.admin_key ? "loaded" : "not configured");
 
 	if (fcgi_serve(&w) == -1)
 		return 1;
 	log_info("worker stopping after %lu requests", w.served);
+	zyg_stop(&w.zyg);
 	policy_free(&w.policy);
 	cg_cleanup(&w.cg);
 	if (w.store != NULL)

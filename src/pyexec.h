@@ -76,6 +76,9 @@ struct config {
 	char		 allowed_imports[4096];	/* comma-separated */
 	char		 runtime_dir[PATH_MAX];
 	char		 state_dir[PATH_MAX];
+	char		 zygote_path[PATH_MAX];
+	int		 zygote_max_runs;
+	int		 zygote_max_age_seconds;
 	enum run_mode	 mode;
 };
 
@@ -198,7 +201,28 @@ struct ctl_msg {
 #define SBX_FD_STDERR	2
 #define SBX_FD_VERDICT	3
 #define SBX_FD_CTL	4
-#define SBX_NFDS	5
+#define SBX_FD_DATA	5	/* zygote mode: code and attachments stream */
+#define SBX_NFDS	6
+
+/*
+ * The data stream (zygote mode): the worker writes the request's files to
+ * the jail's init through a pipe, so they never pass through the zygote.
+ * A struct sbx_stream_hdr, then per file a struct sbx_stream_file, the
+ * name and the bytes. The first file is always PYX_SCRIPT_NAME.
+ */
+#define SBX_STREAM_MAGIC	0x44585950u	/* "PYXD" */
+struct sbx_stream_hdr {
+	uint32_t	 magic;
+	uint32_t	 admin;		/* 1: admin caller (no import policy) */
+	uint32_t	 nfiles;
+	uint32_t	 pad;
+};
+
+struct sbx_stream_file {
+	uint32_t	 namelen;
+	uint32_t	 pad;
+	uint64_t	 datalen;
+};
 
 struct sbx_spec {
 	const struct policy *policy;
@@ -215,6 +239,9 @@ struct sbx_spec {
 	struct rlimit	 nproc;		/* counts the jail's init too */
 	int		 fds[SBX_NFDS];	/* child ends, worker-numbered */
 	bool		 wait_go;	/* block until the worker attached cgroups */
+	uint32_t	 max_files;	/* zygote mode: files the stream may hold */
+	/* zygote mode: run Python in this process instead of execve */
+	void		(*run_inproc)(const struct sbx_spec *, bool);
 };
 
 #define SBX_CLONE_FLAGS	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | \
@@ -234,6 +261,39 @@ bool	 cg_enabled(const struct cgroups *);
 int	 cg_attach(struct cgroups *, pid_t);
 bool	 cg_oom_killed(const struct cgroups *, long *);
 void	 cg_cleanup(struct cgroups *);
+
+/* zygote.c and zygote_client.c: the worker <-> zygote protocol */
+#define ZYG_MAGIC	0x5a595850u	/* "PYXZ" */
+struct zyg_spawn {			/* + SBX_NFDS fds as SCM_RIGHTS */
+	uint32_t	 magic;
+	int32_t		 nrlim;
+	char		 jaildir[PATH_MAX];
+	char		 uid_map[64];
+	char		 gid_map[64];
+	char		 ws_opts[128];
+	char		 allowed[4096];
+	int		 rlim_res[SBX_NRLIM];
+	struct rlimit	 rlim[SBX_NRLIM];
+	struct rlimit	 nproc;
+	uint32_t	 wait_go;
+	uint32_t	 max_files;
+};
+
+struct zyg_reply {			/* + a pidfd of the jail's init */
+	int32_t		 pid;		/* -1: failed, see err */
+	int32_t		 err;
+};
+
+struct zygote {
+	pid_t		 pid;
+	int		 ctl;
+	unsigned long	 runs;
+	double		 started;
+};
+
+struct worker;
+int	 zyg_spawn(struct worker *, const struct sbx_spec *, pid_t *, int *);
+void	 zyg_stop(struct zygote *);
 
 /* supervise.c */
 enum termination {
@@ -255,6 +315,7 @@ enum verdict {
 
 struct run {
 	pid_t		 pid;		/* jail init, as seen by the worker */
+	int		 pidfd;		/* zygote mode: init is the zygote's child */
 	int		 fd_stdin;
 	int		 fd_stdout;
 	int		 fd_stderr;
@@ -355,6 +416,7 @@ struct worker {
 	struct config	 cfg;
 	struct policy	 policy;
 	struct cgroups	 cg;
+	struct zygote	 zyg;
 	char		*admin_key;
 	size_t		 admin_key_len;
 	struct store	*store;		/* NULL: failed to open, retried per request */

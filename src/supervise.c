@@ -32,7 +32,8 @@
 #define VERDICT_MAX	(64 * 1024)
 #define CHUNK		(64 * 1024)
 
-static const char *const jail_env[] = {
+/* The jail's environment; also the zygote's, whose children inherit it. */
+const char *const jail_env[] = {
 	"PATH=/usr/local/bin:/usr/bin:/bin",
 	"HOME=/tmp",
 	"TMPDIR=/tmp",
@@ -50,6 +51,7 @@ run_init(struct run *r, const struct config *cfg)
 {
 	memset(r, 0, sizeof(*r));
 	r->pid = -1;
+	r->pidfd = -1;
 	r->fd_stdin = r->fd_stdout = r->fd_stderr = -1;
 	r->fd_verdict = r->fd_ctl = r->fd_work = -1;
 	buf_init(&r->out, (size_t)cfg->max_output_bytes);
@@ -59,9 +61,25 @@ run_init(struct run *r, const struct config *cfg)
 }
 
 /* Safe on every path: kills and reaps init if it is still there. */
+/* Zygote mode: init is not our child; its pidfd says when it is gone. */
+static void
+pidfd_wait(int pidfd, int timeout_ms)
+{
+	struct pollfd	 p = { pidfd, POLLIN, 0 };
+
+	while (poll(&p, 1, timeout_ms) == -1 && errno == EINTR)
+		;
+}
+
 void
 run_free(struct run *r)
 {
+	if (r->pidfd >= 0) {
+		(void)syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0);
+		pidfd_wait(r->pidfd, 5000);
+		close_quietly(&r->pidfd);
+		r->pid = -1;
+	}
 	if (r->pid > 0) {
 		(void)kill(r->pid, SIGKILL);
 		while (waitpid(r->pid, NULL, 0) == -1 && errno == EINTR)
@@ -259,7 +277,69 @@ kill_run(struct run *r, enum termination why)
 {
 	if (r->term == TERM_NONE)
 		r->term = why;
-	(void)kill(r->pid, SIGKILL);
+	/* A pidfd cannot hit a recycled pid; the zygote reaps its children. */
+	if (r->pidfd >= 0)
+		(void)syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0);
+	else
+		(void)kill(r->pid, SIGKILL);
+}
+
+/*
+ * Zygote mode: the request's files, to the jail's init on the data pipe
+ * (a header, then per file a header, the name, the bytes), before the
+ * deadline. Nothing of it passes through the zygote.
+ */
+static int
+write_deadline(int fd, const void *p, size_t n, double deadline)
+{
+	struct pollfd	 pfd = { fd, POLLOUT, 0 };
+	const char	*c = p;
+	ssize_t		 w;
+	double		 left;
+
+	while (n > 0) {
+		if ((left = deadline - mono_now()) <= 0)
+			return -1;
+		if (poll(&pfd, 1, (int)(left * 1000) + 1) == -1 && errno != EINTR)
+			return -1;
+		w = write(fd, c, n);
+		if (w == -1 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (w <= 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+send_stream(int fd, const struct exec_req *req, bool admin, double deadline)
+{
+	struct sbx_stream_hdr	 h;
+	struct sbx_stream_file	 f;
+	size_t			 i;
+
+	memset(&h, 0, sizeof(h));
+	h.magic = SBX_STREAM_MAGIC;
+	h.admin = admin ? 1 : 0;
+	h.nfiles = (uint32_t)req->natt + 1;
+	if (write_deadline(fd, &h, sizeof(h), deadline) == -1)
+		return -1;
+	for (i = 0; i <= req->natt; i++) {
+		const char	*name = i == 0 ? PYX_SCRIPT_NAME : req->att[i - 1].name;
+		const void	*data = i == 0 ? (const void *)req->code :
+				    req->att[i - 1].data;
+
+		memset(&f, 0, sizeof(f));
+		f.namelen = (uint32_t)strlen(name);
+		f.datalen = i == 0 ? req->code_len : req->att[i - 1].len;
+		if (write_deadline(fd, &f, sizeof(f), deadline) == -1 ||
+		    write_deadline(fd, name, f.namelen, deadline) == -1 ||
+		    write_deadline(fd, data, (size_t)f.datalen, deadline) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 /* The poll loop: returns when every pipe from the jail is at EOF. */
@@ -348,17 +428,20 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 {
 	struct sbx_spec	 spec;
 	const char	*argv[8];
-	int		 p_in[2], p_out[2], p_err[2], p_ver[2], sp[2], st, i;
-	int		*ends[] = { p_in, p_out, p_err, p_ver, sp };
+	int		 p_in[2], p_out[2], p_err[2], p_ver[2], sp[2], p_dat[2];
+	int		*ends[] = { p_in, p_out, p_err, p_ver, sp, p_dat };
+	int		 st = 0, i;
+	bool		 zygote = w->cfg.mode == MODE_ZYGOTE;
 	double		 t0;
 
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 6; i++)
 		ends[i][0] = ends[i][1] = -1;
 	if (pipe2(p_in, O_CLOEXEC) == -1 || pipe2(p_out, O_CLOEXEC) == -1 ||
 	    pipe2(p_err, O_CLOEXEC) == -1 || pipe2(p_ver, O_CLOEXEC) == -1 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1 ||
+	    (zygote && pipe2(p_dat, O_CLOEXEC) == -1)) {
 		log_warn("pipes for a run");
-		for (i = 0; i < 5; i++) {
+		for (i = 0; i < 6; i++) {
 			close_quietly(&ends[i][0]);
 			close_quietly(&ends[i][1]);
 		}
@@ -378,8 +461,19 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 	spec.fds[SBX_FD_STDERR] = p_err[1];
 	spec.fds[SBX_FD_VERDICT] = p_ver[1];
 	spec.fds[SBX_FD_CTL] = sp[1];
+	spec.fds[SBX_FD_DATA] = p_dat[0];
+	spec.max_files = (uint32_t)w->cfg.max_attachments;
 
 	t0 = mono_now();
+	if (zygote) {
+		/* The zygote clones the jail; we keep a pidfd of its init. */
+		if (zyg_spawn(w, &spec, &r->pid, &r->pidfd) == -1)
+			r->pid = -1;
+		else if (r->pid == 0)
+			r->pid = -1;	/* never our own pid 0 */
+		errno = EAGAIN;
+		goto spawned;
+	}
 	/*
 	 * Raw clone: glibc has no fork-with-flags, and CLONE_NEWPID through
 	 * unshare() would need a second fork. The child runs only sandbox.c,
@@ -390,6 +484,7 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 	    NULL);
 	if (r->pid == 0)
 		sbx_child(&spec);
+spawned:
 	r->fd_stdin = p_in[1];
 	r->fd_stdout = p_out[0];
 	r->fd_stderr = p_err[0];
@@ -400,7 +495,9 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 	close(p_err[1]);
 	close(p_ver[1]);
 	close(sp[1]);
+	close_quietly(&p_dat[0]);
 	if (r->pid == -1) {
+		close_quietly(&p_dat[1]);
 		if (errno == EPERM || errno == ENOSPC || errno == EINVAL)
 			log_warn("clone with new namespaces failed: are "
 			    "unprivileged user namespaces enabled "
@@ -413,12 +510,21 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 		/* Fail closed: limits that cannot be applied mean no run. */
 		if (cg_attach(&w->cg, r->pid) == -1) {
 			log_warn("attaching the jail to its cgroups");
+			close_quietly(&p_dat[1]);
 			return PYX_E_SANDBOX;
 		}
 		if (write(r->fd_ctl, "g", 1) != 1) {
 			log_warn("releasing the jail");
+			close_quietly(&p_dat[1]);
 			return PYX_E_SANDBOX;
 		}
+	}
+	if (zygote) {
+		/* On failure the jail reports why (CTL_FAIL) or dies: go on. */
+		if (send_stream(p_dat[1], req, admin, t0 +
+		    (double)w->cfg.time_limit_seconds) == -1)
+			log_debug("data stream to the jail was cut short");
+		close_quietly(&p_dat[1]);
 	}
 	if (req->stdin_len == 0)
 		close_quietly(&r->fd_stdin);
@@ -430,8 +536,16 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 
 	supervise(r, req, t0 + (double)w->cfg.time_limit_seconds);
 	r->wall_sec = mono_now() - t0;
-	while (waitpid(r->pid, &st, 0) == -1 && errno == EINTR)
-		;
+	if (r->pidfd >= 0) {
+		/*
+		 * Readable once init has exited, which the kernel completes only
+		 * after every other process of its namespace is gone.
+		 */
+		pidfd_wait(r->pidfd, -1);
+		close_quietly(&r->pidfd);
+	} else
+		while (waitpid(r->pid, &st, 0) == -1 && errno == EINTR)
+			;
 	r->pid = -1;
 
 	if (r->fail[0] != '\0') {

@@ -26,6 +26,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BINARY = os.environ.get('PYEXEC_BINARY', os.path.join(REPO, 'build', 'src', 'pyexec-fcgi'))
+ZYGOTE = os.path.join(os.path.dirname(BINARY), 'pyexec-zygote')
 SERVICE_USER = 'pyexec'
 NGINX_USER = 'www-data'
 
@@ -142,6 +143,9 @@ class Stack:
         self.binary = os.path.join(b, 'bin', 'pyexec-fcgi')
         shutil.copy2(BINARY, self.binary)
         os.chmod(self.binary, 0o755)
+        zygote = os.path.join(b, 'bin', 'pyexec-zygote')
+        shutil.copy2(ZYGOTE, zygote)
+        os.chmod(zygote, 0o755)
 
         text = self.config_text if self.config_text is not None else ''
         given = parse_conf(text)
@@ -150,6 +154,8 @@ class Stack:
             extra['runtime_dir'] = os.path.join(b, 'jails')
         else:
             self._own_dir(given['runtime_dir'], pw)
+        if 'zygote_path' not in given:
+            extra['zygote_path'] = zygote
         if 'state_dir' not in given:
             extra['state_dir'] = os.path.join(b, 'state')
         else:
