@@ -96,10 +96,22 @@ run_inproc(const struct sbx_spec *s, bool admin)
 static void
 init_python(void)
 {
+	PyPreConfig	 pre;
 	PyConfig	 config;
 	PyStatus	 st;
 	PyObject	*mod, *globals, *res;
 
+	/*
+	 * The isolated presets leave the locale alone; python3 itself sets
+	 * it from the environment (LC_ALL=C.UTF-8 here), which makes stdio
+	 * and open() UTF-8. Do as python3 does.
+	 */
+	PyPreConfig_InitIsolatedConfig(&pre);
+	pre.configure_locale = 1;
+	st = Py_PreInitialize(&pre);
+	if (PyStatus_Exception(st))
+		fatalx("pre-initialising Python: %s",
+		    st.err_msg ? st.err_msg : "?");
 	/* As `python3 -I -u`: isolated, unbuffered standard streams. */
 	PyConfig_InitIsolatedConfig(&config);
 	config.buffered_stdio = 0;
