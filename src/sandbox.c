@@ -518,6 +518,13 @@ python_child(const struct sbx_spec *s)
 			_exit(SBX_EXIT_SETUP);
 	if (!BENCH_SKIP(SKIP_ROOT) && chdir("/work") == -1)
 		_exit(SBX_EXIT_SETUP);
+	/*
+	 * init made itself non-dumpable; execve resets that for Python, and
+	 * an in-process run (zygote) must too, or its own /proc/self would
+	 * not be its own. init stays non-dumpable.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == -1)
+		_exit(SBX_EXIT_SETUP);
 	/* Last: from here on every syscall, exec included, is filtered. */
 	if (!BENCH_SKIP(SKIP_SECCOMP) && policy_apply(s->policy) == -1)
 		_exit(SBX_EXIT_SETUP);
