@@ -79,7 +79,7 @@ cfg_defaults(struct config *c)
 	strlcpy(c->allowed_imports, DEFAULT_IMPORTS, sizeof(c->allowed_imports));
 	strlcpy(c->runtime_dir, "/run/pyexec", sizeof(c->runtime_dir));
 	strlcpy(c->state_dir, "/var/lib/pyexec", sizeof(c->state_dir));
-	c->mode = MODE_EXEC;
+	c->mode = MODE_ZYGOTE;
 	strlcpy(c->zygote_path, PKGLIBEXECDIR "/pyexec-zygote",
 	    sizeof(c->zygote_path));
 	c->zygote_max_runs = 1000;

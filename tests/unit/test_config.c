@@ -62,7 +62,7 @@ test_defaults(void)
 	is_str(c.admin_api_key_file, "", "default admin_api_key_file: none");
 	is_str(c.runtime_dir, "/run/pyexec", "default runtime_dir");
 	is_str(c.state_dir, "/var/lib/pyexec", "default state_dir");
-	is_int(c.mode, MODE_EXEC, "default mode: exec");
+	is_int(c.mode, MODE_ZYGOTE, "default mode: zygote");
 	ok(strncmp(c.allowed_imports, "math,", 5) == 0 &&
 	    strstr(c.allowed_imports, ",numpy,") != NULL &&
 	    strstr(c.allowed_imports, ",PIL,") != NULL &&
