@@ -16,6 +16,7 @@ import os
 import pwd
 import grp
 import shutil
+import secrets
 import signal
 import socket
 import ssl
@@ -99,6 +100,8 @@ class Stack:
         self.run_parent = run_parent
         self.procs = []
         self.base = None
+        # Handed to the workers' environment: a run must never see it.
+        self.env_canary = 'pyexec-env-canary-' + secrets.token_hex(12)
 
     # -- lifecycle ---------------------------------------------------------
     def start(self, ready_timeout=60):
@@ -186,7 +189,9 @@ class Stack:
              '-g', SERVICE_USER, '--', '/usr/bin/multiwatch', '-f',
              str(self.workers), '--', self.binary, '-c', self.conf_path],
             stdin=subprocess.DEVNULL, stdout=wlog, stderr=wlog,
-            start_new_session=True, env={'PATH': '/usr/sbin:/usr/bin:/sbin:/bin'}))
+            start_new_session=True,
+            env={'PATH': '/usr/sbin:/usr/bin:/sbin:/bin',
+                 'PYEXEC_TEST_ENV_CANARY': self.env_canary}))
         wlog.close()
         subprocess.run(['nginx', '-t', '-q', '-c', self.nginx_conf], check=True)
         nlog = open(os.path.join(b, 'nginx-stderr.log'), 'ab')
