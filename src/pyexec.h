@@ -231,6 +231,7 @@ struct run {
 	int		 fd_verdict;
 	int		 fd_ctl;
 	int		 fd_work;	/* workspace dirfd, from CTL_READY */
+	int		 fd_pid;	/* pidfd of init: readable once all died */
 	size_t		 stdin_off;
 	struct buf	 out;
 	struct buf	 err;

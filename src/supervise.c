@@ -7,8 +7,11 @@
  * at once (no pipe deadlock), against a monotonic deadline. At the
  * deadline, or when a stream passes its cap, init is SIGKILLed from
  * outside its PID namespace, which takes every process of the run with it.
- * The loop ends when every pipe is at EOF; only then is init reaped, and
- * by then the kernel has reaped everything else in the namespace.
+ * The loop ends when every pipe is at EOF, or as soon as init has exited
+ * (its pidfd turns readable): the kernel reaps everything else in the
+ * namespace before init can exit, so nothing of the run is alive then, and
+ * what the pipes still hold is read without waiting for an EOF that may
+ * never come (see drain_rest()).
  */
 #include "config.h"
 
@@ -51,7 +54,7 @@ run_init(struct run *r, const struct config *cfg)
 	memset(r, 0, sizeof(*r));
 	r->pid = -1;
 	r->fd_stdin = r->fd_stdout = r->fd_stderr = -1;
-	r->fd_verdict = r->fd_ctl = r->fd_work = -1;
+	r->fd_verdict = r->fd_ctl = r->fd_work = r->fd_pid = -1;
 	buf_init(&r->out, (size_t)cfg->max_output_bytes);
 	buf_init(&r->err, (size_t)cfg->max_output_bytes);
 	buf_init(&r->verdict, VERDICT_MAX);
@@ -74,6 +77,7 @@ run_free(struct run *r)
 	close_quietly(&r->fd_verdict);
 	close_quietly(&r->fd_ctl);
 	close_quietly(&r->fd_work);
+	close_quietly(&r->fd_pid);
 	buf_free(&r->out);
 	buf_free(&r->err);
 	buf_free(&r->verdict);
@@ -167,7 +171,8 @@ drain(int *fd, struct buf *b, bool *overflow)
 	return n;
 }
 
-static void
+/* Returns true when it consumed a message (there may be more). */
+static bool
 recv_ctl(struct run *r)
 {
 	struct ctl_msg	 m;
@@ -190,10 +195,10 @@ recv_ctl(struct run *r)
 	mh.msg_controllen = sizeof(cm.buf);
 	n = recvmsg(r->fd_ctl, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	if (n == -1 && (errno == EINTR || errno == EAGAIN))
-		return;
+		return false;
 	if (n <= 0) {
 		close_quietly(&r->fd_ctl);
-		return;
+		return false;
 	}
 	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
@@ -234,6 +239,35 @@ recv_ctl(struct run *r)
 closefds:
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
+	return true;
+}
+
+/*
+ * Reads what is left in a pipe once every process of the run is dead, and
+ * closes it, without waiting for EOF. EOF may never come: a write end can
+ * outlive all of them, parked in an in-flight SCM_RIGHTS message (a socket
+ * that holds itself, say), which only the kernel's Unix socket garbage
+ * collector frees, whenever some unrelated socket on the host is closed.
+ * Nobody can write any more, so this ends once the pipe is empty.
+ */
+static void
+drain_rest(int *fd, struct buf *b, bool *overflow)
+{
+	char	 chunk[CHUNK];
+	ssize_t	 n;
+	size_t	 kept;
+
+	while (*fd != -1) {
+		n = read(*fd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;		/* EOF, or EAGAIN: empty */
+		kept = buf_append(b, chunk, (size_t)n);
+		if (kept < (size_t)n)
+			*overflow = true;
+	}
+	close_quietly(fd);
 }
 
 static void
@@ -265,8 +299,8 @@ kill_run(struct run *r, enum termination why)
 static void
 supervise(struct run *r, const struct exec_req *req, double deadline)
 {
-	struct pollfd	 pfd[5];
-	bool		 overflow = false;
+	struct pollfd	 pfd[6];
+	bool		 overflow = false, vover = false, gone = false;
 	double		 now;
 	ssize_t		 n;
 	int		 np, timeout;
@@ -286,6 +320,7 @@ supervise(struct run *r, const struct exec_req *req, double deadline)
 		pfd[np++] = (struct pollfd){ r->fd_verdict, POLLIN, 0 };
 		pfd[np++] = (struct pollfd){ r->fd_ctl, POLLIN, 0 };
 		pfd[np++] = (struct pollfd){ r->fd_stdin, POLLOUT, 0 };
+		pfd[np++] = (struct pollfd){ r->fd_pid, POLLIN, 0 };
 		if (poll(pfd, (nfds_t)np, timeout) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -297,13 +332,10 @@ supervise(struct run *r, const struct exec_req *req, double deadline)
 			(void)drain(&r->fd_stdout, &r->out, &overflow);
 		if (pfd[1].revents)
 			(void)drain(&r->fd_stderr, &r->err, &overflow);
-		if (pfd[2].revents) {
-			bool	 vover = false;
-
+		if (pfd[2].revents)
 			(void)drain(&r->fd_verdict, &r->verdict, &vover);
-		}
 		if (pfd[3].revents)
-			recv_ctl(r);
+			(void)recv_ctl(r);
 		if (pfd[4].revents) {
 			n = write(r->fd_stdin, req->stdin_data + r->stdin_off,
 			    req->stdin_len - r->stdin_off);
@@ -313,9 +345,21 @@ supervise(struct run *r, const struct exec_req *req, double deadline)
 			    r->stdin_off == req->stdin_len)
 				close_quietly(&r->fd_stdin);
 		}
+		/* init is gone, and with it every process of the run. */
+		if (pfd[5].revents) {
+			drain_rest(&r->fd_stdout, &r->out, &overflow);
+			drain_rest(&r->fd_stderr, &r->err, &overflow);
+			drain_rest(&r->fd_verdict, &r->verdict, &vover);
+			while (r->fd_ctl != -1 && recv_ctl(r))
+				;
+			close_quietly(&r->fd_ctl);
+			gone = true;
+		}
 		/* Past the cap the run is stopped: memory here stays bounded. */
 		if (overflow && r->term == TERM_NONE)
 			kill_run(r, TERM_OUTPUT);
+		if (gone)
+			break;
 	}
 	close_quietly(&r->fd_stdin);
 }
@@ -406,6 +450,11 @@ sup_run(struct run *r, const struct worker *w, const struct exec_req *req,
 		else
 			log_warn("clone");
 		return PYX_E_SANDBOX;
+	}
+	/* Still our unreaped child: the pid cannot have been reused. */
+	if ((r->fd_pid = (int)syscall(SYS_pidfd_open, r->pid, 0)) == -1) {
+		log_warn("pidfd_open");
+		return PYX_E_SANDBOX;	/* run_free() kills and reaps init */
 	}
 	if (req->stdin_len == 0)
 		close_quietly(&r->fd_stdin);
