@@ -53,7 +53,7 @@ done()
 def test(stack):
     tag = 'esc' + secrets.token_hex(6)   # fits in comm (15 chars)
     workers = worker_pids(stack)
-    a = Background(stack, A_CODE % (tag, 3.0))
+    a = Background(stack, A_CODE % (tag, 4.0))
     a.start()
     deadline = time.time() + 5
     while len(host_comm(tag)) < 2 and time.time() < deadline:
