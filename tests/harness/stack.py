@@ -236,10 +236,15 @@ class Stack:
             return ''
 
     def stop(self):
+        # SIGTERM to the leaders only: nginx's master and multiwatch each
+        # stop their own children. Signalling the whole group raced
+        # multiwatch: workers that died of their own SIGTERM first looked
+        # like crashes, multiwatch tried to respawn them and then hung until
+        # the SIGKILL below, 15 s later (about one stop in three).
         for p in reversed(self.procs):
             if p.poll() is None:
                 try:
-                    os.killpg(p.pid, signal.SIGTERM)
+                    os.kill(p.pid, signal.SIGTERM)
                 except ProcessLookupError:
                     pass
         for p in reversed(self.procs):
