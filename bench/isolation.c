@@ -100,12 +100,14 @@ main(int argc, char *argv[])
 	static const struct {
 		const char	*name;
 		unsigned	 skip;
+		enum run_mode	 mode;
 	} variants[] = {
-		{ "full isolation", 0 },
-		{ "  without network namespace", SKIP_NETNS },
-		{ "  without seccomp filter", SKIP_SECCOMP },
-		{ "  without cgroups", SKIP_CGROUP },
-		{ "  without minimal root/pivot_root", SKIP_ROOT },
+		{ "zygote mode, full isolation", 0, MODE_ZYGOTE },
+		{ "exec mode, full isolation", 0, MODE_EXEC },
+		{ "  without network namespace", SKIP_NETNS, MODE_EXEC },
+		{ "  without seccomp filter", SKIP_SECCOMP, MODE_EXEC },
+		{ "  without cgroups", SKIP_CGROUP, MODE_EXEC },
+		{ "  without minimal root/pivot_root", SKIP_ROOT, MODE_EXEC },
 	};
 	struct worker	 w;
 	struct exec_req	 req;
@@ -115,11 +117,15 @@ main(int argc, char *argv[])
 	size_t		 v;
 
 	if (argc < 2 || n < 20)
-		fatalx("usage: isolation RUNTIME_DIR [RUNS>=20]");
+		fatalx("usage: isolation RUNTIME_DIR [RUNS>=20 [ZYGOTE]]");
 	log_init("bench", 0);
 	memset(&w, 0, sizeof(w));
 	cfg_defaults(&w.cfg);
 	strlcpy(w.cfg.runtime_dir, argv[1], sizeof(w.cfg.runtime_dir));
+	if (argc > 3)
+		strlcpy(w.cfg.zygote_path, argv[3], sizeof(w.cfg.zygote_path));
+	w.zyg.pid = -1;
+	w.zyg.ctl = -1;
 	w.uid = getuid();
 	w.gid = getgid();
 	if (policy_prepare(&w.policy, err, sizeof(err)) == -1)
@@ -151,6 +157,7 @@ main(int argc, char *argv[])
 	floor_p50 = t[n / 2];
 	for (v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
 		pyx_bench_skip = variants[v].skip;
+		w.cfg.mode = variants[v].mode;
 		for (i = 0; i < 20; i++)
 			(void)run_jail(&w, &req);
 		for (i = 0; i < n; i++)
@@ -159,6 +166,7 @@ main(int argc, char *argv[])
 	}
 	unlink(path);
 	rmdir(dir);
+	zyg_stop(&w.zyg);
 	cg_cleanup(&w.cg);
 	return 0;
 }

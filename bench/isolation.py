@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'harness'))
 import stack  # noqa: E402
 
 binary = os.path.join(HERE, '..', 'build', 'bench', 'isolation')
+zygote_src = os.path.join(HERE, '..', 'build', 'src', 'pyexec-zygote')
 runs = sys.argv[1] if len(sys.argv) > 1 else '300'
 stack.ensure_user()
 pw = pwd.getpwnam(stack.SERVICE_USER)
@@ -23,6 +24,9 @@ os.chmod(base, 0o755)
 rt = os.path.join(base, 'rt')
 os.mkdir(rt, 0o700)
 os.chown(rt, pw.pw_uid, pw.pw_gid)
+zygote = os.path.join(base, 'pyexec-zygote')
+subprocess.run(['cp', zygote_src, zygote], check=True)
+os.chmod(zygote, 0o755)
 cgs = []
 for ctl, d in stack.cgroup_v1_dirs(os.path.basename(base)).items():
     os.mkdir(d)
@@ -40,7 +44,7 @@ def drop():
 
 
 try:
-    subprocess.run([binary, rt, runs], check=True, preexec_fn=drop)
+    subprocess.run([binary, rt, runs, zygote], check=True, preexec_fn=drop)
 finally:
     for d in cgs:
         for sub in os.listdir(d):

@@ -315,7 +315,8 @@ enum verdict {
 
 struct run {
 	pid_t		 pid;		/* jail init, as seen by the worker */
-	int		 pidfd;		/* zygote mode: init is the zygote's child */
+	int		 pidfd;		/* of init: kill and "all gone" without pid reuse */
+	bool		 via_zygote;	/* init is the zygote's child, not ours */
 	int		 fd_stdin;
 	int		 fd_stdout;
 	int		 fd_stderr;

@@ -28,6 +28,14 @@
  * The empty network namespace has no interfaces (loopback is down), so the
  * script has no network at all, and abstract Unix sockets are private to
  * the run.
+ *
+ * init first starts a new session. A PID namespace does not confine
+ * process groups: kill(0, sig) and setpriority(PRIO_PGRP, 0, ...) act on
+ * every member of the caller's group, whatever namespace the members are
+ * in. Left in the group the worker inherited from spawn-fcgi, a script
+ * could SIGKILL or SIGSTOP the whole pool, multiwatch included, or renice
+ * it for good. In its own session the group holds the jail and nothing
+ * else, and no other group of the session it came from can be joined.
  */
 #include "config.h"
 
@@ -561,6 +569,9 @@ sbx_child(const struct sbx_spec *s)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
 		_exit(SBX_EXIT_SETUP);
 	ctl = park_fds(s);
+	/* A process group of its own: see the theory of operation above. */
+	if (setsid() == -1)
+		sbx_fail(ctl, "setsid", NULL);
 	/*
 	 * With cgroups, the worker puts this process into the run's cgroups
 	 * and then says go: nothing of the run happens outside the limits.

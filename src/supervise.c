@@ -78,9 +78,8 @@ run_free(struct run *r)
 		(void)syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0);
 		pidfd_wait(r->pidfd, 5000);
 		close_quietly(&r->pidfd);
-		r->pid = -1;
 	}
-	if (r->pid > 0) {
+	if (r->pid > 0 && !r->via_zygote) {
 		(void)kill(r->pid, SIGKILL);
 		while (waitpid(r->pid, NULL, 0) == -1 && errno == EINTR)
 			;
@@ -186,7 +185,28 @@ drain(int *fd, struct buf *b, bool *overflow)
 	return n;
 }
 
+/* After init's death: whatever is left in a pipe, without waiting for EOF. */
 static void
+drain_rest(int *fd, struct buf *b, bool *overflow)
+{
+	char	 chunk[CHUNK];
+	ssize_t	 n;
+	size_t	 kept;
+
+	while (*fd != -1) {
+		n = read(*fd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;		/* EOF, or EAGAIN: empty */
+		kept = buf_append(b, chunk, (size_t)n);
+		if (kept < (size_t)n)
+			*overflow = true;
+	}
+	close_quietly(fd);
+}
+
+static bool
 recv_ctl(struct run *r)
 {
 	struct ctl_msg	 m;
@@ -209,10 +229,10 @@ recv_ctl(struct run *r)
 	mh.msg_controllen = sizeof(cm.buf);
 	n = recvmsg(r->fd_ctl, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	if (n == -1 && (errno == EINTR || errno == EAGAIN))
-		return;
+		return false;
 	if (n <= 0) {
 		close_quietly(&r->fd_ctl);
-		return;
+		return false;
 	}
 	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
@@ -253,6 +273,7 @@ recv_ctl(struct run *r)
 closefds:
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
+	return true;
 }
 
 static void
@@ -342,22 +363,28 @@ send_stream(int fd, const struct exec_req *req, bool admin, double deadline)
 	return 0;
 }
 
-/* The poll loop: returns when every pipe from the jail is at EOF. */
+/*
+ * The poll loop. It ends when init is gone (its pidfd is readable: the
+ * kernel has then reaped every process of the namespace), having read what
+ * was left in the pipes, or when every pipe is at EOF. Not at EOF alone: a
+ * pipe end parked in an SCM_RIGHTS cycle survives the namespace until the
+ * kernel's socket garbage collector runs, which may be never.
+ */
 static void
 supervise(struct run *r, const struct exec_req *req, double deadline)
 {
-	struct pollfd	 pfd[5];
-	bool		 overflow = false;
+	struct pollfd	 pfd[6];
+	bool		 overflow = false, vover = false, gone = false;
 	double		 now;
 	ssize_t		 n;
 	int		 np, timeout;
 
-	while (r->fd_stdout != -1 || r->fd_stderr != -1 ||
-	    r->fd_verdict != -1 || r->fd_ctl != -1) {
+	while (!gone && (r->fd_stdout != -1 || r->fd_stderr != -1 ||
+	    r->fd_verdict != -1 || r->fd_ctl != -1)) {
 		now = mono_now();
 		if (now >= deadline && r->term == TERM_NONE)
 			kill_run(r, TERM_TIMEOUT);
-		/* After a kill, EOF is imminent; poll without a deadline. */
+		/* After a kill, the end is imminent; poll without a deadline. */
 		timeout = r->term != TERM_NONE ? 1000 :
 		    (int)((deadline - now) * 1000) + 1;
 
@@ -367,6 +394,7 @@ supervise(struct run *r, const struct exec_req *req, double deadline)
 		pfd[np++] = (struct pollfd){ r->fd_verdict, POLLIN, 0 };
 		pfd[np++] = (struct pollfd){ r->fd_ctl, POLLIN, 0 };
 		pfd[np++] = (struct pollfd){ r->fd_stdin, POLLOUT, 0 };
+		pfd[np++] = (struct pollfd){ r->pidfd, POLLIN, 0 };
 		if (poll(pfd, (nfds_t)np, timeout) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -378,13 +406,10 @@ supervise(struct run *r, const struct exec_req *req, double deadline)
 			(void)drain(&r->fd_stdout, &r->out, &overflow);
 		if (pfd[1].revents)
 			(void)drain(&r->fd_stderr, &r->err, &overflow);
-		if (pfd[2].revents) {
-			bool	 vover = false;
-
+		if (pfd[2].revents)
 			(void)drain(&r->fd_verdict, &r->verdict, &vover);
-		}
 		if (pfd[3].revents)
-			recv_ctl(r);
+			(void)recv_ctl(r);
 		if (pfd[4].revents) {
 			n = write(r->fd_stdin, req->stdin_data + r->stdin_off,
 			    req->stdin_len - r->stdin_off);
@@ -393,6 +418,16 @@ supervise(struct run *r, const struct exec_req *req, double deadline)
 			if ((n == -1 && errno != EAGAIN && errno != EINTR) ||
 			    r->stdin_off == req->stdin_len)
 				close_quietly(&r->fd_stdin);
+		}
+		/* init is gone, and with it every process of the run. */
+		if (pfd[5].revents) {
+			drain_rest(&r->fd_stdout, &r->out, &overflow);
+			drain_rest(&r->fd_stderr, &r->err, &overflow);
+			drain_rest(&r->fd_verdict, &r->verdict, &vover);
+			while (r->fd_ctl != -1 && recv_ctl(r))
+				;
+			close_quietly(&r->fd_ctl);
+			gone = true;
 		}
 		/* Past the cap the run is stopped: memory here stays bounded. */
 		if (overflow && r->term == TERM_NONE)
@@ -467,6 +502,7 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 	t0 = mono_now();
 	if (zygote) {
 		/* The zygote clones the jail; we keep a pidfd of its init. */
+		r->via_zygote = true;
 		if (zyg_spawn(w, &spec, &r->pid, &r->pidfd) == -1)
 			r->pid = -1;
 		else if (r->pid == 0)
@@ -506,6 +542,13 @@ spawned:
 			log_warn("clone");
 		return PYX_E_SANDBOX;
 	}
+	/* Still our unreaped child (or the zygote's): the pid is not reused. */
+	if (r->pidfd == -1 &&
+	    (r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0)) == -1) {
+		log_warn("pidfd_open");
+		close_quietly(&p_dat[1]);
+		return PYX_E_SANDBOX;	/* run_free() kills and reaps init */
+	}
 	if (spec.wait_go) {
 		/* Fail closed: limits that cannot be applied mean no run. */
 		if (cg_attach(&w->cg, r->pid) == -1) {
@@ -536,14 +579,13 @@ spawned:
 
 	supervise(r, req, t0 + (double)w->cfg.time_limit_seconds);
 	r->wall_sec = mono_now() - t0;
-	if (r->pidfd >= 0) {
-		/*
-		 * Readable once init has exited, which the kernel completes only
-		 * after every other process of its namespace is gone.
-		 */
-		pidfd_wait(r->pidfd, -1);
-		close_quietly(&r->pidfd);
-	} else
+	/*
+	 * Readable once init has exited, which the kernel completes only
+	 * after every other process of its namespace is gone.
+	 */
+	pidfd_wait(r->pidfd, -1);
+	close_quietly(&r->pidfd);
+	if (!zygote)	/* our child: reap it */
 		while (waitpid(r->pid, &st, 0) == -1 && errno == EINTR)
 			;
 	r->pid = -1;
