@@ -184,14 +184,31 @@ def worker_pids(stack, table=None):
     return {p for p, (pp, _, _) in table.items() if pp == mw}
 
 
+def _host_pidns(pid):
+    try:
+        return os.readlink('/proc/%d/ns/pid' % pid) == os.readlink('/proc/self/ns/pid')
+    except OSError:
+        return False
+
+
+def zygote_pids(stack, table=None):
+    """mode = zygote: each worker's warm interpreter, part of the pool. It
+    lives in the host's PID namespace; every jail has a new one."""
+    table = table if table is not None else proc_table()
+    workers = worker_pids(stack, table)
+    return {p for p, (pp, _, comm) in table.items()
+            if pp in workers and comm == 'pyexec-zygote' and _host_pidns(p)}
+
+
 def jail_pids(stack, table=None):
     """Every process below a worker: jail inits and what they started."""
     table = table if table is not None else proc_table()
-    frontier = worker_pids(stack, table)
+    pool = worker_pids(stack, table) | zygote_pids(stack, table)
+    frontier = pool
     found = set()
     while frontier:
         nxt = {p for p, (pp, _, _) in table.items() if pp in frontier}
-        nxt -= found
+        nxt -= found | pool
         found |= nxt
         frontier = nxt
     return found
