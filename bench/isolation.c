@@ -112,9 +112,9 @@ main(int argc, char *argv[])
 	struct worker	 w;
 	struct exec_req	 req;
 	char		 err[3 * PATH_MAX], dir[PATH_MAX], path[PATH_MAX + 16];
-	double		*t, floor_p50;
+	double		*tv[16], floor_p50;
 	int		 n = argc > 2 ? atoi(argv[2]) : 300, i, fd;
-	size_t		 v;
+	size_t		 v, nv;
 
 	if (argc < 2 || n < 20)
 		fatalx("usage: isolation RUNTIME_DIR [RUNS>=20 [ZYGOTE]]");
@@ -135,7 +135,6 @@ main(int argc, char *argv[])
 	memset(&req, 0, sizeof(req));
 	req.code = xstrndup("print(1)\n", 9);
 	req.code_len = 9;
-	t = xcalloc((size_t)n, sizeof(double));
 
 	if (snprintf(dir, sizeof(dir), "%s/floor", argv[1]) >= (int)sizeof(dir) ||
 	    snprintf(path, sizeof(path), "%s/script.py", dir) >=
@@ -149,21 +148,30 @@ main(int argc, char *argv[])
 	printf("| %-34s | p50 ms  | p95 ms  | vs floor |\n", "variant");
 	printf("|%s|---------|---------|----------|\n",
 	    "------------------------------------");
-	for (i = 0; i < 20; i++)
-		(void)run_floor(dir, w.cfg.allowed_imports);
-	for (i = 0; i < n; i++)
-		t[i] = run_floor(dir, w.cfg.allowed_imports);
-	report("floor: fork+exec python3 -I -u", t, n, -1);
-	floor_p50 = t[n / 2];
-	for (v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
-		pyx_bench_skip = variants[v].skip;
-		w.cfg.mode = variants[v].mode;
-		for (i = 0; i < 20; i++)
-			(void)run_jail(&w, &req);
-		for (i = 0; i < n; i++)
-			t[i] = run_jail(&w, &req);
-		report(variants[v].name, t, n, floor_p50);
+	/*
+	 * Round robin: run i of every variant back to back, so a burst of
+	 * background load hits all of them alike instead of one whole row.
+	 */
+	nv = sizeof(variants) / sizeof(variants[0]);
+	for (v = 0; v <= nv; v++)
+		tv[v] = xcalloc((size_t)n, sizeof(double));
+	for (i = -20; i < n; i++) {
+		double	 d = run_floor(dir, w.cfg.allowed_imports);
+
+		if (i >= 0)
+			tv[0][i] = d;
+		for (v = 0; v < nv; v++) {
+			pyx_bench_skip = variants[v].skip;
+			w.cfg.mode = variants[v].mode;
+			d = run_jail(&w, &req);
+			if (i >= 0)
+				tv[v + 1][i] = d;
+		}
 	}
+	report("floor: fork+exec python3 -I -u", tv[0], n, -1);
+	floor_p50 = tv[0][n / 2];
+	for (v = 0; v < nv; v++)
+		report(variants[v].name, tv[v + 1], n, floor_p50);
 	unlink(path);
 	rmdir(dir);
 	zyg_stop(&w.zyg);
