@@ -387,6 +387,7 @@ struct slots {
 	int		 fd;		/* the locked slot file; -1: none */
 	int		 index;		/* N of slot.N; -1: none held */
 	int		 active;	/* held at acquire, ours included */
+	bool		 cached;	/* fd is the worker's cached description */
 };
 
 void		 slots_init(struct slots *);

@@ -34,6 +34,7 @@ slots_init(struct slots *s)
 	s->fd = -1;
 	s->index = -1;
 	s->active = 0;
+	s->cached = false;
 }
 
 /*
@@ -86,23 +87,78 @@ whole_file(struct flock *fl, short type)
 	fl->l_pid = 0;		/* required for OFD locks */
 }
 
+/*
+ * Each worker keeps one open file description per slot, opened on first
+ * use: a request then costs one fcntl per slot tried, not an open, fstat
+ * and close each. OFD locks belong to the description, so a forked child
+ * must not use its parent's: the cache is per process (pid-checked).
+ * Releasing unlocks instead of closing; a worker that dies still drops its
+ * lock, since its descriptors close.
+ */
+#define SLOT_CACHE	256
+static struct {
+	pid_t	 pid;
+	char	 dir[PATH_MAX];
+	int	 fd[SLOT_CACHE];
+	bool	 mine[SLOT_CACHE];	/* held by this process right now */
+} cache;
+
+static int
+slot_fd(const char *dir, int i, bool create, bool *cached, char *err,
+    size_t errlen)
+{
+	int	 j, fd;
+
+	*cached = false;
+	if (i >= SLOT_CACHE)
+		return slot_open(dir, i, create, err, errlen);
+	if (cache.pid != getpid() || strcmp(cache.dir, dir) != 0) {
+		for (j = 0; j < SLOT_CACHE; j++) {
+			if (cache.pid == getpid() && cache.fd[j] > 0)
+				close(cache.fd[j]);
+			cache.fd[j] = -1;
+			cache.mine[j] = false;
+		}
+		if (strlcpy(cache.dir, dir, sizeof(cache.dir)) >=
+		    sizeof(cache.dir))
+			return slot_open(dir, i, create, err, errlen);
+		cache.pid = getpid();
+	}
+	if (cache.fd[i] >= 0) {
+		*cached = true;
+		return cache.fd[i];
+	}
+	if ((fd = slot_open(dir, i, create, err, errlen)) == -1)
+		return -1;
+	cache.fd[i] = fd;
+	*cached = true;
+	return fd;
+}
+
+
 /* 1: someone holds slot i; 0: free; -1: error. */
 static int
 slot_held(const char *dir, int i, char *err, size_t errlen)
 {
 	struct flock	 fl;
+	bool		 cached;
 	int		 fd;
 
-	if ((fd = slot_open(dir, i, false, err, errlen)) == -1)
+	if ((fd = slot_fd(dir, i, false, &cached, err, errlen)) == -1)
 		return errno == ENOENT ? 0 : -1;
+	/* Our own lock never conflicts with our own description. */
+	if (cached && cache.mine[i])
+		return 1;
 	whole_file(&fl, F_WRLCK);
 	if (fcntl(fd, F_OFD_GETLK, &fl) == -1) {
 		snprintf(err, errlen, "%s/slot.%d: F_OFD_GETLK: %s", dir, i,
 		    strerror(errno));
-		close(fd);
+		if (!cached)
+			close(fd);
 		return -1;
 	}
-	close(fd);
+	if (!cached)
+		close(fd);
 	return fl.l_type != F_UNLCK;
 }
 
@@ -111,7 +167,8 @@ slots_acquire(struct slots *s, const char *dir, int max, char *err,
     size_t errlen)
 {
 	struct flock	 fl;
-	int		 i, j, fd, held;
+	bool		 cached = false;
+	int		 i, j, fd = -1, held;
 
 	slots_init(s);
 	if (dir == NULL || max < 1) {
@@ -119,18 +176,22 @@ slots_acquire(struct slots *s, const char *dir, int max, char *err,
 		return SLOTS_FAILED;
 	}
 	for (i = 0; i < max; i++) {
-		if ((fd = slot_open(dir, i, true, err, errlen)) == -1)
+		if ((fd = slot_fd(dir, i, true, &cached, err, errlen)) == -1)
 			return SLOTS_FAILED;
+		if (cached && cache.mine[i])
+			continue;	/* ours already: busy for this acquire */
 		whole_file(&fl, F_WRLCK);
 		if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
 			break;
 		if (errno != EAGAIN && errno != EACCES) {
 			snprintf(err, errlen, "%s/slot.%d: F_OFD_SETLK: %s",
 			    dir, i, strerror(errno));
-			close(fd);
+			if (!cached)
+				close(fd);
 			return SLOTS_FAILED;
 		}
-		close(fd);
+		if (!cached)
+			close(fd);
 	}
 	if (i == max) {
 		s->active = max;
@@ -138,6 +199,9 @@ slots_acquire(struct slots *s, const char *dir, int max, char *err,
 	}
 	s->fd = fd;
 	s->index = i;
+	s->cached = cached;
+	if (cached)
+		cache.mine[i] = true;
 
 	/*
 	 * For active_processes_at_request: the slots before ours were busy
@@ -157,10 +221,19 @@ slots_acquire(struct slots *s, const char *dir, int max, char *err,
 void
 slots_release(struct slots *s)
 {
-	/* Closing the only fd of the description drops the lock. */
-	if (s->fd >= 0)
+	struct flock	 fl;
+
+	/* A cached description is unlocked; closing an uncached one does it. */
+	if (s->fd >= 0 && s->cached) {
+		whole_file(&fl, F_UNLCK);
+		(void)fcntl(s->fd, F_OFD_SETLK, &fl);
+		if (s->index >= 0 && s->index < SLOT_CACHE &&
+		    cache.pid == getpid())
+			cache.mine[s->index] = false;
+	} else if (s->fd >= 0)
 		(void)close(s->fd);
 	s->fd = -1;
+	s->cached = false;
 	s->index = -1;
 }
 
