@@ -488,5 +488,8 @@ void	 close_quietly(int *);
 int	 read_file_limited(const char *, char **, size_t *, size_t);
 double	 mono_now(void);
 bool	 ct_equal(const void *, const void *, size_t);
+#define FDPASS_MAX	8
+int	 fd_send(int, const void *, size_t, const int *, int);
+ssize_t	 fd_recv(int, void *, size_t, int *, int, int *, int);
 
 #endif /* PYEXEC_H */

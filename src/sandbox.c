@@ -456,13 +456,6 @@ static void
 send_ready(int ctl)
 {
 	struct ctl_msg	 m;
-	struct msghdr	 mh;
-	struct iovec	 iov;
-	union {
-		char		 buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr	 align;
-	} cm;
-	struct cmsghdr	*c;
 	int		 wfd;
 
 	if ((wfd = open(BENCH_SKIP(SKIP_ROOT) ? "." : "/work",
@@ -470,19 +463,7 @@ send_ready(int ctl)
 		sbx_fail(ctl, "open", "/work");
 	memset(&m, 0, sizeof(m));
 	m.type = CTL_READY;
-	iov.iov_base = &m;
-	iov.iov_len = sizeof(m);
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cm.buf;
-	mh.msg_controllen = sizeof(cm.buf);
-	c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &wfd, sizeof(int));
-	if (sendmsg(ctl, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof(m))
+	if (fd_send(ctl, &m, sizeof(m), &wfd, 1) == -1)
 		sbx_fail(ctl, "send workspace fd", NULL);
 	close(wfd);
 }

@@ -210,37 +210,15 @@ static bool
 recv_ctl(struct run *r)
 {
 	struct ctl_msg	 m;
-	struct msghdr	 mh;
-	struct iovec	 iov;
-	union {
-		char		 buf[CMSG_SPACE(sizeof(int) * 4)];
-		struct cmsghdr	 align;
-	} cm;
-	struct cmsghdr	*c;
-	int		 fds[4], nfds = 0, i;
+	int		 fds[4], nfds, i;
 	ssize_t		 n;
 
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = &m;
-	iov.iov_len = sizeof(m);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cm.buf;
-	mh.msg_controllen = sizeof(cm.buf);
-	n = recvmsg(r->fd_ctl, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	n = fd_recv(r->fd_ctl, &m, sizeof(m), fds, 4, &nfds, MSG_DONTWAIT);
 	if (n == -1 && (errno == EINTR || errno == EAGAIN))
 		return false;
 	if (n <= 0) {
 		close_quietly(&r->fd_ctl);
 		return false;
-	}
-	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		for (i = 0; (size_t)i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int) &&
-		    nfds < 4; i++)
-			memcpy(&fds[nfds++], CMSG_DATA(c) + i * sizeof(int),
-			    sizeof(int));
 	}
 	if (n != (ssize_t)sizeof(m)) {
 		log_warnx("jail sent a short control message (%zd bytes)", n);

@@ -149,32 +149,11 @@ static void
 reply(int ctl, int32_t pid, int32_t err, int fd)
 {
 	struct zyg_reply	 m;
-	struct msghdr		 mh;
-	struct iovec		 iov;
-	union {
-		char		 buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr	 align;
-	} cm;
-	struct cmsghdr		*c;
 
 	memset(&m, 0, sizeof(m));
 	m.pid = pid;
 	m.err = err;
-	iov.iov_base = &m;
-	iov.iov_len = sizeof(m);
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (fd >= 0) {
-		mh.msg_control = cm.buf;
-		mh.msg_controllen = sizeof(cm.buf);
-		c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	if (sendmsg(ctl, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof(m))
+	if (fd_send(ctl, &m, sizeof(m), &fd, fd >= 0 ? 1 : 0) == -1)
 		fatal("the worker went away");
 }
 
@@ -184,35 +163,15 @@ serve_one(int ctl, const struct policy *pol)
 {
 	struct zyg_spawn	 req;
 	struct sbx_spec		 spec;
-	struct msghdr		 mh;
-	struct iovec		 iov;
-	union {
-		char		 buf[CMSG_SPACE(sizeof(int) * SBX_NFDS)];
-		struct cmsghdr	 align;
-	} cm;
-	struct cmsghdr		*c;
-	int			 fds[SBX_NFDS], nfds = 0, i, pidfd, err;
+	int			 fds[SBX_NFDS], nfds, i, pidfd, err;
 	pid_t			 pid;
 	ssize_t			 n;
 
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = &req;
-	iov.iov_len = sizeof(req);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cm.buf;
-	mh.msg_controllen = sizeof(cm.buf);
-	n = recvmsg(ctl, &mh, MSG_CMSG_CLOEXEC);
+	n = fd_recv(ctl, &req, sizeof(req), fds, SBX_NFDS, &nfds, 0);
 	if (n == -1 && errno == EINTR)
 		return 0;
 	if (n <= 0)
 		return -1;
-	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			for (i = 0; (size_t)i < (c->cmsg_len - CMSG_LEN(0)) /
-			    sizeof(int) && nfds < SBX_NFDS; i++)
-				memcpy(&fds[nfds++], CMSG_DATA(c) + i * sizeof(int),
-				    sizeof(int));
 	if (n != (ssize_t)sizeof(req) || nfds != SBX_NFDS ||
 	    req.magic != ZYG_MAGIC || req.nrlim < 0 || req.nrlim > SBX_NRLIM ||
 	    memchr(req.jaildir, '\0', sizeof(req.jaildir)) == NULL ||

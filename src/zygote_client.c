@@ -50,31 +50,12 @@ static int
 recv_reply(int ctl, struct zyg_reply *r, int *fd, int timeout_ms)
 {
 	struct pollfd	 pfd = { ctl, POLLIN, 0 };
-	struct msghdr	 mh;
-	struct iovec	 iov;
-	union {
-		char		 buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr	 align;
-	} cm;
-	struct cmsghdr	*c;
-	ssize_t		 n;
+	int		 nfds;
 
 	*fd = -1;
 	if (poll(&pfd, 1, timeout_ms) != 1)
 		return -1;
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = r;
-	iov.iov_len = sizeof(*r);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cm.buf;
-	mh.msg_controllen = sizeof(cm.buf);
-	n = recvmsg(ctl, &mh, MSG_CMSG_CLOEXEC);
-	for (c = CMSG_FIRSTHDR(&mh); n > 0 && c != NULL; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(fd, CMSG_DATA(c), sizeof(int));
-	if (n != (ssize_t)sizeof(*r)) {
+	if (fd_recv(ctl, r, sizeof(*r), fd, 1, &nfds, 0) != (ssize_t)sizeof(*r)) {
 		close_quietly(fd);
 		return -1;
 	}
@@ -126,32 +107,6 @@ zyg_start(struct worker *w)
 	return 0;
 }
 
-static int
-send_spawn(struct zygote *z, const struct zyg_spawn *m, const int *fds)
-{
-	struct msghdr	 mh;
-	struct iovec	 iov;
-	union {
-		char		 buf[CMSG_SPACE(sizeof(int) * SBX_NFDS)];
-		struct cmsghdr	 align;
-	} cm;
-	struct cmsghdr	*c;
-
-	iov.iov_base = (void *)m;
-	iov.iov_len = sizeof(*m);
-	memset(&mh, 0, sizeof(mh));
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cm.buf;
-	mh.msg_controllen = sizeof(cm.buf);
-	c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int) * SBX_NFDS);
-	memcpy(CMSG_DATA(c), fds, sizeof(int) * SBX_NFDS);
-	return sendmsg(z->ctl, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(*m) ? 0 : -1;
-}
-
 /*
  * Asks the zygote for a jail built from spec. Returns 0 with the init's
  * pid (in the worker's PID namespace) and a pidfd, or -1. A zygote that
@@ -188,7 +143,7 @@ zyg_spawn(struct worker *w, const struct sbx_spec *s, pid_t *pid, int *pidfd)
 	for (attempt = 0; attempt < 2 && rv == -1; attempt++) {
 		if (z->pid <= 0 && zyg_start(w) == -1)
 			break;
-		if (send_spawn(z, m, s->fds) == -1 ||
+		if (fd_send(z->ctl, m, sizeof(*m), s->fds, SBX_NFDS) == -1 ||
 		    recv_reply(z->ctl, &r, pidfd, ZYG_SPAWN_TIMEOUT_MS) == -1) {
 			log_warnx("zygote %ld is gone; starting another",
 			    (long)z->pid);
