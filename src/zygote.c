@@ -33,6 +33,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +92,45 @@ run_inproc(const struct sbx_spec *s, bool admin)
 	} else
 		PyErr_Print();
 	_exit((int)status);
+}
+
+static void
+write_once(const char *path, const char *s)
+{
+	int	 fd;
+
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1 ||
+	    write(fd, s, strlen(s)) != (ssize_t)strlen(s))
+		fatal("%s", path);
+	close(fd);
+}
+
+/*
+ * One empty network namespace for all of this zygote's jails instead of a
+ * new one per run (creating and tearing down a netns is the costliest
+ * namespace step). Its runs never overlap (a worker runs one jail at a
+ * time and waits for its init to be gone), so no two runs ever share its
+ * abstract Unix sockets. The jails' user namespaces are children of this
+ * one, so nothing in a jail has a capability over the netns: loopback
+ * stays down. Done before CPython starts: unshare(CLONE_NEWUSER) needs a
+ * single-threaded caller. The id maps are the identity.
+ */
+static void
+enter_empty_netns(void)
+{
+	char	 map[64];
+	uid_t	 uid = geteuid();
+	gid_t	 gid = getegid();
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) == -1)
+		fatal("unshare(CLONE_NEWUSER | CLONE_NEWNET)");
+	write_once("/proc/self/setgroups", "deny");
+	snprintf(map, sizeof(map), "%lu %lu 1\n", (unsigned long)uid,
+	    (unsigned long)uid);
+	write_once("/proc/self/uid_map", map);
+	snprintf(map, sizeof(map), "%lu %lu 1\n", (unsigned long)gid,
+	    (unsigned long)gid);
+	write_once("/proc/self/gid_map", map);
 }
 
 static void
@@ -205,8 +245,9 @@ serve_one(int ctl, const struct policy *pol)
 
 	/* CPython's own fork protocol; the child finishes it (run_inproc). */
 	PyOS_BeforeFork();
-	pid = (pid_t)syscall(SYS_clone, SIGCHLD | SBX_CLONE_FLAGS, NULL, NULL,
-	    NULL, NULL);
+	/* The netns is this zygote's own empty one (enter_empty_netns). */
+	pid = (pid_t)syscall(SYS_clone, SIGCHLD | (SBX_CLONE_FLAGS &
+	    ~CLONE_NEWNET), NULL, NULL, NULL, NULL);
 	if (pid == 0)
 		sbx_child(&spec);
 	err = errno;
@@ -248,6 +289,7 @@ main(int argc, char *argv[])
 		fatal("close_range");
 	if (geteuid() == 0)
 		fatalx("refusing to run as root");
+	enter_empty_netns();
 	/* Jails are reaped as they end, so they never linger as zombies. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
