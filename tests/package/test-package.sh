@@ -284,17 +284,28 @@ check wait_for 20 sh -c "[ \$('$ctr' exec '$root' -- pgrep -c -u pyexec -x pyexe
 check curl_g -fo /dev/null "https://$cert_name/healthz"
 echo "   left by the crash: $(g sh -c 'ls -d /run/pyexec/jail.* 2>/dev/null | wc -l') empty jail directory"
 
-step "systemctl restart pyexec (a request sent meanwhile is answered)"
+step "systemctl restart pyexec: the run in progress and a request sent meanwhile are answered"
 main_before=$(g systemctl show -P MainPID pyexec.service)
-g sh -c "curl -sS --max-time 60 --cacert /etc/ssl/certs/ssl-cert-snakeoil.pem \
-    --resolve '$cert_name:443:127.0.0.1' https://$cert_name/execute \
-    -H 'Content-Type: application/json' -d '{\"code\": \"print(6 * 7)\"}' \
-    >/var/tmp/during-restart.json 2>&1 &"
+post_g() { # post_g CODE OUTFILE: POST /execute in the background, in the guest
+    g sh -c "curl -sS --max-time 60 --cacert /etc/ssl/certs/ssl-cert-snakeoil.pem \
+        --resolve '$cert_name:443:127.0.0.1' https://$cert_name/execute \
+        -H 'Content-Type: application/json' -d '{\"code\": \"$1\"}' >$2 2>&1 &"
+}
+g rm -f /var/tmp/restart-1.json /var/tmp/restart-2.json
+post_g 'import time\ntime.sleep(2)\nprint(6 * 7)' /var/tmp/restart-1.json
+check wait_for 20 jail_busy
+# The second request arrives while the old workers are still stopping.
+(sleep 0.5; post_g 'print(7 * 6)' /var/tmp/restart-2.json) &
 g systemctl restart pyexec.service
+wait
 check g systemctl is-active --quiet pyexec.service
 main_after=$(g systemctl show -P MainPID pyexec.service)
 check test "$main_before" != "$main_after"
-check wait_for 60 g grep -q '"stdout":"42\\n"' /var/tmp/during-restart.json
+for f in /var/tmp/restart-1.json /var/tmp/restart-2.json; do
+    if ! wait_for 60 g grep -q '"stdout":"42\\n"' "$f"; then
+        g cat "$f"; echo; fail "$f: no answer 42"
+    fi
+done
 check wait_for 30 workers_ready 8
 if jail_busy; then fail "jail directories survived the restart"; fi
 check g bash /var/tmp/guest-examples.sh "$cert_name" >/dev/null
