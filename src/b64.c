@@ -99,14 +99,20 @@ b64_decode(const char *in, size_t inlen, uint8_t *out, size_t outcap,
 			npad++;
 			nq++;
 			if (nq == 4) {
+				/*
+				 * acc holds the quantum's 24 bits, first
+				 * character highest; the padding '='s added
+				 * zeros below bit 12 (or 6). What is left
+				 * under the last output byte must be zero.
+				 */
 				if (npad == 2) {
-					if (acc & 0xffff)	/* bits past the one byte */
+					if (acc & 0xffff)	/* 4 unused bits */
 						return -1;
 					if (o + 1 > outcap)
 						return -1;
 					out[o++] = (uint8_t)(acc >> 16 & 0xff);
 				} else {
-					if (acc & 0xff)		/* bits past the two bytes */
+					if (acc & 0xff)		/* 2 unused bits */
 						return -1;
 					if (o + 2 > outcap)
 						return -1;

@@ -14,9 +14,9 @@
 import sys
 
 
-def _pyexec_boot():
+def _pyexec_boot(mode, allowed):
     import _ast
-    mode, allowed = sys.argv[1], frozenset(sys.argv[2].split(','))
+    allowed = frozenset(allowed.split(','))
 
     def report(line):
         data = line.encode('utf-8', 'backslashreplace') + b'\n'
@@ -75,14 +75,61 @@ def _pyexec_boot():
     return code, main.__dict__
 
 
-_pyexec_code, _pyexec_globals = _pyexec_boot()
-try:
-    exec(_pyexec_code, _pyexec_globals)
-except SystemExit:
-    raise
-except BaseException as _pyexec_e:
-    # Drop this bootstrap's own frame so the traceback starts in script.py.
-    _tb = _pyexec_e.__traceback__
-    _pyexec_e.__traceback__ = _tb.tb_next if _tb else None
-    sys.excepthook(type(_pyexec_e), _pyexec_e, _pyexec_e.__traceback__)
-    sys.exit(1)
+def _pyexec_run_inproc(mode, allowed):
+    """The zygote's way in: run the code in this (forked) interpreter and
+    do what python3 does at exit, returning the exit status."""
+    status = 0
+    try:
+        code, g = _pyexec_boot(mode, allowed)
+        exec(code, g)
+    except SystemExit as e:
+        status = _pyexec_exit_status(e)
+    except BaseException as e:
+        tb = e.__traceback__
+        e.__traceback__ = tb.tb_next if tb else None
+        sys.excepthook(type(e), e, e.__traceback__)
+        status = 1
+    # Py_FinalizeEx's duties: join non-daemon threads, atexit, flush.
+    threading = sys.modules.get('threading')
+    if threading is not None:
+        try:
+            threading._shutdown()
+        except BaseException:
+            pass
+    import atexit
+    atexit._run_exitfuncs()
+    for f in (sys.stdout, sys.stderr):
+        try:
+            f.flush()
+        except BaseException:
+            status = status or 120
+    return status
+
+
+def _pyexec_exit_status(e):
+    # As Python's own handling of an uncaught SystemExit.
+    code = e.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xff
+    try:
+        print(code, file=sys.stderr)
+    except BaseException:
+        pass
+    return 1
+
+
+if __name__ == '__main__':
+    # exec mode: python3 -I -u -c BOOT MODE ALLOWED
+    _pyexec_code, _pyexec_globals = _pyexec_boot(sys.argv[1], sys.argv[2])
+    try:
+        exec(_pyexec_code, _pyexec_globals)
+    except SystemExit:
+        raise
+    except BaseException as _pyexec_e:
+        # Drop this bootstrap's own frame so the traceback starts in script.py.
+        _tb = _pyexec_e.__traceback__
+        _pyexec_e.__traceback__ = _tb.tb_next if _tb else None
+        sys.excepthook(type(_pyexec_e), _pyexec_e, _pyexec_e.__traceback__)
+        sys.exit(1)

@@ -53,6 +53,9 @@ static const struct cfg_key cfg_keys[] = {
 	{ "runtime_dir",	K_PATH,	OFF(runtime_dir), 0, 0 },
 	{ "state_dir",		K_PATH,	OFF(state_dir), 0, 0 },
 	{ "mode",		K_MODE,	OFF(mode), 0, 0 },
+	{ "zygote_path",	K_PATH,	OFF(zygote_path), 0, 0 },
+	{ "zygote_max_runs",	K_INT,	OFF(zygote_max_runs), 1, 1000000 },
+	{ "zygote_max_age_seconds", K_INT, OFF(zygote_max_age_seconds), 1, 86400 },
 };
 #define NKEYS	(sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
@@ -76,7 +79,11 @@ cfg_defaults(struct config *c)
 	strlcpy(c->allowed_imports, DEFAULT_IMPORTS, sizeof(c->allowed_imports));
 	strlcpy(c->runtime_dir, "/run/pyexec", sizeof(c->runtime_dir));
 	strlcpy(c->state_dir, "/var/lib/pyexec", sizeof(c->state_dir));
-	c->mode = MODE_EXEC;
+	c->mode = MODE_ZYGOTE;
+	strlcpy(c->zygote_path, PKGLIBEXECDIR "/pyexec-zygote",
+	    sizeof(c->zygote_path));
+	c->zygote_max_runs = 1000;
+	c->zygote_max_age_seconds = 600;
 }
 
 static bool
@@ -200,31 +207,40 @@ trim(char *s)
 	return s;
 }
 
+/* The longest line, without its newline. */
+#define CFG_LINE_MAX	8190
+
 /*
  * Parses fp into c (which holds defaults). name is used in messages.
  * On error returns -1 with "name:line: reason" in err.
+ *
+ * getline(), not fgets(): only getline() says how many bytes it read, so
+ * a NUL byte cannot cut a line short unseen (and hide the rest of it, or
+ * split an over-long line into two that each pass the length check).
  */
 int
 cfg_parse(struct config *c, FILE *fp, const char *name, char *err,
     size_t errlen)
 {
-	char		 line[8192], why[512];
+	char		*line = NULL, why[512];
 	char		*p, *eq, *key, *val;
 	bool		 seen[NKEYS] = { false };
-	size_t		 i, len;
-	int		 lineno = 0;
+	size_t		 i, linecap = 0;
+	ssize_t		 len;
+	int		 lineno = 0, rv = -1;
 
-	while (fgets(line, sizeof(line), fp) != NULL) {
+	while ((len = getline(&line, &linecap, fp)) != -1) {
 		lineno++;
-		len = strlen(line);
-		if (len == sizeof(line) - 1 && line[len - 1] != '\n') {
+		if (len > 0 && line[len - 1] == '\n')
+			line[--len] = '\0';
+		if (len > CFG_LINE_MAX) {
 			snprintf(err, errlen, "%s:%d: line too long", name,
 			    lineno);
-			return -1;
+			goto out;
 		}
-		if (memchr(line, '\0', len) != NULL && strlen(line) != len) {
+		if (memchr(line, '\0', (size_t)len) != NULL) {
 			snprintf(err, errlen, "%s:%d: NUL byte", name, lineno);
-			return -1;
+			goto out;
 		}
 		p = trim(line);
 		if (*p == '\0' || *p == '#')
@@ -232,7 +248,7 @@ cfg_parse(struct config *c, FILE *fp, const char *name, char *err,
 		if ((eq = strchr(p, '=')) == NULL) {
 			snprintf(err, errlen, "%s:%d: expected 'key = value'",
 			    name, lineno);
-			return -1;
+			goto out;
 		}
 		*eq = '\0';
 		key = trim(p);
@@ -243,29 +259,32 @@ cfg_parse(struct config *c, FILE *fp, const char *name, char *err,
 		if (i == NKEYS) {
 			snprintf(err, errlen, "%s:%d: unknown key '%.64s'", name,
 			    lineno, key);
-			return -1;
+			goto out;
 		}
 		if (seen[i]) {
 			snprintf(err, errlen, "%s:%d: '%s' is set twice", name,
 			    lineno, key);
-			return -1;
+			goto out;
 		}
 		seen[i] = true;
 		if (*val == '\0' && cfg_keys[i].kind != K_IMPORTS) {
 			snprintf(err, errlen, "%s:%d: '%s' has no value", name,
 			    lineno, key);
-			return -1;
+			goto out;
 		}
 		if (set_key(c, &cfg_keys[i], val, why, sizeof(why)) == -1) {
 			snprintf(err, errlen, "%s:%d: %s", name, lineno, why);
-			return -1;
+			goto out;
 		}
 	}
 	if (ferror(fp)) {
 		snprintf(err, errlen, "%s: read error", name);
-		return -1;
+		goto out;
 	}
-	return 0;
+	rv = 0;
+out:
+	free(line);
+	return rv;
 }
 
 int
@@ -287,16 +306,21 @@ cfg_load(struct config *c, const char *path, char *err, size_t errlen)
  * The largest body a valid request can have, so that nginx and the worker
  * both refuse anything bigger before parsing it. JSON may spell one code
  * point as a 12-byte surrogate-pair escape and one byte as a 6-byte \u
- * escape; base64 grows 4/3, plus an escaped line break ("\r\n" = 4 bytes)
- * per 76 characters; names are capped at PYX_NAME_MAX.
+ * escape; base64 grows 4/3 (see below for its escapes); names are capped
+ * at PYX_NAME_MAX. Base64 spelled with \u escapes is not covered: such a
+ * request gets 413.
  */
 size_t
 cfg_max_body(const struct config *c)
 {
 	size_t	 b64, att, ret;
 
-	b64 = b64_encoded_len((size_t)c->max_file_bytes);
-	b64 += (b64 / 76 + 1) * 4;
+	/*
+	 * "\/" for every "/" (PHP's json_encode default) doubles base64 at
+	 * worst; an escaped CRLF ("\r\n", 4 bytes) may follow every 64.
+	 */
+	b64 = 2 * b64_encoded_len((size_t)c->max_file_bytes);
+	b64 += (b64_encoded_len((size_t)c->max_file_bytes) / 64 + 1) * 4;
 	att = (size_t)c->max_attachments * (b64 + 6 * PYX_NAME_MAX + 128);
 	ret = (size_t)c->max_return_files * (6 * PYX_NAME_MAX + 8);
 	return 12 * (size_t)c->max_code_chars + 6 * (size_t)c->max_stdin_bytes +

@@ -5,9 +5,11 @@
  * the script).
  *
  * Order of one POST /execute: content type and length (before reading a
- * byte), body, strict parse (request.c), caller role, workspace mount
- * point, the run (supervise.c + sandbox.c), the bootstrap's verdict
- * (syntax, imports), return files (outputs.c), reply (response.c).
+ * byte), body, strict parse (request.c), caller role, a concurrency slot
+ * (slots.c), for public callers the rate limit and daily quota (store.c:
+ * only valid requests that will run are charged), workspace mount point,
+ * the run (supervise.c + sandbox.c), the bootstrap's verdict (syntax,
+ * imports), return files (outputs.c), reply (response.c).
  * Request code never exits the worker: errors become an enum pyx_err.
  */
 #include "config.h"
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -30,6 +33,7 @@ static void
 ctx_free(struct exec_ctx *c)
 {
 	run_free(&c->run);
+	slots_release(&c->slot);
 	/*
 	 * The workspace and the jail's root lived in the jail's own mount
 	 * namespace and died with it; on the host the mount point is an
@@ -128,6 +132,94 @@ verdict_error(struct exec_ctx *c)
 	    "module(s): %.300s.", v + strlen("forbidden\t"));
 }
 
+static struct store *
+get_store(struct worker *w)
+{
+	char	 err[256];
+
+	if (w->store == NULL &&
+	    (w->store = store_open(w->store_path, err, sizeof(err))) == NULL)
+		log_warnx("rate-limit store %s: %s", w->store_path, err);
+	return w->store;
+}
+
+/*
+ * Takes a concurrency slot, then (public callers only) charges the rate
+ * limit and the daily quota. Slot first: a request refused as busy never
+ * runs and so is not charged; a request refused by the limits gives its
+ * slot back at once (ctx_free). Store trouble fails closed: 503, never an
+ * unmetered run.
+ */
+static enum pyx_err
+admit(struct exec_ctx *c)
+{
+	const struct config	*cfg = &c->w->cfg;
+	struct store		*st;
+	char			 err[256];
+
+	switch (slots_acquire(&c->slot, cfg->runtime_dir, cfg->max_concurrent,
+	    err, sizeof(err))) {
+	case SLOTS_OK:
+		c->active = c->slot.active;
+		break;
+	case SLOTS_BUSY:
+		c->active = cfg->max_concurrent;
+		c->retry_after = 1;
+		return PYX_E_BUSY;
+	default:
+		log_warnx("concurrency slots: %s", err);
+		return PYX_E_INTERNAL;
+	}
+	if (c->admin)
+		return PYX_OK;
+	if ((st = get_store(c->w)) == NULL)
+		return PYX_E_UNAVAILABLE;
+	switch (store_charge(st, c->ip, time(NULL), cfg->rate_limit_per_minute,
+	    cfg->daily_quota, &c->quota)) {
+	case STORE_OK:
+		c->have_quota = true;
+		return PYX_OK;
+	case STORE_RATE_LIMITED:
+		c->have_quota = true;
+		c->retry_after = c->quota.retry_after_seconds;
+		return fail(c, PYX_E_RATE_LIMIT, "Rate limit of %d per minute "
+		    "exceeded; retry in %d seconds.", cfg->rate_limit_per_minute,
+		    c->retry_after);
+	case STORE_QUOTA_EXCEEDED:
+		c->have_quota = true;
+		c->retry_after = c->quota.retry_after_seconds;
+		return fail(c, PYX_E_RATE_LIMIT, "Daily quota of %d exceeded; "
+		    "it resets at 00:00 UTC.", cfg->daily_quota);
+	default:
+		log_warnx("rate-limit store %s: %s", c->w->store_path,
+		    store_errmsg(st));
+		return PYX_E_UNAVAILABLE;
+	}
+}
+
+/*
+ * For answers that charged nothing (validation errors, busy): the caller's
+ * figures as they stand, and how many runs are in flight.
+ */
+static void
+fill_status(struct exec_ctx *c)
+{
+	const struct config	*cfg = &c->w->cfg;
+	struct store		*st;
+	char			 err[256];
+	int			 n;
+
+	if (!c->have_quota && !c->admin && (st = get_store(c->w)) != NULL &&
+	    store_peek(st, c->ip, time(NULL), cfg->rate_limit_per_minute,
+	    cfg->daily_quota, &c->quota) == 0)
+		c->have_quota = true;
+	if (c->slot.fd == -1 && c->err != PYX_E_BUSY) {
+		if ((n = slots_count(cfg->runtime_dir, cfg->max_concurrent, err,
+		    sizeof(err))) >= 0)
+			c->active = n;
+	}
+}
+
 static enum pyx_err
 do_execute(struct exec_ctx *c)
 {
@@ -159,6 +251,8 @@ do_execute(struct exec_ctx *c)
 	if (e != PYX_OK)
 		return e;
 	c->admin = admin_key_ok(c->w, &c->req);
+	if ((e = admit(c)) != PYX_OK)
+		return e;
 
 	if (snprintf(c->jaildir, sizeof(c->jaildir), "%s/jail.XXXXXX",
 	    cfg->runtime_dir) >= (int)sizeof(c->jaildir) ||
@@ -199,7 +293,10 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	c.w = w;
 	c.http = h;
 	c.t0 = mono_now();
+	c.ip = h->remote_addr != NULL && h->remote_addr[0] != '\0' ?
+	    h->remote_addr : "unknown";
 	run_init(&c.run, &w->cfg);
+	slots_init(&c.slot);
 
 	strlcpy(path, h->uri ? h->uri : "", sizeof(path));
 	path[strcspn(path, "?")] = '\0';
@@ -217,9 +314,11 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 		    sizeof(rep->extra_headers));
 		c.err = PYX_E_METHOD;
 	} else if (strcmp(path, "/execute") == 0) {
-		if (strcmp(h->method, "POST") == 0)
+		c.is_execute = true;
+		if (strcmp(h->method, "POST") == 0) {
 			c.err = do_execute(&c);
-		else {
+			fill_status(&c);
+		} else {
 			strlcpy(rep->extra_headers, "Allow: POST\r\n",
 			    sizeof(rep->extra_headers));
 			c.err = PYX_E_METHOD;
@@ -228,6 +327,9 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 		c.err = PYX_E_NOT_FOUND;
 
 	ei = pyx_errinfo(c.err);
+	if (c.retry_after > 0)
+		snprintf(rep->extra_headers, sizeof(rep->extra_headers),
+		    "Retry-After: %d\r\n", c.retry_after);
 	rep->status = ei->status;
 	rep->reason = ei->reason;
 	rep->body = resp_build(&c, &rep->body_len);

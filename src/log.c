@@ -24,6 +24,9 @@ log_init(const char *tag, int verbose)
 	log_verbose = verbose;
 }
 
+static void	vlog(int, const char *, va_list, int)
+		    __attribute__((format(printf, 2, 0)));
+
 static void
 vlog(int prio, const char *fmt, va_list ap, int errnum)
 {

@@ -89,7 +89,7 @@ main(int argc, char *argv[])
 	struct worker		 w;
 	struct sigaction	 sa;
 	const char		*conf = DEFAULT_CONFIG, *keyfile = NULL;
-	char			 err[1024];
+	char			 err[3 * PATH_MAX];
 	int			 ch, check = 0, body = 0, dump = 0, verbose = 0;
 
 	while ((ch = getopt(argc, argv, "BPc:k:tv")) != -1) {
@@ -121,6 +121,8 @@ main(int argc, char *argv[])
 	log_init("pyexec", verbose);
 
 	memset(&w, 0, sizeof(w));
+	w.zyg.pid = -1;
+	w.zyg.ctl = -1;
 	cfg_defaults(&w.cfg);
 	if (cfg_load(&w.cfg, conf, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -155,15 +157,32 @@ main(int argc, char *argv[])
 	check_runtime_dir(&w.cfg);
 	if (policy_prepare(&w.policy, err, sizeof(err)) == -1)
 		fatalx("seccomp: %s", err);
+	cg_init(&w.cg, &w.cfg, err, sizeof(err));
+	log_info("limits: %s", err);
 	if (selftest_run(&w) == -1)
 		fatalx("self-test failed: refusing to serve");
-	log_info("worker ready: seccomp filter %u instructions, admin key %s",
+	/*
+	 * A store that cannot be opened does not stop the worker: public
+	 * requests get 503 (retrying the open each time), admins still run.
+	 */
+	if (snprintf(w.store_path, sizeof(w.store_path), "%s/ratelimit.sqlite",
+	    w.cfg.state_dir) >= (int)sizeof(w.store_path))
+		fatalx("state_dir is too long");
+	if ((w.store = store_open(w.store_path, err, sizeof(err))) == NULL)
+		log_warnx("rate-limit store %s: %s (public requests get 503 "
+		    "until it opens)", w.store_path, err);
+	log_info("worker ready: mode %s, seccomp filter %u instructions, "
+	    "admin key %s", w.cfg.mode == MODE_ZYGOTE ? "zygote" : "exec",
 	    w.policy.len, w.admin_key ? "loaded" : "not configured");
 
 	if (fcgi_serve(&w) == -1)
 		return 1;
 	log_info("worker stopping after %lu requests", w.served);
+	zyg_stop(&w.zyg);
 	policy_free(&w.policy);
+	cg_cleanup(&w.cg);
+	if (w.store != NULL)
+		store_close(w.store);
 	if (w.admin_key != NULL) {
 		explicit_bzero(w.admin_key, w.admin_key_len);
 		free(w.admin_key);

@@ -70,7 +70,7 @@ static const int allow[] = {
 	/* memory */
 	SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap),
 	SCMP_SYS(mprotect), SCMP_SYS(madvise), SCMP_SYS(msync),
-	SCMP_SYS(mincore), SCMP_SYS(memfd_create), SCMP_SYS(membarrier),
+	SCMP_SYS(mincore), SCMP_SYS(membarrier),
 	/* processes and threads, inside its own PID namespace */
 	SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(execve), SCMP_SYS(exit),
 	SCMP_SYS(exit_group), SCMP_SYS(wait4), SCMP_SYS(waitid),
@@ -91,7 +91,13 @@ static const int allow[] = {
 	SCMP_SYS(prlimit64), SCMP_SYS(getrusage), SCMP_SYS(times),
 	SCMP_SYS(sysinfo), SCMP_SYS(uname), SCMP_SYS(getrandom),
 	SCMP_SYS(pidfd_open), SCMP_SYS(pidfd_send_signal),
-	/* signals and time */
+	/*
+	 * signals and time. restart_syscall is how the kernel resumes a call
+	 * a signal interrupted (a thread's futex wait when SIGCHLD arrives):
+	 * refusing it made glibc abort at random.
+	 */
+	SCMP_SYS(restart_syscall), SCMP_SYS(rt_sigqueueinfo),
+	SCMP_SYS(rt_tgsigqueueinfo), SCMP_SYS(getcpu),
 	SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask),
 	SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigpending),
 	SCMP_SYS(rt_sigtimedwait), SCMP_SYS(rt_sigsuspend),
@@ -106,12 +112,12 @@ static const int allow[] = {
 	SCMP_SYS(epoll_create), SCMP_SYS(epoll_create1), SCMP_SYS(epoll_ctl),
 	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_pwait2),
 	/*
-	 * Sockets: only AF_UNIX can be created (rule below), so these only
+	 * Sockets: only AF_UNIX can be created (rules below), so these only
 	 * ever act on socketpairs and sockets bound inside the jail; its
 	 * network namespace is empty and its abstract socket namespace is its
 	 * own.
 	 */
-	SCMP_SYS(socketpair), SCMP_SYS(connect), SCMP_SYS(bind),
+	SCMP_SYS(connect), SCMP_SYS(bind),
 	SCMP_SYS(listen), SCMP_SYS(accept), SCMP_SYS(accept4),
 	SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(sendmsg),
 	SCMP_SYS(recvmsg), SCMP_SYS(shutdown), SCMP_SYS(getsockname),
@@ -141,6 +147,12 @@ static const int deny[] = {
 	SCMP_SYS(request_key), SCMP_SYS(fanotify_init),
 	SCMP_SYS(inotify_init), SCMP_SYS(inotify_init1),
 	SCMP_SYS(memfd_secret),
+	/* Memory no limit sees: a memfd is charged to neither RLIMIT_AS
+	 * (until mapped) nor the workspace tmpfs, only capped per file by
+	 * RLIMIT_FSIZE, so 256 of them would hold 256 x workspace_limit_mb
+	 * per process. Python code falls back without it (libffi's
+	 * closures use static trampolines or plain mappings). */
+	SCMP_SYS(memfd_create),
 	/* Whole-machine administration. */
 	SCMP_SYS(reboot), SCMP_SYS(kexec_load), SCMP_SYS(kexec_file_load),
 	SCMP_SYS(init_module), SCMP_SYS(finit_module),
@@ -219,11 +231,20 @@ add_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
 	}
 	/* clone3 needs no rule: the default answer, ENOSYS, is the one wanted. */
 
-	/* socket: AF_UNIX only; IP, netlink, packet, vsock... are refused. */
+	/*
+	 * socket, socketpair: AF_UNIX only; IP, netlink, packet, vsock... are
+	 * refused. socketpair needs the rule as much as socket: the kernel
+	 * creates the first socket (loading the protocol's module on demand)
+	 * before it finds that the family has no socketpair.
+	 */
 	rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
 	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
 	rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
 	    SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));
+	rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ALLOW,
+	    SCMP_SYS(socketpair), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	rc = rc ? rc : seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM),
+	    SCMP_SYS(socketpair), 1, SCMP_A0(SCMP_CMP_NE, AF_UNIX));
 
 	/*
 	 * ioctl is allowed whole. The terminal-injection commands (TIOCSTI,

@@ -36,6 +36,22 @@ struct json_object;
 #define PYX_SCRIPT_NAME	"script.py"
 #define PYX_JAIL_UID	1000	/* the script's uid and gid inside the jail */
 
+/*
+ * Benchmark builds only (bench/isolation, compiled with -DPYX_BENCH) can
+ * leave out one mechanism at a time to measure what it costs; in the
+ * program itself BENCH_SKIP() is the constant 0 and the code is gone.
+ */
+#define SKIP_NETNS	0x01
+#define SKIP_SECCOMP	0x02
+#define SKIP_CGROUP	0x04
+#define SKIP_ROOT	0x08
+#ifdef PYX_BENCH
+extern unsigned pyx_bench_skip;
+#define BENCH_SKIP(bit)	(pyx_bench_skip & (bit))
+#else
+#define BENCH_SKIP(bit)	0
+#endif
+
 /* config.c */
 enum run_mode {
 	MODE_EXEC = 0,
@@ -60,6 +76,9 @@ struct config {
 	char		 allowed_imports[4096];	/* comma-separated */
 	char		 runtime_dir[PATH_MAX];
 	char		 state_dir[PATH_MAX];
+	char		 zygote_path[PATH_MAX];
+	int		 zygote_max_runs;
+	int		 zygote_max_age_seconds;
 	enum run_mode	 mode;
 };
 
@@ -182,7 +201,28 @@ struct ctl_msg {
 #define SBX_FD_STDERR	2
 #define SBX_FD_VERDICT	3
 #define SBX_FD_CTL	4
-#define SBX_NFDS	5
+#define SBX_FD_DATA	5	/* zygote mode: code and attachments stream */
+#define SBX_NFDS	6
+
+/*
+ * The data stream (zygote mode): the worker writes the request's files to
+ * the jail's init through a pipe, so they never pass through the zygote.
+ * A struct sbx_stream_hdr, then per file a struct sbx_stream_file, the
+ * name and the bytes. The first file is always PYX_SCRIPT_NAME.
+ */
+#define SBX_STREAM_MAGIC	0x44585950u	/* "PYXD" */
+struct sbx_stream_hdr {
+	uint32_t	 magic;
+	uint32_t	 admin;		/* 1: admin caller (no import policy) */
+	uint32_t	 nfiles;
+	uint32_t	 pad;
+};
+
+struct sbx_stream_file {
+	uint32_t	 namelen;
+	uint32_t	 pad;
+	uint64_t	 datalen;
+};
 
 struct sbx_spec {
 	const struct policy *policy;
@@ -198,12 +238,62 @@ struct sbx_spec {
 	int		 nrlim;
 	struct rlimit	 nproc;		/* counts the jail's init too */
 	int		 fds[SBX_NFDS];	/* child ends, worker-numbered */
+	bool		 wait_go;	/* block until the worker attached cgroups */
+	uint32_t	 max_files;	/* zygote mode: files the stream may hold */
+	/* zygote mode: run Python in this process instead of execve */
+	void		(*run_inproc)(const struct sbx_spec *, bool);
 };
 
 #define SBX_CLONE_FLAGS	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | \
 	    CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
 
 __attribute__((noreturn)) void sbx_child(const struct sbx_spec *);
+
+/* cgroup.c: per-run memory and pids limits where the host delegates them */
+struct cgroups {
+	char		 mem[PATH_MAX];		/* "" when not in use */
+	char		 pids[PATH_MAX];
+	long long	 oom_before;
+};
+
+void	 cg_init(struct cgroups *, const struct config *, char *, size_t);
+bool	 cg_enabled(const struct cgroups *);
+int	 cg_attach(struct cgroups *, pid_t);
+bool	 cg_oom_killed(const struct cgroups *, long *);
+void	 cg_cleanup(struct cgroups *);
+
+/* zygote.c and zygote_client.c: the worker <-> zygote protocol */
+#define ZYG_MAGIC	0x5a595850u	/* "PYXZ" */
+struct zyg_spawn {			/* + SBX_NFDS fds as SCM_RIGHTS */
+	uint32_t	 magic;
+	int32_t		 nrlim;
+	char		 jaildir[PATH_MAX];
+	char		 uid_map[64];
+	char		 gid_map[64];
+	char		 ws_opts[128];
+	char		 allowed[4096];
+	int		 rlim_res[SBX_NRLIM];
+	struct rlimit	 rlim[SBX_NRLIM];
+	struct rlimit	 nproc;
+	uint32_t	 wait_go;
+	uint32_t	 max_files;
+};
+
+struct zyg_reply {			/* + a pidfd of the jail's init */
+	int32_t		 pid;		/* -1: failed, see err */
+	int32_t		 err;
+};
+
+struct zygote {
+	pid_t		 pid;
+	int		 ctl;
+	unsigned long	 runs;
+	double		 started;
+};
+
+struct worker;
+int	 zyg_spawn(struct worker *, const struct sbx_spec *, pid_t *, int *);
+void	 zyg_stop(struct zygote *);
 
 /* supervise.c */
 enum termination {
@@ -225,6 +315,8 @@ enum verdict {
 
 struct run {
 	pid_t		 pid;		/* jail init, as seen by the worker */
+	int		 pidfd;		/* of init: kill and "all gone" without pid reuse */
+	bool		 via_zygote;	/* init is the zygote's child, not ours */
 	int		 fd_stdin;
 	int		 fd_stdout;
 	int		 fd_stderr;
@@ -243,19 +335,66 @@ struct run {
 	double		 wall_sec;
 	double		 cpu_sec;
 	long		 maxrss_kb;
+	bool		 oom_killed;	/* the memory cgroup killed a process */
 	bool		 got_exit;
 	char		 fail[256];	/* CTL_FAIL text: why the jail failed */
 };
 
 void		 run_init(struct run *, const struct config *);
 struct worker;
-enum pyx_err	 sup_run(struct run *, const struct worker *,
+enum pyx_err	 sup_run(struct run *, struct worker *,
 		    const struct exec_req *, const char *, bool);
 void		 run_free(struct run *);
 
 /* outputs.c */
 struct json_object *outputs_collect(int, char **, size_t, long long,
 		    long long);
+
+/* store.c: per-client rate and daily quota, shared by all workers */
+enum store_result {
+	STORE_OK = 0,		/* charged: the request may run */
+	STORE_RATE_LIMITED,	/* per-minute window full; nothing charged */
+	STORE_QUOTA_EXCEEDED,	/* UTC day's quota used; nothing charged */
+	STORE_FAILED,		/* the store failed: fail closed (503) */
+};
+
+struct quota_info {
+	long long	 requests_today;	/* charged this UTC day */
+	long long	 remaining_today;
+	long long	 daily_limit;
+	long long	 requests_last_minute;	/* charged in the last 60 s */
+	long long	 minute_limit;
+	int		 retry_after_seconds;	/* > 0 only when refused */
+};
+
+struct store;
+struct store	*store_open(const char *, char *, size_t);
+enum store_result store_charge(struct store *, const char *, time_t, int, int,
+		    struct quota_info *);
+int		 store_peek(struct store *, const char *, time_t, int, int,
+		    struct quota_info *);
+const char	*store_errmsg(const struct store *);
+void		 store_close(struct store *);
+
+/* slots.c: the max_concurrent cap, one locked file per run in flight */
+enum slots_result {
+	SLOTS_OK = 0,
+	SLOTS_BUSY,		/* every slot is held: 503 ServerBusy */
+	SLOTS_FAILED,		/* runtime_dir trouble: fail closed */
+};
+
+struct slots {
+	int		 fd;		/* the locked slot file; -1: none */
+	int		 index;		/* N of slot.N; -1: none held */
+	int		 active;	/* held at acquire, ours included */
+	bool		 cached;	/* fd is the worker's cached description */
+};
+
+void		 slots_init(struct slots *);
+enum slots_result slots_acquire(struct slots *, const char *, int, char *,
+		    size_t);
+void		 slots_release(struct slots *);
+int		 slots_count(const char *, int, char *, size_t);
 
 /* execute.c */
 struct http_req {
@@ -278,8 +417,12 @@ struct http_reply {
 struct worker {
 	struct config	 cfg;
 	struct policy	 policy;
+	struct cgroups	 cg;
+	struct zygote	 zyg;
 	char		*admin_key;
 	size_t		 admin_key_len;
+	struct store	*store;		/* NULL: failed to open, retried per request */
+	char		 store_path[PATH_MAX];
 	uid_t		 uid;
 	gid_t		 gid;
 	unsigned long	 served;
@@ -302,6 +445,13 @@ struct exec_ctx {
 	char		 errmsg[512];
 	struct json_object *err_extra;	/* merged into error_details */
 	double		 t0;
+	bool		 is_execute;	/* /execute: user_info and server_status */
+	const char	*ip;		/* REMOTE_ADDR as nginx's realip set it */
+	struct slots	 slot;
+	struct quota_info quota;
+	bool		 have_quota;
+	int		 active;	/* runs in flight when this one arrived */
+	int		 retry_after;	/* seconds, for 429 and 503 */
 };
 
 void	 execute_handle(struct worker *, struct http_req *, struct http_reply *);

@@ -92,7 +92,11 @@ jtype(struct json_object *o)
 	return json_type_to_name(json_object_get_type(o));
 }
 
-/* Copies a JSON string that must be valid UTF-8 (json-c checks the input). */
+/*
+ * Copies a JSON string. It is valid UTF-8: req_parse checked the whole
+ * body, and json-c decodes \u escapes to well-formed UTF-8 (a lone
+ * surrogate becomes U+FFFD). It may contain NUL bytes from \u0000.
+ */
 static char *
 dup_string(struct json_object *o, size_t *len)
 {
@@ -121,9 +125,9 @@ parse_attachments(const struct config *cfg, struct json_object *arr,
 		return PYX_E_VALIDATION;
 	}
 	r->att = xcalloc(n, sizeof(*r->att));
-	/* Line breaks are tolerated, so allow CRLF per 76 characters. */
+	/* Line breaks are tolerated: allow CRLF every 64 characters (PEM). */
 	maxenc = b64_encoded_len((size_t)cfg->max_file_bytes);
-	maxenc += (maxenc / 76 + 1) * 2;
+	maxenc += (maxenc / 64 + 1) * 2;
 	for (i = 0; i < n; i++) {
 		it = json_object_array_get_idx(arr, i);
 		if (!json_object_is_type(it, json_type_object)) {
@@ -158,7 +162,8 @@ parse_attachments(const struct config *cfg, struct json_object *arr,
 			snprintf(msg, msglen, "attachments[%zu].filename %s", i, why);
 			return PYX_E_VALIDATION;
 		}
-		if (strcmp(r->att[i].name, PYX_SCRIPT_NAME) == 0) {
+		/* "script.py/x" would need script.py to be a directory. */
+		if (names_clash(r->att[i].name, PYX_SCRIPT_NAME)) {
 			snprintf(msg, msglen, "attachments[%zu].filename: '%s' is "
 			    "reserved for the code", i, PYX_SCRIPT_NAME);
 			return PYX_E_VALIDATION;
@@ -246,6 +251,7 @@ parse_fields(const struct config *cfg, struct json_object *root,
 {
 	struct json_object	*v;
 	enum pyx_err		 e;
+	size_t			 klen;
 
 	json_object_object_foreach(root, key, val) {
 		(void)val;
@@ -253,7 +259,11 @@ parse_fields(const struct config *cfg, struct json_object *root,
 		    strcmp(key, "attachments") != 0 &&
 		    strcmp(key, "return_files") != 0 &&
 		    strcmp(key, "api_key") != 0) {
-			snprintf(msg, msglen, "Unknown field '%.64s'.", key);
+			/* Echoed in the reply: cut between code points. */
+			klen = strlen(key);
+			klen = utf8_complete_len(key, klen > 64 ? 64 : klen);
+			snprintf(msg, msglen, "Unknown field '%.*s'.", (int)klen,
+			    key);
 			return PYX_E_VALIDATION;
 		}
 	}
@@ -324,7 +334,7 @@ req_parse(const struct config *cfg, const char *body, size_t len,
 	struct json_object	*root;
 	enum json_tokener_error	 jerr;
 	enum pyx_err		 e;
-	size_t			 end;
+	size_t			 end, nchars;
 
 	memset(r, 0, sizeof(*r));
 	if (len == 0) {
@@ -333,6 +343,16 @@ req_parse(const struct config *cfg, const char *body, size_t len,
 	}
 	if (memchr(body, '\0', len) != NULL) {
 		snprintf(msg, msglen, "The request body contains a NUL byte.");
+		return PYX_E_VALIDATION;
+	}
+	/*
+	 * JSON text is UTF-8, and names and keys come back in the reply.
+	 * json-c's JSON_TOKENER_VALIDATE_UTF8 only checks the shape of
+	 * each sequence: it passes overlong forms, surrogates and code
+	 * points above U+10FFFF, so check the whole body here.
+	 */
+	if (utf8_count(body, len, &nchars) == -1) {
+		snprintf(msg, msglen, "The request body is not valid UTF-8.");
 		return PYX_E_VALIDATION;
 	}
 	if ((tok = json_tokener_new_ex(REQ_JSON_DEPTH)) == NULL)

@@ -129,9 +129,47 @@ execution_details(struct exec_ctx *c)
 	    json_object_new_boolean(r->out.truncated));
 	json_object_object_add(o, "stderr_truncated",
 	    json_object_new_boolean(r->err.truncated));
+	json_object_object_add(o, "oom_killed",
+	    json_object_new_boolean(r->oom_killed));
 	json_object_object_add(o, "cpu_time_sec", json_seconds(r->cpu_sec));
 	json_object_object_add(o, "max_rss_kb",
 	    json_object_new_int64(r->maxrss_kb));
+	return o;
+}
+
+static struct json_object *
+user_info(const struct exec_ctx *c)
+{
+	struct json_object	*o = json_object_new_object();
+
+	if (c->admin) {
+		json_object_object_add(o, "role", json_object_new_string("admin"));
+		json_object_object_add(o, "rate_limits_applied",
+		    json_object_new_boolean(false));
+		return o;
+	}
+	json_object_object_add(o, "ip_address", json_object_new_string(c->ip));
+	json_object_object_add(o, "daily_quota_limit",
+	    json_object_new_int(c->w->cfg.daily_quota));
+	json_object_object_add(o, "requests_today", c->have_quota ?
+	    json_object_new_int64(c->quota.requests_today) : NULL);
+	json_object_object_add(o, "requests_remaining_today", c->have_quota ?
+	    json_object_new_int64(c->quota.remaining_today) : NULL);
+	return o;
+}
+
+static struct json_object *
+server_status(const struct exec_ctx *c)
+{
+	struct json_object	*o = json_object_new_object();
+	int			 max = c->w->cfg.max_concurrent;
+
+	json_object_object_add(o, "load", json_object_new_string(
+	    c->active >= max ? "high" : "normal"));
+	json_object_object_add(o, "active_processes_at_request",
+	    json_object_new_int(c->active));
+	json_object_object_add(o, "max_concurrent_processes",
+	    json_object_new_int(max));
 	return o;
 }
 
@@ -161,6 +199,10 @@ resp_build(struct exec_ctx *c, size_t *lenp)
 				json_object_object_add(ed, k, json_object_get(v));
 		}
 		json_object_object_add(root, "error_details", ed);
+	}
+	if (c->is_execute) {
+		json_object_object_add(root, "user_info", user_info(c));
+		json_object_object_add(root, "server_status", server_status(c));
 	}
 	if (c->req.code != NULL && (c->err == PYX_OK || c->ran))
 		json_object_object_add(root, "request_context",

@@ -28,6 +28,14 @@
  * The empty network namespace has no interfaces (loopback is down), so the
  * script has no network at all, and abstract Unix sockets are private to
  * the run.
+ *
+ * init first starts a new session. A PID namespace does not confine
+ * process groups: kill(0, sig) and setpriority(PRIO_PGRP, 0, ...) act on
+ * every member of the caller's group, whatever namespace the members are
+ * in. Left in the group the worker inherited from spawn-fcgi, a script
+ * could SIGKILL or SIGSTOP the whole pool, multiwatch included, or renice
+ * it for good. In its own session the group holds the jail and nothing
+ * else, and no other group of the session it came from can be joined.
  */
 #include "config.h"
 
@@ -214,6 +222,8 @@ park_fds(const struct sbx_spec *s)
 	int	 i, fd;
 
 	for (i = 0; i < SBX_NFDS; i++) {
+		if (s->fds[i] < 0)
+			continue;	/* no data stream in exec mode */
 		fd = fcntl(s->fds[i], F_DUPFD_CLOEXEC, SBX_HIGH_FD + i);
 		if (fd != SBX_HIGH_FD + i)
 			sbx_fail(s->fds[SBX_FD_CTL], "park fds", NULL);
@@ -223,6 +233,76 @@ park_fds(const struct sbx_spec *s)
 	    syscall(SYS_close_range, SBX_HIGH_FD + SBX_NFDS, ~0U, 0) == -1)
 		sbx_fail(SBX_HIGH_FD + SBX_FD_CTL, "close_range", NULL);
 	return SBX_HIGH_FD + SBX_FD_CTL;
+}
+
+static bool stream_admin;	/* from the stream header, for run_inproc */
+
+static int
+read_full(int fd, void *p, size_t n)
+{
+	char	*c = p;
+	ssize_t	 r;
+
+	while (n > 0) {
+		r = read(fd, c, n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/*
+ * Zygote mode: the request's files arrive on the data pipe from the worker
+ * (never through the zygote). Names are checked again here: the worker
+ * validated them, but the jail trusts nothing it reads. Copied through a
+ * stack buffer: no allocation.
+ */
+static void
+populate_from_stream(const struct sbx_spec *s, int wfd, int ctl)
+{
+	struct sbx_stream_hdr	 hdr;
+	struct sbx_stream_file	 f;
+	char			 name[PYX_NAME_MAX + 1], chunk[64 * 1024];
+	const char		*why;
+	uint64_t		 left;
+	size_t			 n;
+	uint32_t		 i;
+	int			 dfd = SBX_HIGH_FD + SBX_FD_DATA, fd;
+
+	if (read_full(dfd, &hdr, sizeof(hdr)) == -1 ||
+	    hdr.magic != SBX_STREAM_MAGIC || hdr.nfiles < 1 ||
+	    hdr.nfiles > s->max_files + 1)
+		sbx_fail(ctl, "data stream header", NULL);
+	stream_admin = hdr.admin == 1;
+	for (i = 0; i < hdr.nfiles; i++) {
+		if (read_full(dfd, &f, sizeof(f)) == -1 || f.namelen == 0 ||
+		    f.namelen > PYX_NAME_MAX ||
+		    read_full(dfd, name, f.namelen) == -1)
+			sbx_fail(ctl, "data stream file", NULL);
+		name[f.namelen] = '\0';
+		if (strlen(name) != f.namelen ||
+		    name_check(name, f.namelen, &why) == -1 ||
+		    (i == 0) != (strcmp(name, PYX_SCRIPT_NAME) == 0)) {
+			errno = EINVAL;
+			sbx_fail(ctl, "data stream name", NULL);
+		}
+		if (make_parents(wfd, name) == -1 || (fd = openat(wfd, name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    0644)) == -1)
+			sbx_fail(ctl, "create file", NULL);
+		for (left = f.datalen; left > 0; left -= n) {
+			n = left > sizeof(chunk) ? sizeof(chunk) : (size_t)left;
+			if (read_full(dfd, chunk, n) == -1 ||
+			    write_all(fd, chunk, n) == -1)
+				sbx_fail(ctl, "write file", NULL);
+		}
+		close(fd);
+	}
+	close(dfd);
 }
 
 static void
@@ -236,6 +316,13 @@ build_root(const struct sbx_spec *s, int ctl)
 
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == -1)
 		sbx_fail(ctl, "make / private", NULL);
+	if (BENCH_SKIP(SKIP_ROOT)) {
+		if (mount("pyexec-ws", s->jaildir, "tmpfs", 0, s->ws_opts) == -1 ||
+		    chdir(s->jaildir) == -1 || write_file(AT_FDCWD,
+		    PYX_SCRIPT_NAME, r->code, r->code_len, 0644) == -1)
+			sbx_fail(ctl, "bench workspace", NULL);
+		return;
+	}
 	if (mount("pyexec", s->jaildir, "tmpfs", MS_NOSUID | MS_NODEV,
 	    "size=1m,nr_inodes=512,mode=0755") == -1)
 		sbx_fail(ctl, "mount root tmpfs", NULL);
@@ -326,13 +413,18 @@ build_root(const struct sbx_spec *s, int ctl)
 	 * seen: no symlink or rename can have been planted. O_EXCL and
 	 * O_NOFOLLOW anyway.
 	 */
-	if (write_file(wfd, PYX_SCRIPT_NAME, r->code, r->code_len, 0644) == -1)
-		sbx_fail(ctl, "write", PYX_SCRIPT_NAME);
-	for (i = 0; i < r->natt; i++) {
-		if (make_parents(wfd, r->att[i].name) == -1 ||
-		    write_file(wfd, r->att[i].name, r->att[i].data, r->att[i].len,
+	if (r == NULL)
+		populate_from_stream(s, wfd, ctl);
+	else {
+		if (write_file(wfd, PYX_SCRIPT_NAME, r->code, r->code_len,
 		    0644) == -1)
-			sbx_fail(ctl, "write attachment", NULL);
+			sbx_fail(ctl, "write", PYX_SCRIPT_NAME);
+		for (i = 0; i < r->natt; i++) {
+			if (make_parents(wfd, r->att[i].name) == -1 ||
+			    write_file(wfd, r->att[i].name, r->att[i].data,
+			    r->att[i].len, 0644) == -1)
+				sbx_fail(ctl, "write attachment", NULL);
+		}
 	}
 	close(wfd);
 	if (mount(".ws/work", "work", NULL, MS_BIND, NULL) == -1 ||
@@ -373,7 +465,8 @@ send_ready(int ctl)
 	struct cmsghdr	*c;
 	int		 wfd;
 
-	if ((wfd = open("/work", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+	if ((wfd = open(BENCH_SKIP(SKIP_ROOT) ? "." : "/work",
+	    O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
 		sbx_fail(ctl, "open", "/work");
 	memset(&m, 0, sizeof(m));
 	m.type = CTL_READY;
@@ -431,11 +524,20 @@ python_child(const struct sbx_spec *s)
 	for (i = 0; i < s->nrlim; i++)
 		if (setrlimit(s->rlim_res[i], &s->rlim[i]) == -1)
 			_exit(SBX_EXIT_SETUP);
-	if (chdir("/work") == -1)
+	if (!BENCH_SKIP(SKIP_ROOT) && chdir("/work") == -1)
+		_exit(SBX_EXIT_SETUP);
+	/*
+	 * init made itself non-dumpable; execve resets that for Python, and
+	 * an in-process run (zygote) must too, or its own /proc/self would
+	 * not be its own. init stays non-dumpable.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == -1)
 		_exit(SBX_EXIT_SETUP);
 	/* Last: from here on every syscall, exec included, is filtered. */
-	if (policy_apply(s->policy) == -1)
+	if (!BENCH_SKIP(SKIP_SECCOMP) && policy_apply(s->policy) == -1)
 		_exit(SBX_EXIT_SETUP);
+	if (s->run_inproc != NULL)
+		s->run_inproc(s, stream_admin);		/* never returns */
 	/* execve's prototype predates const; it does not write them. */
 	execve(s->argv[0], (char *const *)s->argv, (char *const *)s->envp);
 	_exit(127);
@@ -446,13 +548,40 @@ sbx_child(const struct sbx_spec *s)
 {
 	struct ctl_msg	 m;
 	struct rusage	 ru;
+	struct sigaction sa;
+	sigset_t	 none;
 	pid_t		 py, w;
 	int		 ctl, st, i;
+
+	/*
+	 * No handler, mask or SA_NOCLDWAIT of the parent (a worker, or the
+	 * zygote's interpreter) survives into the jail: init must see its
+	 * child's exit, and the script starts from the defaults.
+	 */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (i = 1; i < NSIG; i++)
+		(void)sigaction(i, &sa, NULL);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 
 	/* If the worker dies, so does the jail (and with it the namespace). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
 		_exit(SBX_EXIT_SETUP);
 	ctl = park_fds(s);
+	/* A process group of its own: see the theory of operation above. */
+	if (setsid() == -1)
+		sbx_fail(ctl, "setsid", NULL);
+	/*
+	 * With cgroups, the worker puts this process into the run's cgroups
+	 * and then says go: nothing of the run happens outside the limits.
+	 */
+	if (s->wait_go) {
+		char	 go;
+
+		if (read(ctl, &go, 1) != 1)
+			_exit(SBX_EXIT_SETUP);
+	}
 
 	/* The ids are unmapped until these writes; nothing else works before. */
 	if (write_proc("/proc/self/setgroups", "deny") == -1 ||
@@ -461,7 +590,7 @@ sbx_child(const struct sbx_spec *s)
 		sbx_fail(ctl, "write id maps", NULL);
 
 	build_root(s, ctl);
-	if (sethostname("sandbox", 7) == -1)
+	if (!BENCH_SKIP(SKIP_ROOT) && sethostname("sandbox", 7) == -1)
 		sbx_fail(ctl, "sethostname", NULL);
 	send_ready(ctl);
 
@@ -473,16 +602,22 @@ sbx_child(const struct sbx_spec *s)
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		sbx_fail(ctl, "PR_SET_DUMPABLE", NULL);
 
-	py = (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
+	/*
+	 * glibc's fork, not a raw clone: init is single-threaded, and fork
+	 * sets the child's cached thread id, which an interpreter that keeps
+	 * running (zygote mode, no execve) relies on for its locks.
+	 */
+	py = fork();
 	if (py == -1)
 		sbx_fail(ctl, "fork python", NULL);
 	if (py == 0)
 		python_child(s);
 
 	/* init keeps only the control socket: Python's EOF is the worker's. */
-	for (i = 0; i < SBX_FD_CTL; i++)
-		close(SBX_HIGH_FD + i);
-	if (policy_apply(s->policy) == -1)
+	for (i = 0; i < SBX_NFDS; i++)
+		if (i != SBX_FD_CTL)
+			close(SBX_HIGH_FD + i);
+	if (!BENCH_SKIP(SKIP_SECCOMP) && policy_apply(s->policy) == -1)
 		sbx_fail(ctl, "seccomp", NULL);
 
 	for (;;) {

@@ -32,7 +32,8 @@
 #define VERDICT_MAX	(64 * 1024)
 #define CHUNK		(64 * 1024)
 
-static const char *const jail_env[] = {
+/* The jail's environment; also the zygote's, whose children inherit it. */
+const char *const jail_env[] = {
 	"PATH=/usr/local/bin:/usr/bin:/bin",
 	"HOME=/tmp",
 	"TMPDIR=/tmp",
@@ -50,6 +51,7 @@ run_init(struct run *r, const struct config *cfg)
 {
 	memset(r, 0, sizeof(*r));
 	r->pid = -1;
+	r->pidfd = -1;
 	r->fd_stdin = r->fd_stdout = r->fd_stderr = -1;
 	r->fd_verdict = r->fd_ctl = r->fd_work = -1;
 	buf_init(&r->out, (size_t)cfg->max_output_bytes);
@@ -59,10 +61,25 @@ run_init(struct run *r, const struct config *cfg)
 }
 
 /* Safe on every path: kills and reaps init if it is still there. */
+/* Zygote mode: init is not our child; its pidfd says when it is gone. */
+static void
+pidfd_wait(int pidfd, int timeout_ms)
+{
+	struct pollfd	 p = { pidfd, POLLIN, 0 };
+
+	while (poll(&p, 1, timeout_ms) == -1 && errno == EINTR)
+		;
+}
+
 void
 run_free(struct run *r)
 {
-	if (r->pid > 0) {
+	if (r->pidfd >= 0) {
+		(void)syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0);
+		pidfd_wait(r->pidfd, 5000);
+		close_quietly(&r->pidfd);
+	}
+	if (r->pid > 0 && !r->via_zygote) {
 		(void)kill(r->pid, SIGKILL);
 		while (waitpid(r->pid, NULL, 0) == -1 && errno == EINTR)
 			;
@@ -98,7 +115,7 @@ add_rlimit(struct sbx_spec *s, int res, rlim_t soft, rlim_t hard)
 }
 
 static void
-fill_spec(struct sbx_spec *s, const struct worker *w,
+fill_spec(struct sbx_spec *s, struct worker *w,
     const struct exec_req *req, const char *jaildir, const char **argv)
 {
 	const struct config	*c = &w->cfg;
@@ -135,6 +152,7 @@ fill_spec(struct sbx_spec *s, const struct worker *w,
 	 * one of the processes counted, hence the + 1.
 	 */
 	s->nproc.rlim_cur = s->nproc.rlim_max = (rlim_t)c->max_processes + 1;
+	s->wait_go = cg_enabled(&w->cg) && !BENCH_SKIP(SKIP_CGROUP);
 }
 
 static void
@@ -167,7 +185,28 @@ drain(int *fd, struct buf *b, bool *overflow)
 	return n;
 }
 
+/* After init's death: whatever is left in a pipe, without waiting for EOF. */
 static void
+drain_rest(int *fd, struct buf *b, bool *overflow)
+{
+	char	 chunk[CHUNK];
+	ssize_t	 n;
+	size_t	 kept;
+
+	while (*fd != -1) {
+		n = read(*fd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;		/* EOF, or EAGAIN: empty */
+		kept = buf_append(b, chunk, (size_t)n);
+		if (kept < (size_t)n)
+			*overflow = true;
+	}
+	close_quietly(fd);
+}
+
+static bool
 recv_ctl(struct run *r)
 {
 	struct ctl_msg	 m;
@@ -190,10 +229,10 @@ recv_ctl(struct run *r)
 	mh.msg_controllen = sizeof(cm.buf);
 	n = recvmsg(r->fd_ctl, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	if (n == -1 && (errno == EINTR || errno == EAGAIN))
-		return;
+		return false;
 	if (n <= 0) {
 		close_quietly(&r->fd_ctl);
-		return;
+		return false;
 	}
 	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
@@ -234,6 +273,7 @@ recv_ctl(struct run *r)
 closefds:
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
+	return true;
 }
 
 static void
@@ -258,25 +298,93 @@ kill_run(struct run *r, enum termination why)
 {
 	if (r->term == TERM_NONE)
 		r->term = why;
-	(void)kill(r->pid, SIGKILL);
+	/* A pidfd cannot hit a recycled pid; the zygote reaps its children. */
+	if (r->pidfd >= 0)
+		(void)syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0);
+	else
+		(void)kill(r->pid, SIGKILL);
 }
 
-/* The poll loop: returns when every pipe from the jail is at EOF. */
+/*
+ * Zygote mode: the request's files, to the jail's init on the data pipe
+ * (a header, then per file a header, the name, the bytes), before the
+ * deadline. Nothing of it passes through the zygote.
+ */
+static int
+write_deadline(int fd, const void *p, size_t n, double deadline)
+{
+	struct pollfd	 pfd = { fd, POLLOUT, 0 };
+	const char	*c = p;
+	ssize_t		 w;
+	double		 left;
+
+	while (n > 0) {
+		if ((left = deadline - mono_now()) <= 0)
+			return -1;
+		if (poll(&pfd, 1, (int)(left * 1000) + 1) == -1 && errno != EINTR)
+			return -1;
+		w = write(fd, c, n);
+		if (w == -1 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (w <= 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+send_stream(int fd, const struct exec_req *req, bool admin, double deadline)
+{
+	struct sbx_stream_hdr	 h;
+	struct sbx_stream_file	 f;
+	size_t			 i;
+
+	memset(&h, 0, sizeof(h));
+	h.magic = SBX_STREAM_MAGIC;
+	h.admin = admin ? 1 : 0;
+	h.nfiles = (uint32_t)req->natt + 1;
+	if (write_deadline(fd, &h, sizeof(h), deadline) == -1)
+		return -1;
+	for (i = 0; i <= req->natt; i++) {
+		const char	*name = i == 0 ? PYX_SCRIPT_NAME : req->att[i - 1].name;
+		const void	*data = i == 0 ? (const void *)req->code :
+				    req->att[i - 1].data;
+
+		memset(&f, 0, sizeof(f));
+		f.namelen = (uint32_t)strlen(name);
+		f.datalen = i == 0 ? req->code_len : req->att[i - 1].len;
+		if (write_deadline(fd, &f, sizeof(f), deadline) == -1 ||
+		    write_deadline(fd, name, f.namelen, deadline) == -1 ||
+		    write_deadline(fd, data, (size_t)f.datalen, deadline) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The poll loop. It ends when init is gone (its pidfd is readable: the
+ * kernel has then reaped every process of the namespace), having read what
+ * was left in the pipes, or when every pipe is at EOF. Not at EOF alone: a
+ * pipe end parked in an SCM_RIGHTS cycle survives the namespace until the
+ * kernel's socket garbage collector runs, which may be never.
+ */
 static void
 supervise(struct run *r, const struct exec_req *req, double deadline)
 {
-	struct pollfd	 pfd[5];
-	bool		 overflow = false;
+	struct pollfd	 pfd[6];
+	bool		 overflow = false, vover = false, gone = false;
 	double		 now;
 	ssize_t		 n;
 	int		 np, timeout;
 
-	while (r->fd_stdout != -1 || r->fd_stderr != -1 ||
-	    r->fd_verdict != -1 || r->fd_ctl != -1) {
+	while (!gone && (r->fd_stdout != -1 || r->fd_stderr != -1 ||
+	    r->fd_verdict != -1 || r->fd_ctl != -1)) {
 		now = mono_now();
 		if (now >= deadline && r->term == TERM_NONE)
 			kill_run(r, TERM_TIMEOUT);
-		/* After a kill, EOF is imminent; poll without a deadline. */
+		/* After a kill, the end is imminent; poll without a deadline. */
 		timeout = r->term != TERM_NONE ? 1000 :
 		    (int)((deadline - now) * 1000) + 1;
 
@@ -286,6 +394,7 @@ supervise(struct run *r, const struct exec_req *req, double deadline)
 		pfd[np++] = (struct pollfd){ r->fd_verdict, POLLIN, 0 };
 		pfd[np++] = (struct pollfd){ r->fd_ctl, POLLIN, 0 };
 		pfd[np++] = (struct pollfd){ r->fd_stdin, POLLOUT, 0 };
+		pfd[np++] = (struct pollfd){ r->pidfd, POLLIN, 0 };
 		if (poll(pfd, (nfds_t)np, timeout) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -297,13 +406,10 @@ supervise(struct run *r, const struct exec_req *req, double deadline)
 			(void)drain(&r->fd_stdout, &r->out, &overflow);
 		if (pfd[1].revents)
 			(void)drain(&r->fd_stderr, &r->err, &overflow);
-		if (pfd[2].revents) {
-			bool	 vover = false;
-
+		if (pfd[2].revents)
 			(void)drain(&r->fd_verdict, &r->verdict, &vover);
-		}
 		if (pfd[3].revents)
-			recv_ctl(r);
+			(void)recv_ctl(r);
 		if (pfd[4].revents) {
 			n = write(r->fd_stdin, req->stdin_data + r->stdin_off,
 			    req->stdin_len - r->stdin_off);
@@ -312,6 +418,16 @@ supervise(struct run *r, const struct exec_req *req, double deadline)
 			if ((n == -1 && errno != EAGAIN && errno != EINTR) ||
 			    r->stdin_off == req->stdin_len)
 				close_quietly(&r->fd_stdin);
+		}
+		/* init is gone, and with it every process of the run. */
+		if (pfd[5].revents) {
+			drain_rest(&r->fd_stdout, &r->out, &overflow);
+			drain_rest(&r->fd_stderr, &r->err, &overflow);
+			drain_rest(&r->fd_verdict, &r->verdict, &vover);
+			while (r->fd_ctl != -1 && recv_ctl(r))
+				;
+			close_quietly(&r->fd_ctl);
+			gone = true;
 		}
 		/* Past the cap the run is stopped: memory here stays bounded. */
 		if (overflow && r->term == TERM_NONE)
@@ -342,22 +458,25 @@ classify(struct run *r, const struct config *c)
 }
 
 enum pyx_err
-sup_run(struct run *r, const struct worker *w, const struct exec_req *req,
+sup_run(struct run *r, struct worker *w, const struct exec_req *req,
     const char *jaildir, bool admin)
 {
 	struct sbx_spec	 spec;
 	const char	*argv[8];
-	int		 p_in[2], p_out[2], p_err[2], p_ver[2], sp[2], st, i;
-	int		*ends[] = { p_in, p_out, p_err, p_ver, sp };
+	int		 p_in[2], p_out[2], p_err[2], p_ver[2], sp[2], p_dat[2];
+	int		*ends[] = { p_in, p_out, p_err, p_ver, sp, p_dat };
+	int		 st = 0, i;
+	bool		 zygote = w->cfg.mode == MODE_ZYGOTE;
 	double		 t0;
 
-	for (i = 0; i < 5; i++)
+	for (i = 0; i < 6; i++)
 		ends[i][0] = ends[i][1] = -1;
 	if (pipe2(p_in, O_CLOEXEC) == -1 || pipe2(p_out, O_CLOEXEC) == -1 ||
 	    pipe2(p_err, O_CLOEXEC) == -1 || pipe2(p_ver, O_CLOEXEC) == -1 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1 ||
+	    (zygote && pipe2(p_dat, O_CLOEXEC) == -1)) {
 		log_warn("pipes for a run");
-		for (i = 0; i < 5; i++) {
+		for (i = 0; i < 6; i++) {
 			close_quietly(&ends[i][0]);
 			close_quietly(&ends[i][1]);
 		}
@@ -377,17 +496,31 @@ sup_run(struct run *r, const struct worker *w, const struct exec_req *req,
 	spec.fds[SBX_FD_STDERR] = p_err[1];
 	spec.fds[SBX_FD_VERDICT] = p_ver[1];
 	spec.fds[SBX_FD_CTL] = sp[1];
+	spec.fds[SBX_FD_DATA] = p_dat[0];
+	spec.max_files = (uint32_t)w->cfg.max_attachments;
 
 	t0 = mono_now();
+	if (zygote) {
+		/* The zygote clones the jail; we keep a pidfd of its init. */
+		r->via_zygote = true;
+		if (zyg_spawn(w, &spec, &r->pid, &r->pidfd) == -1)
+			r->pid = -1;
+		else if (r->pid == 0)
+			r->pid = -1;	/* never our own pid 0 */
+		errno = EAGAIN;
+		goto spawned;
+	}
 	/*
 	 * Raw clone: glibc has no fork-with-flags, and CLONE_NEWPID through
 	 * unshare() would need a second fork. The child runs only sandbox.c,
 	 * which touches no glibc state that a skipped atfork handler guards.
 	 */
-	r->pid = (pid_t)syscall(SYS_clone, SIGCHLD | SBX_CLONE_FLAGS, NULL,
-	    NULL, NULL, NULL);
+	r->pid = (pid_t)syscall(SYS_clone, SIGCHLD | (SBX_CLONE_FLAGS &
+	    ~(BENCH_SKIP(SKIP_NETNS) ? CLONE_NEWNET : 0)), NULL, NULL, NULL,
+	    NULL);
 	if (r->pid == 0)
 		sbx_child(&spec);
+spawned:
 	r->fd_stdin = p_in[1];
 	r->fd_stdout = p_out[0];
 	r->fd_stderr = p_err[0];
@@ -398,7 +531,9 @@ sup_run(struct run *r, const struct worker *w, const struct exec_req *req,
 	close(p_err[1]);
 	close(p_ver[1]);
 	close(sp[1]);
+	close_quietly(&p_dat[0]);
 	if (r->pid == -1) {
+		close_quietly(&p_dat[1]);
 		if (errno == EPERM || errno == ENOSPC || errno == EINVAL)
 			log_warn("clone with new namespaces failed: are "
 			    "unprivileged user namespaces enabled "
@@ -406,6 +541,33 @@ sup_run(struct run *r, const struct worker *w, const struct exec_req *req,
 		else
 			log_warn("clone");
 		return PYX_E_SANDBOX;
+	}
+	/* Still our unreaped child (or the zygote's): the pid is not reused. */
+	if (r->pidfd == -1 &&
+	    (r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0)) == -1) {
+		log_warn("pidfd_open");
+		close_quietly(&p_dat[1]);
+		return PYX_E_SANDBOX;	/* run_free() kills and reaps init */
+	}
+	if (spec.wait_go) {
+		/* Fail closed: limits that cannot be applied mean no run. */
+		if (cg_attach(&w->cg, r->pid) == -1) {
+			log_warn("attaching the jail to its cgroups");
+			close_quietly(&p_dat[1]);
+			return PYX_E_SANDBOX;
+		}
+		if (write(r->fd_ctl, "g", 1) != 1) {
+			log_warn("releasing the jail");
+			close_quietly(&p_dat[1]);
+			return PYX_E_SANDBOX;
+		}
+	}
+	if (zygote) {
+		/* On failure the jail reports why (CTL_FAIL) or dies: go on. */
+		if (send_stream(p_dat[1], req, admin, t0 +
+		    (double)w->cfg.time_limit_seconds) == -1)
+			log_debug("data stream to the jail was cut short");
+		close_quietly(&p_dat[1]);
 	}
 	if (req->stdin_len == 0)
 		close_quietly(&r->fd_stdin);
@@ -417,8 +579,15 @@ sup_run(struct run *r, const struct worker *w, const struct exec_req *req,
 
 	supervise(r, req, t0 + (double)w->cfg.time_limit_seconds);
 	r->wall_sec = mono_now() - t0;
-	while (waitpid(r->pid, &st, 0) == -1 && errno == EINTR)
-		;
+	/*
+	 * Readable once init has exited, which the kernel completes only
+	 * after every other process of its namespace is gone.
+	 */
+	pidfd_wait(r->pidfd, -1);
+	close_quietly(&r->pidfd);
+	if (!zygote)	/* our child: reap it */
+		while (waitpid(r->pid, &st, 0) == -1 && errno == EINTR)
+			;
 	r->pid = -1;
 
 	if (r->fail[0] != '\0') {
@@ -432,6 +601,10 @@ sup_run(struct run *r, const struct worker *w, const struct exec_req *req,
 	}
 	parse_verdict(r);
 	classify(r, &w->cfg);
+	/* The memory cgroup's OOM killer ends a run with SIGKILL. */
+	r->oom_killed = cg_oom_killed(&w->cg, &r->maxrss_kb);
+	if (r->oom_killed && r->term == TERM_SIGNALED && r->signal == SIGKILL)
+		r->term = TERM_MEMORY;
 	if (r->verdict_kind == VERDICT_NONE && r->term == TERM_EXITED &&
 	    (r->exit_code == 125 || r->exit_code == 127)) {
 		log_warnx("python could not be started in the jail (exit %d)",

@@ -16,6 +16,7 @@ import os
 import pwd
 import grp
 import shutil
+import secrets
 import signal
 import socket
 import ssl
@@ -26,6 +27,7 @@ import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BINARY = os.environ.get('PYEXEC_BINARY', os.path.join(REPO, 'build', 'src', 'pyexec-fcgi'))
+ZYGOTE = os.path.join(os.path.dirname(BINARY), 'pyexec-zygote')
 SERVICE_USER = 'pyexec'
 NGINX_USER = 'www-data'
 
@@ -55,6 +57,30 @@ def ensure_cert(directory):
                        stderr=subprocess.DEVNULL)
         os.chmod(key, 0o600)
     return cert, key
+
+
+CGROUP_V1 = ('memory', 'pids')
+
+
+def cgroup_v1_dirs(name):
+    """Where a delegated v1 cgroup called name would go, per controller."""
+    mounts = {}
+    with open('/proc/self/mountinfo') as f:
+        for line in f:
+            pre, _, post = line.partition(' - ')
+            fields, sfields = pre.split(), post.split()
+            if sfields and sfields[0] == 'cgroup':
+                for opt in sfields[2].split(','):
+                    if opt in CGROUP_V1:
+                        mounts[opt] = fields[4]
+    own = {}
+    with open('/proc/self/cgroup') as f:
+        for line in f:
+            _, ctls, path = line.rstrip('\n').split(':', 2)
+            for c in ctls.split(','):
+                own[c] = path
+    return {c: os.path.join(mounts[c] + own.get(c, '/').rstrip('/'), name)
+            for c in CGROUP_V1 if c in mounts and c in own}
 
 
 def free_port():
@@ -99,6 +125,8 @@ class Stack:
         self.run_parent = run_parent
         self.procs = []
         self.base = None
+        # Handed to the workers' environment: a run must never see it.
+        self.env_canary = 'pyexec-env-canary-' + secrets.token_hex(12)
 
     # -- lifecycle ---------------------------------------------------------
     def start(self, ready_timeout=60):
@@ -118,6 +146,9 @@ class Stack:
         self.binary = os.path.join(b, 'bin', 'pyexec-fcgi')
         shutil.copy2(BINARY, self.binary)
         os.chmod(self.binary, 0o755)
+        zygote = os.path.join(b, 'bin', 'pyexec-zygote')
+        shutil.copy2(ZYGOTE, zygote)
+        os.chmod(zygote, 0o755)
 
         text = self.config_text if self.config_text is not None else ''
         given = parse_conf(text)
@@ -126,6 +157,8 @@ class Stack:
             extra['runtime_dir'] = os.path.join(b, 'jails')
         else:
             self._own_dir(given['runtime_dir'], pw)
+        if 'zygote_path' not in given:
+            extra['zygote_path'] = zygote
         if 'state_dir' not in given:
             extra['state_dir'] = os.path.join(b, 'state')
         else:
@@ -176,6 +209,24 @@ class Stack:
         with open(self.nginx_conf, 'w') as f:
             f.write(nginx_conf)
 
+        # Delegate a cgroup v1 memory and pids subtree to the pool, as an
+        # operator's launcher would: the workers put each run in their own
+        # child of it (per-run memory cap and OOM detection).
+        self.cgroups = []
+        for ctl, d in cgroup_v1_dirs(os.path.basename(b)).items():
+            try:
+                os.mkdir(d)
+                os.chown(d, pw.pw_uid, pw.pw_gid)
+                self.cgroups.append(d)
+            except OSError:
+                pass
+        cgroups = list(self.cgroups)
+
+        def enter_cgroups():
+            for d in cgroups:
+                with open(os.path.join(d, 'cgroup.procs'), 'w') as f:
+                    f.write(str(os.getpid()))
+
         self.worker_log = os.path.join(b, 'workers.log')
         wlog = open(self.worker_log, 'ab')
         # spawn-fcgi binds the socket (owner www-data, mode 0660), drops to
@@ -186,7 +237,9 @@ class Stack:
              '-g', SERVICE_USER, '--', '/usr/bin/multiwatch', '-f',
              str(self.workers), '--', self.binary, '-c', self.conf_path],
             stdin=subprocess.DEVNULL, stdout=wlog, stderr=wlog,
-            start_new_session=True, env={'PATH': '/usr/sbin:/usr/bin:/sbin:/bin'}))
+            start_new_session=True, preexec_fn=enter_cgroups,
+            env={'PATH': '/usr/sbin:/usr/bin:/sbin:/bin',
+                 'PYEXEC_TEST_ENV_CANARY': self.env_canary}))
         wlog.close()
         subprocess.run(['nginx', '-t', '-q', '-c', self.nginx_conf], check=True)
         nlog = open(os.path.join(b, 'nginx-stderr.log'), 'ab')
@@ -231,10 +284,15 @@ class Stack:
             return ''
 
     def stop(self):
+        # SIGTERM to the leaders only: nginx's master and multiwatch each
+        # stop their own children. Signalling the whole group raced
+        # multiwatch: workers that died of their own SIGTERM first looked
+        # like crashes, multiwatch tried to respawn them and then hung until
+        # the SIGKILL below, 15 s later (about one stop in three).
         for p in reversed(self.procs):
             if p.poll() is None:
                 try:
-                    os.killpg(p.pid, signal.SIGTERM)
+                    os.kill(p.pid, signal.SIGTERM)
                 except ProcessLookupError:
                     pass
         for p in reversed(self.procs):
@@ -246,6 +304,19 @@ class Stack:
         self.procs = []
 
     def cleanup(self):
+        for d in getattr(self, 'cgroups', []):
+            for attempt in range(50):
+                try:
+                    for sub in os.listdir(d):
+                        if os.path.isdir(os.path.join(d, sub)):
+                            os.rmdir(os.path.join(d, sub))
+                    os.rmdir(d)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.1)
+        self.cgroups = []
         if self.base and os.path.isdir(self.base):
             shutil.rmtree(self.base)
         self.base = None

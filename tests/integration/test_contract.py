@@ -150,3 +150,28 @@ def test_fresh_randomness(s):
         d = ok(s.execute({'code': 'import random\nprint(random.random())'}))
         outs.add(d['stdout'])
     assert len(outs) == 3, outs
+
+
+def test_interrupted_wait_resumes(s):
+    # SIGSTOP/SIGCONT during a timed futex wait makes the kernel resume it
+    # with restart_syscall; the seccomp filter once refused that, and glibc
+    # aborted ("The futex facility returned an unexpected error code").
+    code = '''
+import os, signal, threading, time
+ev = threading.Event()
+t = threading.Thread(target=ev.wait, args=(1.5,))
+t.start()
+time.sleep(0.1)
+pid = os.fork()
+if pid == 0:
+    time.sleep(0.2)
+    os.kill(os.getppid(), signal.SIGSTOP)
+    time.sleep(0.2)
+    os.kill(os.getppid(), signal.SIGCONT)
+    os._exit(0)
+os.waitpid(pid, 0)
+t.join()
+print("resumed")
+'''
+    d = ok(s.execute({'code': code, 'api_key': s.admin_key}))
+    assert d['stdout'] == 'resumed\n' and d['exit_code'] == 0, d

@@ -130,7 +130,7 @@ def test_content_type(s):
 
 
 def test_body_too_large_is_json_413(s):
-    st, hdrs, body = s.request('POST', '/execute', body=b'x' * (40 * 1024 * 1024),
+    st, hdrs, body = s.request('POST', '/execute', body=b'x' * (60 * 1024 * 1024),
                                headers={'Content-Type': 'application/json'})
     assert st == 413, st
     doc = json.loads(body)
@@ -147,3 +147,19 @@ def test_empty_attachment_allowed(s):
                       'attachments': [{'filename': 'e', 'content_base_64': ''}],
                       'api_key': s.admin_key}))
     assert d['stdout'] == '0\n'
+
+
+def test_max_attachment_php_escaped_and_wrapped(s):
+    # The largest attachment, its base64 all "/" (bytes 0xff), sent as PHP's
+    # json_encode does ("\/") and wrapped at 64 columns with CRLF: valid,
+    # so it must not meet nginx's body limit.
+    import base64, json as _json
+    data = b'\xff' * (8 * 1024 * 1024)
+    enc = base64.b64encode(data).decode()
+    lines = [enc[i:i + 64] for i in range(0, len(enc), 64)]
+    wrapped = '\\r\\n'.join(l.replace('/', '\\/') for l in lines)
+    body = ('{"code": "import os\\nprint(os.path.getsize(\\"a\\"))", '
+            '"api_key": %s, "attachments": [{"filename": "a", '
+            '"content_base_64": "%s"}]}' % (_json.dumps(s.admin_key), wrapped))
+    d = ok(s.execute(None, raw=body.encode()))
+    assert d['stdout'] == '8388608\n', d

@@ -95,3 +95,46 @@ def test_memory_limit(s):
     d = ok(s.execute({'code': 'x = bytearray(600 * 1024 * 1024)\nprint("no")'}))
     assert d['success'] is False
     assert 'MemoryError' in d['stderr'], d['stderr']
+
+
+def _require_memory_cgroup(s):
+    if 'cgroup v1 memory cap per run' not in s.worker_log_text():
+        raise AssertionError('no per-run memory cgroup on this host: ' +
+                             s.worker_log_text()[-500:])
+
+
+def test_memory_limit_per_run(s):
+    # Each child stays under RLIMIT_AS (512 MiB), but together they pass the
+    # run's 512 MiB cgroup cap: the kernel kills some, and the run says so.
+    code = '''
+import os
+kids = []
+for i in range(4):
+    pid = os.fork()
+    if pid == 0:
+        b = bytearray(200 * 1024 * 1024)
+        for j in range(0, len(b), 4096):
+            b[j] = 1
+        os._exit(0)
+    kids.append(pid)
+print(sorted(os.waitstatus_to_exitcode(os.waitpid(p, 0)[1]) for p in kids))
+'''
+    _require_memory_cgroup(s)
+    d = ok(s.execute({'code': code, 'api_key': s.admin_key}))
+    assert d['oom_killed'] is True, d
+    assert '-9' in d['stdout'], d['stdout']   # at least one child was killed
+    assert d['termination'] == 'exited'
+
+
+def test_memory_limit_kills_main(s):
+    code = 'import os\nos.fork()\nb = bytearray(400 * 1024 * 1024)\nfor j in range(0, len(b), 4096): b[j] = 1\nimport time\ntime.sleep(1)'
+    _require_memory_cgroup(s)
+    d = ok(s.execute({'code': code, 'api_key': s.admin_key}))
+    assert d['oom_killed'] is True, d
+    # Whichever process the kernel picked, the run was cut short by memory.
+    assert d['termination'] in ('memory_limit', 'exited'), d
+
+
+def test_no_oom_flag_normally(s):
+    d = ok(s.execute({'code': 'print(1)'}))
+    assert d['oom_killed'] is False

@@ -1,0 +1,305 @@
+/*
+ * zygote.c: pyexec-zygote, a CPython initialised once that forks jails.
+ *
+ * A worker in "mode = zygote" starts one of these with fork+exec (never a
+ * bare fork of itself: the worker's memory holds the admin key and request
+ * data) and a clean, fixed environment. It gets exactly one descriptor,
+ * the control socket on fd 3. It initialises CPython the way `python3 -I
+ * -u` does, imports the modules scripts use most (numpy, PIL, json, re,
+ * ...), compiles the bootstrap, and then only ever forks.
+ *
+ * For each request of the worker (struct zyg_spawn, with the run's pipe
+ * ends as SCM_RIGHTS) it clones a jail exactly as an exec-mode run does
+ * (sandbox.c: new user/mount/PID/net/IPC/UTS namespaces, minimal root,
+ * rlimits, cgroups, capabilities dropped, seccomp last), except that the
+ * code and attachments reach the jail's init on a data pipe straight from
+ * the worker, and the Python child runs the bootstrap in the forked
+ * interpreter instead of exec'ing a new one. It answers with a pidfd of
+ * the jail's init, through which the worker enforces the deadline.
+ *
+ * It must never run user code itself (only its jailed children do), never
+ * read a pipe of a run (it only passes descriptors on), and never hold a
+ * secret: nothing of a request but its configuration-derived parameters
+ * ever reaches this process.
+ */
+#include "config.h"
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pyexec.h"
+#include "boot_py.h"
+
+#define ZYG_CTL_FD	3
+
+/* What the forked interpreters import before any request exists. */
+static const char prelude[] =
+	"import os, sys, gc\n"
+	"import _ast, ast, json, re, math, cmath, collections, datetime, time,\\\n"
+	"    random, decimal, fractions, statistics, itertools, functools,\\\n"
+	"    operator, string, textwrap, base64, hashlib, uuid, secrets, copy,\\\n"
+	"    pprint, typing, enum, dataclasses, heapq, bisect, array, calendar,\\\n"
+	"    unicodedata, struct, io, traceback, linecache, threading, atexit\n"
+	"import numpy, numpy.random\n"
+	"import PIL, PIL.Image\n"
+	/*
+	 * A fork copies every generator's state. The stdlib's random reseeds
+	 * itself at fork; numpy's global one does not, so reseed it from the
+	 * kernel in every child, or two runs would print the same numbers.
+	 */
+	"os.register_at_fork(after_in_child=lambda: numpy.random.seed())\n"
+	"gc.collect()\n"
+	"gc.freeze()\n";
+
+static PyObject	*run_fn;		/* boot.py's _pyexec_run_inproc */
+static char	 allowed_imports[4096];	/* from the worker's configuration */
+
+/* The Python child of a jail: sandbox.c calls this after seccomp. */
+__attribute__((noreturn)) static void
+run_inproc(const struct sbx_spec *s, bool admin)
+{
+	PyObject	*r;
+	long		 status = 1;
+
+	struct sigaction sa;
+
+	(void)s;
+	/* What `python3` sets at start-up; sandbox.c reset every handler. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+	(void)sigaction(SIGXFSZ, &sa, NULL);
+	PyOS_AfterFork_Child();
+	(void)PyRun_SimpleString("import signal\n"
+	    "signal.signal(signal.SIGINT, signal.default_int_handler)\n");
+	r = PyObject_CallFunction(run_fn, "ss", admin ? "admin" : "public",
+	    allowed_imports);
+	if (r != NULL) {
+		status = PyLong_AsLong(r);
+		Py_DECREF(r);
+	} else
+		PyErr_Print();
+	_exit((int)status);
+}
+
+static void
+init_python(void)
+{
+	PyPreConfig	 pre;
+	PyConfig	 config;
+	PyStatus	 st;
+	PyObject	*mod, *globals, *res;
+
+	/*
+	 * The isolated presets leave the locale alone; python3 itself sets
+	 * it from the environment (LC_ALL=C.UTF-8 here), which makes stdio
+	 * and open() UTF-8. Do as python3 does.
+	 */
+	PyPreConfig_InitIsolatedConfig(&pre);
+	pre.configure_locale = 1;
+	st = Py_PreInitialize(&pre);
+	if (PyStatus_Exception(st))
+		fatalx("pre-initialising Python: %s",
+		    st.err_msg ? st.err_msg : "?");
+	/* As `python3 -I -u`: isolated, unbuffered standard streams. */
+	PyConfig_InitIsolatedConfig(&config);
+	config.buffered_stdio = 0;
+	config.install_signal_handlers = 1;
+	st = PyConfig_SetString(&config, &config.program_name,
+	    L"/usr/bin/python3");
+	if (!PyStatus_Exception(st))
+		st = Py_InitializeFromConfig(&config);
+	PyConfig_Clear(&config);
+	if (PyStatus_Exception(st))
+		fatalx("initialising Python: %s", st.err_msg ? st.err_msg : "?");
+
+	if (PyRun_SimpleString(prelude) != 0)
+		fatalx("the zygote's imports failed (see above)");
+	/* The bootstrap in a module of its own; its __main__ guard is off. */
+	if ((mod = PyImport_AddModule("_pyexec_boot")) == NULL)
+		fatalx("module _pyexec_boot");
+	globals = PyModule_GetDict(mod);
+	if (PyDict_SetItemString(globals, "__builtins__",
+	    PyEval_GetBuiltins()) != 0)
+		fatalx("builtins");
+	res = PyRun_String(boot_py, Py_file_input, globals, globals);
+	if (res == NULL) {
+		PyErr_Print();
+		fatalx("compiling the bootstrap");
+	}
+	Py_DECREF(res);
+	if ((run_fn = PyDict_GetItemString(globals, "_pyexec_run_inproc")) ==
+	    NULL)
+		fatalx("bootstrap has no _pyexec_run_inproc");
+	Py_INCREF(run_fn);
+}
+
+static void
+reply(int ctl, int32_t pid, int32_t err, int fd)
+{
+	struct zyg_reply	 m;
+	struct msghdr		 mh;
+	struct iovec		 iov;
+	union {
+		char		 buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr	 align;
+	} cm;
+	struct cmsghdr		*c;
+
+	memset(&m, 0, sizeof(m));
+	m.pid = pid;
+	m.err = err;
+	iov.iov_base = &m;
+	iov.iov_len = sizeof(m);
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (fd >= 0) {
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = sizeof(cm.buf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	if (sendmsg(ctl, &mh, MSG_NOSIGNAL) != (ssize_t)sizeof(m))
+		fatal("the worker went away");
+}
+
+/* Receives one spawn request; returns 0, or -1 when the worker is gone. */
+static int
+serve_one(int ctl, const struct policy *pol)
+{
+	struct zyg_spawn	 req;
+	struct sbx_spec		 spec;
+	struct msghdr		 mh;
+	struct iovec		 iov;
+	union {
+		char		 buf[CMSG_SPACE(sizeof(int) * SBX_NFDS)];
+		struct cmsghdr	 align;
+	} cm;
+	struct cmsghdr		*c;
+	int			 fds[SBX_NFDS], nfds = 0, i, pidfd, err;
+	pid_t			 pid;
+	ssize_t			 n;
+
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = &req;
+	iov.iov_len = sizeof(req);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	n = recvmsg(ctl, &mh, MSG_CMSG_CLOEXEC);
+	if (n == -1 && errno == EINTR)
+		return 0;
+	if (n <= 0)
+		return -1;
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			for (i = 0; (size_t)i < (c->cmsg_len - CMSG_LEN(0)) /
+			    sizeof(int) && nfds < SBX_NFDS; i++)
+				memcpy(&fds[nfds++], CMSG_DATA(c) + i * sizeof(int),
+				    sizeof(int));
+	if (n != (ssize_t)sizeof(req) || nfds != SBX_NFDS ||
+	    req.magic != ZYG_MAGIC || req.nrlim < 0 || req.nrlim > SBX_NRLIM ||
+	    memchr(req.jaildir, '\0', sizeof(req.jaildir)) == NULL ||
+	    memchr(req.allowed, '\0', sizeof(req.allowed)) == NULL) {
+		log_warnx("malformed spawn request");
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		reply(ctl, -1, EINVAL, -1);
+		return 0;
+	}
+	strlcpy(allowed_imports, req.allowed, sizeof(allowed_imports));
+
+	memset(&spec, 0, sizeof(spec));
+	spec.policy = pol;
+	spec.req = NULL;		/* files come on the data pipe */
+	spec.jaildir = req.jaildir;
+	memcpy(spec.uid_map, req.uid_map, sizeof(spec.uid_map));
+	memcpy(spec.gid_map, req.gid_map, sizeof(spec.gid_map));
+	memcpy(spec.ws_opts, req.ws_opts, sizeof(spec.ws_opts));
+	spec.uid_map[sizeof(spec.uid_map) - 1] = '\0';
+	spec.gid_map[sizeof(spec.gid_map) - 1] = '\0';
+	spec.ws_opts[sizeof(spec.ws_opts) - 1] = '\0';
+	memcpy(spec.rlim_res, req.rlim_res, sizeof(spec.rlim_res));
+	memcpy(spec.rlim, req.rlim, sizeof(spec.rlim));
+	spec.nrlim = req.nrlim;
+	spec.nproc = req.nproc;
+	spec.wait_go = req.wait_go != 0;
+	spec.max_files = req.max_files;
+	spec.run_inproc = run_inproc;
+	memcpy(spec.fds, fds, sizeof(fds));
+
+	/* CPython's own fork protocol; the child finishes it (run_inproc). */
+	PyOS_BeforeFork();
+	pid = (pid_t)syscall(SYS_clone, SIGCHLD | SBX_CLONE_FLAGS, NULL, NULL,
+	    NULL, NULL);
+	if (pid == 0)
+		sbx_child(&spec);
+	err = errno;
+	PyOS_AfterFork_Parent();
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (pid == -1) {
+		log_warnx("clone: %s", strerror(err));
+		reply(ctl, -1, err, -1);
+		return 0;
+	}
+	if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1) {
+		err = errno;
+		(void)kill(pid, SIGKILL);
+		reply(ctl, -1, err, -1);
+		return 0;
+	}
+	reply(ctl, pid, 0, pidfd);
+	close(pidfd);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct policy	 pol;
+	struct sigaction sa;
+	char		 err[256];
+	int		 type;
+	socklen_t	 len = sizeof(type);
+
+	(void)argv;
+	log_init("pyexec-zygote", 0);
+	if (argc != 1 || getsockopt(ZYG_CTL_FD, SOL_SOCKET, SO_TYPE, &type,
+	    &len) == -1 || type != SOCK_SEQPACKET)
+		fatalx("started by pyexec-fcgi only (control socket on fd 3)");
+	/* Whatever else was inherited is not ours to hold. */
+	if (syscall(SYS_close_range, ZYG_CTL_FD + 1, ~0U, 0) == -1)
+		fatal("close_range");
+	if (geteuid() == 0)
+		fatalx("refusing to run as root");
+	/* Jails are reaped as they end, so they never linger as zombies. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sa.sa_flags = SA_NOCLDWAIT;
+	sigaction(SIGCHLD, &sa, NULL);
+
+	if (policy_prepare(&pol, err, sizeof(err)) == -1)
+		fatalx("seccomp: %s", err);
+	init_python();
+	reply(ZYG_CTL_FD, (int32_t)getpid(), 0, -1);	/* ready */
+	while (serve_one(ZYG_CTL_FD, &pol) == 0)
+		;
+	return 0;
+}

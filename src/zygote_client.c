@@ -1,0 +1,210 @@
+/*
+ * zygote_client.c: the worker's side of mode = zygote. Owns struct zygote:
+ * starts pyexec-zygote (fork + exec, a fixed environment, only the control
+ * socket), replaces it after zygote_max_runs runs or zygote_max_age_seconds
+ * (children share its address-space layout and hash secret, so no layout
+ * lives long), and asks it for jails.
+ *
+ * What crosses to the zygote is configuration-derived only: the jail's
+ * mount point, id maps, limits, the allowed-imports list, and pipe ends.
+ * Never the request's code, files, stdin or key: those go from the worker
+ * to the jail's init directly, on the data pipe.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pyexec.h"
+
+#define ZYG_START_TIMEOUT_MS	60000
+#define ZYG_SPAWN_TIMEOUT_MS	10000
+
+extern const char *const jail_env[];
+static char zyg_arg0[] = "pyexec-zygote";
+static char *const zyg_argv[] = { zyg_arg0, NULL };
+
+void
+zyg_stop(struct zygote *z)
+{
+	close_quietly(&z->ctl);
+	if (z->pid > 0) {
+		(void)kill(z->pid, SIGKILL);
+		while (waitpid(z->pid, NULL, 0) == -1 && errno == EINTR)
+			;
+	}
+	z->pid = -1;
+	z->runs = 0;
+}
+
+static int
+recv_reply(int ctl, struct zyg_reply *r, int *fd, int timeout_ms)
+{
+	struct pollfd	 pfd = { ctl, POLLIN, 0 };
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	union {
+		char		 buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr	 align;
+	} cm;
+	struct cmsghdr	*c;
+	ssize_t		 n;
+
+	*fd = -1;
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		return -1;
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = r;
+	iov.iov_len = sizeof(*r);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	n = recvmsg(ctl, &mh, MSG_CMSG_CLOEXEC);
+	for (c = CMSG_FIRSTHDR(&mh); n > 0 && c != NULL; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(fd, CMSG_DATA(c), sizeof(int));
+	if (n != (ssize_t)sizeof(*r)) {
+		close_quietly(fd);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+zyg_start(struct worker *w)
+{
+	struct zygote	*z = &w->zyg;
+	struct zyg_reply r;
+	int		 sp[2], fd, devnull;
+	pid_t		 pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
+		log_warn("zygote socketpair");
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		log_warn("fork zygote");
+		close(sp[0]);
+		close(sp[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		/* The zygote keeps stderr (the log) and its control socket. */
+		if ((devnull = open("/dev/null", O_RDWR)) == -1 ||
+		    dup2(devnull, 0) == -1 || dup2(devnull, 1) == -1 ||
+		    dup2(sp[1], 3) == -1)
+			_exit(127);
+		(void)syscall(SYS_close_range, 4, ~0U, 0);
+		execve(w->cfg.zygote_path, zyg_argv, (char *const *)jail_env);
+		_exit(127);
+	}
+	close(sp[1]);
+	z->pid = pid;
+	z->ctl = sp[0];
+	z->runs = 0;
+	z->started = mono_now();
+	if (recv_reply(z->ctl, &r, &fd, ZYG_START_TIMEOUT_MS) == -1 ||
+	    r.pid != pid) {
+		log_warnx("zygote %s did not start (see its log above)",
+		    w->cfg.zygote_path);
+		close_quietly(&fd);
+		zyg_stop(z);
+		return -1;
+	}
+	log_info("zygote %ld ready", (long)pid);
+	return 0;
+}
+
+static int
+send_spawn(struct zygote *z, const struct zyg_spawn *m, const int *fds)
+{
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	union {
+		char		 buf[CMSG_SPACE(sizeof(int) * SBX_NFDS)];
+		struct cmsghdr	 align;
+	} cm;
+	struct cmsghdr	*c;
+
+	iov.iov_base = (void *)m;
+	iov.iov_len = sizeof(*m);
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int) * SBX_NFDS);
+	memcpy(CMSG_DATA(c), fds, sizeof(int) * SBX_NFDS);
+	return sendmsg(z->ctl, &mh, MSG_NOSIGNAL) == (ssize_t)sizeof(*m) ? 0 : -1;
+}
+
+/*
+ * Asks the zygote for a jail built from spec. Returns 0 with the init's
+ * pid (in the worker's PID namespace) and a pidfd, or -1. A zygote that
+ * died or aged out is replaced first; one that dies during the request is
+ * replaced and asked again, once.
+ */
+int
+zyg_spawn(struct worker *w, const struct sbx_spec *s, pid_t *pid, int *pidfd)
+{
+	struct zygote		*z = &w->zyg;
+	struct zyg_spawn	*m;
+	struct zyg_reply	 r;
+	int			 attempt, rv = -1;
+
+	if (z->pid > 0 && ((int)z->runs >= w->cfg.zygote_max_runs ||
+	    mono_now() - z->started >= w->cfg.zygote_max_age_seconds)) {
+		log_debug("recycling zygote %ld after %lu runs", (long)z->pid,
+		    z->runs);
+		zyg_stop(z);
+	}
+	m = xcalloc(1, sizeof(*m));
+	m->magic = ZYG_MAGIC;
+	strlcpy(m->jaildir, s->jaildir, sizeof(m->jaildir));
+	memcpy(m->uid_map, s->uid_map, sizeof(m->uid_map));
+	memcpy(m->gid_map, s->gid_map, sizeof(m->gid_map));
+	memcpy(m->ws_opts, s->ws_opts, sizeof(m->ws_opts));
+	strlcpy(m->allowed, w->cfg.allowed_imports, sizeof(m->allowed));
+	m->nrlim = s->nrlim;
+	memcpy(m->rlim_res, s->rlim_res, sizeof(m->rlim_res));
+	memcpy(m->rlim, s->rlim, sizeof(m->rlim));
+	m->nproc = s->nproc;
+	m->wait_go = s->wait_go;
+	m->max_files = s->max_files;
+	for (attempt = 0; attempt < 2 && rv == -1; attempt++) {
+		if (z->pid <= 0 && zyg_start(w) == -1)
+			break;
+		if (send_spawn(z, m, s->fds) == -1 ||
+		    recv_reply(z->ctl, &r, pidfd, ZYG_SPAWN_TIMEOUT_MS) == -1) {
+			log_warnx("zygote %ld is gone; starting another",
+			    (long)z->pid);
+			zyg_stop(z);
+			continue;
+		}
+		if (r.pid <= 0 || *pidfd < 0) {
+			errno = r.err;
+			log_warn("zygote could not clone a jail");
+			close_quietly(pidfd);
+			break;
+		}
+		z->runs++;
+		*pid = r.pid;
+		rv = 0;
+	}
+	free(m);
+	return rv;
+}

@@ -1,0 +1,279 @@
+"""escape_util.py: helpers shared by the attack files in tests/escape/.
+
+It lives here, not in tests/escape/, because every *.py there is an attack
+file. Everything goes through the real stack (nginx + the FastCGI workers)
+with the admin key: admin lifts the import policy only, never the sandbox.
+
+Conventions used by the attack files:
+  * run(stack, code, ...) -> (status, doc); details(doc) is the
+    execution_details object.
+  * report(stack, code, ...) runs a script that ends by printing one JSON
+    line (usually a dict of probe -> outcome) and returns it parsed.
+  * The in-jail helpers (PRELUDE) turn every probe into a short string:
+    "ok:..." when the probe succeeded, "errno:EPERM" and the like when it
+    failed, "killed:SIGSYS" when the probing child was killed.
+  * The host-side helpers look at the stack's own process tree (the
+    multiwatch process spawn-fcgi exec'd, its workers, and their
+    descendants, which is where every jail process lives), so other stacks
+    running on the same host do not disturb the checks.
+"""
+import json
+import os
+import signal
+import threading
+import time
+
+# Python source prepended to scripts that probe syscalls and files.
+PRELUDE = r'''
+import ctypes, errno, json, os, signal, sys
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+
+def _ename(e):
+    return errno.errorcode.get(e, str(e))
+
+def sc(nr, *args):
+    """Raw syscall; "ret:N" or "errno:NAME"."""
+    conv = []
+    for a in args:
+        conv.append(ctypes.c_long(a) if isinstance(a, int) else a)
+    ctypes.set_errno(0)
+    r = _libc.syscall(ctypes.c_long(nr), *conv)
+    if r == -1:
+        return 'errno:' + _ename(ctypes.get_errno())
+    return 'ret:%d' % r
+
+def attempt(fn, *args, **kw):
+    """Calls fn; "ok:<repr of the result, short>" or "errno:NAME"."""
+    try:
+        r = fn(*args, **kw)
+    except OSError as e:
+        return 'errno:' + (_ename(e.errno) if e.errno else type(e).__name__)
+    except Exception as e:
+        return 'exc:%s:%s' % (type(e).__name__, str(e)[:80])
+    return 'ok:' + repr(r)[:120]
+
+def in_child(fn):
+    """Runs fn() in a forked child: "exit:N", "killed:SIGNAME" or the
+    string fn returned (passed back through a pipe)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        try:
+            out = str(fn())
+        except BaseException as e:
+            out = 'exc:%s:%s' % (type(e).__name__, str(e)[:80])
+        os.write(w, out.encode()[:4000])
+        os._exit(0)
+    os.close(w)
+    data = b''
+    while True:
+        b = os.read(r, 4096)
+        if not b:
+            break
+        data += b
+    os.close(r)
+    _, st = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(st):
+        return 'killed:' + signal.Signals(os.WTERMSIG(st)).name
+    if data:
+        return data.decode(errors='replace')
+    return 'exit:%d' % os.WEXITSTATUS(st)
+
+R = {}
+def done():
+    print(json.dumps(R, sort_keys=True))
+'''
+
+DENIED = ('errno:EPERM', 'errno:ENOSYS', 'errno:EACCES')
+
+# Every attack file's CONFIG starts from this. The probes (with PRELUDE)
+# are longer than the default max_code_chars; that limit is request
+# validation, not confinement, so raising it changes nothing under test.
+BASE_CONFIG = {'max_code_chars': 20000}
+
+
+def config(**overrides):
+    c = dict(BASE_CONFIG)
+    c.update(overrides)
+    return c
+
+
+def run(stack, code, admin=True, timeout=120, **fields):
+    """POST /execute; returns (status, doc), doc {} when not JSON."""
+    payload = {'code': code}
+    payload.update(fields)
+    if admin:
+        payload['api_key'] = stack.admin_key
+    status, doc, _ = stack.execute(payload, timeout=timeout)
+    return status, doc or {}
+
+
+def details(doc):
+    return doc.get('execution_details') or {}
+
+
+def describe(status, doc):
+    """A short account of a reply, for assertion messages."""
+    d = details(doc)
+    return ('HTTP %s error=%s termination=%s exit=%s signal=%s\n'
+            'stdout: %r\nstderr: %r' % (
+                status, (doc.get('error_details') or {}).get('type'),
+                d.get('termination'), d.get('exit_code'), d.get('signal'),
+                (d.get('stdout') or '')[-1500:],
+                (d.get('stderr') or '')[-1500:]))
+
+
+def run_ok(stack, code, **kw):
+    """Runs code that must exit 0; returns execution_details."""
+    status, doc = run(stack, code, **kw)
+    d = details(doc)
+    assert status == 200 and d.get('termination') == 'exited' and \
+        d.get('exit_code') == 0, describe(status, doc)
+    return d
+
+
+def report(stack, code, prelude=True, **kw):
+    """Runs code that ends by printing one JSON line; returns it parsed."""
+    d = run_ok(stack, (PRELUDE if prelude else '') + code, **kw)
+    lines = (d.get('stdout') or '').strip().splitlines()
+    assert lines, 'no report on stdout: %r' % d
+    return json.loads(lines[-1])
+
+
+def assert_all(results, ok, what):
+    """Every probe in results must satisfy ok(value)."""
+    bad = {k: v for k, v in results.items() if not ok(v)}
+    assert not bad, '%s: %s' % (what, json.dumps(bad, indent=1,
+                                                 sort_keys=True))
+
+
+def assert_denied(results, allowed=DENIED):
+    assert_all(results, lambda v: v in allowed,
+               'probes that were not denied (%s)' % '/'.join(allowed))
+
+
+# -- the host side -------------------------------------------------------
+def proc_table():
+    """{pid: (ppid, uid, comm)} of every process on the host."""
+    out = {}
+    for p in os.listdir('/proc'):
+        if not p.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % p) as f:
+                stat = f.read()
+            uid = os.stat('/proc/' + p).st_uid
+        except OSError:
+            continue
+        comm = stat[stat.index('(') + 1:stat.rindex(')')]
+        ppid = int(stat[stat.rindex(')') + 2:].split()[1])
+        out[int(p)] = (ppid, uid, comm)
+    return out
+
+
+def multiwatch_pid(stack):
+    # spawn-fcgi -n execs multiwatch in the process Popen started.
+    return stack.procs[0].pid
+
+
+def worker_pids(stack, table=None):
+    table = table if table is not None else proc_table()
+    mw = multiwatch_pid(stack)
+    return {p for p, (pp, _, _) in table.items() if pp == mw}
+
+
+def _host_pidns(pid):
+    try:
+        return os.readlink('/proc/%d/ns/pid' % pid) == os.readlink('/proc/self/ns/pid')
+    except OSError:
+        return False
+
+
+def zygote_pids(stack, table=None):
+    """mode = zygote: each worker's warm interpreter, part of the pool. It
+    lives in the host's PID namespace; every jail has a new one."""
+    table = table if table is not None else proc_table()
+    workers = worker_pids(stack, table)
+    return {p for p, (pp, _, comm) in table.items()
+            if pp in workers and comm == 'pyexec-zygote' and _host_pidns(p)}
+
+
+def jail_pids(stack, table=None):
+    """Every process below a worker: jail inits and what they started."""
+    table = table if table is not None else proc_table()
+    pool = worker_pids(stack, table) | zygote_pids(stack, table)
+    frontier = pool
+    found = set()
+    while frontier:
+        nxt = {p for p, (pp, _, _) in table.items() if pp in frontier}
+        nxt -= found | pool
+        found |= nxt
+        frontier = nxt
+    return found
+
+
+def describe_pids(pids, table=None):
+    table = table if table is not None else proc_table()
+    return ', '.join('%d(%s uid=%s)' % (p, table[p][2], table[p][1])
+                     for p in sorted(pids) if p in table)
+
+
+def wait_no_jail_procs(stack, timeout=3.0):
+    """Waits until no process is left below the workers; returns leftovers."""
+    deadline = time.time() + timeout
+    while True:
+        t = proc_table()
+        left = jail_pids(stack, t)
+        if not left or time.time() > deadline:
+            return describe_pids(left, t)
+        time.sleep(0.05)
+
+
+def host_comm(marker):
+    """Host processes (any user, any stack) whose comm is marker."""
+    return sorted(p for p, (_, _, c) in proc_table().items() if c == marker)
+
+
+def assert_healthy(stack, workers=None):
+    """The stack still answers a trivial run; with workers (a set of
+    worker pids taken earlier), none of them died or was replaced."""
+    if workers is not None:
+        now = worker_pids(stack)
+        assert now == workers, ('workers changed: before %s, after %s'
+                                % (sorted(workers), sorted(now)))
+    d = run_ok(stack, 'print(6 * 7)')
+    assert d['stdout'] == '42\n', d
+
+
+class Background(threading.Thread):
+    """Runs one request in a thread; .result is (status, doc, seconds)."""
+
+    def __init__(self, stack, code, **kw):
+        super().__init__(daemon=True)
+        self.stack, self.code, self.kw = stack, code, kw
+        self.result = None
+        self.error = None
+
+    def run(self):
+        t0 = time.time()
+        try:
+            status, doc = run(self.stack, self.code, **self.kw)
+            self.result = (status, doc, time.time() - t0)
+        except Exception as e:  # reported by the test that joins
+            self.error = e
+
+    def get(self, timeout=120):
+        self.join(timeout)
+        assert not self.is_alive(), 'background request did not finish'
+        if self.error:
+            raise self.error
+        return self.result
+
+
+def sig_name(n):
+    try:
+        return signal.Signals(n).name
+    except (ValueError, TypeError):
+        return str(n)

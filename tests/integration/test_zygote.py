@@ -1,0 +1,104 @@
+"""mode = zygote: the warm interpreter holds no secret, forgets nothing it
+should not know, and is replaced without failing requests."""
+import os
+import re
+import secrets
+import signal
+import time
+
+from helpers import b64, ok
+
+MODES = ('zygote',)
+CONFIG = {'zygote_max_runs': 2}
+
+
+def zygote_pids(s):
+    return [int(p) for p in re.findall(r'zygote (\d+) ready', s.worker_log_text())]
+
+
+def live_zygotes(s):
+    out = []
+    for pid in zygote_pids(s):
+        try:
+            with open('/proc/%d/cmdline' % pid, 'rb') as f:
+                if f.read().startswith(b'pyexec-zygote'):
+                    out.append(pid)
+        except OSError:
+            pass
+    return out
+
+
+def scan_process(pid, needles):
+    """Reads every readable mapping of pid (we are root on the host)."""
+    found = set()
+    with open('/proc/%d/maps' % pid) as maps, open('/proc/%d/mem' % pid, 'rb', 0) as mem:
+        for line in maps:
+            addr, perms = line.split()[:2]
+            if 'r' not in perms:
+                continue
+            start, end = (int(x, 16) for x in addr.split('-'))
+            try:
+                mem.seek(start)
+                data = mem.read(end - start)
+            except (OSError, ValueError, OverflowError):
+                continue
+            for n in needles:
+                if n in data:
+                    found.add(n)
+    return found
+
+
+def test_zygote_holds_no_secret_or_request_data(s):
+    marker_code = 'CODE-' + secrets.token_hex(16)
+    marker_file = 'FILE-' + secrets.token_hex(16)
+    marker_stdin = 'STDIN-' + secrets.token_hex(16)
+    for key in (s.admin_key, None):
+        payload = {'code': 'x = "%s"\nprint(len(open("f").read()), len(input()))' % marker_code,
+                   'stdin_data': marker_stdin,
+                   'attachments': [{'filename': 'f', 'content_base_64': b64(marker_file)}]}
+        if key:
+            payload['api_key'] = key
+        d = ok(s.execute(payload))
+        assert d['stdout'] == '%d %d\n' % (len(marker_file), len(marker_stdin)), d
+    zs = live_zygotes(s)
+    assert zs, 'no live zygote found: ' + s.worker_log_text()[-800:]
+    needles = [s.admin_key.encode(), marker_code.encode(), marker_file.encode(),
+               marker_stdin.encode()]
+    for pid in zs:
+        leaked = scan_process(pid, needles)
+        assert not leaked, 'zygote %d memory holds %s' % (pid, leaked)
+        with open('/proc/%d/environ' % pid, 'rb') as f:
+            env = f.read()
+        assert s.admin_key.encode() not in env and b'CREDENTIALS' not in env, env
+        fds = sorted(int(x) for x in os.listdir('/proc/%d/fd' % pid))
+        assert fds == [0, 1, 2, 3], fds
+        kinds = [os.readlink('/proc/%d/fd/%d' % (pid, fd)) for fd in fds]
+        assert kinds[0] == '/dev/null' and kinds[3].startswith('socket:'), kinds
+        # fd 3 is its control socket, not the FastCGI socket nginx talks to
+        assert not any(s.sock in k for k in kinds), kinds
+
+
+def test_recycled_after_max_runs(s):
+    before = len(zygote_pids(s))
+    for i in range(12):
+        d = ok(s.execute({'code': 'print(%d)' % i}))
+        assert d['stdout'] == '%d\n' % i
+    assert len(zygote_pids(s)) >= before + 2, s.worker_log_text()[-1500:]
+
+
+def test_zygote_killed_between_requests(s):
+    ok(s.execute({'code': 'pass'}))
+    for pid in live_zygotes(s):
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.2)
+    for i in range(5):   # every worker meets a dead zygote once
+        d = ok(s.execute({'code': 'print("after")'}))
+        assert d['stdout'] == 'after\n'
+
+
+def test_fresh_randomness_numpy(s):
+    seen = set()
+    for _ in range(4):
+        d = ok(s.execute({'code': 'import numpy\nprint(numpy.random.rand(), numpy.random.randint(1 << 30))'}))
+        seen.add(d['stdout'])
+    assert len(seen) == 4, seen
