@@ -145,11 +145,11 @@ arch=$(dpkg --print-architecture)
 deb1="$build/pyexec_${version}_${arch}.deb"
 check test -s "$deb1"
 echo "   built $deb1"
-# (The test root leaves out man pages, so look for them in the .deb.)
+# (The test root leaves out man pages and docs, so look for them here.)
 contents=$(dpkg-deb -c "$deb1")
 for f in usr/share/man/man8/pyexec-fcgi.8.gz usr/share/man/man5/pyexec.conf.5.gz \
     usr/sbin/pyexec-fcgi lib/systemd/system/pyexec.service lib/systemd/system/pyexec.socket \
-    usr/lib/sysusers.d/pyexec.conf; do
+    usr/lib/sysusers.d/pyexec.conf usr/share/doc/pyexec/README.gz; do
     grep -q " \./$f\$" <<<"$contents" || fail "$f is not in the package"
 done
 
@@ -211,6 +211,10 @@ done
 check g test ! -e /etc/nginx/sites-enabled/pyexec
 # Every worker came up and passed its sandbox self-test under the unit.
 check wait_for 30 workers_ready 8
+# The service-wide ceilings are set (this guest has no cgroup controllers
+# to enforce them; a real Debian 12 host does).
+check test "$(g systemctl show -P TasksMax pyexec.service)" = 512
+[ "$(g systemctl show -P MemoryMax pyexec.service)" != infinity ] || fail "MemoryMax is not set"
 
 step "admin key: root's alone, handed over as a credential, nowhere else"
 check test "$(g stat -c '%U:%G %a' /etc/pyexec/admin.key)" = "root:root 600"
