@@ -130,6 +130,8 @@ mkdir -p "$build/src"
 (cd "$repo" && git ls-files -z --cached --others --exclude-standard) |
     (cd "$repo" && while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done) |
     tar -C "$repo" --null -T - -cf - | tar -C "$build/src" -xf -
+mkdir -p "$build/v2"
+cp -a "$build/src" "$build/v2/src"     # for the upgrade, built later
 export DEBIAN_FRONTEND=noninteractive
 if [ ${#need[@]} -gt 0 ] || ! (cd "$build/src" && dpkg-checkbuilddeps) >/dev/null 2>&1; then
     apt-get update -q >/dev/null
@@ -160,16 +162,14 @@ grep -v '^running with root privileges' "$build/lintian.log" | sed 's/^/   /'
 if grep -qE '^[EW]: ' "$build/lintian.log"; then fail "lintian reported errors or warnings"; fi
 
 step "build the upgrade: the same tree with a higher version"
-cp -a "$build/src" "$build/src2"
 version2="$version+pkgtest1"
 {
     printf 'pyexec (%s) UNRELEASED; urgency=medium\n\n' "$version2"
     printf '  * Rebuild for the package upgrade test.\n\n'
     printf ' -- pyexec test <root@localhost>  %s\n\n' "$(date -R)"
     cat "$build/src/debian/changelog"
-} >"$build/src2/debian/changelog"
-mkdir -p "$build/v2"
-mv "$build/src2" "$build/v2/src"
+} >"$build/changelog2"
+mv "$build/changelog2" "$build/v2/src/debian/changelog"
 (cd "$build/v2/src" && dpkg-buildpackage -us -uc -b) >"$build/build2.log" 2>&1 ||
     { tail -n 40 "$build/build2.log"; fail "dpkg-buildpackage of the upgrade"; }
 deb2="$build/v2/pyexec_${version2}_${arch}.deb"
