@@ -9,7 +9,8 @@
 #                   "N passed, N failed", and the exit status is non-zero
 #                   on any failure
 #
-# Other steps, for developers: deps, build, unit, fuzz, bench.
+# Other steps, for developers: deps, build, unit, fuzz, bench,
+# test-package (the Debian package's install test alone).
 set -euo pipefail
 cd "$(dirname "$0")"
 REPO=$PWD
@@ -23,6 +24,8 @@ DEPS=(
 	nginx spawn-fcgi multiwatch openssl curl ca-certificates
 	python3 python3-numpy python3-pil python3-reportlab python3-matplotlib
 	valgrind clang libclang-rt-14-dev
+	# The Debian package and its install test (tests/package).
+	debhelper lintian debootstrap
 )
 
 log() { printf '==> %s\n' "$*" >&2; }
@@ -88,13 +91,20 @@ cmd_test() {
 	exec "$PY" tests/run.py "$@"
 }
 
+# Only the Debian package's install test (also part of `test`).
+cmd_test_package() {
+	deps
+	exec tests/package/test-package.sh "$@"
+}
+
 case "${1:-}" in
 run) shift; cmd_run "$@" ;;
 test) shift; cmd_test "$@" ;;
+test-package) shift; cmd_test_package "$@" ;;
 deps) deps ;;
 build) deps; build ;;
 *)
-	echo "usage: ./dev.sh run | test [--only PATTERN] | deps | build" >&2
+	echo "usage: ./dev.sh run | test [--only PATTERN] | test-package | deps | build" >&2
 	exit 2
 	;;
 esac

@@ -43,10 +43,13 @@
 #     /dev: the guest then cannot reach the host's disks, /dev/kmsg or
 #     ptys; the guest is our own test root, but its maintainer scripts
 #     should not be able to touch the host by mistake); /dev/console is
-#     the pty of a `script` process on the host that logs it;
-#   * chroot ROOTDIR /lib/systemd/systemd --system with container=... in
-#     its environment and CAP_SYS_MODULE, CAP_SYS_RAWIO, CAP_SYS_TIME,
-#     CAP_WAKE_ALARM, CAP_SYSLOG, CAP_MAC_* dropped from the bounding set.
+#     the pty of a `script` process on the host that logs it; then the
+#     whole tree made shared (within the guest only), as nspawn does;
+#   * pivot_root into ROOTDIR (not chroot: no user namespace can be made
+#     inside a chroot), then /lib/systemd/systemd --system with
+#     container=... in its environment and CAP_SYS_MODULE, CAP_SYS_RAWIO,
+#     CAP_SYS_TIME, CAP_WAKE_ALARM, CAP_SYSLOG, CAP_MAC_* dropped from the
+#     bounding set.
 #
 # Network: by default the guest gets its own network namespace with only
 # loopback (systemd brings lo up).  The package test only needs curl in the
@@ -199,11 +202,32 @@ boot_init() {
 
     hostname "$GUEST_CONTAINER"
     if [ "$net" = private ]; then ip link set lo up 2>/dev/null || true; fi
+    local uuid
+    uuid=$(cat "$root/etc/machine-id")
+
+    # Make ROOTDIR the root of the mount namespace with pivot_root, not
+    # chroot: the kernel refuses to create a user namespace from inside a
+    # chroot (EPERM), so sandboxes in the guest (pyexec's jail, systemd's
+    # PrivateUsers=) would fail where they work on a real host.
+    # pivot_root(".", ".") stacks the old root on the new one; detaching
+    # it leaves the host's tree unreachable.  From here on, commands are
+    # the guest's own.
+    cd "$root"
+    pivot_root . .
+    umount -l .
+    cd /
+    # systemd makes / shared itself only when it is not in a container
+    # (it expects the container manager to have done it, as nspawn does).
+    # Without shared propagation, mounts that systemd makes in a helper's
+    # namespace never reach its own: LoadCredential= then hands services
+    # an empty credentials directory.  The guest's mounts were made private
+    # to the host above, so this shares them only within the guest.
+    mount --make-rshared /
 
     echo "pyexec-test: starting systemd in $root"
     exec setpriv --bounding-set "$DROP_CAPS" -- \
-        chroot "$root" /usr/bin/env -i container="$GUEST_CONTAINER" \
-        container_uuid="$(cat "$root/etc/machine-id")" TERM=vt220 \
+        /usr/bin/env -i container="$GUEST_CONTAINER" \
+        container_uuid="$uuid" TERM=vt220 \
         PATH="$GUEST_PATH" LANG=C.UTF-8 \
         /lib/systemd/systemd --system --log-target=console --log-level=info --show-status=yes
 }
