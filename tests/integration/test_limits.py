@@ -107,7 +107,7 @@ def test_memory_limit_per_run(s):
     # Each child stays under RLIMIT_AS (512 MiB), but together they pass the
     # run's 512 MiB cgroup cap: the kernel kills some, and the run says so.
     code = '''
-import os
+import os, time
 kids = []
 for i in range(4):
     pid = os.fork()
@@ -115,6 +115,7 @@ for i in range(4):
         b = bytearray(200 * 1024 * 1024)
         for j in range(0, len(b), 4096):
             b[j] = 1
+        time.sleep(0.5)     # all four alive at once: 800 MiB > the cap
         os._exit(0)
     kids.append(pid)
 print(sorted(os.waitstatus_to_exitcode(os.waitpid(p, 0)[1]) for p in kids))
