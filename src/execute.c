@@ -246,6 +246,8 @@ do_execute(struct exec_ctx *c)
 
 	e = req_parse(cfg, c->body, c->body_len, &c->req, c->errmsg,
 	    sizeof(c->errmsg));
+	/* The body may carry the admin key: leave no copy of it behind. */
+	explicit_bzero(c->body, c->body_len);
 	free(c->body);
 	c->body = NULL;
 	if (e != PYX_OK)

@@ -239,6 +239,8 @@ struct sbx_spec {
 	struct rlimit	 nproc;		/* counts the jail's init too */
 	int		 fds[SBX_NFDS];	/* child ends, worker-numbered */
 	bool		 wait_go;	/* block until the worker attached cgroups */
+	char		*wipe;		/* exec mode: the worker's admin key, which */
+	size_t		 wipe_len;	/* init zeroes in its own (COW) copy */
 	uint32_t	 max_files;	/* zygote mode: files the stream may hold */
 	/* zygote mode: run Python in this process instead of execve */
 	void		(*run_inproc)(const struct sbx_spec *, bool);

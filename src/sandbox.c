@@ -550,6 +550,12 @@ sbx_child(const struct sbx_spec *s)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
 		_exit(SBX_EXIT_SETUP);
 	ctl = park_fds(s);
+	/*
+	 * In exec mode this process is a copy of the worker, whose memory
+	 * holds the admin key: zero our copy (the worker's is untouched).
+	 */
+	if (s->wipe != NULL)
+		explicit_bzero(s->wipe, s->wipe_len);
 	/* A process group of its own: see the theory of operation above. */
 	if (setsid() == -1)
 		sbx_fail(ctl, "setsid", NULL);

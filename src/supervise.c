@@ -153,6 +153,8 @@ fill_spec(struct sbx_spec *s, struct worker *w,
 	 */
 	s->nproc.rlim_cur = s->nproc.rlim_max = (rlim_t)c->max_processes + 1;
 	s->wait_go = cg_enabled(&w->cg) && !BENCH_SKIP(SKIP_CGROUP);
+	s->wipe = w->admin_key;
+	s->wipe_len = w->admin_key_len;
 }
 
 static void

@@ -45,3 +45,63 @@ def test_admin_key_not_in_jail_memory(s):
                          'MPLCONFIGDIR', 'OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS',
                          'PATH', 'TMPDIR'] or 'LC_CTYPE' not in eval(env), env
     assert not any('KEY' in k or 'CREDENTIAL' in k for k in eval(env)), env
+
+
+def _jail_inits(s):
+    """Pids (host view) of the jail inits of this stack: PID 1 of a PID
+    namespace of their own, whose parent is one of the stack's workers or
+    zygotes."""
+    import os
+    host_ns = os.readlink('/proc/self/ns/pid')
+    out = []
+    for p in os.listdir('/proc'):
+        if not p.isdigit():
+            continue
+        try:
+            with open('/proc/%s/status' % p) as f:
+                st = dict(l.split(':', 1) for l in f.read().splitlines() if ':' in l)
+            nspid = st.get('NSpid', '').split()
+            if len(nspid) < 2 or nspid[-1] != '1' or \
+                    os.readlink('/proc/%s/ns/pid' % p) == host_ns:
+                continue
+            ppid = st['PPid'].strip()
+            with open('/proc/%s/cmdline' % ppid, 'rb') as f:
+                parent = f.read()
+            if s.base.encode() in parent or parent.startswith(b'pyexec-zygote'):
+                out.append(int(p))
+        except (OSError, KeyError):
+            pass
+    return out
+
+
+def test_admin_key_not_in_jail_init(s):
+    # From the host (root may read a non-dumpable process): while a run
+    # sleeps, read the whole memory of its jail's init. In zygote mode init
+    # is a copy of the zygote, which never held the key: clean for admin
+    # and public runs alike. In exec mode init is a copy of the worker; it
+    # zeroes the worker's configured key first thing, so a public run's init
+    # holds none (an admin run's request itself carried the key, and copies
+    # of the request remain in the worker's memory: see README).
+    import threading
+    import time
+    from test_zygote import scan_process
+    kinds = [None, s.admin_key] if s.config.get('mode') == 'zygote' else [None]
+    for key in kinds:
+        res = {}
+        payload = {'code': 'import time\ntime.sleep(1.5)\nprint("done")'}
+        if key:
+            payload['api_key'] = key
+        t = threading.Thread(target=lambda: res.update(r=s.execute(payload)))
+        t.start()
+        inits, deadline = [], time.time() + 1.2
+        while not inits and time.time() < deadline:
+            time.sleep(0.1)
+            inits = _jail_inits(s)
+        leaked = [pid for pid in inits
+                  if scan_process(pid, [s.admin_key.encode()])]
+        t.join()
+        assert inits, 'found no jail init of this stack on the host'
+        assert not leaked, 'admin key in the memory of jail init(s) %s (%s run)' % (
+            leaked, 'admin' if key else 'public')
+        assert res['r'][0] == 200, res['r']
+        assert res['r'][1]['execution_details']['stdout'] == 'done\n'
