@@ -153,6 +153,7 @@ fill_spec(struct sbx_spec *s, struct worker *w,
 	 */
 	s->nproc.rlim_cur = s->nproc.rlim_max = (rlim_t)c->max_processes + 1;
 	s->wait_go = cg_enabled(&w->cg) && !BENCH_SKIP(SKIP_CGROUP);
+	s->max_files = (uint32_t)c->max_attachments;
 	s->wipe = w->admin_key;
 	s->wipe_len = w->admin_key_len;
 }
@@ -477,30 +478,33 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 	spec.fds[SBX_FD_VERDICT] = p_ver[1];
 	spec.fds[SBX_FD_CTL] = sp[1];
 	spec.fds[SBX_FD_DATA] = p_dat[0];
-	spec.max_files = (uint32_t)w->cfg.max_attachments;
 
 	t0 = mono_now();
 	if (zygote) {
-		/* The zygote clones the jail; we keep a pidfd of its init. */
+		/* The zygote clones the jail; we get a pidfd of its init. */
 		r->via_zygote = true;
 		if (zyg_spawn(w, &spec, &r->pid, &r->pidfd) == -1)
-			r->pid = -1;
-		else if (r->pid == 0)
-			r->pid = -1;	/* never our own pid 0 */
-		errno = EAGAIN;
-		goto spawned;
+			r->pid = -1;	/* zyg_spawn said why */
+	} else {
+		/*
+		 * Raw clone: glibc has no fork-with-flags, and CLONE_NEWPID
+		 * through unshare() would need a second fork. The child runs
+		 * only sandbox.c, which touches no glibc state that a skipped
+		 * atfork handler guards.
+		 */
+		r->pid = (pid_t)syscall(SYS_clone, SIGCHLD | (SBX_CLONE_FLAGS &
+		    ~(BENCH_SKIP(SKIP_NETNS) ? CLONE_NEWNET : 0)), NULL, NULL,
+		    NULL, NULL);
+		if (r->pid == 0)
+			sbx_child(&spec);
+		if (r->pid == -1 && (errno == EPERM || errno == ENOSPC ||
+		    errno == EINVAL))
+			log_warn("clone with new namespaces failed: are "
+			    "unprivileged user namespaces enabled "
+			    "(sysctl user.max_user_namespaces > 0)?");
+		else if (r->pid == -1)
+			log_warn("clone");
 	}
-	/*
-	 * Raw clone: glibc has no fork-with-flags, and CLONE_NEWPID through
-	 * unshare() would need a second fork. The child runs only sandbox.c,
-	 * which touches no glibc state that a skipped atfork handler guards.
-	 */
-	r->pid = (pid_t)syscall(SYS_clone, SIGCHLD | (SBX_CLONE_FLAGS &
-	    ~(BENCH_SKIP(SKIP_NETNS) ? CLONE_NEWNET : 0)), NULL, NULL, NULL,
-	    NULL);
-	if (r->pid == 0)
-		sbx_child(&spec);
-spawned:
 	r->fd_stdin = p_in[1];
 	r->fd_stdout = p_out[0];
 	r->fd_stderr = p_err[0];
@@ -512,34 +516,23 @@ spawned:
 	close(p_ver[1]);
 	close(sp[1]);
 	close_quietly(&p_dat[0]);
-	if (r->pid == -1) {
-		close_quietly(&p_dat[1]);
-		if (errno == EPERM || errno == ENOSPC || errno == EINVAL)
-			log_warn("clone with new namespaces failed: are "
-			    "unprivileged user namespaces enabled "
-			    "(sysctl user.max_user_namespaces > 0)?");
-		else
-			log_warn("clone");
-		return PYX_E_SANDBOX;
-	}
+	if (r->pid == -1)
+		goto fail;
 	/* Still our unreaped child (or the zygote's): the pid is not reused. */
 	if (r->pidfd == -1 &&
 	    (r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0)) == -1) {
 		log_warn("pidfd_open");
-		close_quietly(&p_dat[1]);
-		return PYX_E_SANDBOX;	/* run_free() kills and reaps init */
+		goto fail;	/* run_free() kills and reaps init */
 	}
 	if (spec.wait_go) {
 		/* Fail closed: limits that cannot be applied mean no run. */
 		if (cg_attach(&w->cg, r->pid) == -1) {
 			log_warn("attaching the jail to its cgroups");
-			close_quietly(&p_dat[1]);
-			return PYX_E_SANDBOX;
+			goto fail;
 		}
 		if (write(r->fd_ctl, "g", 1) != 1) {
 			log_warn("releasing the jail");
-			close_quietly(&p_dat[1]);
-			return PYX_E_SANDBOX;
+			goto fail;
 		}
 	}
 	if (zygote) {
@@ -592,4 +585,7 @@ spawned:
 		return PYX_E_SANDBOX;
 	}
 	return PYX_OK;
+fail:
+	close_quietly(&p_dat[1]);
+	return PYX_E_SANDBOX;
 }
