@@ -83,7 +83,7 @@ run_jail(struct worker *w, struct exec_req *req)
 	    (int)sizeof(dir) || mkdtemp(dir) == NULL)
 		fatal("mkdtemp");
 	run_init(&run, &w->cfg);
-	e = sup_run(&run, w, req, dir, true);
+	e = sup_run(&run, w, req, dir, true, NULL);
 	if (e != PYX_OK || run.term != TERM_EXITED || run.exit_code != 0 ||
 	    run.out.data == NULL || strcmp(run.out.data, "1\n") != 0)
 		fatalx("jail run failed (%d, term %d, exit %d): %s", e, run.term,
@@ -126,6 +126,7 @@ main(int argc, char *argv[])
 		strlcpy(w.cfg.zygote_path, argv[3], sizeof(w.cfg.zygote_path));
 	w.zyg.pid = -1;
 	w.zyg.ctl = -1;
+	w.uids.fd = -1;		/* run_uids = shared: measured without the helper */
 	w.uid = getuid();
 	w.gid = getgid();
 	if (policy_prepare(&w.policy, err, sizeof(err)) == -1)

@@ -23,7 +23,7 @@
 	"enum,dataclasses,copy,pprint,hashlib,uuid,secrets,base64,PIL," \
 	"reportlab,fpdf,sys"
 
-enum cfg_kind { K_INT, K_LL, K_PATH, K_IMPORTS, K_MODE };
+enum cfg_kind { K_INT, K_LL, K_PATH, K_IMPORTS, K_MODE, K_UIDS };
 
 struct cfg_key {
 	const char	*name;
@@ -56,6 +56,8 @@ static const struct cfg_key cfg_keys[] = {
 	{ "zygote_path",	K_PATH,	OFF(zygote_path), 0, 0 },
 	{ "zygote_max_runs",	K_INT,	OFF(zygote_max_runs), 1, 1000000 },
 	{ "zygote_max_age_seconds", K_INT, OFF(zygote_max_age_seconds), 1, 86400 },
+	{ "run_uids",		K_UIDS,	OFF(run_uids), 0, 0 },
+	{ "uidmap_socket",	K_PATH,	OFF(uidmap_socket), 0, 0 },
 };
 #define NKEYS	(sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
@@ -84,6 +86,9 @@ cfg_defaults(struct config *c)
 	    sizeof(c->zygote_path));
 	c->zygote_max_runs = 1000;
 	c->zygote_max_age_seconds = 600;
+	c->run_uids = UIDS_PER_SLOT;
+	strlcpy(c->uidmap_socket, "/run/pyexec-uidmap.sock",
+	    sizeof(c->uidmap_socket));
 }
 
 static bool
@@ -187,6 +192,17 @@ set_key(struct config *c, const struct cfg_key *k, const char *v, char *err,
 		else {
 			snprintf(err, errlen, "mode: '%s' is not exec or zygote",
 			    v);
+			return -1;
+		}
+		return 0;
+	case K_UIDS:
+		if (strcmp(v, "per-slot") == 0)
+			c->run_uids = UIDS_PER_SLOT;
+		else if (strcmp(v, "shared") == 0)
+			c->run_uids = UIDS_SHARED;
+		else {
+			snprintf(err, errlen, "run_uids: '%s' is not per-slot or "
+			    "shared", v);
 			return -1;
 		}
 		return 0;

@@ -265,8 +265,8 @@ do_execute(struct exec_ctx *c)
 	c->jaildir_made = true;
 
 	c->ran = true;
-	if ((e = sup_run(&c->run, c->w, &c->req, c->jaildir, c->admin)) !=
-	    PYX_OK)
+	if ((e = sup_run(&c->run, c->w, &c->req, c->jaildir, c->admin,
+	    &c->slot)) != PYX_OK)
 		return e;
 	if (c->run.verdict_kind == VERDICT_SYNTAX ||
 	    c->run.verdict_kind == VERDICT_FORBIDDEN) {

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <ctype.h>
@@ -83,6 +84,27 @@ check_runtime_dir(const struct config *c)
 		    (unsigned long)geteuid());
 }
 
+/*
+ * The soft fd limit up to the hard one. A worker holds few fds itself,
+ * but passing a run's pipes to the zygote and receiving a jail's workspace
+ * (SCM_RIGHTS) is refused once the fds in flight for its uid exceed its
+ * soft RLIMIT_NOFILE, and systemd's default soft limit is 1024. The jail
+ * sets Python's own limit (256) whatever the worker's.
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("getrlimit(RLIMIT_NOFILE)");
+	if (rl.rlim_cur == rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		fatal("setrlimit(RLIMIT_NOFILE)");
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -123,6 +145,7 @@ main(int argc, char *argv[])
 	memset(&w, 0, sizeof(w));
 	w.zyg.pid = -1;
 	w.zyg.ctl = -1;
+	w.uids.fd = -1;
 	cfg_defaults(&w.cfg);
 	if (cfg_load(&w.cfg, conf, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -145,6 +168,7 @@ main(int argc, char *argv[])
 		    "unprivileged user (spawn-fcgi -u)");
 	w.uid = getuid();
 	w.gid = getgid();
+	raise_nofile();
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
@@ -155,6 +179,7 @@ main(int argc, char *argv[])
 
 	load_admin_key(&w);
 	check_runtime_dir(&w.cfg);
+	uids_init(&w);
 	if (policy_prepare(&w.policy, err, sizeof(err)) == -1)
 		fatalx("seccomp: %s", err);
 	cg_init(&w.cg, &w.cfg, err, sizeof(err));

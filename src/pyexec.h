@@ -58,6 +58,11 @@ enum run_mode {
 	MODE_ZYGOTE,
 };
 
+enum run_uids {
+	UIDS_PER_SLOT = 0,	/* each slot its own host uid (pyexec-uidmap) */
+	UIDS_SHARED,		/* every run the worker's uid: logged fallback */
+};
+
 struct config {
 	int		 time_limit_seconds;
 	int		 max_code_chars;
@@ -80,6 +85,8 @@ struct config {
 	int		 zygote_max_runs;
 	int		 zygote_max_age_seconds;
 	enum run_mode	 mode;
+	enum run_uids	 run_uids;
+	char		 uidmap_socket[PATH_MAX];
 };
 
 void	 cfg_defaults(struct config *);
@@ -239,6 +246,9 @@ struct sbx_spec {
 	struct rlimit	 nproc;		/* counts the jail's init too */
 	int		 fds[SBX_NFDS];	/* child ends, worker-numbered */
 	bool		 wait_go;	/* block until the worker attached cgroups */
+	bool		 ids_by_parent;	/* maps written for us: setresuid(1000) */
+	uint32_t	 jail_uid;	/* per-slot host ids (zygote writes the */
+	uint32_t	 jail_gid;	/* maps); 0: none */
 	char		*wipe;		/* exec mode: the worker's admin key, which */
 	size_t		 wipe_len;	/* init zeroes in its own (COW) copy */
 	uint32_t	 max_files;	/* zygote mode: files the stream may hold */
@@ -264,6 +274,45 @@ int	 cg_attach(struct cgroups *, pid_t);
 bool	 cg_oom_killed(const struct cgroups *, long *);
 void	 cg_cleanup(struct cgroups *);
 
+/*
+ * uidmap.c (pyexec-uidmap, root) and uids.c (the worker's side): per-slot
+ * host uids. A request is one struct uidmap_req with descriptors as
+ * SCM_RIGHTS: UIDMAP_SLOT a pidfd of a fresh jail init and the worker's
+ * locked slot file, UIDMAP_RANGE a pidfd of the worker's zygote; the
+ * answer is one struct uidmap_reply.
+ */
+#define UIDMAP_MAGIC	0x4d555850u	/* "PXUM" */
+#define UIDMAP_HELLO	1	/* -> the range: base uid/gid and count */
+#define UIDMAP_SLOT	2	/* map PYX_JAIL_UID to base + slot in pidfd's ns */
+#define UIDMAP_RANGE	3	/* zygote: own uid and the whole range, identity */
+struct uidmap_req {
+	uint32_t	 magic;
+	uint32_t	 op;
+	int32_t		 slot;
+	uint32_t	 pad;
+};
+
+struct uidmap_reply {
+	int32_t		 err;		/* 0 or an errno value */
+	uint32_t	 uid_base;
+	uint32_t	 gid_base;
+	uint32_t	 count;
+};
+
+struct uids {
+	int		 fd;		/* connection to pyexec-uidmap; -1: shared */
+	uint32_t	 uid_base;
+	uint32_t	 gid_base;
+	uint32_t	 count;
+};
+
+struct worker;
+struct slots;
+void	 uids_init(struct worker *);
+bool	 uids_per_slot(const struct worker *);
+int	 uids_map_slot(struct worker *, int, const struct slots *);
+int	 uids_map_range(struct worker *, int);
+
 /* zygote.c and zygote_client.c: the worker <-> zygote protocol */
 #define ZYG_MAGIC	0x5a595850u	/* "PYXZ" */
 struct zyg_spawn {			/* + SBX_NFDS fds as SCM_RIGHTS */
@@ -279,8 +328,11 @@ struct zyg_spawn {			/* + SBX_NFDS fds as SCM_RIGHTS */
 	struct rlimit	 nproc;
 	uint32_t	 wait_go;
 	uint32_t	 max_files;
+	uint32_t	 jail_uid;	/* host ids of the slot; 0: the zygote's own */
+	uint32_t	 jail_gid;
 };
 
+#define ZYG_NEED_MAP	(-2)	/* zyg_reply.pid at start: map my ids, then "m" */
 struct zyg_reply {			/* + a pidfd of the jail's init */
 	int32_t		 pid;		/* -1: failed, see err */
 	int32_t		 err;
@@ -345,7 +397,8 @@ struct run {
 void		 run_init(struct run *, const struct config *);
 struct worker;
 enum pyx_err	 sup_run(struct run *, struct worker *,
-		    const struct exec_req *, const char *, bool);
+		    const struct exec_req *, const char *, bool,
+		    const struct slots *);
 void		 run_free(struct run *);
 
 /* outputs.c */
@@ -421,6 +474,7 @@ struct worker {
 	struct policy	 policy;
 	struct cgroups	 cg;
 	struct zygote	 zyg;
+	struct uids	 uids;
 	char		*admin_key;
 	size_t		 admin_key_len;
 	struct store	*store;		/* NULL: failed to open, retried per request */

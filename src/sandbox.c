@@ -8,8 +8,11 @@
  * Theory of operation. The worker (an unprivileged user) calls clone()
  * with new user, mount, PID, network, IPC and UTS namespaces. The child
  * is PID 1 of the new PID namespace: the jail's init. It
- *   1. maps its own uid/gid to PYX_JAIL_UID (an unprivileged user may map
- *      exactly its own ids, so no helper and no privilege are needed);
+ *   1. becomes PYX_JAIL_UID: with per-slot ids (run_uids = per-slot) its
+ *      parent has mapped 1000 to the slot's own host uid and gid (through
+ *      pyexec-uidmap, or the zygote, whose namespace holds the range) and
+ *      init only setresuid()s to it; with run_uids = shared it maps the
+ *      worker's own ids itself (which needs no privilege);
  *   2. builds a root on a fresh tmpfs at the worker's mkdtemp directory:
  *      read-only binds of /usr and a few /etc files, a minimal /dev, a
  *      fresh /proc showing only this PID namespace, and /work + /tmp, two
@@ -305,6 +308,24 @@ populate_from_stream(const struct sbx_spec *s, int wfd, int ctl)
 	close(dfd);
 }
 
+/*
+ * Per-slot ids: becomes 1000, i.e. the slot's own host uid and gid, so
+ * that every file, process and per-user kernel counter of the run is that
+ * uid's. Called once inside the jail's root tmpfs (created owned by 1000):
+ * the path to it crosses runtime_dir, which only the worker's uid may
+ * traverse. A missing map makes setresuid fail: no run.
+ */
+static void
+take_ids(const struct sbx_spec *s, int ctl)
+{
+	if (!s->ids_by_parent)
+		return;
+	if (setresgid(PYX_JAIL_UID, PYX_JAIL_UID, PYX_JAIL_UID) == -1 ||
+	    setresuid(PYX_JAIL_UID, PYX_JAIL_UID, PYX_JAIL_UID) == -1 ||
+	    getuid() != PYX_JAIL_UID || getgid() != PYX_JAIL_UID)
+		sbx_fail(ctl, "take the slot's ids", NULL);
+}
+
 static void
 build_root(const struct sbx_spec *s, int ctl)
 {
@@ -318,16 +339,20 @@ build_root(const struct sbx_spec *s, int ctl)
 		sbx_fail(ctl, "make / private", NULL);
 	if (BENCH_SKIP(SKIP_ROOT)) {
 		if (mount("pyexec-ws", s->jaildir, "tmpfs", 0, s->ws_opts) == -1 ||
-		    chdir(s->jaildir) == -1 || write_file(AT_FDCWD,
+		    chdir(s->jaildir) == -1)
+			sbx_fail(ctl, "bench workspace", NULL);
+		take_ids(s, ctl);
+		if (write_file(AT_FDCWD,
 		    PYX_SCRIPT_NAME, r->code, r->code_len, 0644) == -1)
 			sbx_fail(ctl, "bench workspace", NULL);
 		return;
 	}
 	if (mount("pyexec", s->jaildir, "tmpfs", MS_NOSUID | MS_NODEV,
-	    "size=1m,nr_inodes=512,mode=0755") == -1)
+	    "size=1m,nr_inodes=512,mode=0755,uid=1000,gid=1000") == -1)
 		sbx_fail(ctl, "mount root tmpfs", NULL);
 	if (chdir(s->jaildir) == -1)
 		sbx_fail(ctl, "chdir", "root");
+	take_ids(s, ctl);
 
 	if (mkdir("usr", 0755) == -1 || mkdir("etc", 0755) == -1 ||
 	    mkdir("dev", 0755) == -1 || mkdir("proc", 0555) == -1 ||
@@ -570,10 +595,15 @@ sbx_child(const struct sbx_spec *s)
 			_exit(SBX_EXIT_SETUP);
 	}
 
-	/* The ids are unmapped until these writes; nothing else works before. */
-	if (write_proc("/proc/self/setgroups", "deny") == -1 ||
+	/*
+	 * The ids are unmapped until the maps exist; nothing else works
+	 * before. Per-slot ids: the parent (pyexec-uidmap, or the zygote)
+	 * mapped 1000 to the slot's host ids before the go; build_root
+	 * takes them (take_ids).
+	 */
+	if (!s->ids_by_parent && (write_proc("/proc/self/setgroups", "deny") == -1 ||
 	    write_proc("/proc/self/uid_map", s->uid_map) == -1 ||
-	    write_proc("/proc/self/gid_map", s->gid_map) == -1)
+	    write_proc("/proc/self/gid_map", s->gid_map) == -1))
 		sbx_fail(ctl, "write id maps", NULL);
 
 	build_root(s, ctl);

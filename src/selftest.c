@@ -25,9 +25,11 @@ selftest_run(struct worker *w)
 {
 	struct exec_req	 req;
 	struct run	 run;
-	char		 dir[PATH_MAX], head[2 * PATH_MAX + 128];
+	struct slots	 slot;
+	enum slots_result sr = SLOTS_FAILED;
+	char		 dir[PATH_MAX], head[2 * PATH_MAX + 128], serr[256];
 	enum pyx_err	 e;
-	int		 rv = -1;
+	int		 rv = -1, i;
 
 	if (!quotable(w->cfg.runtime_dir) || !quotable(w->cfg.state_dir)) {
 		log_warnx("self-test: runtime_dir/state_dir contain quotes");
@@ -48,8 +50,26 @@ selftest_run(struct worker *w)
 		free(req.code);
 		return -1;
 	}
+	/*
+	 * The probe runs in a slot like any run (its uid is the slot's):
+	 * workers starting together wait for one, for up to a minute.
+	 */
+	for (i = 0; i < 1200; i++) {
+		sr = slots_acquire(&slot, w->cfg.runtime_dir,
+		    w->cfg.max_concurrent, serr, sizeof(serr));
+		if (sr != SLOTS_BUSY)
+			break;
+		usleep(50000);
+	}
+	if (sr != SLOTS_OK) {
+		log_warnx("self-test: no concurrency slot: %s",
+		    sr == SLOTS_BUSY ? "all busy for a minute" : serr);
+		(void)rmdir(dir);
+		free(req.code);
+		return -1;
+	}
 	run_init(&run, &w->cfg);
-	e = sup_run(&run, w, &req, dir, true);
+	e = sup_run(&run, w, &req, dir, true, &slot);
 	if (e != PYX_OK)
 		log_warnx("self-test: the jail could not run a probe (%s); "
 		    "check that unprivileged user namespaces are enabled "
@@ -66,6 +86,7 @@ selftest_run(struct worker *w)
 	else
 		rv = 0;
 	run_free(&run);
+	slots_release(&slot);
 	(void)rmdir(dir);
 	free(req.code);
 	return rv;

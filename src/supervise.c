@@ -116,7 +116,8 @@ add_rlimit(struct sbx_spec *s, int res, rlim_t soft, rlim_t hard)
 
 static void
 fill_spec(struct sbx_spec *s, struct worker *w,
-    const struct exec_req *req, const char *jaildir, const char **argv)
+    const struct exec_req *req, const char *jaildir, const char **argv,
+    const struct slots *slot)
 {
 	const struct config	*c = &w->cfg;
 	unsigned long long	 ws = (unsigned long long)c->workspace_limit_mb << 20;
@@ -152,7 +153,18 @@ fill_spec(struct sbx_spec *s, struct worker *w,
 	 * one of the processes counted, hence the + 1.
 	 */
 	s->nproc.rlim_cur = s->nproc.rlim_max = (rlim_t)c->max_processes + 1;
-	s->wait_go = cg_enabled(&w->cg) && !BENCH_SKIP(SKIP_CGROUP);
+	/*
+	 * init always waits for the worker's go: cgroups are attached and
+	 * the slot's ids mapped first, and a worker that gives up (or cannot
+	 * even receive init's pidfd) just closes the control socket, which
+	 * ends init before anything of the run exists.
+	 */
+	s->wait_go = true;
+	if (uids_per_slot(w) && slot != NULL && slot->index >= 0) {
+		s->ids_by_parent = true;
+		s->jail_uid = w->uids.uid_base + (uint32_t)slot->index;
+		s->jail_gid = w->uids.gid_base + (uint32_t)slot->index;
+	}
 	s->max_files = (uint32_t)c->max_attachments;
 	s->wipe = w->admin_key;
 	s->wipe_len = w->admin_key_len;
@@ -440,7 +452,7 @@ classify(struct run *r, const struct config *c)
 
 enum pyx_err
 sup_run(struct run *r, struct worker *w, const struct exec_req *req,
-    const char *jaildir, bool admin)
+    const char *jaildir, bool admin, const struct slots *slot)
 {
 	struct sbx_spec	 spec;
 	const char	*argv[8];
@@ -471,7 +483,11 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 	argv[5] = admin ? "admin" : "public";
 	argv[6] = w->cfg.allowed_imports;
 	argv[7] = NULL;
-	fill_spec(&spec, w, req, jaildir, argv);
+	if (uids_per_slot(w) && (slot == NULL || slot->index < 0)) {
+		log_warnx("a run without a slot has no uid of its own");
+		return PYX_E_INTERNAL;
+	}
+	fill_spec(&spec, w, req, jaildir, argv, slot);
 	spec.fds[SBX_FD_STDIN] = p_in[0];
 	spec.fds[SBX_FD_STDOUT] = p_out[1];
 	spec.fds[SBX_FD_STDERR] = p_err[1];
@@ -524,16 +540,21 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 		log_warn("pidfd_open");
 		goto fail;	/* run_free() kills and reaps init */
 	}
-	if (spec.wait_go) {
-		/* Fail closed: limits that cannot be applied mean no run. */
-		if (cg_attach(&w->cg, r->pid) == -1) {
-			log_warn("attaching the jail to its cgroups");
-			goto fail;
-		}
-		if (write(r->fd_ctl, "g", 1) != 1) {
-			log_warn("releasing the jail");
-			goto fail;
-		}
+	/* Fail closed: limits or ids that cannot be applied mean no run. */
+	if (cg_enabled(&w->cg) && !BENCH_SKIP(SKIP_CGROUP) &&
+	    cg_attach(&w->cg, r->pid) == -1) {
+		log_warn("attaching the jail to its cgroups");
+		goto fail;
+	}
+	/* Zygote mode: the zygote mapped them (its namespace has the range). */
+	if (!zygote && spec.ids_by_parent &&
+	    uids_map_slot(w, r->pidfd, slot) == -1) {
+		log_warn("pyexec-uidmap could not map slot %d's ids", slot->index);
+		goto fail;
+	}
+	if (write(r->fd_ctl, "g", 1) != 1) {
+		log_warn("releasing the jail");
+		goto fail;
 	}
 	if (zygote) {
 		/* On failure the jail reports why (CTL_FAIL) or dies: go on. */

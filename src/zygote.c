@@ -63,7 +63,10 @@ static const char prelude[] =
 	"gc.collect()\n"
 	"gc.freeze()\n";
 
+static int	 reply(int, int32_t, int32_t, int);
+
 static PyObject	*run_fn;		/* boot.py's _pyexec_run_inproc */
+static bool	 per_slot;		/* argv[1] "per-slot": ids from the range */
 static char	 allowed_imports[4096];	/* from the worker's configuration */
 
 /* The Python child of a jail: sandbox.c calls this after seccomp. */
@@ -124,6 +127,21 @@ enter_empty_netns(void)
 
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) == -1)
 		fatal("unshare(CLONE_NEWUSER | CLONE_NEWNET)");
+	/*
+	 * Per-slot ids: our map must also hold the range the jails' ids come
+	 * from, which needs privilege: the worker has pyexec-uidmap write it
+	 * (our uid and the range, identity) while we wait.
+	 */
+	if (per_slot) {
+		char	 m;
+
+		reply(ZYG_CTL_FD, ZYG_NEED_MAP, 0, -1);
+		if (read(ZYG_CTL_FD, &m, 1) != 1 || m != 'm')
+			fatalx("the worker did not have our ids mapped");
+		if (geteuid() != uid)
+			fatalx("our uid is not mapped");
+		return;
+	}
 	write_once("/proc/self/setgroups", "deny");
 	snprintf(map, sizeof(map), "%lu %lu 1\n", (unsigned long)uid,
 	    (unsigned long)uid);
@@ -185,7 +203,13 @@ init_python(void)
 	Py_INCREF(run_fn);
 }
 
-static void
+/*
+ * Returns -1 if the descriptor could not be passed (the kernel refuses
+ * SCM_RIGHTS when too many are in flight for this uid, for one): the
+ * worker is told so without it. Only a closed socket means the worker is
+ * gone.
+ */
+static int
 reply(int ctl, int32_t pid, int32_t err, int fd)
 {
 	struct zyg_reply	 m;
@@ -193,8 +217,44 @@ reply(int ctl, int32_t pid, int32_t err, int fd)
 	memset(&m, 0, sizeof(m));
 	m.pid = pid;
 	m.err = err;
-	if (fd_send(ctl, &m, sizeof(m), &fd, fd >= 0 ? 1 : 0) == -1)
+	if (fd_send(ctl, &m, sizeof(m), &fd, fd >= 0 ? 1 : 0) == 0)
+		return 0;
+	if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN ||
+	    fd < 0)
 		fatal("the worker went away");
+	log_warn("passing a jail's pidfd to the worker");
+	m.pid = -1;
+	m.err = errno;
+	if (fd_send(ctl, &m, sizeof(m), NULL, 0) == -1)
+		fatal("the worker went away");
+	return -1;
+}
+
+/* Maps the new jail's 1000 to its slot's host ids (in our namespace). */
+static int
+map_jail(pid_t pid, uint32_t uid, uint32_t gid)
+{
+	char	 path[64], map[64];
+	int	 fd;
+	ssize_t	 n;
+	size_t	 i;
+	const char *const files[] = { "setgroups", "uid_map", "gid_map" };
+
+	for (i = 0; i < 3; i++) {
+		if (i == 0)
+			strlcpy(map, "deny", sizeof(map));
+		else
+			snprintf(map, sizeof(map), "%d %lu 1\n", PYX_JAIL_UID,
+			    (unsigned long)(i == 1 ? uid : gid));
+		snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, files[i]);
+		if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+			return -1;
+		n = write(fd, map, strlen(map));
+		close(fd);
+		if (n != (ssize_t)strlen(map))
+			return -1;
+	}
+	return 0;
 }
 
 /* Receives one spawn request; returns 0, or -1 when the worker is gone. */
@@ -240,6 +300,29 @@ serve_one(int ctl, const struct policy *pol)
 	spec.nproc = req.nproc;
 	spec.wait_go = req.wait_go != 0;
 	spec.max_files = req.max_files;
+	/*
+	 * Per-slot ids: only ids of our namespace's map (the worker's and the
+	 * range pyexec-uidmap gave it) can be mapped; never our own uid, and
+	 * init must wait for them.
+	 */
+	if (req.jail_uid != 0) {
+		if (!per_slot || req.jail_uid == geteuid() ||
+		    req.jail_gid == getegid() || !spec.wait_go) {
+			log_warnx("spawn request with ids %u/%u refused",
+			    req.jail_uid, req.jail_gid);
+			for (i = 0; i < nfds; i++)
+				close(fds[i]);
+			reply(ctl, -1, EINVAL, -1);
+			return 0;
+		}
+		spec.ids_by_parent = true;
+	} else if (per_slot) {
+		log_warnx("spawn request without ids refused (per-slot uids)");
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		reply(ctl, -1, EINVAL, -1);
+		return 0;
+	}
 	spec.run_inproc = run_inproc;
 	memcpy(spec.fds, fds, sizeof(fds));
 
@@ -259,13 +342,24 @@ serve_one(int ctl, const struct policy *pol)
 		reply(ctl, -1, err, -1);
 		return 0;
 	}
+	/* init waits for the worker's go, so it is still ours to map. */
+	if (spec.ids_by_parent && map_jail(pid, req.jail_uid, req.jail_gid) ==
+	    -1) {
+		err = errno;
+		log_warn("mapping a jail's ids %u/%u", req.jail_uid, req.jail_gid);
+		(void)kill(pid, SIGKILL);
+		reply(ctl, -1, err, -1);
+		return 0;
+	}
 	if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1) {
 		err = errno;
 		(void)kill(pid, SIGKILL);
 		reply(ctl, -1, err, -1);
 		return 0;
 	}
-	reply(ctl, pid, 0, pidfd);
+	/* Not passed: the worker never sends go, init ends with its socket. */
+	if (reply(ctl, pid, 0, pidfd) == -1)
+		(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
 	close(pidfd);
 	return 0;
 }
@@ -279,11 +373,13 @@ main(int argc, char *argv[])
 	int		 type;
 	socklen_t	 len = sizeof(type);
 
-	(void)argv;
 	log_init("pyexec-zygote", 0);
-	if (argc != 1 || getsockopt(ZYG_CTL_FD, SOL_SOCKET, SO_TYPE, &type,
+	if (argc > 2 || getsockopt(ZYG_CTL_FD, SOL_SOCKET, SO_TYPE, &type,
 	    &len) == -1 || type != SOCK_SEQPACKET)
 		fatalx("started by pyexec-fcgi only (control socket on fd 3)");
+	if (argc == 2 && strcmp(argv[1], "per-slot") != 0)
+		fatalx("unknown argument %s", argv[1]);
+	per_slot = argc == 2;
 	/* Whatever else was inherited is not ours to hold. */
 	if (syscall(SYS_close_range, ZYG_CTL_FD + 1, ~0U, 0) == -1)
 		fatal("close_range");

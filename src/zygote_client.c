@@ -31,7 +31,9 @@
 
 extern const char *const jail_env[];
 static char zyg_arg0[] = "pyexec-zygote";
+static char zyg_arg1[] = "per-slot";
 static char *const zyg_argv[] = { zyg_arg0, NULL };
+static char *const zyg_argv_slots[] = { zyg_arg0, zyg_arg1, NULL };
 
 void
 zyg_stop(struct zygote *z)
@@ -63,6 +65,33 @@ recv_reply(int ctl, struct zyg_reply *r, int *fd, int timeout_ms)
 }
 
 static int
+zyg_map(struct worker *w, struct zygote *z)
+{
+	struct zyg_reply r;
+	int		 fd, pidfd, rv = -1;
+
+	if (recv_reply(z->ctl, &r, &fd, ZYG_START_TIMEOUT_MS) == -1 ||
+	    r.pid != ZYG_NEED_MAP) {
+		log_warnx("zygote %s did not start (see its log above)",
+		    w->cfg.zygote_path);
+		close_quietly(&fd);
+		return -1;
+	}
+	if ((pidfd = (int)syscall(SYS_pidfd_open, z->pid, 0)) == -1) {
+		log_warn("pidfd_open of the zygote");
+		return -1;
+	}
+	if (uids_map_range(w, pidfd) == -1)
+		log_warn("pyexec-uidmap refused the zygote's id range");
+	else if (write(z->ctl, "m", 1) != 1)
+		log_warn("zygote control socket");
+	else
+		rv = 0;
+	close(pidfd);
+	return rv;
+}
+
+static int
 zyg_start(struct worker *w)
 {
 	struct zygote	*z = &w->zyg;
@@ -87,7 +116,8 @@ zyg_start(struct worker *w)
 		    dup2(sp[1], 3) == -1)
 			_exit(127);
 		(void)syscall(SYS_close_range, 4, ~0U, 0);
-		execve(w->cfg.zygote_path, zyg_argv, (char *const *)jail_env);
+		execve(w->cfg.zygote_path, uids_per_slot(w) ? zyg_argv_slots :
+		    zyg_argv, (char *const *)jail_env);
 		_exit(127);
 	}
 	close(sp[1]);
@@ -95,6 +125,11 @@ zyg_start(struct worker *w)
 	z->ctl = sp[0];
 	z->runs = 0;
 	z->started = mono_now();
+	/* Per-slot ids: its namespace gets our uid and the range first. */
+	if (uids_per_slot(w) && zyg_map(w, z) == -1) {
+		zyg_stop(z);
+		return -1;
+	}
 	if (recv_reply(z->ctl, &r, &fd, ZYG_START_TIMEOUT_MS) == -1 ||
 	    r.pid != pid) {
 		log_warnx("zygote %s did not start (see its log above)",
@@ -140,20 +175,41 @@ zyg_spawn(struct worker *w, const struct sbx_spec *s, pid_t *pid, int *pidfd)
 	m->nproc = s->nproc;
 	m->wait_go = s->wait_go;
 	m->max_files = s->max_files;
+	m->jail_uid = s->ids_by_parent ? s->jail_uid : 0;
+	m->jail_gid = s->ids_by_parent ? s->jail_gid : 0;
 	for (attempt = 0; attempt < 2 && rv == -1; attempt++) {
 		if (z->pid <= 0 && zyg_start(w) == -1)
 			break;
-		if (fd_send(z->ctl, m, sizeof(*m), s->fds, SBX_NFDS) == -1 ||
-		    recv_reply(z->ctl, &r, pidfd, ZYG_SPAWN_TIMEOUT_MS) == -1) {
+		/*
+		 * Only a closed socket means the zygote is gone. The kernel
+		 * also refuses to pass descriptors (ETOOMANYREFS when too
+		 * many are in flight for our uid, EMFILE, ENOBUFS...): that
+		 * fails this run, and a new zygote would not help.
+		 */
+		if (fd_send(z->ctl, m, sizeof(*m), s->fds, SBX_NFDS) == -1) {
+			if (errno != EPIPE && errno != ECONNRESET &&
+			    errno != ENOTCONN) {
+				log_warn("passing a run's descriptors to the "
+				    "zygote");
+				break;
+			}
+			log_warnx("zygote %ld is gone; starting another",
+			    (long)z->pid);
+			zyg_stop(z);
+			continue;
+		}
+		if (recv_reply(z->ctl, &r, pidfd, ZYG_SPAWN_TIMEOUT_MS) == -1) {
 			log_warnx("zygote %ld is gone; starting another",
 			    (long)z->pid);
 			zyg_stop(z);
 			continue;
 		}
 		if (r.pid <= 0 || *pidfd < 0) {
-			errno = r.err;
-			log_warn("zygote could not clone a jail");
+			/* The jail, if any, ends when it gets no go. */
+			errno = r.err != 0 ? r.err : EBADF;
+			log_warn("zygote could not clone a jail or pass its pidfd");
 			close_quietly(pidfd);
+			z->runs++;
 			break;
 		}
 		z->runs++;

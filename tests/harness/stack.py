@@ -15,6 +15,7 @@ import json
 import os
 import pwd
 import grp
+import resource
 import shutil
 import secrets
 import signal
@@ -28,6 +29,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BINARY = os.environ.get('PYEXEC_BINARY', os.path.join(REPO, 'build', 'src', 'pyexec-fcgi'))
 ZYGOTE = os.path.join(os.path.dirname(BINARY), 'pyexec-zygote')
+UIDMAP = os.path.join(os.path.dirname(BINARY), 'pyexec-uidmap')
 SERVICE_USER = 'pyexec'
 NGINX_USER = 'www-data'
 
@@ -40,6 +42,46 @@ def ensure_user():
         subprocess.run(['useradd', '--system', '--no-create-home',
                         '--home-dir', '/nonexistent', '--shell',
                         '/usr/sbin/nologin', SERVICE_USER], check=True)
+
+
+SUBID_COUNT = 65536
+
+
+def subid_range(path, name):
+    """(start, count) of name's first range in /etc/subuid or /etc/subgid."""
+    try:
+        with open(path) as f:
+            for line in f:
+                parts = line.strip().split(':')
+                if len(parts) == 3 and parts[0] == name:
+                    return int(parts[1]), int(parts[2])
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def ensure_subids():
+    """A subordinate uid and gid range for the service user, as the Debian
+    package's postinst makes one: pyexec-uidmap gives each run slot one id
+    of it. Placed after every range already allocated."""
+    if subid_range('/etc/subuid', SERVICE_USER) and \
+            subid_range('/etc/subgid', SERVICE_USER):
+        return
+    end = 100000
+    for path in ('/etc/subuid', '/etc/subgid'):
+        try:
+            with open(path) as f:
+                for line in f:
+                    parts = line.strip().split(':')
+                    if len(parts) == 3 and parts[1].isdigit() and \
+                            parts[2].isdigit():
+                        end = max(end, int(parts[1]) + int(parts[2]))
+        except FileNotFoundError:
+            pass
+    start = -(-end // SUBID_COUNT) * SUBID_COUNT
+    span = '%d-%d' % (start, start + SUBID_COUNT - 1)
+    subprocess.run(['usermod', '--add-subuids', span, '--add-subgids', span,
+                    SERVICE_USER], check=True)
 
 
 def ensure_cert(directory):
@@ -111,7 +153,7 @@ class Stack:
     def __init__(self, config=None, config_text=None, workers=4, port=None,
                  admin_key=None, realip=True, flood_rate=1000,
                  flood_burst=2000, host='127.0.0.1', cert_dir=None,
-                 run_parent='/run'):
+                 run_parent='/run', nofile=None):
         self.overrides = dict(config or {})
         self.config_text = config_text
         self.workers = workers
@@ -125,12 +167,16 @@ class Stack:
         self.run_parent = run_parent
         self.procs = []
         self.base = None
+        # The pool's RLIMIT_NOFILE (soft, hard). By default what systemd
+        # gives a unit without LimitNOFILE=: soft 1024, the hard limit kept.
+        self.nofile = nofile
         # Handed to the workers' environment: a run must never see it.
         self.env_canary = 'pyexec-env-canary-' + secrets.token_hex(12)
 
     # -- lifecycle ---------------------------------------------------------
     def start(self, ready_timeout=60):
         ensure_user()
+        ensure_subids()
         pw = pwd.getpwnam(SERVICE_USER)
         www = pwd.getpwnam(NGINX_USER)
         self.base = tempfile.mkdtemp(prefix='pyexec-stack-', dir=self.run_parent)
@@ -159,6 +205,8 @@ class Stack:
             self._own_dir(given['runtime_dir'], pw)
         if 'zygote_path' not in given:
             extra['zygote_path'] = zygote
+        if 'uidmap_socket' not in given:
+            extra['uidmap_socket'] = os.path.join(b, 'uidmap.sock')
         if 'state_dir' not in given:
             extra['state_dir'] = os.path.join(b, 'state')
         else:
@@ -222,10 +270,32 @@ class Stack:
                 pass
         cgroups = list(self.cgroups)
 
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        nofile = self.nofile or (min(1024, hard), hard)
+
         def enter_cgroups():
             for d in cgroups:
                 with open(os.path.join(d, 'cgroup.procs'), 'w') as f:
                     f.write(str(os.getpid()))
+            resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
+
+        # pyexec-uidmap, root, on a socket only the service's group can
+        # use (as pyexec-uidmap.socket does when packaged): it maps each
+        # run slot's own host uid. Started first, stopped last.
+        self.uidmap_log = os.path.join(b, 'uidmap.log')
+        if self.config.get('run_uids', 'per-slot') == 'per-slot':
+            usock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            usock.bind(self.config['uidmap_socket'])
+            os.chown(self.config['uidmap_socket'], 0, pw.pw_gid)
+            os.chmod(self.config['uidmap_socket'], 0o660)
+            usock.listen(64)
+            ulog = open(self.uidmap_log, 'ab')
+            self.procs.append(subprocess.Popen(
+                [UIDMAP, '-u', SERVICE_USER, '-r', self.config['runtime_dir']],
+                stdin=usock.fileno(), stdout=ulog, stderr=ulog,
+                start_new_session=True, env={'PATH': '/usr/sbin:/usr/bin'}))
+            usock.close()
+            ulog.close()
 
         self.worker_log = os.path.join(b, 'workers.log')
         wlog = open(self.worker_log, 'ab')
