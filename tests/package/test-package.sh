@@ -19,7 +19,7 @@
 #   tests/package/test-package.sh [--keep]   (--keep: leave the stopped root)
 #
 # Environment: PKGTEST_RUN_DIR (default: a new directory in /var/tmp),
-# PKGTEST_MAX_EXPOSURE (default 1.4: fail if `systemd-analyze security`
+# PKGTEST_MAX_EXPOSURE (default 1.6: fail if `systemd-analyze security`
 # rates the service worse), plus those of rootfs.sh.
 # shellcheck source-path=SCRIPTDIR
 # shellcheck disable=SC2016 # single-quoted $ are for dpkg-query and the guest's shell
@@ -34,7 +34,7 @@ ctr="$here/container.sh"
 keep=0
 [ "${1:-}" = --keep ] && keep=1
 [ "$(id -u)" = 0 ] || { echo "test-package: FAIL (must run as root)"; exit 1; }
-max_exposure=${PKGTEST_MAX_EXPOSURE:-1.4}
+max_exposure=${PKGTEST_MAX_EXPOSURE:-1.6}
 
 run_dir=${PKGTEST_RUN_DIR:-$(mktemp -d /var/tmp/pyexec-pkgtest.XXXXXX)}
 mkdir -p "$run_dir"
@@ -239,6 +239,18 @@ grep -qE '^Seccomp:[[:space:]]+2$' <<<"$status" || fail "worker runs without sec
 if g setpriv --reuid pyexec --regid pyexec --clear-groups cat /etc/pyexec/admin.key >/dev/null 2>&1; then
     fail "the pyexec user can read /etc/pyexec/admin.key"
 fi
+# LimitNOFILE=: the workers' soft fd limit is the hard one.
+nofile=$(g awk '/^Max open files/ {print $4, $5}' "/proc/$wpid/limits")
+check test "$nofile" = "524288 524288"
+
+step "per-slot uids: the package made a range, pyexec-uidmap maps it"
+check g grep -q '^pyexec:[0-9]*:65536$' /etc/subuid
+check g grep -q '^pyexec:[0-9]*:65536$' /etc/subgid
+check test "$(g stat -c '%U:%G %a %F' /run/pyexec-uidmap.sock)" = "root:pyexec 660 socket"
+check g systemctl is-active --quiet pyexec-uidmap.service
+base=$(g awk -F: '$1 == "pyexec" {print $2}' /etc/subuid)
+g journalctl -u pyexec --no-pager | grep -q "per-slot uids: runs get host uids $base-" ||
+    fail "the workers do not use the range starting at $base"
 
 step "systemd-analyze security --offline=true pyexec.service"
 g systemd-analyze security --offline=true --no-pager /lib/systemd/system/pyexec.service \
