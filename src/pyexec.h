@@ -13,6 +13,7 @@
  *   policy.c    the seccomp allowlist, compiled once per worker
  *   outputs.c   return files, read through a dirfd that cannot escape
  *   response.c  struct exec_ctx -> JSON reply
+ *   uids.c      per-slot host uids, asked of pyexec-uidmap (uidmap.c, root)
  * Support: config.c, errors.c, b64.c, capture.c, log.c, util.c, boot.py
  * (the in-jail Python bootstrap, compiled into boot_py.h at build time).
  */
