@@ -58,6 +58,7 @@ run_init(struct run *r, const struct config *cfg)
 	buf_init(&r->err, (size_t)cfg->max_output_bytes);
 	buf_init(&r->verdict, VERDICT_MAX);
 	r->exit_code = -1;
+	r->time_limit = cfg->time_limit_seconds;
 }
 
 /* Safe on every path: kills and reaps init if it is still there. */
@@ -115,13 +116,13 @@ add_rlimit(struct sbx_spec *s, int res, rlim_t soft, rlim_t hard)
 }
 
 static void
-fill_spec(struct sbx_spec *s, struct worker *w,
+fill_spec(struct sbx_spec *s, struct worker *w, const struct run *r,
     const struct exec_req *req, const char *jaildir, const char **argv,
     const struct slots *slot)
 {
 	const struct config	*c = &w->cfg;
 	unsigned long long	 ws = (unsigned long long)c->workspace_limit_mb << 20;
-	rlim_t			 t = (rlim_t)c->time_limit_seconds;
+	rlim_t			 t = (rlim_t)r->time_limit;
 
 	memset(s, 0, sizeof(*s));
 	s->policy = &w->policy;
@@ -430,7 +431,7 @@ supervise(struct run *r, const struct exec_req *req, double deadline)
 }
 
 static void
-classify(struct run *r, const struct config *c)
+classify(struct run *r)
 {
 	int	 st = r->exit_status;
 
@@ -443,7 +444,7 @@ classify(struct run *r, const struct config *c)
 		r->signal = WTERMSIG(st);
 		/* SIGXCPU at the soft CPU limit, SIGKILL at the hard one. */
 		if (r->signal == SIGXCPU || (r->signal == SIGKILL &&
-		    r->cpu_sec >= (double)c->time_limit_seconds))
+		    r->cpu_sec >= (double)r->time_limit))
 			r->term = TERM_CPU;
 		else
 			r->term = TERM_SIGNALED;
@@ -487,7 +488,7 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 		log_warnx("a run without a slot has no uid of its own");
 		return PYX_E_INTERNAL;
 	}
-	fill_spec(&spec, w, req, jaildir, argv, slot);
+	fill_spec(&spec, w, r, req, jaildir, argv, slot);
 	spec.fds[SBX_FD_STDIN] = p_in[0];
 	spec.fds[SBX_FD_STDOUT] = p_out[1];
 	spec.fds[SBX_FD_STDERR] = p_err[1];
@@ -559,7 +560,7 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 	if (zygote) {
 		/* On failure the jail reports why (CTL_FAIL) or dies: go on. */
 		if (send_stream(p_dat[1], req, admin, t0 +
-		    (double)w->cfg.time_limit_seconds) == -1)
+		    (double)r->time_limit) == -1)
 			log_debug("data stream to the jail was cut short");
 		close_quietly(&p_dat[1]);
 	}
@@ -571,7 +572,7 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 	set_nonblock(r->fd_stderr);
 	set_nonblock(r->fd_verdict);
 
-	supervise(r, req, t0 + (double)w->cfg.time_limit_seconds);
+	supervise(r, req, t0 + (double)r->time_limit);
 	r->wall_sec = mono_now() - t0;
 	/*
 	 * Readable once init has exited, which the kernel completes only
@@ -594,7 +595,7 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 		return PYX_E_SANDBOX;
 	}
 	parse_verdict(r);
-	classify(r, &w->cfg);
+	classify(r);
 	/* The memory cgroup's OOM killer ends a run with SIGKILL. */
 	r->oom_killed = cg_oom_killed(&w->cg, &r->maxrss_kb);
 	if (r->oom_killed && r->term == TERM_SIGNALED && r->signal == SIGKILL)
