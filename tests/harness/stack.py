@@ -167,6 +167,7 @@ class Stack:
         self.cert_dir = cert_dir
         self.run_parent = run_parent
         self.procs = []
+        self.uidmap_proc = None
         self.base = None
         # The pool's RLIMIT_NOFILE (soft, hard). By default what systemd
         # gives a unit without LimitNOFILE=: soft 1024, the hard limit kept.
@@ -287,7 +288,8 @@ class Stack:
 
         # pyexec-uidmap, root, on a socket only the service's group can
         # use (as pyexec-uidmap.socket does when packaged): it maps each
-        # run slot's own host uid. Started first, stopped last.
+        # run slot's own host uid. Started first, stopped last (not in
+        # self.procs, whose first entry is multiwatch's for the tests).
         self.uidmap_log = os.path.join(b, 'uidmap.log')
         if self.config.get('run_uids', 'per-slot') == 'per-slot':
             usock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -296,7 +298,7 @@ class Stack:
             os.chmod(self.config['uidmap_socket'], 0o660)
             usock.listen(64)
             ulog = open(self.uidmap_log, 'ab')
-            self.procs.append(subprocess.Popen(
+            self.uidmap_proc = (subprocess.Popen(
                 [UIDMAP, '-u', SERVICE_USER, '-r', self.config['runtime_dir']],
                 stdin=usock.fileno(), stdout=ulog, stderr=ulog,
                 start_new_session=True, env={'PATH': '/usr/sbin:/usr/bin'}))
@@ -405,6 +407,14 @@ class Stack:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
         self.procs = []
+        u, self.uidmap_proc = self.uidmap_proc, None
+        if u is not None and u.poll() is None:
+            u.terminate()
+            try:
+                u.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                u.kill()
+                u.wait()
 
     def cleanup(self):
         for d in getattr(self, 'cgroups', []):

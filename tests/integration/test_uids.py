@@ -110,6 +110,6 @@ def test_workers_soft_nofile_is_hard(stack):
             line = [l for l in f if l.startswith('Max open files')][0]
         soft, hard = line.split()[3:5]
         assert soft == hard, 'worker %s: %s' % (p, line)
-    with open('/proc/%s/limits' % stack.procs[-2].pid) as f:
+    with open('/proc/%s/limits' % stack.procs[0].pid) as f:
         line = [l for l in f if l.startswith('Max open files')][0]
     assert line.split()[3] == '1024', 'the launcher: ' + line
