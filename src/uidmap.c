@@ -37,7 +37,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <linux/nsfs.h>
@@ -128,7 +127,7 @@ pidfd_pid(int pidfd)
 	if ((p = strstr(buf, "\nPid:\t")) == NULL)
 		return -1;
 	pid = strtol(p + 6, NULL, 10);
-	return pid > 1 ? (pid_t)pid : -1;
+	return pid > 1 ? (pid_t)pid : -1;	/* -1: exited, 0: not in our pidns */
 }
 
 /* The "Key:\tv1\tv2..." line of a status file; fills up to 4 numbers. */
@@ -201,8 +200,13 @@ open_target(int pidfd, pid_t peer)
 	snprintf(path, sizeof(path), "/proc/%ld", (long)pid);
 	if ((dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return -1;
-	/* Still alive after the open: the directory is that process's. */
-	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == -1) {
+	/*
+	 * The pidfd still names that pid after the open (a reaped process's
+	 * shows -1): the directory is that process's, not a recycled pid's.
+	 * (Not pidfd_send_signal(.., 0): that needs CAP_KILL, which the
+	 * unit does not grant.)
+	 */
+	if (pidfd_pid(pidfd) != pid) {
 		e = ESRCH;
 		goto fail;
 	}
