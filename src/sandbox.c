@@ -571,6 +571,14 @@ sbx_child(const struct sbx_spec *s)
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 
+	/*
+	 * The service's umask (UMask=0077 in the unit) would make the
+	 * workspace and every file the script writes 0700/0600, owned by the
+	 * slot's uid: the worker, reading return files as pyexec, could open
+	 * none. The usual 022 inside; the workspace is private to the run.
+	 */
+	umask(022);
+
 	/* If the worker dies, so does the jail (and with it the namespace). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
 		_exit(SBX_EXIT_SETUP);

@@ -285,6 +285,7 @@ class Stack:
                 with open(os.path.join(d, 'cgroup.procs'), 'w') as f:
                     f.write(str(os.getpid()))
             resource.setrlimit(resource.RLIMIT_NOFILE, nofile)
+            os.umask(0o077)     # as pyexec.service's UMask=0077
 
         # pyexec-uidmap, root, on a socket only the service's group can
         # use (as pyexec-uidmap.socket does when packaged): it maps each
