@@ -7,12 +7,15 @@
 #include "config.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <fcgiapp.h>
 
 #include "pyexec.h"
+
+#define REQ_TRIM_BYTES	(256 * 1024)
 
 long long
 fcgi_read_body(void *opaque, char *buf, size_t len)
@@ -92,6 +95,10 @@ fcgi_serve(struct worker *w)
 		send_reply(&req, &rep);
 		free(rep.body);
 		FCGX_Finish_r(&req);
+		/* What a large request left in the heap goes back now. */
+		if (h.content_length > REQ_TRIM_BYTES ||
+		    rep.body_len > REQ_TRIM_BYTES)
+			(void)malloc_trim(0);
 	}
 	return 0;
 }

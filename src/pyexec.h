@@ -163,6 +163,8 @@ struct exec_req {
 enum pyx_err	 req_parse(const struct config *, const char *, size_t,
 		    struct exec_req *, char *, size_t);
 void		 req_free(struct exec_req *);
+int		 req_shape_check(const struct config *, const char *, size_t,
+		    char *, size_t);
 int		 name_check(const char *, size_t, const char **);
 
 /* policy.c: seccomp, compiled once, loaded last in the jail */
