@@ -118,7 +118,7 @@ parse_imports(const char *v, char *out, size_t outlen, char *err, size_t errlen)
 		n = (size_t)(p - start);
 		if (!is_ident(start, n)) {
 			snprintf(err, errlen, "'%.*s' is not a module name",
-			    (int)(n > 64 ? 64 : n), start);
+			    (int)utf8_complete_len(start, n > 64 ? 64 : n), start);
 			return -1;
 		}
 		if (o + n + 2 > outlen) {
@@ -257,8 +257,8 @@ cfg_parse(struct config *c, FILE *fp, const char *name, char *err,
 			if (strcmp(key, cfg_keys[i].name) == 0)
 				break;
 		if (i == NKEYS) {
-			snprintf(err, errlen, "%s:%d: unknown key '%.64s'", name,
-			    lineno, key);
+			snprintf(err, errlen, "%s:%d: unknown key '%.*s'", name,
+			    lineno, (int)utf8_cut(key, 64), key);
 			goto out;
 		}
 		if (seen[i]) {

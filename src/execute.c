@@ -60,6 +60,8 @@ fail(struct exec_ctx *c, enum pyx_err e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
 	va_end(ap);
+	/* A message cut short must not end in half a character. */
+	c->errmsg[utf8_complete_len(c->errmsg, strlen(c->errmsg))] = '\0';
 	return e;
 }
 
@@ -103,9 +105,20 @@ admin_key_ok(const struct worker *w, const struct exec_req *r)
 static enum pyx_err
 verdict_error(struct exec_ctx *c)
 {
-	char			*v = c->run.verdict.data, *line, *off, *msg, *p;
+	char			*v, *line, *off, *msg, *p, *clean;
 	struct json_object	*arr;
+	size_t			 len;
+	bool			 lossy;
 
+	/*
+	 * The bootstrap writes UTF-8, but the line comes from the jail:
+	 * make sure of it, then cut quoted text only between characters.
+	 */
+	clean = utf8_sanitize(c->run.verdict.data, c->run.verdict.len, &len,
+	    &lossy);
+	buf_free(&c->run.verdict);
+	c->run.verdict.data = v = clean;
+	c->run.verdict.len = len;
 	v[strcspn(v, "\n")] = '\0';
 	c->err_extra = json_object_new_object();
 	if (c->run.verdict_kind == VERDICT_SYNTAX) {
@@ -120,16 +133,18 @@ verdict_error(struct exec_ctx *c)
 		    json_object_new_int(atoi(line)));
 		json_object_object_add(c->err_extra, "offset",
 		    json_object_new_int(atoi(off)));
-		return fail(c, PYX_E_SYNTAX, "Syntax error in code: %.300s "
-		    "(line %d).", msg, atoi(line));
+		return fail(c, PYX_E_SYNTAX, "Syntax error in code: %.*s "
+		    "(line %d).", (int)utf8_cut(msg, 300), msg, atoi(line));
 	}
+	/* The message first: strtok cuts the list apart. */
+	p = v + strlen("forbidden\t");
+	(void)fail(c, PYX_E_FORBIDDEN_IMPORT, "Import of disallowed "
+	    "module(s): %.*s.", (int)utf8_cut(p, 300), p);
 	arr = json_object_new_array();
-	for (p = strtok(v + strlen("forbidden\t"), ","); p != NULL;
-	    p = strtok(NULL, ","))
+	for (p = strtok(p, ","); p != NULL; p = strtok(NULL, ","))
 		json_object_array_add(arr, json_object_new_string(p));
 	json_object_object_add(c->err_extra, "disallowed", arr);
-	return fail(c, PYX_E_FORBIDDEN_IMPORT, "Import of disallowed "
-	    "module(s): %.300s.", v + strlen("forbidden\t"));
+	return PYX_E_FORBIDDEN_IMPORT;
 }
 
 static struct store *

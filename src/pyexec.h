@@ -136,6 +136,7 @@ size_t	 buf_append(struct buf *, const void *, size_t);
 void	 buf_free(struct buf *);
 int	 utf8_count(const char *, size_t, size_t *);
 size_t	 utf8_complete_len(const char *, size_t);
+size_t	 utf8_cut(const char *, size_t);
 char	*utf8_sanitize(const char *, size_t, size_t *, bool *);
 
 /* request.c */
