@@ -189,7 +189,7 @@ admit(struct exec_ctx *c)
 		return PYX_OK;
 	if ((st = get_store(c->w)) == NULL)
 		return PYX_E_UNAVAILABLE;
-	switch (store_charge(st, c->ip, time(NULL), cfg->rate_limit_per_minute,
+	switch (store_charge(st, c->client, time(NULL), cfg->rate_limit_per_minute,
 	    cfg->daily_quota, &c->quota)) {
 	case STORE_OK:
 		c->have_quota = true;
@@ -225,7 +225,7 @@ fill_status(struct exec_ctx *c)
 	int			 n;
 
 	if (!c->have_quota && !c->admin && (st = get_store(c->w)) != NULL &&
-	    store_peek(st, c->ip, time(NULL), cfg->rate_limit_per_minute,
+	    store_peek(st, c->client, time(NULL), cfg->rate_limit_per_minute,
 	    cfg->daily_quota, &c->quota) == 0)
 		c->have_quota = true;
 	if (c->slot.fd == -1 && c->err != PYX_E_BUSY) {
@@ -312,6 +312,8 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	c.t0 = mono_now();
 	c.ip = h->remote_addr != NULL && h->remote_addr[0] != '\0' ?
 	    h->remote_addr : "unknown";
+	store_client_key(c.ip, w->cfg.rate_limit_ipv6_prefix, c.client,
+	    sizeof(c.client));
 	run_init(&c.run, &w->cfg);
 	slots_init(&c.slot);
 

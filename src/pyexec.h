@@ -64,6 +64,7 @@ struct config {
 	int		 max_attachments;
 	long long	 max_file_bytes;
 	int		 max_return_files;
+	long long	 max_return_bytes;
 	int		 max_processes;
 	int		 memory_limit_mb;
 	long long	 max_output_bytes;
@@ -72,6 +73,7 @@ struct config {
 	int		 max_concurrent;
 	int		 rate_limit_per_minute;
 	int		 daily_quota;
+	int		 rate_limit_ipv6_prefix;
 	char		 admin_api_key_file[PATH_MAX];
 	char		 allowed_imports[4096];	/* comma-separated */
 	char		 runtime_dir[PATH_MAX];
@@ -379,6 +381,8 @@ enum store_result store_charge(struct store *, const char *, time_t, int, int,
 int		 store_peek(struct store *, const char *, time_t, int, int,
 		    struct quota_info *);
 const char	*store_errmsg(const struct store *);
+#define STORE_KEY_MAX	128	/* bytes of a client key (store_client_key) */
+void		 store_client_key(const char *, int, char *, size_t);
 void		 store_close(struct store *);
 
 /* slots.c: the max_concurrent cap, one locked file per run in flight */
@@ -452,6 +456,7 @@ struct exec_ctx {
 	double		 t0;
 	bool		 is_execute;	/* /execute: user_info and server_status */
 	const char	*ip;		/* REMOTE_ADDR as nginx's realip set it */
+	char		 client[STORE_KEY_MAX];	/* what the limits count: ip, or its /64 */
 	struct slots	 slot;
 	struct quota_info quota;
 	bool		 have_quota;
