@@ -529,6 +529,14 @@ python_child(const struct sbx_spec *s)
 	 */
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == -1)
 		_exit(SBX_EXIT_SETUP);
+	/*
+	 * When the run's memory cgroup is full, its OOM killer must take the
+	 * script's processes (which inherit this), not init: killing init
+	 * loses the run's report. Raising one's own score needs no privilege
+	 * (once dumpable again, /proc/self is ours to write).
+	 */
+	if (write_proc("/proc/self/oom_score_adj", "1000") == -1)
+		_exit(SBX_EXIT_SETUP);
 	/* Last: from here on every syscall, exec included, is filtered. */
 	if (!BENCH_SKIP(SKIP_SECCOMP) && policy_apply(s->policy) == -1)
 		_exit(SBX_EXIT_SETUP);
