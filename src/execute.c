@@ -44,6 +44,7 @@ ctx_free(struct exec_ctx *c)
 	req_free(&c->req);
 	free(c->body);
 	json_object_put(c->outputs);
+	outfiles_free(&c->outfiles);
 	json_object_put(c->err_extra);
 	memset(c, 0, sizeof(*c));
 }
@@ -289,7 +290,9 @@ do_execute(struct exec_ctx *c)
 		return verdict_error(c);
 	}
 	c->outputs = outputs_collect(c->run.fd_work, c->req.ret, c->req.nret,
-	    cfg->max_file_bytes, (long long)cfg->workspace_limit_mb << 20);
+	    cfg->max_file_bytes, cfg->max_return_bytes <
+	    (long long)cfg->workspace_limit_mb << 20 ? cfg->max_return_bytes :
+	    (long long)cfg->workspace_limit_mb << 20, &c->outfiles);
 	if (c->run.term == TERM_TIMEOUT)
 		return fail(c, PYX_E_TIMEOUT, "Execution timed out (%d seconds "
 		    "limit).", cfg->time_limit_seconds);
@@ -352,6 +355,12 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	rep->status = ei->status;
 	rep->reason = ei->reason;
 	rep->body = resp_build(&c, &rep->body_len);
+	/* The reply's placeholders need the files: the reply owns them now. */
+	if (c.outputs != NULL && c.ran &&
+	    (c.err == PYX_OK || c.err == PYX_E_TIMEOUT)) {
+		rep->files = c.outfiles;
+		memset(&c.outfiles, 0, sizeof(c.outfiles));
+	}
 	w->served++;
 	log_info("%s %s %.64s %d %s admin=%d term=%d wall=%.3fs total=%.3fs",
 	    h->remote_addr ? h->remote_addr : "-", h->method, path,

@@ -354,8 +354,21 @@ enum pyx_err	 sup_run(struct run *, struct worker *,
 void		 run_free(struct run *);
 
 /* outputs.c */
+#define OUTF_TOKEN_MAX	64	/* "pyexec-file-" + 32 hex + "-" + index + "." */
+struct outfile {
+	int		 fd;
+	long long	 size;
+};
+
+struct outfiles {
+	struct outfile	*f;
+	size_t		 n;
+	char		 nonce[48];	/* "pyexec-file-<32 hex>-" */
+};
+
 struct json_object *outputs_collect(int, char **, size_t, long long,
-		    long long);
+		    long long, struct outfiles *);
+void		 outfiles_free(struct outfiles *);
 
 /* store.c: per-client rate and daily quota, shared by all workers */
 enum store_result {
@@ -421,6 +434,7 @@ struct http_reply {
 	char		*body;		/* owned */
 	size_t		 body_len;
 	char		 extra_headers[256];
+	struct outfiles	 files;		/* owned: encoded into body's placeholders */
 };
 
 struct worker {
@@ -450,6 +464,7 @@ struct exec_ctx {
 	char		 jaildir[PATH_MAX];
 	bool		 jaildir_made;
 	struct json_object *outputs;
+	struct outfiles	 outfiles;	/* handed to the reply when it is built */
 	enum pyx_err	 err;
 	char		 errmsg[512];
 	struct json_object *err_extra;	/* merged into error_details */
