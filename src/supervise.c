@@ -58,6 +58,7 @@ run_init(struct run *r, const struct config *cfg)
 	buf_init(&r->err, (size_t)cfg->max_output_bytes);
 	buf_init(&r->verdict, VERDICT_MAX);
 	r->exit_code = -1;
+	r->time_limit = cfg->time_limit_seconds;
 }
 
 /* Safe on every path: kills and reaps init if it is still there. */
@@ -115,12 +116,12 @@ add_rlimit(struct sbx_spec *s, int res, rlim_t soft, rlim_t hard)
 }
 
 static void
-fill_spec(struct sbx_spec *s, struct worker *w,
+fill_spec(struct sbx_spec *s, struct worker *w, const struct run *r,
     const struct exec_req *req, const char *jaildir, const char **argv)
 {
 	const struct config	*c = &w->cfg;
 	unsigned long long	 ws = (unsigned long long)c->workspace_limit_mb << 20;
-	rlim_t			 t = (rlim_t)c->time_limit_seconds;
+	rlim_t			 t = (rlim_t)r->time_limit;
 
 	memset(s, 0, sizeof(*s));
 	s->policy = &w->policy;
@@ -418,7 +419,7 @@ supervise(struct run *r, const struct exec_req *req, double deadline)
 }
 
 static void
-classify(struct run *r, const struct config *c)
+classify(struct run *r)
 {
 	int	 st = r->exit_status;
 
@@ -431,7 +432,7 @@ classify(struct run *r, const struct config *c)
 		r->signal = WTERMSIG(st);
 		/* SIGXCPU at the soft CPU limit, SIGKILL at the hard one. */
 		if (r->signal == SIGXCPU || (r->signal == SIGKILL &&
-		    r->cpu_sec >= (double)c->time_limit_seconds))
+		    r->cpu_sec >= (double)r->time_limit))
 			r->term = TERM_CPU;
 		else
 			r->term = TERM_SIGNALED;
@@ -471,7 +472,7 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 	argv[5] = admin ? "admin" : "public";
 	argv[6] = w->cfg.allowed_imports;
 	argv[7] = NULL;
-	fill_spec(&spec, w, req, jaildir, argv);
+	fill_spec(&spec, w, r, req, jaildir, argv);
 	spec.fds[SBX_FD_STDIN] = p_in[0];
 	spec.fds[SBX_FD_STDOUT] = p_out[1];
 	spec.fds[SBX_FD_STDERR] = p_err[1];
@@ -538,7 +539,7 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 	if (zygote) {
 		/* On failure the jail reports why (CTL_FAIL) or dies: go on. */
 		if (send_stream(p_dat[1], req, admin, t0 +
-		    (double)w->cfg.time_limit_seconds) == -1)
+		    (double)r->time_limit) == -1)
 			log_debug("data stream to the jail was cut short");
 		close_quietly(&p_dat[1]);
 	}
@@ -550,7 +551,7 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 	set_nonblock(r->fd_stderr);
 	set_nonblock(r->fd_verdict);
 
-	supervise(r, req, t0 + (double)w->cfg.time_limit_seconds);
+	supervise(r, req, t0 + (double)r->time_limit);
 	r->wall_sec = mono_now() - t0;
 	/*
 	 * Readable once init has exited, which the kernel completes only
@@ -585,7 +586,7 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 		r->term = TERM_MEMORY;
 		r->signal = SIGKILL;
 	}
-	classify(r, &w->cfg);
+	classify(r);
 	if (r->oom_killed && r->term == TERM_SIGNALED && r->signal == SIGKILL)
 		r->term = TERM_MEMORY;
 	if (r->verdict_kind == VERDICT_NONE && r->term == TERM_EXITED &&
