@@ -355,6 +355,12 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	rep->status = ei->status;
 	rep->reason = ei->reason;
 	rep->body = resp_build(&c, &rep->body_len);
+	/*
+	 * A request that carried a key leaves copies of it in freed buffers
+	 * (libfcgi's, json-c's); returning free pages to the kernel zeroes
+	 * most of them before an exec-mode jail's init copies this process.
+	 */
+	rep->trim = c.req.api_key != NULL;
 	/* The reply's placeholders need the files: the reply owns them now. */
 	if (c.outputs != NULL && c.ran &&
 	    (c.err == PYX_OK || c.err == PYX_E_TIMEOUT)) {

@@ -139,6 +139,31 @@ send_reply(FCGX_Request *req, const struct http_reply *rep)
 	(void)put_bytes(req, p, (size_t)(end - p));
 }
 
+/*
+ * Zeroes libfcgi's input buffer, which holds the last records read, the
+ * end of the request body included (an admin key, say), and which libfcgi
+ * frees without clearing: an exec-mode jail's init is a copy of this
+ * process. The buffer is in the stream's private data, whose first two
+ * fields (buffer, length) have not changed since libfcgi 2.4.0; it is
+ * only written if the stream's public pointers lie inside it.
+ */
+static void
+wipe_input(FCGX_Stream *in)
+{
+	struct {
+		unsigned char	*buff;
+		int		 bufflen;
+	} *d;
+
+	if (in == NULL || (d = in->data) == NULL || d->buff == NULL ||
+	    d->bufflen <= 0 || d->bufflen > (1 << 20))
+		return;
+	if (in->rdNext < d->buff || in->rdNext > d->buff + d->bufflen ||
+	    in->stop < d->buff || in->stop > d->buff + d->bufflen)
+		return;
+	explicit_bzero(d->buff, (size_t)d->bufflen);
+}
+
 /* Serves requests until FCGX_ShutdownPending() or an accept error. */
 int
 fcgi_serve(struct worker *w)
@@ -168,9 +193,10 @@ fcgi_serve(struct worker *w)
 		send_reply(&req, &rep);
 		free(rep.body);
 		outfiles_free(&rep.files);
+		wipe_input(req.in);
 		FCGX_Finish_r(&req);
 		/* What a large request left in the heap goes back now. */
-		if (h.content_length > REQ_TRIM_BYTES ||
+		if (rep.trim || h.content_length > REQ_TRIM_BYTES ||
 		    rep.body_len > REQ_TRIM_BYTES)
 			(void)malloc_trim(0);
 	}

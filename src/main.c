@@ -15,7 +15,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcgiapp.h>
-#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,16 +153,6 @@ main(int argc, char *argv[])
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
-	/*
-	 * Large blocks (request bodies, decoded attachments, json-c's string
-	 * buffers) come from mmap and go back to the kernel when freed. By
-	 * default glibc raises both thresholds after the first large free, up
-	 * to 32 MB and 64 MB, and a worker then keeps the peak of its largest
-	 * request for good; fixed values keep that from happening.
-	 */
-	if (mallopt(M_MMAP_THRESHOLD, 256 * 1024) != 1 ||
-	    mallopt(M_TRIM_THRESHOLD, 1024 * 1024) != 1)
-		log_warnx("mallopt: large requests may leave memory behind");
 	load_admin_key(&w);
 	check_runtime_dir(&w.cfg);
 	if (policy_prepare(&w.policy, err, sizeof(err)) == -1)

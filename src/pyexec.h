@@ -436,6 +436,7 @@ struct http_reply {
 	size_t		 body_len;
 	char		 extra_headers[256];
 	struct outfiles	 files;		/* owned: encoded into body's placeholders */
+	bool		 trim;		/* give freed heap pages back afterwards */
 };
 
 struct worker {
