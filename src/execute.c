@@ -44,6 +44,7 @@ ctx_free(struct exec_ctx *c)
 	req_free(&c->req);
 	free(c->body);
 	json_object_put(c->outputs);
+	outfiles_free(&c->outfiles);
 	json_object_put(c->err_extra);
 	memset(c, 0, sizeof(*c));
 }
@@ -60,6 +61,8 @@ fail(struct exec_ctx *c, enum pyx_err e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
 	va_end(ap);
+	/* A message cut short must not end in half a character. */
+	c->errmsg[utf8_complete_len(c->errmsg, strlen(c->errmsg))] = '\0';
 	return e;
 }
 
@@ -103,9 +106,20 @@ admin_key_ok(const struct worker *w, const struct exec_req *r)
 static enum pyx_err
 verdict_error(struct exec_ctx *c)
 {
-	char			*v = c->run.verdict.data, *line, *off, *msg, *p;
+	char			*v, *line, *off, *msg, *p, *clean;
 	struct json_object	*arr;
+	size_t			 len;
+	bool			 lossy;
 
+	/*
+	 * The bootstrap writes UTF-8, but the line comes from the jail:
+	 * make sure of it, then cut quoted text only between characters.
+	 */
+	clean = utf8_sanitize(c->run.verdict.data, c->run.verdict.len, &len,
+	    &lossy);
+	buf_free(&c->run.verdict);
+	c->run.verdict.data = v = clean;
+	c->run.verdict.len = len;
 	v[strcspn(v, "\n")] = '\0';
 	c->err_extra = json_object_new_object();
 	if (c->run.verdict_kind == VERDICT_SYNTAX) {
@@ -120,16 +134,18 @@ verdict_error(struct exec_ctx *c)
 		    json_object_new_int(atoi(line)));
 		json_object_object_add(c->err_extra, "offset",
 		    json_object_new_int(atoi(off)));
-		return fail(c, PYX_E_SYNTAX, "Syntax error in code: %.300s "
-		    "(line %d).", msg, atoi(line));
+		return fail(c, PYX_E_SYNTAX, "Syntax error in code: %.*s "
+		    "(line %d).", (int)utf8_cut(msg, 300), msg, atoi(line));
 	}
+	/* The message first: strtok cuts the list apart. */
+	p = v + strlen("forbidden\t");
+	(void)fail(c, PYX_E_FORBIDDEN_IMPORT, "Import of disallowed "
+	    "module(s): %.*s.", (int)utf8_cut(p, 300), p);
 	arr = json_object_new_array();
-	for (p = strtok(v + strlen("forbidden\t"), ","); p != NULL;
-	    p = strtok(NULL, ","))
+	for (p = strtok(p, ","); p != NULL; p = strtok(NULL, ","))
 		json_object_array_add(arr, json_object_new_string(p));
 	json_object_object_add(c->err_extra, "disallowed", arr);
-	return fail(c, PYX_E_FORBIDDEN_IMPORT, "Import of disallowed "
-	    "module(s): %.300s.", v + strlen("forbidden\t"));
+	return PYX_E_FORBIDDEN_IMPORT;
 }
 
 static struct store *
@@ -174,7 +190,7 @@ admit(struct exec_ctx *c)
 		return PYX_OK;
 	if ((st = get_store(c->w)) == NULL)
 		return PYX_E_UNAVAILABLE;
-	switch (store_charge(st, c->ip, time(NULL), cfg->rate_limit_per_minute,
+	switch (store_charge(st, c->client, time(NULL), cfg->rate_limit_per_minute,
 	    cfg->daily_quota, &c->quota)) {
 	case STORE_OK:
 		c->have_quota = true;
@@ -210,7 +226,7 @@ fill_status(struct exec_ctx *c)
 	int			 n;
 
 	if (!c->have_quota && !c->admin && (st = get_store(c->w)) != NULL &&
-	    store_peek(st, c->ip, time(NULL), cfg->rate_limit_per_minute,
+	    store_peek(st, c->client, time(NULL), cfg->rate_limit_per_minute,
 	    cfg->daily_quota, &c->quota) == 0)
 		c->have_quota = true;
 	if (c->slot.fd == -1 && c->err != PYX_E_BUSY) {
@@ -274,7 +290,9 @@ do_execute(struct exec_ctx *c)
 		return verdict_error(c);
 	}
 	c->outputs = outputs_collect(c->run.fd_work, c->req.ret, c->req.nret,
-	    cfg->max_file_bytes, (long long)cfg->workspace_limit_mb << 20);
+	    cfg->max_file_bytes, cfg->max_return_bytes <
+	    (long long)cfg->workspace_limit_mb << 20 ? cfg->max_return_bytes :
+	    (long long)cfg->workspace_limit_mb << 20, &c->outfiles);
 	if (c->run.term == TERM_TIMEOUT)
 		return fail(c, PYX_E_TIMEOUT, "Execution timed out (%d seconds "
 		    "limit).", cfg->time_limit_seconds);
@@ -297,6 +315,8 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	c.t0 = mono_now();
 	c.ip = h->remote_addr != NULL && h->remote_addr[0] != '\0' ?
 	    h->remote_addr : "unknown";
+	store_client_key(c.ip, w->cfg.rate_limit_ipv6_prefix, c.client,
+	    sizeof(c.client));
 	run_init(&c.run, &w->cfg);
 	slots_init(&c.slot);
 
@@ -335,6 +355,18 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	rep->status = ei->status;
 	rep->reason = ei->reason;
 	rep->body = resp_build(&c, &rep->body_len);
+	/*
+	 * A request that carried a key leaves copies of it in freed buffers
+	 * (libfcgi's, json-c's); returning free pages to the kernel zeroes
+	 * most of them before an exec-mode jail's init copies this process.
+	 */
+	rep->trim = c.req.api_key != NULL;
+	/* The reply's placeholders need the files: the reply owns them now. */
+	if (c.outputs != NULL && c.ran &&
+	    (c.err == PYX_OK || c.err == PYX_E_TIMEOUT)) {
+		rep->files = c.outfiles;
+		memset(&c.outfiles, 0, sizeof(c.outfiles));
+	}
 	w->served++;
 	log_info("%s %s %.64s %d %s admin=%d term=%d wall=%.3fs total=%.3fs",
 	    h->remote_addr ? h->remote_addr : "-", h->method, path,

@@ -117,7 +117,7 @@ class Stack:
     def __init__(self, config=None, config_text=None, workers=4, port=None,
                  admin_key=None, realip=True, flood_rate=1000,
                  flood_burst=2000, host='127.0.0.1', cert_dir=None,
-                 run_parent='/run'):
+                 run_parent='/run', conn_limit=1000):
         self.overrides = dict(config or {})
         self.config_text = config_text
         self.workers = workers
@@ -126,6 +126,7 @@ class Stack:
         self.realip = realip
         self.flood_rate = flood_rate
         self.flood_burst = flood_burst
+        self.conn_limit = conn_limit
         self.host = host
         self.cert_dir = cert_dir
         self.run_parent = run_parent
@@ -205,6 +206,7 @@ class Stack:
             'CERT': self.cert, 'KEY': self.key, 'SOCKET': self.sock,
             'BODY_MAX': body_max, 'READ_TIMEOUT': tl + 30,
             'FLOOD_RATE': self.flood_rate, 'FLOOD_BURST': self.flood_burst,
+            'CONN_LIMIT': self.conn_limit,
             'REALIP': ('    set_real_ip_from 127.0.0.1;\n'
                        '    real_ip_header X-Forwarded-For;\n'
                        '    real_ip_recursive on;') if self.realip else '',

@@ -4,6 +4,7 @@ import zlib
 from helpers import ok, unb64
 
 CONFIG = {'max_file_bytes': 64 * 1024 * 1024, 'workspace_limit_mb': 512,
+          'max_return_bytes': 64 * 1024 * 1024,
           'memory_limit_mb': 2048, 'time_limit_seconds': 20}
 
 # The script dumps every readable mapping of itself, compressed; the test,
