@@ -166,6 +166,7 @@ status_json(const struct met_counters *s, int in_flight, int slots,
 	const struct pyx_errinfo	*ei;
 	char				 ts[64], key[16];
 	uint64_t			 total = 0, runs = 0, n;
+	const char			*s_json;
 	char				*out;
 	int				 r, e, i;
 
@@ -233,9 +234,10 @@ status_json(const struct met_counters *s, int in_flight, int slots,
 	json_object_object_add(o, "oom_killed", u64(s->oom_killed));
 	for (n = 0, i = 0; i <= MET_NBUCKETS; i++)
 		n += s->duration_bucket[i];
+	snprintf(key, sizeof(key), "%.6f", n ? (double)s->duration_sum_us /
+	    1e6 / (double)n : 0.0);
 	json_object_object_add(o, "mean_duration_seconds",
-	    json_object_new_double(n ? (double)s->duration_sum_us / 1e6 /
-	    (double)n : 0.0));
+	    json_object_new_double_s(atof(key), key));
 	json_object_object_add(root, "runs", o);
 
 	o = json_object_new_object();
@@ -253,14 +255,13 @@ status_json(const struct met_counters *s, int in_flight, int slots,
 	    u64(s->sandbox_failures));
 	json_object_object_add(root, "store_errors", u64(s->store_errors));
 
-	out = xstrndup(json_object_to_json_string_ext(root,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE),
-	    SIZE_MAX);
-	json_object_put(root);
-	*len = strlen(out);
-	out = xreallocarray(out, *len + 2, 1);
+	s_json = json_object_to_json_string_length(root,
+	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+	out = xmalloc(*len + 2);
+	memcpy(out, s_json, *len);
 	out[(*len)++] = '\n';
 	out[*len] = '\0';
+	json_object_put(root);
 	return out;
 }
 
