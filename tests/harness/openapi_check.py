@@ -128,7 +128,10 @@ class Checker:
         for name, h in resp.get('headers', {}).items():
             h = self._deref(h)
             val = headers.get(name.lower())
-            if name in ('X-Request-Id', 'Retry-After') and val is None:
+            required = name == 'X-Request-Id' or (
+                name == 'Retry-After' and (str(status) == '429' or
+                                           b'"ServerBusy"' in body))
+            if required and val is None:
                 problems.append('%s: header %s missing' % (where, name))
                 continue
             if val is not None and h['schema'].get('pattern') and \
