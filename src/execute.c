@@ -28,6 +28,7 @@
 #include <json-c/json.h>
 
 #include "pyexec.h"
+#include "metrics.h"
 
 static void
 ctx_free(struct exec_ctx *c)
@@ -81,25 +82,31 @@ is_json_type(const char *ct)
  * into fixed, zero-padded buffers with their lengths, and every byte is
  * compared (ct_equal).
  */
-static bool
-admin_key_ok(const struct worker *w, const struct exec_req *r)
+bool
+admin_key_match(const struct worker *w, const char *key, size_t len)
 {
 	unsigned char	 a[1024 + sizeof(size_t)], b[1024 + sizeof(size_t)];
 	bool		 ok;
 
-	if (w->admin_key == NULL || r->api_key == NULL ||
-	    w->admin_key_len > 1024 || r->api_key_len > 1024)
+	if (w->admin_key == NULL || key == NULL ||
+	    w->admin_key_len > 1024 || len > 1024)
 		return false;
 	memset(a, 0, sizeof(a));
 	memset(b, 0, sizeof(b));
 	memcpy(a, w->admin_key, w->admin_key_len);
 	memcpy(a + 1024, &w->admin_key_len, sizeof(size_t));
-	memcpy(b, r->api_key, r->api_key_len);
-	memcpy(b + 1024, &r->api_key_len, sizeof(size_t));
+	memcpy(b, key, len);
+	memcpy(b + 1024, &len, sizeof(size_t));
 	ok = ct_equal(a, b, sizeof(a));
 	explicit_bzero(a, sizeof(a));
 	explicit_bzero(b, sizeof(b));
 	return ok;
+}
+
+static bool
+admin_key_ok(const struct worker *w, const struct exec_req *r)
+{
+	return admin_key_match(w, r->api_key, r->api_key_len);
 }
 
 /* "syntax\tLINE\tOFFSET\tMESSAGE" or "forbidden\ta,b,c" from boot.py. */
@@ -154,8 +161,10 @@ get_store(struct worker *w)
 	char	 err[256];
 
 	if (w->store == NULL &&
-	    (w->store = store_open(w->store_path, err, sizeof(err))) == NULL)
+	    (w->store = store_open(w->store_path, err, sizeof(err))) == NULL) {
+		met_store_error();
 		log_warnx("rate-limit store %s: %s", w->store_path, err);
+	}
 	return w->store;
 }
 
@@ -179,6 +188,7 @@ admit(struct exec_ctx *c)
 		c->active = c->slot.active;
 		break;
 	case SLOTS_BUSY:
+		met_busy();
 		c->active = cfg->max_concurrent;
 		c->retry_after = 1;
 		return PYX_E_BUSY;
@@ -196,17 +206,20 @@ admit(struct exec_ctx *c)
 		c->have_quota = true;
 		return PYX_OK;
 	case STORE_RATE_LIMITED:
+		met_ratelimited(MET_RL_MINUTE);
 		c->have_quota = true;
 		c->retry_after = c->quota.retry_after_seconds;
 		return fail(c, PYX_E_RATE_LIMIT, "Rate limit of %d per minute "
 		    "exceeded; retry in %d seconds.", cfg->rate_limit_per_minute,
 		    c->retry_after);
 	case STORE_QUOTA_EXCEEDED:
+		met_ratelimited(MET_RL_DAILY);
 		c->have_quota = true;
 		c->retry_after = c->quota.retry_after_seconds;
 		return fail(c, PYX_E_RATE_LIMIT, "Daily quota of %d exceeded; "
 		    "it resets at 00:00 UTC.", cfg->daily_quota);
 	default:
+		met_store_error();
 		log_warnx("rate-limit store %s: %s", c->w->store_path,
 		    store_errmsg(st));
 		return PYX_E_UNAVAILABLE;
@@ -306,6 +319,7 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 {
 	struct exec_ctx			 c;
 	const struct pyx_errinfo	*ei;
+	enum met_route			 mr;
 	char				 path[256];
 
 	memset(&c, 0, sizeof(c));
@@ -322,6 +336,7 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 
 	strlcpy(path, h->uri ? h->uri : "", sizeof(path));
 	path[strcspn(path, "?")] = '\0';
+	mr = met_route_of(path);
 	if (strcmp(path, "/healthz") == 0) {
 		if (strcmp(h->method, "GET") == 0 ||
 		    strcmp(h->method, "HEAD") == 0) {
@@ -329,6 +344,7 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 			rep->reason = "OK";
 			rep->body = xstrndup(health_body, sizeof(health_body) - 1);
 			rep->body_len = sizeof(health_body) - 1;
+			met_request(mr, PYX_OK);
 			ctx_free(&c);
 			return;
 		}
@@ -345,9 +361,28 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 			    sizeof(rep->extra_headers));
 			c.err = PYX_E_METHOD;
 		}
+	} else if (mr == MET_R_METRICS || mr == MET_R_STATUS) {
+		if (strcmp(h->method, "GET") == 0 ||
+		    strcmp(h->method, "HEAD") == 0) {
+			if ((c.err = stats_handle(w, h, mr == MET_R_METRICS,
+			    rep)) == PYX_OK) {
+				met_request(mr, PYX_OK);
+				ctx_free(&c);
+				return;
+			}
+		} else {
+			strlcpy(rep->extra_headers, "Allow: GET, HEAD\r\n",
+			    sizeof(rep->extra_headers));
+			c.err = PYX_E_METHOD;
+		}
 	} else
 		c.err = PYX_E_NOT_FOUND;
 
+	if (c.ran)
+		met_run(c.run.term, c.run.oom_killed, c.run.wall_sec);
+	if (c.err == PYX_E_SANDBOX)
+		met_sandbox_failure();
+	met_request(mr, c.err);
 	ei = pyx_errinfo(c.err);
 	if (c.retry_after > 0)
 		snprintf(rep->extra_headers, sizeof(rep->extra_headers),
@@ -368,9 +403,9 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 		memset(&c.outfiles, 0, sizeof(c.outfiles));
 	}
 	w->served++;
-	log_info("%s %s %.64s %d %s admin=%d term=%d wall=%.3fs total=%.3fs",
-	    h->remote_addr ? h->remote_addr : "-", h->method, path,
+	log_info("%s %s %.64s %d %s admin=%d term=%d wall=%.3fs total=%.3fs "
+	    "rid=%s", h->remote_addr ? h->remote_addr : "-", h->method, path,
 	    ei->status, ei->type ? ei->type : "-", c.admin, c.run.term,
-	    c.run.wall_sec, mono_now() - c.t0);
+	    c.run.wall_sec, mono_now() - c.t0, h->request_id);
 	ctx_free(&c);
 }

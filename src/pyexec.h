@@ -97,6 +97,7 @@ enum pyx_err {
 	PYX_E_SYNTAX,		/* 400: the code does not parse */
 	PYX_E_FORBIDDEN_IMPORT,	/* 400: public caller imports outside the list */
 	PYX_E_TIMEOUT,		/* 400: wall-clock limit reached */
+	PYX_E_FORBIDDEN,	/* 403: /metrics, /status without the right */
 	PYX_E_NOT_FOUND,	/* 404 */
 	PYX_E_METHOD,		/* 405 */
 	PYX_E_TOO_LARGE,	/* 413 */
@@ -427,6 +428,9 @@ struct http_req {
 	const char	*remote_addr;
 	long long	 content_length;	/* -1: not given */
 	void		*fcgi;		/* opaque, for fcgi_read_body */
+	const char	*authorization;		/* the Authorization header */
+	const char	*metrics_allowed;	/* nginx's geo verdict, "1" */
+	char		 request_id[33];	/* nginx's $request_id, or "-" */
 };
 
 struct http_reply {
@@ -434,6 +438,7 @@ struct http_reply {
 	const char	*reason;
 	char		*body;		/* owned */
 	size_t		 body_len;
+	const char	*content_type;	/* NULL: application/json */
 	char		 extra_headers[256];
 	struct outfiles	 files;		/* owned: encoded into body's placeholders */
 	bool		 trim;		/* give freed heap pages back afterwards */
@@ -482,6 +487,11 @@ struct exec_ctx {
 };
 
 void	 execute_handle(struct worker *, struct http_req *, struct http_reply *);
+bool	 admin_key_match(const struct worker *, const char *, size_t);
+
+/* stats.c: GET /metrics and GET /status */
+enum pyx_err stats_handle(struct worker *, const struct http_req *, bool,
+	    struct http_reply *);
 
 /* fcgi.c */
 long long fcgi_read_body(void *, char *, size_t);
@@ -494,6 +504,7 @@ int	 selftest_run(struct worker *);
 struct exec_ctx;
 char	*resp_build(struct exec_ctx *, size_t *);
 void	 resp_timestamp(char *, size_t);
+const char *resp_term_name(enum termination);
 
 /* log.c */
 void	 log_init(const char *, int);
