@@ -480,7 +480,6 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 	spec.fds[SBX_FD_CTL] = sp[1];
 	spec.fds[SBX_FD_DATA] = p_dat[0];
 
-	t0 = mono_now();
 	if (zygote) {
 		/* The zygote clones the jail; we get a pidfd of its init. */
 		r->via_zygote = true;
@@ -506,6 +505,12 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 		else if (r->pid == -1)
 			log_warn("clone");
 	}
+	/*
+	 * The run's clock starts once its jail exists: replacing a recycled
+	 * zygote (seconds of imports on a slow machine) is ours, not the
+	 * script's time.
+	 */
+	t0 = mono_now();
 	r->fd_stdin = p_in[1];
 	r->fd_stdout = p_out[0];
 	r->fd_stderr = p_err[0];
