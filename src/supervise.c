@@ -496,7 +496,6 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 	spec.fds[SBX_FD_CTL] = sp[1];
 	spec.fds[SBX_FD_DATA] = p_dat[0];
 
-	t0 = mono_now();
 	if (zygote) {
 		/* The zygote clones the jail; we get a pidfd of its init. */
 		r->via_zygote = true;
@@ -522,6 +521,12 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 		else if (r->pid == -1)
 			log_warn("clone");
 	}
+	/*
+	 * The run's clock starts once its jail exists: replacing a recycled
+	 * zygote (seconds of imports on a slow machine) is ours, not the
+	 * script's time.
+	 */
+	t0 = mono_now();
 	r->fd_stdin = p_in[1];
 	r->fd_stdout = p_out[0];
 	r->fd_stderr = p_err[0];
@@ -589,15 +594,25 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 		log_warnx("jail setup failed: %s", r->fail);
 		return PYX_E_SANDBOX;
 	}
-	if (r->term == TERM_NONE && !r->got_exit) {
-		log_warnx("jail init ended without a report (wait status 0x%x)",
-		    st);
-		return PYX_E_SANDBOX;
-	}
-	parse_verdict(r);
-	classify(r);
 	/* The memory cgroup's OOM killer ends a run with SIGKILL. */
 	r->oom_killed = cg_oom_killed(&w->cg, &r->maxrss_kb);
+	parse_verdict(r);
+	if (r->term == TERM_NONE && !r->got_exit) {
+		if (!r->oom_killed) {
+			log_warnx("jail init ended without a report (wait "
+			    "status 0x%x)", st);
+			return PYX_E_SANDBOX;
+		}
+		/*
+		 * The OOM killer took init itself: memory no process owns
+		 * (tmpfs files, socket buffers) can leave init the largest
+		 * candidate. The run ended at its memory limit; what it
+		 * printed is kept.
+		 */
+		r->term = TERM_MEMORY;
+		r->signal = SIGKILL;
+	}
+	classify(r);
 	if (r->oom_killed && r->term == TERM_SIGNALED && r->signal == SIGKILL)
 		r->term = TERM_MEMORY;
 	if (r->verdict_kind == VERDICT_NONE && r->term == TERM_EXITED &&
