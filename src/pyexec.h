@@ -471,6 +471,9 @@ struct slots {
 void		 slots_init(struct slots *);
 enum slots_result slots_acquire(struct slots *, const char *, int, char *,
 		    size_t);
+enum slots_result slots_acquire_from(struct slots *, const char *, int, int,
+		    char *, size_t);
+#define SLOTS_SELFTEST	16	/* slots past max_concurrent for self-tests */
 void		 slots_release(struct slots *);
 int		 slots_count(const char *, int, char *, size_t);
 

@@ -60,12 +60,15 @@ selftest_run(struct worker *w)
 		return -1;
 	}
 	/*
-	 * The probe runs in a slot like any run (its uid is the slot's):
-	 * workers starting together wait for one, for up to a minute.
+	 * The probe runs in a slot, whose uid it takes, but in one of
+	 * SLOTS_SELFTEST past max_concurrent: workers starting (or
+	 * restarting) never make requests busy. More workers starting at
+	 * once than that wait for one, for up to a minute.
 	 */
 	for (i = 0; i < 1200; i++) {
-		sr = slots_acquire(&slot, w->cfg.runtime_dir,
-		    w->cfg.max_concurrent, serr, sizeof(serr));
+		sr = slots_acquire_from(&slot, w->cfg.runtime_dir,
+		    w->cfg.max_concurrent, w->cfg.max_concurrent +
+		    SLOTS_SELFTEST, serr, sizeof(serr));
 		if (sr != SLOTS_BUSY)
 			break;
 		usleep(50000);

@@ -166,16 +166,28 @@ enum slots_result
 slots_acquire(struct slots *s, const char *dir, int max, char *err,
     size_t errlen)
 {
+	return slots_acquire_from(s, dir, 0, max, err, errlen);
+}
+
+/*
+ * Slots first .. max-1. The workers' self-tests use slots past
+ * max_concurrent (each slot is a host uid too), so that starting workers
+ * never take a slot from requests.
+ */
+enum slots_result
+slots_acquire_from(struct slots *s, const char *dir, int first, int max,
+    char *err, size_t errlen)
+{
 	struct flock	 fl;
 	bool		 cached = false;
 	int		 i, j, fd = -1, held;
 
 	slots_init(s);
-	if (dir == NULL || max < 1) {
+	if (dir == NULL || max < 1 || first < 0 || first >= max) {
 		snprintf(err, errlen, "slots: no directory or max < 1");
 		return SLOTS_FAILED;
 	}
-	for (i = 0; i < max; i++) {
+	for (i = first; i < max; i++) {
 		if ((fd = slot_fd(dir, i, true, &cached, err, errlen)) == -1)
 			return SLOTS_FAILED;
 		if (cached && cache.mine[i])

@@ -85,10 +85,11 @@ uids_init(struct worker *w)
 		    "on %s (is pyexec-uidmap.socket running?)", c->uidmap_socket);
 	if (ask(w, UIDMAP_HELLO, -1, NULL, 0, &r) == -1)
 		fatal("pyexec-uidmap on %s", c->uidmap_socket);
-	if (r.count < (uint32_t)c->max_concurrent)
+	if (r.count < (uint32_t)c->max_concurrent + SLOTS_SELFTEST)
 		fatalx("the subordinate id range has %u ids, fewer than "
-		    "max_concurrent (%d): enlarge it in /etc/subuid and "
-		    "/etc/subgid", r.count, c->max_concurrent);
+		    "max_concurrent + %d for self-tests (%d): enlarge it in "
+		    "/etc/subuid and /etc/subgid", r.count, SLOTS_SELFTEST,
+		    c->max_concurrent + SLOTS_SELFTEST);
 	w->uids.uid_base = r.uid_base;
 	w->uids.gid_base = r.gid_base;
 	w->uids.count = r.count;
