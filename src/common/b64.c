@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-#include "pyexec.h"
+#include "common/common.h"
 
 static const char b64_alpha[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

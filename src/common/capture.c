@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyexec.h"
+#include "common/common.h"
 
 void
 buf_init(struct buf *b, size_t max)

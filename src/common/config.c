@@ -13,7 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyexec.h"
+#include "common/common.h"
+#include "jail/jail.h"		/* PYX_NAME_MAX */
 
 /* Seed 002's allowlist (35 modules, compared on the first dotted part) plus sys. */
 #define DEFAULT_IMPORTS \

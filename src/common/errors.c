@@ -6,7 +6,7 @@
  */
 #include "config.h"
 
-#include "pyexec.h"
+#include "common/common.h"
 
 static const struct pyx_errinfo errtab[PYX_E__COUNT] = {
 	[PYX_OK] = { 200, "OK", NULL, NULL },

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pyexec.h"
+#include "common/common.h"
 
 static const char *log_tag = "pyexec";
 static int log_verbose;

@@ -4,11 +4,12 @@
  * releases all of it on every path (success, error, timeout, a crash of
  * the script).
  *
- * Order of one POST /execute: content type and length (before reading a
+ * Routing is one table (routes[]): a path, the methods that run its
+ * handler, the Allow header otherwise. Order of one POST /execute: content type and length (before reading a
  * byte), body, strict parse (request.c), caller role, a concurrency slot
  * (slots.c), for public callers the rate limit and daily quota (store.c:
  * only valid requests that will run are charged), workspace mount point,
- * the run (supervise.c + sandbox.c), the bootstrap's verdict (syntax,
+ * the run (run/supervise.c + the jail library, src/jail/), the bootstrap's verdict (syntax,
  * imports), return files (outputs.c), reply (response.c).
  * Request code never exits the worker: errors become an enum pyx_err.
  */
@@ -27,7 +28,8 @@
 
 #include <json-c/json.h>
 
-#include "pyexec.h"
+#include "common/common.h"
+#include "http/http.h"
 
 static void
 ctx_free(struct exec_ctx *c)
@@ -99,37 +101,39 @@ admin_key_ok(const struct worker *w, const struct exec_req *r)
 	return ok;
 }
 
-/* "syntax\tLINE\tOFFSET\tMESSAGE" or "forbidden\ta,b,c" from boot.py. */
+/* The bootstrap refused the code (run/verdict.c parsed why). */
 static enum pyx_err
 verdict_error(struct exec_ctx *c)
 {
-	char			*v = c->run.verdict.data, *line, *off, *msg, *p;
-	struct json_object	*arr;
+	const struct verdict_info	*vi = &c->run.verdict_info;
+	struct json_object		*arr;
+	const char			*p, *end, *comma;
+	int				 msglen;
 
-	v[strcspn(v, "\n")] = '\0';
 	c->err_extra = json_object_new_object();
-	if (c->run.verdict_kind == VERDICT_SYNTAX) {
-		line = v + strlen("syntax\t");
-		off = strchr(line, '\t');
-		msg = off ? strchr(off + 1, '\t') : NULL;
-		if (off == NULL || msg == NULL)
+	msglen = vi->text_len > 300 ? 300 : (int)vi->text_len;
+	if (vi->kind == VERDICT_SYNTAX) {
+		if (!vi->have_position)
 			return fail(c, PYX_E_SYNTAX, "Syntax error in code.");
-		*off++ = '\0';
-		*msg++ = '\0';
 		json_object_object_add(c->err_extra, "line",
-		    json_object_new_int(atoi(line)));
+		    json_object_new_int(vi->line));
 		json_object_object_add(c->err_extra, "offset",
-		    json_object_new_int(atoi(off)));
-		return fail(c, PYX_E_SYNTAX, "Syntax error in code: %.300s "
-		    "(line %d).", msg, atoi(line));
+		    json_object_new_int(vi->offset));
+		return fail(c, PYX_E_SYNTAX, "Syntax error in code: %.*s "
+		    "(line %d).", msglen, vi->text, vi->line);
 	}
 	arr = json_object_new_array();
-	for (p = strtok(v + strlen("forbidden\t"), ","); p != NULL;
-	    p = strtok(NULL, ","))
-		json_object_array_add(arr, json_object_new_string(p));
+	end = vi->text + vi->text_len;
+	for (p = vi->text; p < end; p = comma + 1) {
+		if ((comma = memchr(p, ',', (size_t)(end - p))) == NULL)
+			comma = end;
+		if (comma > p)
+			json_object_array_add(arr, json_object_new_string_len(p,
+			    (int)(comma - p)));
+	}
 	json_object_object_add(c->err_extra, "disallowed", arr);
 	return fail(c, PYX_E_FORBIDDEN_IMPORT, "Import of disallowed "
-	    "module(s): %.300s.", v + strlen("forbidden\t"));
+	    "module(s): %.*s.", msglen, vi->text);
 }
 
 static struct store *
@@ -238,7 +242,7 @@ do_execute(struct exec_ctx *c)
 		    "than %zu bytes.", max);
 	c->body_len = (size_t)h->content_length;
 	c->body = xmalloc(c->body_len + 1);
-	got = fcgi_read_body(h->fcgi, c->body, c->body_len);
+	got = h->read_body(h->body_ctx, c->body, c->body_len);
 	if (got != h->content_length)
 		return fail(c, PYX_E_VALIDATION, "The request body ended "
 		    "early.");
@@ -265,11 +269,11 @@ do_execute(struct exec_ctx *c)
 	c->jaildir_made = true;
 
 	c->ran = true;
-	if ((e = sup_run(&c->run, c->w, &c->req, c->jaildir, c->admin)) !=
+	if ((e = sup_run(&c->run, &c->w->runner, &c->req, c->jaildir, c->admin)) !=
 	    PYX_OK)
 		return e;
-	if (c->run.verdict_kind == VERDICT_SYNTAX ||
-	    c->run.verdict_kind == VERDICT_FORBIDDEN) {
+	if (c->run.verdict_info.kind == VERDICT_SYNTAX ||
+	    c->run.verdict_info.kind == VERDICT_FORBIDDEN) {
 		c->ran = false;		/* the user's code never started */
 		return verdict_error(c);
 	}
@@ -283,11 +287,70 @@ do_execute(struct exec_ctx *c)
 
 static const char health_body[] = "{\"status\":\"ok\"}\n";
 
+/* GET/HEAD /healthz: answers without running anything. */
+static enum pyx_err
+route_health(struct exec_ctx *c, struct http_reply *rep)
+{
+	rep->status = 200;
+	rep->reason = "OK";
+	rep->body = xstrndup(health_body, sizeof(health_body) - 1);
+	rep->body_len = sizeof(health_body) - 1;
+	c->replied = true;
+	return PYX_OK;
+}
+
+/* POST /execute: the pipeline, then the caller's figures for the reply. */
+static enum pyx_err
+route_execute(struct exec_ctx *c, struct http_reply *rep)
+{
+	(void)rep;
+	c->err = do_execute(c);
+	fill_status(c);
+	return c->err;
+}
+
+/* Every route of the API; anything else is 404. */
+static const struct route {
+	const char	*path;
+	const char	*methods[2];	/* that run the handler */
+	const char	*allow;		/* the Allow header of a 405 */
+	bool		 execute;	/* answers carry user_info, server_status */
+	enum pyx_err	(*handler)(struct exec_ctx *, struct http_reply *);
+} routes[] = {
+	{ "/healthz", { "GET", "HEAD" }, "Allow: GET, HEAD\r\n", false,
+	    route_health },
+	{ "/execute", { "POST", NULL }, "Allow: POST\r\n", true,
+	    route_execute },
+};
+
+static const struct route *
+route_find(const char *path)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (strcmp(path, routes[i].path) == 0)
+			return &routes[i];
+	return NULL;
+}
+
+static bool
+route_allows(const struct route *rt, const char *method)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(rt->methods) / sizeof(rt->methods[0]); i++)
+		if (rt->methods[i] != NULL && strcmp(method, rt->methods[i]) == 0)
+			return true;
+	return false;
+}
+
 void
 execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 {
 	struct exec_ctx			 c;
 	const struct pyx_errinfo	*ei;
+	const struct route		*rt;
 	char				 path[256];
 
 	memset(&c, 0, sizeof(c));
@@ -302,31 +365,22 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 
 	strlcpy(path, h->uri ? h->uri : "", sizeof(path));
 	path[strcspn(path, "?")] = '\0';
-	if (strcmp(path, "/healthz") == 0) {
-		if (strcmp(h->method, "GET") == 0 ||
-		    strcmp(h->method, "HEAD") == 0) {
-			rep->status = 200;
-			rep->reason = "OK";
-			rep->body = xstrndup(health_body, sizeof(health_body) - 1);
-			rep->body_len = sizeof(health_body) - 1;
-			ctx_free(&c);
-			return;
-		}
-		strlcpy(rep->extra_headers, "Allow: GET, HEAD\r\n",
-		    sizeof(rep->extra_headers));
-		c.err = PYX_E_METHOD;
-	} else if (strcmp(path, "/execute") == 0) {
-		c.is_execute = true;
-		if (strcmp(h->method, "POST") == 0) {
-			c.err = do_execute(&c);
-			fill_status(&c);
-		} else {
-			strlcpy(rep->extra_headers, "Allow: POST\r\n",
+	if ((rt = route_find(path)) == NULL)
+		c.err = PYX_E_NOT_FOUND;
+	else {
+		c.is_execute = rt->execute;
+		if (route_allows(rt, h->method))
+			c.err = rt->handler(&c, rep);
+		else {
+			strlcpy(rep->extra_headers, rt->allow,
 			    sizeof(rep->extra_headers));
 			c.err = PYX_E_METHOD;
 		}
-	} else
-		c.err = PYX_E_NOT_FOUND;
+	}
+	if (c.replied) {
+		ctx_free(&c);
+		return;
+	}
 
 	ei = pyx_errinfo(c.err);
 	if (c.retry_after > 0)

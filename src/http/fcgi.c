@@ -12,9 +12,10 @@
 
 #include <fcgiapp.h>
 
-#include "pyexec.h"
+#include "common/common.h"
+#include "http/http.h"
 
-long long
+static long long
 fcgi_read_body(void *opaque, char *buf, size_t len)
 {
 	FCGX_Request	*req = opaque;
@@ -85,7 +86,8 @@ fcgi_serve(struct worker *w)
 		h.remote_addr = FCGX_GetParam("REMOTE_ADDR", req.envp);
 		h.content_length = parse_length(FCGX_GetParam("CONTENT_LENGTH",
 		    req.envp));
-		h.fcgi = &req;
+		h.read_body = fcgi_read_body;
+		h.body_ctx = &req;
 		if (h.method == NULL)
 			h.method = "";
 		execute_handle(w, &h, &rep);

@@ -20,7 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pyexec.h"
+#include "common/common.h"
+#include "http/http.h"
+#include "policy/policy.h"
 
 #define DEFAULT_CONFIG	"/etc/pyexec/pyexec.conf"
 
@@ -121,8 +123,7 @@ main(int argc, char *argv[])
 	log_init("pyexec", verbose);
 
 	memset(&w, 0, sizeof(w));
-	w.zyg.pid = -1;
-	w.zyg.ctl = -1;
+	zyg_init(&w.zyg, &w.cfg);
 	cfg_defaults(&w.cfg);
 	if (cfg_load(&w.cfg, conf, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -137,8 +138,11 @@ main(int argc, char *argv[])
 		printf("%zu\n", cfg_max_body(&w.cfg));
 		return 0;
 	}
-	if (dump)
-		return policy_dump(STDOUT_FILENO) == 0 ? 0 : 1;
+	if (dump) {
+		if (policy_dump(STDOUT_FILENO, err, sizeof(err)) == -1)
+			fatalx("seccomp: %s", err);
+		return 0;
+	}
 
 	if (geteuid() == 0 || getuid() == 0)
 		fatalx("refusing to run as root: run the workers as an "
@@ -159,7 +163,10 @@ main(int argc, char *argv[])
 		fatalx("seccomp: %s", err);
 	cg_init(&w.cg, &w.cfg, err, sizeof(err));
 	log_info("limits: %s", err);
-	if (selftest_run(&w) == -1)
+	w.runner = (struct runner){ .cfg = &w.cfg, .policy = &w.policy,
+	    .cg = &w.cg, .zyg = &w.zyg, .uid = w.uid, .gid = w.gid,
+	    .wipe = w.admin_key, .wipe_len = w.admin_key_len };
+	if (selftest_run(&w.runner) == -1)
 		fatalx("self-test failed: refusing to serve");
 	/*
 	 * A store that cannot be opened does not stop the worker: public

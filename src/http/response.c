@@ -18,7 +18,8 @@
 
 #include <json-c/json.h>
 
-#include "pyexec.h"
+#include "common/common.h"
+#include "http/http.h"
 
 static const char *const term_names[] = {
 	[TERM_NONE] = "none",

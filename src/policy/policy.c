@@ -4,8 +4,8 @@
  * Owns the allowlist and its compiled BPF. policy_prepare() compiles it
  * once per worker with libseccomp and keeps only the exported BPF, so the
  * jail can install it with one seccomp(2) call: no libseccomp, no malloc
- * between clone and exec. policy_apply() must be the last step before
- * exec (everything after it runs filtered, including exec itself).
+ * between clone and exec. The jail library's policy_apply()
+ * (src/jail/seccomp.c) installs it as the last step before exec.
  *
  * Shape: default ENOSYS (an unknown syscall looks unimplemented, so glibc
  * and CPython take their fallbacks), an allowlist of what CPython, numpy,
@@ -35,7 +35,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "pyexec.h"
+#include "common/common.h"
+#include "policy/policy.h"
 
 /* Syscalls a Python script may make. */
 static const int allow[] = {
@@ -271,22 +272,26 @@ static scmp_filter_ctx
 policy_build(char *err, size_t errlen)
 {
 	scmp_filter_ctx	 ctx;
+	int		 rc;
 
+	err[0] = '\0';
 	if ((ctx = seccomp_init(SCMP_ACT_ERRNO(ENOSYS))) == NULL) {
 		snprintf(err, errlen, "seccomp_init failed");
 		return NULL;
 	}
 	/* Only the native ABI; anything else (x86 int 0x80, x32) is killed. */
-	if (seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
-	    SCMP_ACT_KILL_PROCESS) ||
-	    seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2) ||
-	    add_rules(ctx, err, errlen) == -1) {
-		if (err[0] == '\0')
-			snprintf(err, errlen, "seccomp_attr_set failed");
-		seccomp_release(ctx);
-		return NULL;
+	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH,
+	    SCMP_ACT_KILL_PROCESS)) != 0 ||
+	    (rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2)) != 0) {
+		snprintf(err, errlen, "seccomp_attr_set: %s", strerror(-rc));
+		goto fail;
 	}
+	if (add_rules(ctx, err, errlen) == -1)
+		goto fail;
 	return ctx;
+fail:
+	seccomp_release(ctx);
+	return NULL;
 }
 
 int
@@ -298,7 +303,6 @@ policy_prepare(struct policy *p, char *err, size_t errlen)
 	int		 fd;
 
 	memset(p, 0, sizeof(*p));
-	err[0] = '\0';
 	if ((ctx = policy_build(err, errlen)) == NULL)
 		return -1;
 	if ((fd = memfd_create("pyexec-seccomp", MFD_CLOEXEC)) == -1) {
@@ -329,34 +333,17 @@ fail:
 	return -1;
 }
 
-/*
- * Runs in the jail between clone and exec: one prctl, one syscall, no
- * allocation. NO_NEW_PRIVS is required for an unprivileged filter and
- * also makes set-id bits inert across exec.
- */
-int
-policy_apply(const struct policy *p)
-{
-	struct sock_fprog	 prog;
-
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
-		return -1;
-	prog.len = p->len;
-	prog.filter = p->prog;
-	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
-}
-
 /* The filter in libseccomp's readable form, for operators (-P). */
 int
-policy_dump(int fd)
+policy_dump(int fd, char *err, size_t errlen)
 {
 	scmp_filter_ctx	 ctx;
-	char		 err[256];
 	int		 rc;
 
-	if ((ctx = policy_build(err, sizeof(err))) == NULL)
+	if ((ctx = policy_build(err, errlen)) == NULL)
 		return -1;
-	rc = seccomp_export_pfc(ctx, fd);
+	if ((rc = seccomp_export_pfc(ctx, fd)) != 0)
+		snprintf(err, errlen, "writing the filter: %s", strerror(-rc));
 	seccomp_release(ctx);
 	return rc == 0 ? 0 : -1;
 }

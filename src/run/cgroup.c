@@ -30,7 +30,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pyexec.h"
+#include "common/common.h"
+#include "jail/jail.h"
+#include "run/run.h"
 
 static int
 write_str(const char *dir, const char *file, const char *val)

@@ -28,7 +28,9 @@
 
 #include <json-c/json.h>
 
-#include "pyexec.h"
+#include "common/common.h"
+#include "jail/jail.h"
+#include "run/run.h"
 
 static int
 open_beneath(int dirfd, const char *name)

@@ -11,7 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pyexec.h"
+#include "common/common.h"
+#include "jail/jail.h"
+#include "run/run.h"
 #include "selftest_py.h"
 
 static bool
@@ -21,35 +23,36 @@ quotable(const char *s)
 }
 
 int
-selftest_run(struct worker *w)
+selftest_run(struct runner *rn)
 {
+	const struct config	*cfg = rn->cfg;
 	struct exec_req	 req;
 	struct run	 run;
 	char		 dir[PATH_MAX], head[2 * PATH_MAX + 128];
 	enum pyx_err	 e;
 	int		 rv = -1;
 
-	if (!quotable(w->cfg.runtime_dir) || !quotable(w->cfg.state_dir)) {
+	if (!quotable(cfg->runtime_dir) || !quotable(cfg->state_dir)) {
 		log_warnx("self-test: runtime_dir/state_dir contain quotes");
 		return -1;
 	}
 	snprintf(head, sizeof(head), "_RUNTIME_DIR = '%s'\n_STATE_DIR = '%s'\n"
-	    "_NPROC = %d\n", w->cfg.runtime_dir, w->cfg.state_dir,
-	    w->cfg.max_processes);
+	    "_NPROC = %d\n", cfg->runtime_dir, cfg->state_dir,
+	    cfg->max_processes);
 	memset(&req, 0, sizeof(req));
 	req.code_len = strlen(head) + strlen(selftest_py);
 	req.code = xmalloc(req.code_len + 1);
 	strlcpy(req.code, head, req.code_len + 1);
 	strlcat(req.code, selftest_py, req.code_len + 1);
 
-	if (snprintf(dir, sizeof(dir), "%s/jail.XXXXXX", w->cfg.runtime_dir) >=
+	if (snprintf(dir, sizeof(dir), "%s/jail.XXXXXX", cfg->runtime_dir) >=
 	    (int)sizeof(dir) || mkdtemp(dir) == NULL) {
-		log_warn("self-test: mkdtemp in %s", w->cfg.runtime_dir);
+		log_warn("self-test: mkdtemp in %s", cfg->runtime_dir);
 		free(req.code);
 		return -1;
 	}
-	run_init(&run, &w->cfg);
-	e = sup_run(&run, w, &req, dir, true);
+	run_init(&run, cfg);
+	e = sup_run(&run, rn, &req, dir, true);
 	if (e != PYX_OK)
 		log_warnx("self-test: the jail could not run a probe (%s); "
 		    "check that unprivileged user namespaces are enabled "

@@ -26,25 +26,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pyexec.h"
+#include "common/common.h"
+#include "jail/jail.h"
+#include "run/run.h"
 #include "boot_py.h"
 
 #define VERDICT_MAX	(64 * 1024)
 #define CHUNK		(64 * 1024)
-
-/* The jail's environment; also the zygote's, whose children inherit it. */
-const char *const jail_env[] = {
-	"PATH=/usr/local/bin:/usr/bin:/bin",
-	"HOME=/tmp",
-	"TMPDIR=/tmp",
-	"LANG=C.UTF-8",
-	"LC_ALL=C.UTF-8",
-	"MPLBACKEND=Agg",
-	"MPLCONFIGDIR=/tmp/.matplotlib",
-	"OPENBLAS_NUM_THREADS=1",
-	"OMP_NUM_THREADS=1",
-	NULL
-};
 
 void
 run_init(struct run *r, const struct config *cfg)
@@ -53,7 +41,7 @@ run_init(struct run *r, const struct config *cfg)
 	r->pid = -1;
 	r->pidfd = -1;
 	r->fd_stdin = r->fd_stdout = r->fd_stderr = -1;
-	r->fd_verdict = r->fd_ctl = r->fd_work = -1;
+	r->fd_verdict = r->fd_ctl = r->fd_data = r->fd_work = -1;
 	buf_init(&r->out, (size_t)cfg->max_output_bytes);
 	buf_init(&r->err, (size_t)cfg->max_output_bytes);
 	buf_init(&r->verdict, VERDICT_MAX);
@@ -90,6 +78,7 @@ run_free(struct run *r)
 	close_quietly(&r->fd_stderr);
 	close_quietly(&r->fd_verdict);
 	close_quietly(&r->fd_ctl);
+	close_quietly(&r->fd_data);
 	close_quietly(&r->fd_work);
 	buf_free(&r->out);
 	buf_free(&r->err);
@@ -97,7 +86,7 @@ run_free(struct run *r)
 }
 
 static void
-add_rlimit(struct sbx_spec *s, int res, rlim_t soft, rlim_t hard)
+add_rlimit(struct jail_params *s, int res, rlim_t soft, rlim_t hard)
 {
 	struct rlimit	 cur;
 
@@ -114,22 +103,42 @@ add_rlimit(struct sbx_spec *s, int res, rlim_t soft, rlim_t hard)
 	s->nrlim++;
 }
 
-static void
-fill_spec(struct sbx_spec *s, struct worker *w,
-    const struct exec_req *req, const char *jaildir, const char **argv)
+/*
+ * The jail's files, script first, as views of the request: the jail
+ * writes them (exec mode) from its copy of the worker's memory.
+ */
+static struct jail_file *
+jail_files(const struct exec_req *req)
 {
-	const struct config	*c = &w->cfg;
+	struct jail_file	*f;
+	size_t		 i;
+
+	f = xcalloc(req->natt + 1, sizeof(*f));
+	f[0] = (struct jail_file){ PYX_SCRIPT_NAME, req->code, req->code_len };
+	for (i = 0; i < req->natt; i++)
+		f[i + 1] = (struct jail_file){ req->att[i].name, req->att[i].data,
+		    req->att[i].len };
+	return f;
+}
+
+static void
+fill_spec(struct jail_params *s, const struct runner *rn,
+    const struct jail_file *files, size_t nfiles, const char *jaildir,
+    const char **argv)
+{
+	const struct config	*c = rn->cfg;
 	unsigned long long	 ws = (unsigned long long)c->workspace_limit_mb << 20;
 	rlim_t			 t = (rlim_t)c->time_limit_seconds;
 
 	memset(s, 0, sizeof(*s));
-	s->policy = &w->policy;
-	s->req = req;
+	s->policy = rn->policy;
+	s->files = files;
+	s->nfiles = nfiles;
 	s->jaildir = jaildir;
 	snprintf(s->uid_map, sizeof(s->uid_map), "%d %lu 1\n", PYX_JAIL_UID,
-	    (unsigned long)w->uid);
+	    (unsigned long)rn->uid);
 	snprintf(s->gid_map, sizeof(s->gid_map), "%d %lu 1\n", PYX_JAIL_UID,
-	    (unsigned long)w->gid);
+	    (unsigned long)rn->gid);
 	/* One inode per 16 KiB of space, at least 1024. */
 	snprintf(s->ws_opts, sizeof(s->ws_opts),
 	    "size=%llu,nr_inodes=%llu,mode=0755,uid=%d,gid=%d", ws,
@@ -152,10 +161,10 @@ fill_spec(struct sbx_spec *s, struct worker *w,
 	 * one of the processes counted, hence the + 1.
 	 */
 	s->nproc.rlim_cur = s->nproc.rlim_max = (rlim_t)c->max_processes + 1;
-	s->wait_go = cg_enabled(&w->cg) && !BENCH_SKIP(SKIP_CGROUP);
+	s->wait_go = cg_enabled(rn->cg) && !BENCH_SKIP(SKIP_CGROUP);
 	s->max_files = (uint32_t)c->max_attachments;
-	s->wipe = w->admin_key;
-	s->wipe_len = w->admin_key_len;
+	s->wipe = rn->wipe;
+	s->wipe_len = rn->wipe_len;
 }
 
 static void
@@ -258,23 +267,6 @@ closefds:
 }
 
 static void
-parse_verdict(struct run *r)
-{
-	const char	*v = r->verdict.data;
-
-	if (v == NULL)
-		r->verdict_kind = VERDICT_NONE;
-	else if (strncmp(v, "ok\n", 3) == 0)
-		r->verdict_kind = VERDICT_RAN;
-	else if (strncmp(v, "syntax\t", 7) == 0)
-		r->verdict_kind = VERDICT_SYNTAX;
-	else if (strncmp(v, "forbidden\t", 10) == 0)
-		r->verdict_kind = VERDICT_FORBIDDEN;
-	else
-		r->verdict_kind = VERDICT_NONE;
-}
-
-static void
 kill_run(struct run *r, enum termination why)
 {
 	if (r->term == TERM_NONE)
@@ -318,12 +310,12 @@ write_deadline(int fd, const void *p, size_t n, double deadline)
 static int
 send_stream(int fd, const struct exec_req *req, bool admin, double deadline)
 {
-	struct sbx_stream_hdr	 h;
-	struct sbx_stream_file	 f;
+	struct jail_stream_hdr	 h;
+	struct jail_stream_file	 f;
 	size_t			 i;
 
 	memset(&h, 0, sizeof(h));
-	h.magic = SBX_STREAM_MAGIC;
+	h.magic = JAIL_STREAM_MAGIC;
 	h.admin = admin ? 1 : 0;
 	h.nfiles = (uint32_t)req->natt + 1;
 	if (write_deadline(fd, &h, sizeof(h), deadline) == -1)
@@ -438,109 +430,184 @@ classify(struct run *r, const struct config *c)
 	}
 }
 
+/*
+ * The jail's end of one channel; the worker's end goes straight into
+ * struct run, which owns it from here on (run_free closes it).
+ */
+static int
+channel(int *mine, int *theirs, bool mine_is_write)
+{
+	int	 p[2];
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	*mine = p[mine_is_write ? 1 : 0];
+	*theirs = p[mine_is_write ? 0 : 1];
+	return 0;
+}
+
+/* Starts the jail's init: cloned here (exec mode) or by the zygote. */
+static int
+spawn_jail(struct run *r, struct runner *rn, const struct jail_params *spec)
+{
+	if (rn->cfg->mode == MODE_ZYGOTE) {
+		/* The zygote clones the jail; we get a pidfd of its init. */
+		r->via_zygote = true;
+		if (zyg_spawn(rn->zyg, spec, &r->pid, &r->pidfd) == -1) {
+			r->pid = -1;	/* zyg_spawn said why */
+			return -1;
+		}
+		return 0;
+	}
+	/*
+	 * Raw clone: glibc has no fork-with-flags, and CLONE_NEWPID through
+	 * unshare() would need a second fork. The child runs only the jail
+	 * library, which touches no glibc state that a skipped atfork
+	 * handler guards.
+	 */
+	r->pid = (pid_t)syscall(SYS_clone, SIGCHLD | (JAIL_CLONE_FLAGS &
+	    ~(BENCH_SKIP(SKIP_NETNS) ? CLONE_NEWNET : 0)), NULL, NULL, NULL,
+	    NULL);
+	if (r->pid == 0) {
+		jail_enter(spec, NULL);		/* execs python3 */
+		_exit(127);
+	}
+	if (r->pid == -1 && (errno == EPERM || errno == ENOSPC ||
+	    errno == EINVAL))
+		log_warn("clone with new namespaces failed: are unprivileged "
+		    "user namespaces enabled (sysctl user.max_user_namespaces "
+		    "> 0)?");
+	else if (r->pid == -1)
+		log_warn("clone");
+	/* Still our unreaped child: the pid cannot have been reused. */
+	if (r->pid > 0 &&
+	    (r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0)) == -1) {
+		log_warn("pidfd_open");
+		return -1;	/* run_free() kills and reaps init */
+	}
+	return r->pid > 0 ? 0 : -1;
+}
+
+/*
+ * With cgroups, init waits until it is in the run's cgroups: nothing of
+ * the run happens outside the limits. Fails closed.
+ */
+static int
+release_jail(struct run *r, struct runner *rn, bool wait_go)
+{
+	if (!wait_go)
+		return 0;
+	if (cg_attach(rn->cg, r->pid) == -1) {
+		log_warn("attaching the jail to its cgroups");
+		return -1;
+	}
+	if (write(r->fd_ctl, "g", 1) != 1) {
+		log_warn("releasing the jail");
+		return -1;
+	}
+	return 0;
+}
+
+/* After the run: why it ended, in the worker's terms. */
+static enum pyx_err
+judge(struct run *r, struct runner *rn, int wstatus)
+{
+	if (r->fail[0] != '\0') {
+		log_warnx("jail setup failed: %s", r->fail);
+		return PYX_E_SANDBOX;
+	}
+	if (r->term == TERM_NONE && !r->got_exit) {
+		log_warnx("jail init ended without a report (wait status 0x%x)",
+		    wstatus);
+		return PYX_E_SANDBOX;
+	}
+	(void)verdict_parse(r->verdict.data, r->verdict.len, &r->verdict_info);
+	classify(r, rn->cfg);
+	/* The memory cgroup's OOM killer ends a run with SIGKILL. */
+	r->oom_killed = cg_oom_killed(rn->cg, &r->maxrss_kb);
+	if (r->oom_killed && r->term == TERM_SIGNALED && r->signal == SIGKILL)
+		r->term = TERM_MEMORY;
+	if (r->verdict_info.kind == VERDICT_NONE && r->term == TERM_EXITED &&
+	    (r->exit_code == 125 || r->exit_code == 127)) {
+		log_warnx("python could not be started in the jail (exit %d)",
+		    r->exit_code);
+		return PYX_E_SANDBOX;
+	}
+	return PYX_OK;
+}
+
+/*
+ * One run, start to reap. Every fd and process it makes is owned by r
+ * (released by run_free) or, for the jail's ends of the channels, by a
+ * local closed on every path (AUTOCLOSE).
+ */
 enum pyx_err
-sup_run(struct run *r, struct worker *w, const struct exec_req *req,
+sup_run(struct run *r, struct runner *rn, const struct exec_req *req,
     const char *jaildir, bool admin)
 {
-	struct sbx_spec	 spec;
+	AUTOCLOSE int	 j_in = -1;
+	AUTOCLOSE int	 j_out = -1;
+	AUTOCLOSE int	 j_err = -1;
+	AUTOCLOSE int	 j_verdict = -1;
+	AUTOCLOSE int	 j_ctl = -1;
+	AUTOCLOSE int	 j_data = -1;
+	struct jail_params	 spec;
+	struct jail_file	*files = NULL;
 	const char	*argv[8];
-	int		 p_in[2], p_out[2], p_err[2], p_ver[2], sp[2], p_dat[2];
-	int		*ends[] = { p_in, p_out, p_err, p_ver, sp, p_dat };
-	int		 st = 0, i;
-	bool		 zygote = w->cfg.mode == MODE_ZYGOTE;
-	double		 t0;
+	int		 sp[2], st = 0;
+	bool		 zygote = rn->cfg->mode == MODE_ZYGOTE;
+	double		 t0, deadline;
+	enum pyx_err	 e = PYX_E_SANDBOX;
 
-	for (i = 0; i < 6; i++)
-		ends[i][0] = ends[i][1] = -1;
-	if (pipe2(p_in, O_CLOEXEC) == -1 || pipe2(p_out, O_CLOEXEC) == -1 ||
-	    pipe2(p_err, O_CLOEXEC) == -1 || pipe2(p_ver, O_CLOEXEC) == -1 ||
-	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1 ||
-	    (zygote && pipe2(p_dat, O_CLOEXEC) == -1)) {
+	if (channel(&r->fd_stdin, &j_in, true) == -1 ||
+	    channel(&r->fd_stdout, &j_out, false) == -1 ||
+	    channel(&r->fd_stderr, &j_err, false) == -1 ||
+	    channel(&r->fd_verdict, &j_verdict, false) == -1 ||
+	    (zygote && channel(&r->fd_data, &j_data, true) == -1) ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
 		log_warn("pipes for a run");
-		for (i = 0; i < 6; i++) {
-			close_quietly(&ends[i][0]);
-			close_quietly(&ends[i][1]);
-		}
 		return PYX_E_INTERNAL;
 	}
+	r->fd_ctl = sp[0];
+	j_ctl = sp[1];
+
 	argv[0] = "/usr/bin/python3";
 	argv[1] = "-I";
 	argv[2] = "-u";
 	argv[3] = "-c";
 	argv[4] = boot_py;
 	argv[5] = admin ? "admin" : "public";
-	argv[6] = w->cfg.allowed_imports;
+	argv[6] = rn->cfg->allowed_imports;
 	argv[7] = NULL;
-	fill_spec(&spec, w, req, jaildir, argv);
-	spec.fds[SBX_FD_STDIN] = p_in[0];
-	spec.fds[SBX_FD_STDOUT] = p_out[1];
-	spec.fds[SBX_FD_STDERR] = p_err[1];
-	spec.fds[SBX_FD_VERDICT] = p_ver[1];
-	spec.fds[SBX_FD_CTL] = sp[1];
-	spec.fds[SBX_FD_DATA] = p_dat[0];
+	/* Zygote mode: the files go on the data stream, not through it. */
+	if (!zygote)
+		files = jail_files(req);
+	fill_spec(&spec, rn, files, files ? req->natt + 1 : 0, jaildir, argv);
+	spec.fds[JAIL_FD_STDIN] = j_in;
+	spec.fds[JAIL_FD_STDOUT] = j_out;
+	spec.fds[JAIL_FD_STDERR] = j_err;
+	spec.fds[JAIL_FD_VERDICT] = j_verdict;
+	spec.fds[JAIL_FD_CTL] = j_ctl;
+	spec.fds[JAIL_FD_DATA] = j_data;
 
 	t0 = mono_now();
-	if (zygote) {
-		/* The zygote clones the jail; we get a pidfd of its init. */
-		r->via_zygote = true;
-		if (zyg_spawn(w, &spec, &r->pid, &r->pidfd) == -1)
-			r->pid = -1;	/* zyg_spawn said why */
-	} else {
-		/*
-		 * Raw clone: glibc has no fork-with-flags, and CLONE_NEWPID
-		 * through unshare() would need a second fork. The child runs
-		 * only sandbox.c, which touches no glibc state that a skipped
-		 * atfork handler guards.
-		 */
-		r->pid = (pid_t)syscall(SYS_clone, SIGCHLD | (SBX_CLONE_FLAGS &
-		    ~(BENCH_SKIP(SKIP_NETNS) ? CLONE_NEWNET : 0)), NULL, NULL,
-		    NULL, NULL);
-		if (r->pid == 0)
-			sbx_child(&spec);
-		if (r->pid == -1 && (errno == EPERM || errno == ENOSPC ||
-		    errno == EINVAL))
-			log_warn("clone with new namespaces failed: are "
-			    "unprivileged user namespaces enabled "
-			    "(sysctl user.max_user_namespaces > 0)?");
-		else if (r->pid == -1)
-			log_warn("clone");
-	}
-	r->fd_stdin = p_in[1];
-	r->fd_stdout = p_out[0];
-	r->fd_stderr = p_err[0];
-	r->fd_verdict = p_ver[0];
-	r->fd_ctl = sp[0];
-	close(p_in[0]);
-	close(p_out[1]);
-	close(p_err[1]);
-	close(p_ver[1]);
-	close(sp[1]);
-	close_quietly(&p_dat[0]);
-	if (r->pid == -1)
-		goto fail;
-	/* Still our unreaped child (or the zygote's): the pid is not reused. */
-	if (r->pidfd == -1 &&
-	    (r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0)) == -1) {
-		log_warn("pidfd_open");
-		goto fail;	/* run_free() kills and reaps init */
-	}
-	if (spec.wait_go) {
-		/* Fail closed: limits that cannot be applied mean no run. */
-		if (cg_attach(&w->cg, r->pid) == -1) {
-			log_warn("attaching the jail to its cgroups");
-			goto fail;
-		}
-		if (write(r->fd_ctl, "g", 1) != 1) {
-			log_warn("releasing the jail");
-			goto fail;
-		}
-	}
+	deadline = t0 + (double)rn->cfg->time_limit_seconds;
+	if (spawn_jail(r, rn, &spec) == -1)
+		goto out;
+	/* The jail holds its ends now; ours would hide its EOFs. */
+	close_quietly(&j_in);
+	close_quietly(&j_out);
+	close_quietly(&j_err);
+	close_quietly(&j_verdict);
+	close_quietly(&j_ctl);
+	close_quietly(&j_data);
+	if (release_jail(r, rn, spec.wait_go) == -1)
+		goto out;
 	if (zygote) {
 		/* On failure the jail reports why (CTL_FAIL) or dies: go on. */
-		if (send_stream(p_dat[1], req, admin, t0 +
-		    (double)w->cfg.time_limit_seconds) == -1)
+		if (send_stream(r->fd_data, req, admin, deadline) == -1)
 			log_debug("data stream to the jail was cut short");
-		close_quietly(&p_dat[1]);
+		close_quietly(&r->fd_data);
 	}
 	if (req->stdin_len == 0)
 		close_quietly(&r->fd_stdin);
@@ -550,7 +617,7 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 	set_nonblock(r->fd_stderr);
 	set_nonblock(r->fd_verdict);
 
-	supervise(r, req, t0 + (double)w->cfg.time_limit_seconds);
+	supervise(r, req, deadline);
 	r->wall_sec = mono_now() - t0;
 	/*
 	 * Readable once init has exited, which the kernel completes only
@@ -562,30 +629,8 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 		while (waitpid(r->pid, &st, 0) == -1 && errno == EINTR)
 			;
 	r->pid = -1;
-
-	if (r->fail[0] != '\0') {
-		log_warnx("jail setup failed: %s", r->fail);
-		return PYX_E_SANDBOX;
-	}
-	if (r->term == TERM_NONE && !r->got_exit) {
-		log_warnx("jail init ended without a report (wait status 0x%x)",
-		    st);
-		return PYX_E_SANDBOX;
-	}
-	parse_verdict(r);
-	classify(r, &w->cfg);
-	/* The memory cgroup's OOM killer ends a run with SIGKILL. */
-	r->oom_killed = cg_oom_killed(&w->cg, &r->maxrss_kb);
-	if (r->oom_killed && r->term == TERM_SIGNALED && r->signal == SIGKILL)
-		r->term = TERM_MEMORY;
-	if (r->verdict_kind == VERDICT_NONE && r->term == TERM_EXITED &&
-	    (r->exit_code == 125 || r->exit_code == 127)) {
-		log_warnx("python could not be started in the jail (exit %d)",
-		    r->exit_code);
-		return PYX_E_SANDBOX;
-	}
-	return PYX_OK;
-fail:
-	close_quietly(&p_dat[1]);
-	return PYX_E_SANDBOX;
+	e = judge(r, rn, st);
+out:
+	free(files);
+	return e;
 }

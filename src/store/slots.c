@@ -26,7 +26,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pyexec.h"
+#include "common/common.h"
+#include "store/store.h"
 
 void
 slots_init(struct slots *s)

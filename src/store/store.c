@@ -55,7 +55,8 @@
 
 #include <sqlite3.h>
 
-#include "pyexec.h"
+#include "common/common.h"
+#include "store/store.h"
 
 #define STORE_BUSY_MS	2000	/* longer is an outage: STORE_FAILED */
 #define STORE_SCHEMA	1	/* PRAGMA user_version of the layout below */

@@ -24,14 +24,25 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pyexec.h"
+#include "common/common.h"
+#include "jail/jail.h"
+#include "zygote/proto.h"
+#include "zygote/zygote.h"
 
 #define ZYG_START_TIMEOUT_MS	60000
 #define ZYG_SPAWN_TIMEOUT_MS	10000
 
-extern const char *const jail_env[];
 static char zyg_arg0[] = "pyexec-zygote";
 static char *const zyg_argv[] = { zyg_arg0, NULL };
+
+void
+zyg_init(struct zygote *z, const struct config *cfg)
+{
+	memset(z, 0, sizeof(*z));
+	z->cfg = cfg;
+	z->pid = -1;
+	z->ctl = -1;
+}
 
 void
 zyg_stop(struct zygote *z)
@@ -63,9 +74,8 @@ recv_reply(int ctl, struct zyg_reply *r, int *fd, int timeout_ms)
 }
 
 static int
-zyg_start(struct worker *w)
+zyg_start(struct zygote *z)
 {
-	struct zygote	*z = &w->zyg;
 	struct zyg_reply r;
 	int		 sp[2], fd, devnull;
 	pid_t		 pid;
@@ -87,7 +97,7 @@ zyg_start(struct worker *w)
 		    dup2(sp[1], 3) == -1)
 			_exit(127);
 		(void)syscall(SYS_close_range, 4, ~0U, 0);
-		execve(w->cfg.zygote_path, zyg_argv, (char *const *)jail_env);
+		execve(z->cfg->zygote_path, zyg_argv, (char *const *)jail_env);
 		_exit(127);
 	}
 	close(sp[1]);
@@ -98,7 +108,7 @@ zyg_start(struct worker *w)
 	if (recv_reply(z->ctl, &r, &fd, ZYG_START_TIMEOUT_MS) == -1 ||
 	    r.pid != pid) {
 		log_warnx("zygote %s did not start (see its log above)",
-		    w->cfg.zygote_path);
+		    z->cfg->zygote_path);
 		close_quietly(&fd);
 		zyg_stop(z);
 		return -1;
@@ -114,26 +124,26 @@ zyg_start(struct worker *w)
  * replaced and asked again, once.
  */
 int
-zyg_spawn(struct worker *w, const struct sbx_spec *s, pid_t *pid, int *pidfd)
+zyg_spawn(struct zygote *z, const struct jail_params *s, pid_t *pid, int *pidfd)
 {
-	struct zygote		*z = &w->zyg;
 	struct zyg_spawn	*m;
 	struct zyg_reply	 r;
 	int			 attempt, rv = -1;
 
-	if (z->pid > 0 && ((int)z->runs >= w->cfg.zygote_max_runs ||
-	    mono_now() - z->started >= w->cfg.zygote_max_age_seconds)) {
+	if (z->pid > 0 && ((int)z->runs >= z->cfg->zygote_max_runs ||
+	    mono_now() - z->started >= z->cfg->zygote_max_age_seconds)) {
 		log_debug("recycling zygote %ld after %lu runs", (long)z->pid,
 		    z->runs);
 		zyg_stop(z);
 	}
 	m = xcalloc(1, sizeof(*m));
 	m->magic = ZYG_MAGIC;
+	m->version = ZYG_VERSION;
 	strlcpy(m->jaildir, s->jaildir, sizeof(m->jaildir));
 	memcpy(m->uid_map, s->uid_map, sizeof(m->uid_map));
 	memcpy(m->gid_map, s->gid_map, sizeof(m->gid_map));
 	memcpy(m->ws_opts, s->ws_opts, sizeof(m->ws_opts));
-	strlcpy(m->allowed, w->cfg.allowed_imports, sizeof(m->allowed));
+	strlcpy(m->allowed, z->cfg->allowed_imports, sizeof(m->allowed));
 	m->nrlim = s->nrlim;
 	memcpy(m->rlim_res, s->rlim_res, sizeof(m->rlim_res));
 	memcpy(m->rlim, s->rlim, sizeof(m->rlim));
@@ -141,9 +151,9 @@ zyg_spawn(struct worker *w, const struct sbx_spec *s, pid_t *pid, int *pidfd)
 	m->wait_go = s->wait_go;
 	m->max_files = s->max_files;
 	for (attempt = 0; attempt < 2 && rv == -1; attempt++) {
-		if (z->pid <= 0 && zyg_start(w) == -1)
+		if (z->pid <= 0 && zyg_start(z) == -1)
 			break;
-		if (fd_send(z->ctl, m, sizeof(*m), s->fds, SBX_NFDS) == -1 ||
+		if (fd_send(z->ctl, m, sizeof(*m), s->fds, JAIL_NFDS) == -1 ||
 		    recv_reply(z->ctl, &r, pidfd, ZYG_SPAWN_TIMEOUT_MS) == -1) {
 			log_warnx("zygote %ld is gone; starting another",
 			    (long)z->pid);

@@ -10,7 +10,7 @@
  *
  * For each request of the worker (struct zyg_spawn, with the run's pipe
  * ends as SCM_RIGHTS) it clones a jail exactly as an exec-mode run does
- * (sandbox.c: new user/mount/PID/net/IPC/UTS namespaces, minimal root,
+ * (src/jail/: new user/mount/PID/net/IPC/UTS namespaces, minimal root,
  * rlimits, cgroups, capabilities dropped, seccomp last), except that the
  * code and attachments reach the jail's init on a data pipe straight from
  * the worker, and the Python child runs the bootstrap in the forked
@@ -39,7 +39,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pyexec.h"
+#include "common/common.h"
+#include "jail/jail.h"
+#include "policy/policy.h"
+#include "zygote/proto.h"
+#include "zygote/zygote.h"
 #include "boot_py.h"
 
 #define ZYG_CTL_FD	3
@@ -64,19 +68,16 @@ static const char prelude[] =
 	"gc.freeze()\n";
 
 static PyObject	*run_fn;		/* boot.py's _pyexec_run_inproc */
-static char	 allowed_imports[4096];	/* from the worker's configuration */
 
-/* The Python child of a jail: sandbox.c calls this after seccomp. */
+/* The Python child of a jail, after jail_enter() returned in it. */
 __attribute__((noreturn)) static void
-run_inproc(const struct sbx_spec *s, bool admin)
+run_inproc(bool admin, const char *allowed_imports)
 {
 	PyObject	*r;
 	long		 status = 1;
-
 	struct sigaction sa;
 
-	(void)s;
-	/* What `python3` sets at start-up; sandbox.c reset every handler. */
+	/* What `python3` sets at start-up; the jail reset every handler. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
 	(void)sigaction(SIGPIPE, &sa, NULL);
@@ -202,18 +203,18 @@ static int
 serve_one(int ctl, const struct policy *pol)
 {
 	struct zyg_spawn	 req;
-	struct sbx_spec		 spec;
-	int			 fds[SBX_NFDS], nfds, i, pidfd, err;
+	struct jail_params		 spec;
+	int			 fds[JAIL_NFDS], nfds, i, pidfd, err;
 	pid_t			 pid;
 	ssize_t			 n;
 
-	n = fd_recv(ctl, &req, sizeof(req), fds, SBX_NFDS, &nfds, 0);
+	n = fd_recv(ctl, &req, sizeof(req), fds, JAIL_NFDS, &nfds, 0);
 	if (n == -1 && errno == EINTR)
 		return 0;
 	if (n <= 0)
 		return -1;
-	if (n != (ssize_t)sizeof(req) || nfds != SBX_NFDS ||
-	    req.magic != ZYG_MAGIC || req.nrlim < 0 || req.nrlim > SBX_NRLIM ||
+	if (n != (ssize_t)sizeof(req) || nfds != JAIL_NFDS ||
+	    req.magic != ZYG_MAGIC || req.version != ZYG_VERSION || req.nrlim < 0 || req.nrlim > JAIL_NRLIM ||
 	    memchr(req.jaildir, '\0', sizeof(req.jaildir)) == NULL ||
 	    memchr(req.allowed, '\0', sizeof(req.allowed)) == NULL) {
 		log_warnx("malformed spawn request");
@@ -222,11 +223,10 @@ serve_one(int ctl, const struct policy *pol)
 		reply(ctl, -1, EINVAL, -1);
 		return 0;
 	}
-	strlcpy(allowed_imports, req.allowed, sizeof(allowed_imports));
 
 	memset(&spec, 0, sizeof(spec));
 	spec.policy = pol;
-	spec.req = NULL;		/* files come on the data pipe */
+	spec.files = NULL;		/* files come on the data pipe */
 	spec.jaildir = req.jaildir;
 	memcpy(spec.uid_map, req.uid_map, sizeof(spec.uid_map));
 	memcpy(spec.gid_map, req.gid_map, sizeof(spec.gid_map));
@@ -240,16 +240,20 @@ serve_one(int ctl, const struct policy *pol)
 	spec.nproc = req.nproc;
 	spec.wait_go = req.wait_go != 0;
 	spec.max_files = req.max_files;
-	spec.run_inproc = run_inproc;
+	spec.argv = NULL;		/* Python runs here: run_inproc */
 	memcpy(spec.fds, fds, sizeof(fds));
 
 	/* CPython's own fork protocol; the child finishes it (run_inproc). */
 	PyOS_BeforeFork();
 	/* The netns is this zygote's own empty one (enter_empty_netns). */
-	pid = (pid_t)syscall(SYS_clone, SIGCHLD | (SBX_CLONE_FLAGS &
+	pid = (pid_t)syscall(SYS_clone, SIGCHLD | (JAIL_CLONE_FLAGS &
 	    ~CLONE_NEWNET), NULL, NULL, NULL, NULL);
-	if (pid == 0)
-		sbx_child(&spec);
+	if (pid == 0) {
+		bool	 admin = false;
+
+		jail_enter(&spec, &admin);	/* returns in the Python child */
+		run_inproc(admin, req.allowed);
+	}
 	err = errno;
 	PyOS_AfterFork_Parent();
 	for (i = 0; i < nfds; i++)

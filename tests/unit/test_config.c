@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pyexec.h"
+#include "common/common.h"
 #include "tap.h"
 
 static char	 err[1024];

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "pyexec.h"
+#include "common/common.h"
 #include "tap.h"
 
 static const struct {

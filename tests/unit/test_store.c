@@ -22,7 +22,8 @@
 
 #include <sqlite3.h>
 
-#include "pyexec.h"
+#include "common/common.h"
+#include "store/store.h"
 #include "store_tap.h"
 
 #define MIDNIGHT	((time_t)1710028800)	/* 2024-03-10 00:00:00 UTC */

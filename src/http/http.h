@@ -1,0 +1,99 @@
+/*
+ * http.h: the worker process's front (src/http/): start-up (main.c), the
+ * FastCGI loop (fcgi.c), routing and the /execute pipeline (execute.c),
+ * the request parser (request.c) and the reply (response.c).
+ *
+ * Rules: the only part that sees HTTP and json-c requests; it never
+ * touches a jail directly (run/ does), and it is the only part allowed to
+ * exit the worker (main.c, at start-up).
+ */
+#ifndef PYX_HTTP_H
+#define PYX_HTTP_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "common/common.h"
+#include "run/run.h"
+#include "store/store.h"
+
+struct json_object;
+
+/* request.c: JSON -> struct exec_req, strict */
+enum pyx_err	 req_parse(const struct config *, const char *, size_t,
+		    struct exec_req *, char *, size_t);
+void		 req_free(struct exec_req *);
+
+/* execute.c */
+struct http_req {
+	const char	*method;
+	const char	*uri;
+	const char	*content_type;
+	const char	*remote_addr;
+	long long	 content_length;	/* -1: not given */
+	/* reads the body on demand: the server's side (fcgi.c), opaque here */
+	long long	(*read_body)(void *, char *, size_t);
+	void		*body_ctx;
+};
+
+struct http_reply {
+	int		 status;
+	const char	*reason;
+	char		*body;		/* owned */
+	size_t		 body_len;
+	char		 extra_headers[256];
+};
+
+struct worker {
+	struct config	 cfg;
+	struct policy	 policy;
+	struct cgroups	 cg;
+	struct zygote	 zyg;
+	struct runner	 runner;	/* points at the four above */
+	char		*admin_key;
+	size_t		 admin_key_len;
+	struct store	*store;		/* NULL: failed to open, retried per request */
+	char		 store_path[PATH_MAX];
+	uid_t		 uid;
+	gid_t		 gid;
+	unsigned long	 served;
+};
+
+/* Everything one request owns; ctx_free() in execute.c releases it all. */
+struct exec_ctx {
+	struct worker	*w;
+	struct http_req	*http;
+	char		*body;
+	size_t		 body_len;
+	struct exec_req	 req;
+	bool		 admin;
+	bool		 ran;		/* the jail was entered */
+	struct run	 run;
+	char		 jaildir[PATH_MAX];
+	bool		 jaildir_made;
+	struct json_object *outputs;
+	enum pyx_err	 err;
+	char		 errmsg[512];
+	struct json_object *err_extra;	/* merged into error_details */
+	double		 t0;
+	bool		 is_execute;	/* /execute: user_info and server_status */
+	bool		 replied;	/* the route wrote the whole reply */
+	const char	*ip;		/* REMOTE_ADDR as nginx's realip set it */
+	struct slots	 slot;
+	struct quota_info quota;
+	bool		 have_quota;
+	int		 active;	/* runs in flight when this one arrived */
+	int		 retry_after;	/* seconds, for 429 and 503 */
+};
+
+void	 execute_handle(struct worker *, struct http_req *, struct http_reply *);
+
+/* fcgi.c */
+int	 fcgi_serve(struct worker *);
+
+/* response.c */
+char	*resp_build(struct exec_ctx *, size_t *);
+void	 resp_timestamp(char *, size_t);
+
+#endif /* PYX_HTTP_H */
