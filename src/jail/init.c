@@ -106,36 +106,6 @@ jail_checklist(struct jail *j, const struct jail_step *steps, size_t n)
 	}
 }
 
-static int
-write_all(int fd, const char *s)
-{
-	size_t	 n = strlen(s);
-	ssize_t	 w;
-
-	while (n > 0) {
-		w = write(fd, s, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
-write_proc(const char *path, const char *s)
-{
-	int	 fd, rv;
-
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
-		return -1;
-	rv = write_all(fd, s);
-	close(fd);
-	return rv;
-}
-
 /*
  * No handler, mask or SA_NOCLDWAIT of the parent (a worker, or the
  * zygote's interpreter) survives into the jail: init must see its child's
@@ -222,9 +192,9 @@ wait_for_cgroups(struct jail *j)
 static int
 map_ids(struct jail *j)
 {
-	if (write_proc("/proc/self/setgroups", "deny") == -1 ||
-	    write_proc("/proc/self/uid_map", j->p->uid_map) == -1 ||
-	    write_proc("/proc/self/gid_map", j->p->gid_map) == -1)
+	if (write_string("/proc/self/setgroups", "deny") == -1 ||
+	    write_string("/proc/self/uid_map", j->p->uid_map) == -1 ||
+	    write_string("/proc/self/gid_map", j->p->gid_map) == -1)
 		return -1;
 	return 0;
 }

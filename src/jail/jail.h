@@ -44,6 +44,11 @@ extern unsigned pyx_bench_skip;
 /* names.c: the one rule for attachment and return-file names */
 int	 name_check(const char *, size_t, const char **);
 
+/* io.c: whole reads and writes, no malloc */
+int	 write_all(int, const void *, size_t);
+int	 read_full(int, void *, size_t);
+int	 write_string(const char *, const char *);
+
 /* fdpass.c: one message and up to FDPASS_MAX fds (SCM_RIGHTS), no malloc */
 #define FDPASS_MAX	8
 int	 fd_send(int, const void *, size_t, const int *, int);

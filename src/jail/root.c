@@ -51,42 +51,6 @@ static const char group_text[] =
 static const char hosts_text[] = "127.0.0.1\tlocalhost sandbox\n";
 
 static int
-write_all(int fd, const void *p, size_t n)
-{
-	const char	*c = p;
-	ssize_t		 w;
-
-	while (n > 0) {
-		w = write(fd, c, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
-read_full(int fd, void *p, size_t n)
-{
-	char	*c = p;
-	ssize_t	 r;
-
-	while (n > 0) {
-		r = read(fd, c, n);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		c += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-static int
 write_file(int dirfd, const char *path, const void *data, size_t len,
     mode_t mode)
 {

@@ -38,19 +38,11 @@ static int
 write_str(const char *dir, const char *file, const char *val)
 {
 	char	 path[PATH_MAX];
-	int	 fd, rv = 0;
-	size_t	 n = strlen(val);
 
 	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >=
 	    (int)sizeof(path))
 		return -1;
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
-		return -1;
-	if (write(fd, val, n) != (ssize_t)n)
-		rv = -1;
-	if (close(fd) == -1)
-		rv = -1;
-	return rv;
+	return write_string(path, val);
 }
 
 static long long

@@ -95,17 +95,6 @@ run_inproc(bool admin, const char *allowed_imports)
 	_exit((int)status);
 }
 
-static void
-write_once(const char *path, const char *s)
-{
-	int	 fd;
-
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1 ||
-	    write(fd, s, strlen(s)) != (ssize_t)strlen(s))
-		fatal("%s", path);
-	close(fd);
-}
-
 /*
  * One empty network namespace for all of this zygote's jails instead of a
  * new one per run (creating and tearing down a netns is the costliest
@@ -125,13 +114,16 @@ enter_empty_netns(void)
 
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) == -1)
 		fatal("unshare(CLONE_NEWUSER | CLONE_NEWNET)");
-	write_once("/proc/self/setgroups", "deny");
+	if (write_string("/proc/self/setgroups", "deny") == -1)
+		fatal("/proc/self/setgroups");
 	snprintf(map, sizeof(map), "%lu %lu 1\n", (unsigned long)uid,
 	    (unsigned long)uid);
-	write_once("/proc/self/uid_map", map);
+	if (write_string("/proc/self/uid_map", map) == -1)
+		fatal("/proc/self/uid_map");
 	snprintf(map, sizeof(map), "%lu %lu 1\n", (unsigned long)gid,
 	    (unsigned long)gid);
-	write_once("/proc/self/gid_map", map);
+	if (write_string("/proc/self/gid_map", map) == -1)
+		fatal("/proc/self/gid_map");
 }
 
 static void
