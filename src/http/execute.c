@@ -50,12 +50,12 @@ ctx_free(struct exec_ctx *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static enum pyx_err
-fail(struct exec_ctx *c, enum pyx_err e, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static enum pyx_err
-fail(struct exec_ctx *c, enum pyx_err e, const char *fmt, ...)
+/*
+ * Records the public message of an error where it happens; the reply
+ * (response.c) reports it once. Returns e, for "return ctx_fail(...)".
+ */
+enum pyx_err
+ctx_fail(struct exec_ctx *c, enum pyx_err e, const char *fmt, ...)
 {
 	va_list	 ap;
 
@@ -75,32 +75,6 @@ is_json_type(const char *ct)
 	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
 }
 
-/*
- * Constant time in the contents and in both lengths: both keys are copied
- * into fixed, zero-padded buffers with their lengths, and every byte is
- * compared (ct_equal).
- */
-static bool
-admin_key_ok(const struct worker *w, const struct exec_req *r)
-{
-	unsigned char	 a[1024 + sizeof(size_t)], b[1024 + sizeof(size_t)];
-	bool		 ok;
-
-	if (w->admin_key == NULL || r->api_key == NULL ||
-	    w->admin_key_len > 1024 || r->api_key_len > 1024)
-		return false;
-	memset(a, 0, sizeof(a));
-	memset(b, 0, sizeof(b));
-	memcpy(a, w->admin_key, w->admin_key_len);
-	memcpy(a + 1024, &w->admin_key_len, sizeof(size_t));
-	memcpy(b, r->api_key, r->api_key_len);
-	memcpy(b + 1024, &r->api_key_len, sizeof(size_t));
-	ok = ct_equal(a, b, sizeof(a));
-	explicit_bzero(a, sizeof(a));
-	explicit_bzero(b, sizeof(b));
-	return ok;
-}
-
 /* The bootstrap refused the code (run/verdict.c parsed why). */
 static enum pyx_err
 verdict_error(struct exec_ctx *c)
@@ -114,12 +88,12 @@ verdict_error(struct exec_ctx *c)
 	msglen = vi->text_len > 300 ? 300 : (int)vi->text_len;
 	if (vi->kind == VERDICT_SYNTAX) {
 		if (!vi->have_position)
-			return fail(c, PYX_E_SYNTAX, "Syntax error in code.");
+			return ctx_fail(c, PYX_E_SYNTAX, "Syntax error in code.");
 		json_object_object_add(c->err_extra, "line",
 		    json_object_new_int(vi->line));
 		json_object_object_add(c->err_extra, "offset",
 		    json_object_new_int(vi->offset));
-		return fail(c, PYX_E_SYNTAX, "Syntax error in code: %.*s "
+		return ctx_fail(c, PYX_E_SYNTAX, "Syntax error in code: %.*s "
 		    "(line %d).", msglen, vi->text, vi->line);
 	}
 	arr = json_object_new_array();
@@ -132,96 +106,8 @@ verdict_error(struct exec_ctx *c)
 			    (int)(comma - p)));
 	}
 	json_object_object_add(c->err_extra, "disallowed", arr);
-	return fail(c, PYX_E_FORBIDDEN_IMPORT, "Import of disallowed "
+	return ctx_fail(c, PYX_E_FORBIDDEN_IMPORT, "Import of disallowed "
 	    "module(s): %.*s.", msglen, vi->text);
-}
-
-static struct store *
-get_store(struct worker *w)
-{
-	char	 err[256];
-
-	if (w->store == NULL &&
-	    (w->store = store_open(w->store_path, err, sizeof(err))) == NULL)
-		log_warnx("rate-limit store %s: %s", w->store_path, err);
-	return w->store;
-}
-
-/*
- * Takes a concurrency slot, then (public callers only) charges the rate
- * limit and the daily quota. Slot first: a request refused as busy never
- * runs and so is not charged; a request refused by the limits gives its
- * slot back at once (ctx_free). Store trouble fails closed: 503, never an
- * unmetered run.
- */
-static enum pyx_err
-admit(struct exec_ctx *c)
-{
-	const struct config	*cfg = &c->w->cfg;
-	struct store		*st;
-	char			 err[256];
-
-	switch (slots_acquire(&c->slot, cfg->runtime_dir, cfg->max_concurrent,
-	    err, sizeof(err))) {
-	case SLOTS_OK:
-		c->active = c->slot.active;
-		break;
-	case SLOTS_BUSY:
-		c->active = cfg->max_concurrent;
-		c->retry_after = 1;
-		return PYX_E_BUSY;
-	default:
-		log_warnx("concurrency slots: %s", err);
-		return PYX_E_INTERNAL;
-	}
-	if (c->admin)
-		return PYX_OK;
-	if ((st = get_store(c->w)) == NULL)
-		return PYX_E_UNAVAILABLE;
-	switch (store_charge(st, c->ip, time(NULL), cfg->rate_limit_per_minute,
-	    cfg->daily_quota, &c->quota)) {
-	case STORE_OK:
-		c->have_quota = true;
-		return PYX_OK;
-	case STORE_RATE_LIMITED:
-		c->have_quota = true;
-		c->retry_after = c->quota.retry_after_seconds;
-		return fail(c, PYX_E_RATE_LIMIT, "Rate limit of %d per minute "
-		    "exceeded; retry in %d seconds.", cfg->rate_limit_per_minute,
-		    c->retry_after);
-	case STORE_QUOTA_EXCEEDED:
-		c->have_quota = true;
-		c->retry_after = c->quota.retry_after_seconds;
-		return fail(c, PYX_E_RATE_LIMIT, "Daily quota of %d exceeded; "
-		    "it resets at 00:00 UTC.", cfg->daily_quota);
-	default:
-		log_warnx("rate-limit store %s: %s", c->w->store_path,
-		    store_errmsg(st));
-		return PYX_E_UNAVAILABLE;
-	}
-}
-
-/*
- * For answers that charged nothing (validation errors, busy): the caller's
- * figures as they stand, and how many runs are in flight.
- */
-static void
-fill_status(struct exec_ctx *c)
-{
-	const struct config	*cfg = &c->w->cfg;
-	struct store		*st;
-	char			 err[256];
-	int			 n;
-
-	if (!c->have_quota && !c->admin && (st = get_store(c->w)) != NULL &&
-	    store_peek(st, c->ip, time(NULL), cfg->rate_limit_per_minute,
-	    cfg->daily_quota, &c->quota) == 0)
-		c->have_quota = true;
-	if (c->slot.fd == -1 && c->err != PYX_E_BUSY) {
-		if ((n = slots_count(cfg->runtime_dir, cfg->max_concurrent, err,
-		    sizeof(err))) >= 0)
-			c->active = n;
-	}
 }
 
 static enum pyx_err
@@ -236,15 +122,15 @@ do_execute(struct exec_ctx *c)
 	if (!is_json_type(h->content_type))
 		return PYX_E_MEDIA_TYPE;
 	if (h->content_length < 0)
-		return fail(c, PYX_E_VALIDATION, "Content-Length is required.");
+		return ctx_fail(c, PYX_E_VALIDATION, "Content-Length is required.");
 	if ((size_t)h->content_length > max)
-		return fail(c, PYX_E_TOO_LARGE, "The request body is larger "
+		return ctx_fail(c, PYX_E_TOO_LARGE, "The request body is larger "
 		    "than %zu bytes.", max);
 	c->body_len = (size_t)h->content_length;
 	c->body = xmalloc(c->body_len + 1);
 	got = h->read_body(h->body_ctx, c->body, c->body_len);
 	if (got != h->content_length)
-		return fail(c, PYX_E_VALIDATION, "The request body ended "
+		return ctx_fail(c, PYX_E_VALIDATION, "The request body ended "
 		    "early.");
 	c->body[c->body_len] = '\0';
 
@@ -256,7 +142,7 @@ do_execute(struct exec_ctx *c)
 	c->body = NULL;
 	if (e != PYX_OK)
 		return e;
-	c->admin = admin_key_ok(c->w, &c->req);
+	c->admin = admit_is_admin(c->w, &c->req);
 	if ((e = admit(c)) != PYX_OK)
 		return e;
 
@@ -280,7 +166,7 @@ do_execute(struct exec_ctx *c)
 	c->outputs = outputs_collect(c->run.fd_work, c->req.ret, c->req.nret,
 	    cfg->max_file_bytes, (long long)cfg->workspace_limit_mb << 20);
 	if (c->run.term == TERM_TIMEOUT)
-		return fail(c, PYX_E_TIMEOUT, "Execution timed out (%d seconds "
+		return ctx_fail(c, PYX_E_TIMEOUT, "Execution timed out (%d seconds "
 		    "limit).", cfg->time_limit_seconds);
 	return PYX_OK;
 }
@@ -305,7 +191,7 @@ route_execute(struct exec_ctx *c, struct http_reply *rep)
 {
 	(void)rep;
 	c->err = do_execute(c);
-	fill_status(c);
+	admit_status(c);
 	return c->err;
 }
 

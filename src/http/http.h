@@ -88,6 +88,14 @@ struct exec_ctx {
 };
 
 void	 execute_handle(struct worker *, struct http_req *, struct http_reply *);
+enum pyx_err ctx_fail(struct exec_ctx *, enum pyx_err, const char *, ...)
+	    __attribute__((format(printf, 3, 4)));
+
+/* admit.c: the caller's role, a slot, the rate limit and quota */
+bool	 admit_is_admin(const struct worker *, const struct exec_req *);
+struct store *admit_store(struct worker *);
+enum pyx_err admit(struct exec_ctx *);
+void	 admit_status(struct exec_ctx *);
 
 /* fcgi.c */
 int	 fcgi_serve(struct worker *);

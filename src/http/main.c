@@ -85,34 +85,38 @@ check_runtime_dir(const struct config *c)
 		    (unsigned long)geteuid());
 }
 
-int
-main(int argc, char *argv[])
-{
-	struct worker		 w;
-	struct sigaction	 sa;
-	const char		*conf = DEFAULT_CONFIG, *keyfile = NULL;
-	char			 err[3 * PATH_MAX];
-	int			 ch, check = 0, body = 0, dump = 0, verbose = 0;
+struct flags {
+	const char	*conf;
+	const char	*keyfile;
+	bool		 check, body, dump, verbose;
+};
 
+static void
+parse_flags(int argc, char *argv[], struct flags *f)
+{
+	int	 ch;
+
+	memset(f, 0, sizeof(*f));
+	f->conf = DEFAULT_CONFIG;
 	while ((ch = getopt(argc, argv, "BPc:k:tv")) != -1) {
 		switch (ch) {
 		case 'B':
-			body = 1;
+			f->body = true;
 			break;
 		case 'P':
-			dump = 1;
+			f->dump = true;
 			break;
 		case 'c':
-			conf = optarg;
+			f->conf = optarg;
 			break;
 		case 'k':
-			keyfile = optarg;
+			f->keyfile = optarg;
 			break;
 		case 't':
-			check = 1;
+			f->check = true;
 			break;
 		case 'v':
-			verbose = 1;
+			f->verbose = true;
 			break;
 		default:
 			usage();
@@ -120,35 +124,24 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
-	log_init("pyexec", verbose);
+}
 
-	memset(&w, 0, sizeof(w));
-	zyg_init(&w.zyg, &w.cfg);
-	cfg_defaults(&w.cfg);
-	if (cfg_load(&w.cfg, conf, err, sizeof(err)) == -1)
-		fatalx("%s", err);
-	if (keyfile != NULL && strlcpy(w.cfg.admin_api_key_file, keyfile,
-	    sizeof(w.cfg.admin_api_key_file)) >= sizeof(w.cfg.admin_api_key_file))
-		fatalx("-k: path too long");
-	if (check) {
-		printf("configuration OK\n");
-		return 0;
-	}
-	if (body) {
-		printf("%zu\n", cfg_max_body(&w.cfg));
-		return 0;
-	}
-	if (dump) {
-		if (policy_dump(STDOUT_FILENO, err, sizeof(err)) == -1)
-			fatalx("seccomp: %s", err);
-		return 0;
-	}
+/*
+ * Everything a worker needs before its first request, in order; any
+ * failure ends the process with the reason (fail closed: no partial
+ * worker ever serves).
+ */
+static void
+start_worker(struct worker *w)
+{
+	struct sigaction	 sa;
+	char			 err[3 * PATH_MAX];
 
 	if (geteuid() == 0 || getuid() == 0)
 		fatalx("refusing to run as root: run the workers as an "
 		    "unprivileged user (spawn-fcgi -u)");
-	w.uid = getuid();
-	w.gid = getgid();
+	w->uid = getuid();
+	w->gid = getgid();
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
@@ -157,42 +150,84 @@ main(int argc, char *argv[])
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
-	load_admin_key(&w);
-	check_runtime_dir(&w.cfg);
-	if (policy_prepare(&w.policy, err, sizeof(err)) == -1)
+	load_admin_key(w);
+	check_runtime_dir(&w->cfg);
+	if (policy_prepare(&w->policy, err, sizeof(err)) == -1)
 		fatalx("seccomp: %s", err);
-	cg_init(&w.cg, &w.cfg, err, sizeof(err));
+	cg_init(&w->cg, &w->cfg, err, sizeof(err));
 	log_info("limits: %s", err);
-	w.runner = (struct runner){ .cfg = &w.cfg, .policy = &w.policy,
-	    .cg = &w.cg, .zyg = &w.zyg, .uid = w.uid, .gid = w.gid,
-	    .wipe = w.admin_key, .wipe_len = w.admin_key_len };
-	if (selftest_run(&w.runner) == -1)
+	w->runner = (struct runner){ .cfg = &w->cfg, .policy = &w->policy,
+	    .cg = &w->cg, .zyg = &w->zyg, .uid = w->uid, .gid = w->gid,
+	    .wipe = w->admin_key, .wipe_len = w->admin_key_len };
+	if (selftest_run(&w->runner) == -1)
 		fatalx("self-test failed: refusing to serve");
 	/*
 	 * A store that cannot be opened does not stop the worker: public
 	 * requests get 503 (retrying the open each time), admins still run.
 	 */
-	if (snprintf(w.store_path, sizeof(w.store_path), "%s/ratelimit.sqlite",
-	    w.cfg.state_dir) >= (int)sizeof(w.store_path))
+	if (snprintf(w->store_path, sizeof(w->store_path),
+	    "%s/ratelimit.sqlite", w->cfg.state_dir) >=
+	    (int)sizeof(w->store_path))
 		fatalx("state_dir is too long");
-	if ((w.store = store_open(w.store_path, err, sizeof(err))) == NULL)
+	if ((w->store = store_open(w->store_path, err, sizeof(err))) == NULL)
 		log_warnx("rate-limit store %s: %s (public requests get 503 "
-		    "until it opens)", w.store_path, err);
+		    "until it opens)", w->store_path, err);
 	log_info("worker ready: mode %s, seccomp filter %u instructions, "
-	    "admin key %s", w.cfg.mode == MODE_ZYGOTE ? "zygote" : "exec",
-	    w.policy.len, w.admin_key ? "loaded" : "not configured");
+	    "admin key %s", w->cfg.mode == MODE_ZYGOTE ? "zygote" : "exec",
+	    w->policy.len, w->admin_key ? "loaded" : "not configured");
+}
 
+static void
+stop_worker(struct worker *w)
+{
+	log_info("worker stopping after %lu requests", w->served);
+	zyg_stop(&w->zyg);
+	policy_free(&w->policy);
+	cg_cleanup(&w->cg);
+	if (w->store != NULL)
+		store_close(w->store);
+	if (w->admin_key != NULL) {
+		explicit_bzero(w->admin_key, w->admin_key_len);
+		free(w->admin_key);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct worker	 w;
+	struct flags	 f;
+	char		 err[3 * PATH_MAX];
+
+	parse_flags(argc, argv, &f);
+	log_init("pyexec", f.verbose);
+
+	memset(&w, 0, sizeof(w));
+	zyg_init(&w.zyg, &w.cfg);
+	cfg_defaults(&w.cfg);
+	if (cfg_load(&w.cfg, f.conf, err, sizeof(err)) == -1)
+		fatalx("%s", err);
+	if (f.keyfile != NULL && strlcpy(w.cfg.admin_api_key_file, f.keyfile,
+	    sizeof(w.cfg.admin_api_key_file)) >=
+	    sizeof(w.cfg.admin_api_key_file))
+		fatalx("-k: path too long");
+	if (f.check) {
+		printf("configuration OK\n");
+		return 0;
+	}
+	if (f.body) {
+		printf("%zu\n", cfg_max_body(&w.cfg));
+		return 0;
+	}
+	if (f.dump) {
+		if (policy_dump(STDOUT_FILENO, err, sizeof(err)) == -1)
+			fatalx("seccomp: %s", err);
+		return 0;
+	}
+
+	start_worker(&w);
 	if (fcgi_serve(&w) == -1)
 		return 1;
-	log_info("worker stopping after %lu requests", w.served);
-	zyg_stop(&w.zyg);
-	policy_free(&w.policy);
-	cg_cleanup(&w.cg);
-	if (w.store != NULL)
-		store_close(w.store);
-	if (w.admin_key != NULL) {
-		explicit_bzero(w.admin_key, w.admin_key_len);
-		free(w.admin_key);
-	}
+	stop_worker(&w);
 	return 0;
 }
