@@ -21,7 +21,7 @@ The C unit tests are the one list in tests/unit/Makefile.inc (UNIT_TESTS,
 `make print-unit-tests`); --only selects among them, the fuzzers and the
 Python tests alike.
 
-    python3 tests/run.py [--only SUBSTRING] [--suite NAME[,NAME]]
+    python3 tests/run.py [--only SUBSTRING[,SUBSTRING]] [--suite NAME[,NAME]]
 """
 import argparse
 import glob
@@ -52,6 +52,11 @@ def record(suite, name, ok, detail=''):
     if not ok and detail:
         line += '\n    ' + detail.strip().replace('\n', '\n    ')
     print(line, flush=True)
+
+
+def selected(only, name):
+    """--only: a comma-separated list of substrings; empty selects all."""
+    return not only or any(o in name for o in only.split(','))
 
 
 def unit_tests(build):
@@ -89,7 +94,7 @@ def run_unit(suite='unit', build=None, only='', env=None):
                'make print-unit-tests failed in ' + build)
         return
     if only:
-        tests = [t for t in tests if only in os.path.basename(t)]
+        tests = [t for t in tests if selected(only, os.path.basename(t))]
         if not tests:
             return
     for t in tests:     # stale results must not count
@@ -133,7 +138,7 @@ def run_unit(suite='unit', build=None, only='', env=None):
 
 def run_sanitized(only):
     tests = unit_tests(os.path.join(REPO, 'build')) or []
-    if only and not any(only in os.path.basename(t) for t in tests):
+    if only and not any(selected(only, os.path.basename(t)) for t in tests):
         return
     err = configure_sanitized(FUZZ_BUILD)
     if err is not None:
@@ -225,7 +230,8 @@ def run_python_suites(suites, only, modes):
                         tests.append((suite, '%s.%s' % (base, n),
                                       getattr(mod, n), mod))
         if only:
-            tests = [t for t in tests if only in t[1]]
+            tests = [t for t in tests
+                     if any(o in t[1] for o in only.split(','))]
         if not tests:
             continue
         st = stackmod.Stack(config=config, workers=workers,
@@ -318,13 +324,12 @@ def main():
                 os.path.join(REPO, 'build')]
         tests = unit_tests(os.path.join(REPO, 'build')) or []
         if args.only:
-            argv.append(args.only)
-        if not args.only or any(args.only in os.path.basename(t)
-                                for t in tests):
+            argv += args.only.split(',')
+        if any(selected(args.only, os.path.basename(t)) for t in tests):
             run_script('valgrind', 'unit tests under valgrind', argv, 900)
     if 'fuzz' in suites:
         names = [n for n in ('req', 'b64', 'cfg')
-                 if args.only in n + '_fuzzer']
+                 if selected(args.only, n + '_fuzzer')]
         if names:
             run_script('fuzz', 'fuzzers (short run)',
                        [os.path.join(REPO, 'fuzz', 'run.sh'), '-t', '20',

@@ -111,6 +111,7 @@ struct run {
 	int		 fd_data;	/* zygote mode: the files, to init */
 	int		 fd_work;	/* workspace dirfd, from CTL_READY */
 	size_t		 stdin_off;
+	int		 time_limit;	/* seconds: wall deadline and CPU rlimit */
 	struct buf	 out;
 	struct buf	 err;
 	struct buf	 verdict;

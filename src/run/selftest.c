@@ -16,6 +16,14 @@
 #include "run/run.h"
 #include "selftest_py.h"
 
+/*
+ * The probe's own deadline, not the operator's time_limit_seconds: a
+ * 2-second limit is fine for users, but at start-up every worker probes
+ * at once, and on a machine with slow page faults a probe can take
+ * seconds. Too short a deadline makes a healthy worker refuse to serve.
+ */
+#define SELFTEST_DEADLINE	120
+
 static bool
 quotable(const char *s)
 {
@@ -30,6 +38,7 @@ selftest_run(struct runner *rn)
 	struct run	 run;
 	char		 dir[PATH_MAX], head[2 * PATH_MAX + 128];
 	enum pyx_err	 e;
+	double		 t0;
 	int		 rv = -1;
 
 	if (!quotable(cfg->runtime_dir) || !quotable(cfg->state_dir)) {
@@ -52,6 +61,8 @@ selftest_run(struct runner *rn)
 		return -1;
 	}
 	run_init(&run, cfg);
+	run.time_limit = SELFTEST_DEADLINE;
+	t0 = mono_now();
 	e = sup_run(&run, rn, &req, dir, true);
 	if (e != PYX_OK)
 		log_warnx("self-test: the jail could not run a probe (%s); "
@@ -68,6 +79,11 @@ selftest_run(struct runner *rn)
 		    "serve: %.500s", run.out.data ? run.out.data : "(no output)");
 	else
 		rv = 0;
+	if (rv == 0)
+		log_info("self-test passed in %.2f s", mono_now() - t0);
+	else
+		log_warnx("self-test failed after %.2f s (deadline %d s)",
+		    mono_now() - t0, SELFTEST_DEADLINE);
 	run_free(&run);
 	(void)rmdir(dir);
 	free(req.code);

@@ -46,6 +46,7 @@ run_init(struct run *r, const struct config *cfg)
 	buf_init(&r->err, (size_t)cfg->max_output_bytes);
 	buf_init(&r->verdict, VERDICT_MAX);
 	r->exit_code = -1;
+	r->time_limit = cfg->time_limit_seconds;
 }
 
 /* Safe on every path: kills and reaps init if it is still there. */
@@ -122,13 +123,13 @@ jail_files(const struct exec_req *req)
 }
 
 static void
-fill_spec(struct jail_params *s, const struct runner *rn,
+fill_spec(struct jail_params *s, const struct runner *rn, const struct run *r,
     const struct jail_file *files, size_t nfiles, const char *jaildir,
     const char **argv)
 {
 	const struct config	*c = rn->cfg;
 	unsigned long long	 ws = (unsigned long long)c->workspace_limit_mb << 20;
-	rlim_t			 t = (rlim_t)c->time_limit_seconds;
+	rlim_t			 t = (rlim_t)r->time_limit;
 
 	memset(s, 0, sizeof(*s));
 	s->policy = rn->policy;
@@ -410,7 +411,7 @@ supervise(struct run *r, const struct exec_req *req, double deadline)
 }
 
 static void
-classify(struct run *r, const struct config *c)
+classify(struct run *r)
 {
 	int	 st = r->exit_status;
 
@@ -423,7 +424,7 @@ classify(struct run *r, const struct config *c)
 		r->signal = WTERMSIG(st);
 		/* SIGXCPU at the soft CPU limit, SIGKILL at the hard one. */
 		if (r->signal == SIGXCPU || (r->signal == SIGKILL &&
-		    r->cpu_sec >= (double)c->time_limit_seconds))
+		    r->cpu_sec >= (double)r->time_limit))
 			r->term = TERM_CPU;
 		else
 			r->term = TERM_SIGNALED;
@@ -522,7 +523,7 @@ judge(struct run *r, struct runner *rn, int wstatus)
 		return PYX_E_SANDBOX;
 	}
 	(void)verdict_parse(r->verdict.data, r->verdict.len, &r->verdict_info);
-	classify(r, rn->cfg);
+	classify(r);
 	/* The memory cgroup's OOM killer ends a run with SIGKILL. */
 	r->oom_killed = cg_oom_killed(rn->cg, &r->maxrss_kb);
 	if (r->oom_killed && r->term == TERM_SIGNALED && r->signal == SIGKILL)
@@ -582,7 +583,8 @@ sup_run(struct run *r, struct runner *rn, const struct exec_req *req,
 	/* Zygote mode: the files go on the data stream, not through it. */
 	if (!zygote)
 		files = jail_files(req);
-	fill_spec(&spec, rn, files, files ? req->natt + 1 : 0, jaildir, argv);
+	fill_spec(&spec, rn, r, files, files ? req->natt + 1 : 0, jaildir,
+	    argv);
 	spec.fds[JAIL_FD_STDIN] = j_in;
 	spec.fds[JAIL_FD_STDOUT] = j_out;
 	spec.fds[JAIL_FD_STDERR] = j_err;
@@ -591,7 +593,7 @@ sup_run(struct run *r, struct runner *rn, const struct exec_req *req,
 	spec.fds[JAIL_FD_DATA] = j_data;
 
 	t0 = mono_now();
-	deadline = t0 + (double)rn->cfg->time_limit_seconds;
+	deadline = t0 + (double)r->time_limit;
 	if (spawn_jail(r, rn, &spec) == -1)
 		goto out;
 	/* The jail holds its ends now; ours would hide its EOFs. */

@@ -61,7 +61,7 @@ def test(stack):
             assert v == 'ok:None', (k, v)   # delivered, and ignored
     assert r['init state'] == 'S' and r['init alive'] == 'ok:None', r
     assert r['pids'] == ['1', '2'], r
-    assert not wait_no_jail_procs(stack, timeout=0.5)
+    assert not wait_no_jail_procs(stack, timeout=stack.slack(10))
     status, doc = run(stack, SUICIDE)
     d = details(doc)
     assert status == 200 and d.get('termination') == 'signaled' and \

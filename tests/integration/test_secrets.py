@@ -88,12 +88,14 @@ def test_admin_key_not_in_jail_init(s):
     kinds = [None, s.admin_key] if s.config.get('mode') == 'zygote' else [None]
     for key in kinds:
         res = {}
-        payload = {'code': 'import time\ntime.sleep(1.5)\nprint("done")'}
+        # Long enough to be found on a slow machine, short of the limit.
+        hold = min(max(1.5, s.slack(20)), s.config['time_limit_seconds'] - 2)
+        payload = {'code': 'import time\ntime.sleep(%.2f)\nprint("done")' % hold}
         if key:
             payload['api_key'] = key
         t = threading.Thread(target=lambda: res.update(r=s.execute(payload)))
         t.start()
-        inits, deadline = [], time.time() + 1.2
+        inits, deadline = [], time.time() + hold - 0.3
         while not inits and time.time() < deadline:
             time.sleep(0.1)
             inits = _jail_inits(s)

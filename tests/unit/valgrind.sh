@@ -1,18 +1,19 @@
 #!/bin/sh
 # valgrind.sh: run every unit test binary under valgrind (memcheck).
 #
-# Usage: tests/unit/valgrind.sh [BUILDDIR [SUBSTRING]]
+# Usage: tests/unit/valgrind.sh [BUILDDIR [SUBSTRING...]]
 #
 # BUILDDIR is the build tree where "make check" has built the tests
 # (default: the current directory). The tests are the one list in
-# tests/unit/Makefile.inc (make print-unit-tests); with SUBSTRING, only
-# those whose name contains it. Any memory error, any definite leak
+# tests/unit/Makefile.inc (make print-unit-tests); with SUBSTRINGs, only
+# those whose name contains one of them. Any memory error, any definite leak
 # or any failing test makes the script exit non-zero. Build without
 # --enable-sanitizers: ASan and valgrind do not mix.
 set -u
 
 builddir=${1:-.}
-only=${2:-}
+[ $# -gt 0 ] && shift
+patterns=$*
 if ! list=$(make -s -C "$builddir" print-unit-tests 2>/dev/null) ||
     [ -z "$list" ]; then
 	echo "valgrind.sh: no unit test list in $builddir (configure first)" >&2
@@ -21,9 +22,12 @@ fi
 tests=
 for t in $list; do
 	t=${t##*/}
-	case $t in
-	*"$only"*) tests="$tests $t" ;;
-	esac
+	[ -z "$patterns" ] && tests="$tests $t" && continue
+	for p in $patterns; do
+		case $t in
+		*"$p"*) tests="$tests $t"; break ;;
+		esac
+	done
 done
 
 if ! command -v valgrind >/dev/null 2>&1; then
