@@ -186,7 +186,8 @@ def stack_key(mod, mode):
     cfg = dict(BASE_CONFIG, **getattr(mod, 'CONFIG', {}))
     cfg['mode'] = mode
     return (json.dumps(cfg, sort_keys=True),
-            getattr(mod, 'WORKERS', 4), getattr(mod, 'FLOOD_RATE', 1000))
+            getattr(mod, 'WORKERS', 4), getattr(mod, 'FLOOD_RATE', 1000),
+            getattr(mod, 'CONN_LIMIT', 1000))
 
 
 def run_python_suites(suites, only, modes):
@@ -215,6 +216,7 @@ def run_python_suites(suites, only, modes):
 
     for key, mods in groups.items():
         config, workers, flood = json.loads(key[0]), key[1], key[2]
+        conn_limit = key[3]
         tests = []
         for suite, f, mod in mods:
             base = '%s[%s]' % (os.path.splitext(os.path.basename(f))[0],
@@ -236,7 +238,7 @@ def run_python_suites(suites, only, modes):
             continue
         st = stackmod.Stack(config=config, workers=workers,
                             admin_key=ADMIN_KEY, flood_rate=flood,
-                            flood_burst=flood * 2)
+                            flood_burst=flood * 2, conn_limit=conn_limit)
         try:
             st.start()
         except Exception:

@@ -30,6 +30,7 @@ struct config {
 	int		 max_attachments;
 	long long	 max_file_bytes;
 	int		 max_return_files;
+	long long	 max_return_bytes;
 	int		 max_processes;
 	int		 memory_limit_mb;
 	long long	 max_output_bytes;
@@ -38,6 +39,7 @@ struct config {
 	int		 max_concurrent;
 	int		 rate_limit_per_minute;
 	int		 daily_quota;
+	int		 rate_limit_ipv6_prefix;
 	char		 admin_api_key_file[PATH_MAX];
 	char		 allowed_imports[4096];	/* comma-separated */
 	char		 runtime_dir[PATH_MAX];
@@ -102,6 +104,7 @@ size_t	 buf_append(struct buf *, const void *, size_t);
 void	 buf_free(struct buf *);
 int	 utf8_count(const char *, size_t, size_t *);
 size_t	 utf8_complete_len(const char *, size_t);
+size_t	 utf8_cut(const char *, size_t);
 char	*utf8_sanitize(const char *, size_t, size_t *, bool *);
 
 /* log.c */

@@ -84,7 +84,8 @@ admit(struct exec_ctx *c)
 		return PYX_OK;
 	if ((st = admit_store(c->w)) == NULL)
 		return PYX_E_UNAVAILABLE;
-	switch (store_charge(st, c->ip, time(NULL), cfg->rate_limit_per_minute,
+	switch (store_charge(st, c->client, time(NULL),
+	    cfg->rate_limit_per_minute,
 	    cfg->daily_quota, &c->quota)) {
 	case STORE_OK:
 		c->have_quota = true;
@@ -120,7 +121,7 @@ admit_status(struct exec_ctx *c)
 	int			 n;
 
 	if (!c->have_quota && !c->admin && (st = admit_store(c->w)) != NULL &&
-	    store_peek(st, c->ip, time(NULL), cfg->rate_limit_per_minute,
+	    store_peek(st, c->client, time(NULL), cfg->rate_limit_per_minute,
 	    cfg->daily_quota, &c->quota) == 0)
 		c->have_quota = true;
 	if (c->slot.fd == -1 && c->err != PYX_E_BUSY) {

@@ -46,6 +46,7 @@ ctx_free(struct exec_ctx *c)
 	req_free(&c->req);
 	free(c->body);
 	json_object_put(c->outputs);
+	outfiles_free(&c->outfiles);
 	json_object_put(c->err_extra);
 	memset(c, 0, sizeof(*c));
 }
@@ -62,6 +63,8 @@ ctx_fail(struct exec_ctx *c, enum pyx_err e, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(c->errmsg, sizeof(c->errmsg), fmt, ap);
 	va_end(ap);
+	/* A message cut short must not end in half a character. */
+	c->errmsg[utf8_complete_len(c->errmsg, strlen(c->errmsg))] = '\0';
 	return e;
 }
 
@@ -79,26 +82,40 @@ is_json_type(const char *ct)
 static enum pyx_err
 verdict_error(struct exec_ctx *c)
 {
-	const struct verdict_info	*vi = &c->run.verdict_info;
-	struct json_object		*arr;
-	const char			*p, *end, *comma;
-	int				 msglen;
+	struct verdict_info	 vi;
+	struct json_object	*arr;
+	const char		*p, *end, *comma;
+	char			*clean;
+	size_t			 len;
+	int			 msglen;
+	bool			 lossy;
 
+	/*
+	 * The bootstrap writes UTF-8, but the line comes from the jail:
+	 * make sure of it, then cut quoted text only between characters.
+	 */
+	clean = utf8_sanitize(c->run.verdict.data, c->run.verdict.len, &len,
+	    &lossy);
+	buf_free(&c->run.verdict);
+	c->run.verdict.data = clean;
+	c->run.verdict.len = len;
+	(void)verdict_parse(clean, len, &vi);
+	msglen = (int)(vi.text_len > 300 ? utf8_complete_len(vi.text, 300) :
+	    vi.text_len);
 	c->err_extra = json_object_new_object();
-	msglen = vi->text_len > 300 ? 300 : (int)vi->text_len;
-	if (vi->kind == VERDICT_SYNTAX) {
-		if (!vi->have_position)
+	if (vi.kind == VERDICT_SYNTAX) {
+		if (!vi.have_position)
 			return ctx_fail(c, PYX_E_SYNTAX, "Syntax error in code.");
 		json_object_object_add(c->err_extra, "line",
-		    json_object_new_int(vi->line));
+		    json_object_new_int(vi.line));
 		json_object_object_add(c->err_extra, "offset",
-		    json_object_new_int(vi->offset));
+		    json_object_new_int(vi.offset));
 		return ctx_fail(c, PYX_E_SYNTAX, "Syntax error in code: %.*s "
-		    "(line %d).", msglen, vi->text, vi->line);
+		    "(line %d).", msglen, vi.text, vi.line);
 	}
 	arr = json_object_new_array();
-	end = vi->text + vi->text_len;
-	for (p = vi->text; p < end; p = comma + 1) {
+	end = vi.text + vi.text_len;
+	for (p = vi.text; p < end; p = comma + 1) {
 		if ((comma = memchr(p, ',', (size_t)(end - p))) == NULL)
 			comma = end;
 		if (comma > p)
@@ -107,7 +124,7 @@ verdict_error(struct exec_ctx *c)
 	}
 	json_object_object_add(c->err_extra, "disallowed", arr);
 	return ctx_fail(c, PYX_E_FORBIDDEN_IMPORT, "Import of disallowed "
-	    "module(s): %.*s.", msglen, vi->text);
+	    "module(s): %.*s.", msglen, vi.text);
 }
 
 static enum pyx_err
@@ -164,7 +181,9 @@ do_execute(struct exec_ctx *c)
 		return verdict_error(c);
 	}
 	c->outputs = outputs_collect(c->run.fd_work, c->req.ret, c->req.nret,
-	    cfg->max_file_bytes, (long long)cfg->workspace_limit_mb << 20);
+	    cfg->max_file_bytes, cfg->max_return_bytes <
+	    (long long)cfg->workspace_limit_mb << 20 ? cfg->max_return_bytes :
+	    (long long)cfg->workspace_limit_mb << 20, &c->outfiles);
 	if (c->run.term == TERM_TIMEOUT)
 		return ctx_fail(c, PYX_E_TIMEOUT, "Execution timed out (%d seconds "
 		    "limit).", cfg->time_limit_seconds);
@@ -246,6 +265,8 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	c.t0 = mono_now();
 	c.ip = h->remote_addr != NULL && h->remote_addr[0] != '\0' ?
 	    h->remote_addr : "unknown";
+	store_client_key(c.ip, w->cfg.rate_limit_ipv6_prefix, c.client,
+	    sizeof(c.client));
 	run_init(&c.run, &w->cfg);
 	slots_init(&c.slot);
 
@@ -275,6 +296,18 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	rep->status = ei->status;
 	rep->reason = ei->reason;
 	rep->body = resp_build(&c, &rep->body_len);
+	/*
+	 * A request that carried a key leaves copies of it in freed buffers
+	 * (libfcgi's, json-c's); returning free pages to the kernel zeroes
+	 * most of them before an exec-mode jail's init copies this process.
+	 */
+	rep->trim = c.req.api_key != NULL;
+	/* The reply's placeholders need the files: the reply owns them now. */
+	if (c.outputs != NULL && c.ran &&
+	    (c.err == PYX_OK || c.err == PYX_E_TIMEOUT)) {
+		rep->files = c.outfiles;
+		memset(&c.outfiles, 0, sizeof(c.outfiles));
+	}
 	w->served++;
 	log_info("%s %s %.64s %d %s admin=%d term=%d wall=%.3fs total=%.3fs",
 	    h->remote_addr ? h->remote_addr : "-", h->method, path,

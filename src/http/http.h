@@ -24,6 +24,8 @@ struct json_object;
 enum pyx_err	 req_parse(const struct config *, const char *, size_t,
 		    struct exec_req *, char *, size_t);
 void		 req_free(struct exec_req *);
+int		 req_shape_check(const struct config *, const char *, size_t,
+		    char *, size_t);
 
 /* execute.c */
 struct http_req {
@@ -43,6 +45,8 @@ struct http_reply {
 	char		*body;		/* owned */
 	size_t		 body_len;
 	char		 extra_headers[256];
+	struct outfiles	 files;		/* owned: encoded into body's placeholders */
+	bool		 trim;		/* give freed heap pages back afterwards */
 };
 
 struct worker {
@@ -73,6 +77,7 @@ struct exec_ctx {
 	char		 jaildir[PATH_MAX];
 	bool		 jaildir_made;
 	struct json_object *outputs;
+	struct outfiles	 outfiles;	/* handed to the reply when it is built */
 	enum pyx_err	 err;
 	char		 errmsg[512];
 	struct json_object *err_extra;	/* merged into error_details */
@@ -80,6 +85,7 @@ struct exec_ctx {
 	bool		 is_execute;	/* /execute: user_info and server_status */
 	bool		 replied;	/* the route wrote the whole reply */
 	const char	*ip;		/* REMOTE_ADDR as nginx's realip set it */
+	char		 client[STORE_KEY_MAX];	/* what the limits count: ip, or its /64 */
 	struct slots	 slot;
 	struct quota_info quota;
 	bool		 have_quota;

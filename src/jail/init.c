@@ -188,6 +188,16 @@ wait_for_cgroups(struct jail *j)
 	return read(j->ctl, &go, 1) == 1 ? 0 : -1;
 }
 
+/*
+ * A cgroup namespace rooted where the run now is: /proc/self/cgroup
+ * shows "/" instead of the host's hierarchy and the worker's pid.
+ */
+static int
+cgroup_namespace(struct jail *j)
+{
+	return unshare(CLONE_NEWCGROUP);
+}
+
 /* The ids are unmapped until these writes; nothing else works before. */
 static int
 map_ids(struct jail *j)
@@ -274,6 +284,7 @@ static const struct jail_step enter_steps[] = {
 	{ "wipe secrets", wipe_secrets },
 	{ "setsid", new_session },
 	{ "wait for cgroups", wait_for_cgroups },
+	{ "unshare cgroup namespace", cgroup_namespace },
 	{ "write id maps", map_ids },
 };
 
@@ -313,6 +324,14 @@ python_child(struct jail *j)
 	 * not be its own. init stays non-dumpable.
 	 */
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == -1)
+		_exit(SBX_EXIT_SETUP);
+	/*
+	 * When the run's memory cgroup is full, its OOM killer must take the
+	 * script's processes (which inherit this), not init: killing init
+	 * loses the run's report. Raising one's own score needs no privilege
+	 * (once dumpable again, /proc/self is ours to write).
+	 */
+	if (write_string("/proc/self/oom_score_adj", "1000") == -1)
 		_exit(SBX_EXIT_SETUP);
 	/* Last: from here on every syscall, exec included, is filtered. */
 	if (!BENCH_SKIP(SKIP_SECCOMP) && policy_apply(p->policy) == -1)

@@ -37,6 +37,13 @@ static const char *const ro_dirs[] = {
 	"/etc/python3.11",	/* Debian's sitecustomize */
 	"/etc/fonts",
 };
+/*
+ * Parts of the host's /usr that Python does not need and that say more
+ * about the host than its distribution does (locally installed programs
+ * and their configuration, sources): hidden under an empty, read-only
+ * tmpfs when they exist.
+ */
+static const char *const usr_masked[] = { "usr/local", "usr/etc", "usr/src" };
 static const char *const top_links[] = { "bin", "sbin", "lib", "lib32",
 	"lib64", "libx32" };
 static const char *const dev_nodes[] = { "null", "zero", "full", "random",
@@ -159,7 +166,10 @@ skeleton(struct jail *j)
 	return 0;
 }
 
-/* /usr, and the top-level links merged-/usr hosts have, as they are. */
+/*
+ * /usr with its host-specific parts masked, and the top-level links
+ * merged-/usr hosts have, as they are.
+ */
 static int
 host_usr(struct jail *j)
 {
@@ -170,6 +180,15 @@ host_usr(struct jail *j)
 	j->detail = "/usr";
 	if (bind_ro("/usr", "usr", true) == -1)
 		return -1;
+	for (i = 0; i < NELEM(usr_masked); i++) {
+		if (access(usr_masked[i], X_OK) == -1)
+			continue;
+		j->detail = usr_masked[i];
+		if (mount("pyexec-mask", usr_masked[i], "tmpfs", MS_RDONLY |
+		    MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		    "size=4k,nr_inodes=2,mode=0755") == -1)
+			return -1;
+	}
 	for (i = 0; i < NELEM(top_links); i++) {
 		char	 host[16] = "/";
 

@@ -134,8 +134,21 @@ enum pyx_err	 sup_run(struct run *, struct runner *,
 void		 run_free(struct run *);
 
 /* outputs.c */
+#define OUTF_TOKEN_MAX	64	/* "pyexec-file-" + 32 hex + "-" + index + "." */
+struct outfile {
+	int		 fd;
+	long long	 size;
+};
+
+struct outfiles {
+	struct outfile	*f;
+	size_t		 n;
+	char		 nonce[48];	/* "pyexec-file-<32 hex>-" */
+};
+
 struct json_object *outputs_collect(int, char **, size_t, long long,
-		    long long);
+		    long long, struct outfiles *);
+void		 outfiles_free(struct outfiles *);
 
 /* selftest.c: a probe in a real jail before a worker serves */
 int	 selftest_run(struct runner *);

@@ -517,15 +517,25 @@ judge(struct run *r, struct runner *rn, int wstatus)
 		log_warnx("jail setup failed: %s", r->fail);
 		return PYX_E_SANDBOX;
 	}
-	if (r->term == TERM_NONE && !r->got_exit) {
-		log_warnx("jail init ended without a report (wait status 0x%x)",
-		    wstatus);
-		return PYX_E_SANDBOX;
-	}
-	(void)verdict_parse(r->verdict.data, r->verdict.len, &r->verdict_info);
-	classify(r);
 	/* The memory cgroup's OOM killer ends a run with SIGKILL. */
 	r->oom_killed = cg_oom_killed(rn->cg, &r->maxrss_kb);
+	(void)verdict_parse(r->verdict.data, r->verdict.len, &r->verdict_info);
+	if (r->term == TERM_NONE && !r->got_exit) {
+		if (!r->oom_killed) {
+			log_warnx("jail init ended without a report (wait "
+			    "status 0x%x)", wstatus);
+			return PYX_E_SANDBOX;
+		}
+		/*
+		 * The OOM killer took init itself: memory no process owns
+		 * (tmpfs files, socket buffers) can leave init the largest
+		 * candidate. The run ended at its memory limit; what it
+		 * printed is kept.
+		 */
+		r->term = TERM_MEMORY;
+		r->signal = SIGKILL;
+	}
+	classify(r);
 	if (r->oom_killed && r->term == TERM_SIGNALED && r->signal == SIGKILL)
 		r->term = TERM_MEMORY;
 	if (r->verdict_info.kind == VERDICT_NONE && r->term == TERM_EXITED &&

@@ -35,6 +35,8 @@ static const struct {
 	R(max_concurrent, false, 1, 4096),
 	R(rate_limit_per_minute, false, 1, 1000000),
 	R(daily_quota, false, 1, 100000000),
+	R(rate_limit_ipv6_prefix, false, 32, 128),
+	R(max_return_bytes, true, 0, 1LL << 30),
 	R(zygote_max_runs, false, 1, 1000000),
 	R(zygote_max_age_seconds, false, 1, 86400),
 #undef R

@@ -60,6 +60,8 @@ test_defaults(void)
 	is_int(c.max_concurrent, 5, "default max_concurrent");
 	is_int(c.rate_limit_per_minute, 5, "default rate_limit_per_minute");
 	is_int(c.daily_quota, 30, "default daily_quota");
+	is_int(c.rate_limit_ipv6_prefix, 64, "default rate_limit_ipv6_prefix");
+	ok(c.max_return_bytes == 16LL << 20, "default max_return_bytes");
 	is_str(c.admin_api_key_file, "", "default admin_api_key_file: none");
 	is_str(c.runtime_dir, "/run/pyexec", "default runtime_dir");
 	is_str(c.state_dir, "/var/lib/pyexec", "default state_dir");
@@ -403,7 +405,7 @@ test_max_body(void)
 int
 main(void)
 {
-	plan(105);
+	plan(109);
 	test_defaults();
 	test_full_file();
 	test_errors();
