@@ -30,7 +30,10 @@ DEPS=(
 	# valgrind; clang and its ASan/UBSan/libFuzzer runtimes (build-fuzz).
 	valgrind clang libclang-rt-14-dev
 	# The Debian package and its install test (tests/package).
-	debhelper lintian debootstrap
+	debhelper lintian debootstrap dh-python
+	# The playground in a real browser, the OpenAPI check, the client.
+	chromium chromium-driver python3-selenium python3-jsonschema python3-venv
+	python3-pip
 )
 
 log() { printf '==> %s\n' "$*" >&2; }

@@ -41,6 +41,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, 'harness'))
 sys.path.insert(0, os.path.join(HERE, 'integration'))
 import stack as stackmod  # noqa: E402
+import openapi_check  # noqa: E402
 
 ADMIN_KEY = secrets.token_hex(24)
 results = []  # (suite, name, ok, detail)
@@ -336,7 +337,19 @@ def main():
             run_script('fuzz', 'fuzzers (short run)',
                        [os.path.join(REPO, 'fuzz', 'run.sh'), '-t', '20',
                         FUZZ_BUILD] + (names if args.only else []), 900)
+    checker = None
+    if 'integration' in suites or 'escape' in suites:
+        # Every response the stack suites receive is checked against
+        # www/openapi.json ("checked against reality").
+        checker = openapi_check.Checker()
+        stackmod.RESPONSE_HOOK = checker.check
     run_python_suites(suites, args.only, args.modes.split(','))
+    stackmod.RESPONSE_HOOK = None
+    if checker is not None and checker.checked:
+        record('openapi', 'every response of the stack suites matches '
+               'openapi.json (%d checked, %d kinds)'
+               % (checker.checked, len(checker.seen)),
+               not checker.failures, '\n'.join(checker.failures[:20]))
     if 'leftovers' in suites:
         run_leftovers()
     if 'package' in suites and not args.only:

@@ -63,6 +63,7 @@ enum pyx_err {
 	PYX_E_SYNTAX,		/* 400: the code does not parse */
 	PYX_E_FORBIDDEN_IMPORT,	/* 400: public caller imports outside the list */
 	PYX_E_TIMEOUT,		/* 400: wall-clock limit reached */
+	PYX_E_FORBIDDEN,	/* 403: /metrics, /status without the right */
 	PYX_E_NOT_FOUND,	/* 404 */
 	PYX_E_METHOD,		/* 405 */
 	PYX_E_TOO_LARGE,	/* 413 */

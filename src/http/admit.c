@@ -15,6 +15,7 @@
 
 #include "common/common.h"
 #include "http/http.h"
+#include "store/metrics.h"
 
 /*
  * Constant time in the contents and in both lengths: both keys are copied
@@ -22,24 +23,30 @@
  * compared (ct_equal).
  */
 bool
-admit_is_admin(const struct worker *w, const struct exec_req *r)
+admin_key_match(const struct worker *w, const char *key, size_t len)
 {
 	unsigned char	 a[1024 + sizeof(size_t)], b[1024 + sizeof(size_t)];
 	bool		 ok;
 
-	if (w->admin_key == NULL || r->api_key == NULL ||
-	    w->admin_key_len > 1024 || r->api_key_len > 1024)
+	if (w->admin_key == NULL || key == NULL ||
+	    w->admin_key_len > 1024 || len > 1024)
 		return false;
 	memset(a, 0, sizeof(a));
 	memset(b, 0, sizeof(b));
 	memcpy(a, w->admin_key, w->admin_key_len);
 	memcpy(a + 1024, &w->admin_key_len, sizeof(size_t));
-	memcpy(b, r->api_key, r->api_key_len);
-	memcpy(b + 1024, &r->api_key_len, sizeof(size_t));
+	memcpy(b, key, len);
+	memcpy(b + 1024, &len, sizeof(size_t));
 	ok = ct_equal(a, b, sizeof(a));
 	explicit_bzero(a, sizeof(a));
 	explicit_bzero(b, sizeof(b));
 	return ok;
+}
+
+bool
+admit_is_admin(const struct worker *w, const struct exec_req *r)
+{
+	return admin_key_match(w, r->api_key, r->api_key_len);
 }
 
 struct store *
@@ -48,8 +55,10 @@ admit_store(struct worker *w)
 	char	 err[256];
 
 	if (w->store == NULL &&
-	    (w->store = store_open(w->store_path, err, sizeof(err))) == NULL)
+	    (w->store = store_open(w->store_path, err, sizeof(err))) == NULL) {
+		met_store_error();
 		log_warnx("rate-limit store %s: %s", w->store_path, err);
+	}
 	return w->store;
 }
 
@@ -73,6 +82,7 @@ admit(struct exec_ctx *c)
 		c->active = c->slot.active;
 		break;
 	case SLOTS_BUSY:
+		met_busy();
 		c->active = cfg->max_concurrent;
 		c->retry_after = 1;
 		return PYX_E_BUSY;
@@ -91,17 +101,20 @@ admit(struct exec_ctx *c)
 		c->have_quota = true;
 		return PYX_OK;
 	case STORE_RATE_LIMITED:
+		met_ratelimited(MET_RL_MINUTE);
 		c->have_quota = true;
 		c->retry_after = c->quota.retry_after_seconds;
 		return ctx_fail(c, PYX_E_RATE_LIMIT, "Rate limit of %d per minute "
 		    "exceeded; retry in %d seconds.", cfg->rate_limit_per_minute,
 		    c->retry_after);
 	case STORE_QUOTA_EXCEEDED:
+		met_ratelimited(MET_RL_DAILY);
 		c->have_quota = true;
 		c->retry_after = c->quota.retry_after_seconds;
 		return ctx_fail(c, PYX_E_RATE_LIMIT, "Daily quota of %d exceeded; "
 		    "it resets at 00:00 UTC.", cfg->daily_quota);
 	default:
+		met_store_error();
 		log_warnx("rate-limit store %s: %s", c->w->store_path,
 		    store_errmsg(st));
 		return PYX_E_UNAVAILABLE;

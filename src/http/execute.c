@@ -30,6 +30,7 @@
 
 #include "common/common.h"
 #include "http/http.h"
+#include "store/metrics.h"
 
 static void
 ctx_free(struct exec_ctx *c)
@@ -214,6 +215,19 @@ route_execute(struct exec_ctx *c, struct http_reply *rep)
 	return c->err;
 }
 
+/* GET/HEAD /metrics and /status: the pool's counters (stats.c). */
+static enum pyx_err
+route_stats(struct exec_ctx *c, struct http_reply *rep)
+{
+	enum pyx_err	 e;
+
+	e = stats_handle(c->w, c->http, strcmp(c->http->uri, "/metrics") == 0 ||
+	    strncmp(c->http->uri, "/metrics?", 9) == 0, rep);
+	if (e == PYX_OK)
+		c->replied = true;
+	return e;
+}
+
 /* Every route of the API; anything else is 404. */
 static const struct route {
 	const char	*path;
@@ -226,6 +240,10 @@ static const struct route {
 	    route_health },
 	{ "/execute", { "POST", NULL }, "Allow: POST\r\n", true,
 	    route_execute },
+	{ "/metrics", { "GET", "HEAD" }, "Allow: GET, HEAD\r\n", false,
+	    route_stats },
+	{ "/status", { "GET", "HEAD" }, "Allow: GET, HEAD\r\n", false,
+	    route_stats },
 };
 
 static const struct route *
@@ -256,6 +274,7 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	struct exec_ctx			 c;
 	const struct pyx_errinfo	*ei;
 	const struct route		*rt;
+	enum met_route			 mr;
 	char				 path[256];
 
 	memset(&c, 0, sizeof(c));
@@ -272,6 +291,7 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 
 	strlcpy(path, h->uri ? h->uri : "", sizeof(path));
 	path[strcspn(path, "?")] = '\0';
+	mr = met_route_of(path);
 	if ((rt = route_find(path)) == NULL)
 		c.err = PYX_E_NOT_FOUND;
 	else {
@@ -285,10 +305,16 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 		}
 	}
 	if (c.replied) {
+		met_request(mr, PYX_OK);
 		ctx_free(&c);
 		return;
 	}
 
+	if (c.ran)
+		met_run(c.run.term, c.run.oom_killed, c.run.wall_sec);
+	if (c.err == PYX_E_SANDBOX)
+		met_sandbox_failure();
+	met_request(mr, c.err);
 	ei = pyx_errinfo(c.err);
 	if (c.retry_after > 0)
 		snprintf(rep->extra_headers, sizeof(rep->extra_headers),
@@ -309,9 +335,9 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 		memset(&c.outfiles, 0, sizeof(c.outfiles));
 	}
 	w->served++;
-	log_info("%s %s %.64s %d %s admin=%d term=%d wall=%.3fs total=%.3fs",
-	    h->remote_addr ? h->remote_addr : "-", h->method, path,
+	log_info("%s %s %.64s %d %s admin=%d term=%d wall=%.3fs total=%.3fs "
+	    "rid=%s", h->remote_addr ? h->remote_addr : "-", h->method, path,
 	    ei->status, ei->type ? ei->type : "-", c.admin, c.run.term,
-	    c.run.wall_sec, mono_now() - c.t0);
+	    c.run.wall_sec, mono_now() - c.t0, h->request_id);
 	ctx_free(&c);
 }

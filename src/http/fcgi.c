@@ -48,6 +48,27 @@ parse_length(const char *s)
 	return errstr ? -1 : n;
 }
 
+/*
+ * nginx's $request_id: 32 lowercase hex digits. Anything else (an nginx
+ * configured without the parameter) is logged as "-", never copied.
+ */
+static void
+get_request_id(char out[33], const char *p)
+{
+	size_t	 i;
+
+	for (i = 0; p != NULL && i < 32; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' &&
+		    p[i] <= 'f')))
+			break;
+	if (p == NULL || i != 32 || p[32] != '\0') {
+		strlcpy(out, "-", 33);
+		return;
+	}
+	memcpy(out, p, 32);
+	out[32] = '\0';
+}
+
 static int
 put_bytes(FCGX_Request *req, const char *p, size_t len)
 {
@@ -120,10 +141,12 @@ send_reply(FCGX_Request *req, const struct http_reply *rep)
 	unsigned long		 i;
 
 	FCGX_FPrintF(req->out, "Status: %d %s\r\n"
-	    "Content-Type: application/json\r\n"
+	    "Content-Type: %s\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
-	    "%s\r\n", rep->status, rep->reason, rep->extra_headers);
+	    "%s\r\n", rep->status, rep->reason,
+	    rep->content_type ? rep->content_type : "application/json",
+	    rep->extra_headers);
 	while (of->n > 0 && nlen > 0 &&
 	    (q = memmem(p, (size_t)(end - p), of->nonce, nlen)) != NULL) {
 		errno = 0;
@@ -189,6 +212,12 @@ fcgi_serve(struct worker *w)
 		    req.envp));
 		h.read_body = fcgi_read_body;
 		h.body_ctx = &req;
+		h.authorization = FCGX_GetParam("HTTP_AUTHORIZATION",
+		    req.envp);
+		h.metrics_allowed = FCGX_GetParam("PYEXEC_METRICS_ALLOWED",
+		    req.envp);
+		get_request_id(h.request_id, FCGX_GetParam("REQUEST_ID",
+		    req.envp));
 		if (h.method == NULL)
 			h.method = "";
 		execute_handle(w, &h, &rep);

@@ -37,6 +37,9 @@ struct http_req {
 	/* reads the body on demand: the server's side (fcgi.c), opaque here */
 	long long	(*read_body)(void *, char *, size_t);
 	void		*body_ctx;
+	const char	*authorization;		/* the Authorization header */
+	const char	*metrics_allowed;	/* nginx's geo verdict, "1" */
+	char		 request_id[33];	/* nginx's $request_id, or "-" */
 };
 
 struct http_reply {
@@ -44,6 +47,7 @@ struct http_reply {
 	const char	*reason;
 	char		*body;		/* owned */
 	size_t		 body_len;
+	const char	*content_type;	/* NULL: application/json */
 	char		 extra_headers[256];
 	struct outfiles	 files;		/* owned: encoded into body's placeholders */
 	bool		 trim;		/* give freed heap pages back afterwards */
@@ -99,9 +103,14 @@ enum pyx_err ctx_fail(struct exec_ctx *, enum pyx_err, const char *, ...)
 
 /* admit.c: the caller's role, a slot, the rate limit and quota */
 bool	 admit_is_admin(const struct worker *, const struct exec_req *);
+bool	 admin_key_match(const struct worker *, const char *, size_t);
 struct store *admit_store(struct worker *);
 enum pyx_err admit(struct exec_ctx *);
 void	 admit_status(struct exec_ctx *);
+
+/* stats.c: GET /metrics and GET /status */
+enum pyx_err stats_handle(struct worker *, const struct http_req *, bool,
+	    struct http_reply *);
 
 /* fcgi.c */
 int	 fcgi_serve(struct worker *);
@@ -109,5 +118,6 @@ int	 fcgi_serve(struct worker *);
 /* response.c */
 char	*resp_build(struct exec_ctx *, size_t *);
 void	 resp_timestamp(char *, size_t);
+const char *resp_term_name(enum termination);
 
 #endif /* PYX_HTTP_H */

@@ -23,6 +23,7 @@
 #include "common/common.h"
 #include "http/http.h"
 #include "policy/policy.h"
+#include "store/metrics.h"
 
 #define DEFAULT_CONFIG	"/etc/pyexec/pyexec.conf"
 
@@ -172,6 +173,8 @@ start_worker(struct worker *w)
 	if ((w->store = store_open(w->store_path, err, sizeof(err))) == NULL)
 		log_warnx("rate-limit store %s: %s (public requests get 503 "
 		    "until it opens)", w->store_path, err);
+	if (met_open(w->cfg.runtime_dir, err, sizeof(err)) == -1)
+		log_warnx("metrics: %s (this worker counts alone)", err);
 	log_info("worker ready: mode %s, seccomp filter %u instructions, "
 	    "admin key %s", w->cfg.mode == MODE_ZYGOTE ? "zygote" : "exec",
 	    w->policy.len, w->admin_key ? "loaded" : "not configured");

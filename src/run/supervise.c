@@ -602,10 +602,15 @@ sup_run(struct run *r, struct runner *rn, const struct exec_req *req,
 	spec.fds[JAIL_FD_CTL] = j_ctl;
 	spec.fds[JAIL_FD_DATA] = j_data;
 
-	t0 = mono_now();
-	deadline = t0 + (double)r->time_limit;
 	if (spawn_jail(r, rn, &spec) == -1)
 		goto out;
+	/*
+	 * The run's clock starts once its jail exists: replacing a recycled
+	 * zygote (seconds of imports on a slow machine) is ours, not the
+	 * script's time.
+	 */
+	t0 = mono_now();
+	deadline = t0 + (double)r->time_limit;
 	/* The jail holds its ends now; ours would hide its EOFs. */
 	close_quietly(&j_in);
 	close_quietly(&j_out);

@@ -28,6 +28,7 @@
 #include "jail/jail.h"
 #include "zygote/proto.h"
 #include "zygote/zygote.h"
+#include "store/metrics.h"
 
 #define ZYG_START_TIMEOUT_MS	60000
 #define ZYG_SPAWN_TIMEOUT_MS	10000
@@ -134,6 +135,7 @@ zyg_spawn(struct zygote *z, const struct jail_params *s, pid_t *pid, int *pidfd)
 	    mono_now() - z->started >= z->cfg->zygote_max_age_seconds)) {
 		log_debug("recycling zygote %ld after %lu runs", (long)z->pid,
 		    z->runs);
+		met_zygote_replaced(MET_ZYG_RECYCLED);
 		zyg_stop(z);
 	}
 	m = xcalloc(1, sizeof(*m));
@@ -157,6 +159,7 @@ zyg_spawn(struct zygote *z, const struct jail_params *s, pid_t *pid, int *pidfd)
 		    recv_reply(z->ctl, &r, pidfd, ZYG_SPAWN_TIMEOUT_MS) == -1) {
 			log_warnx("zygote %ld is gone; starting another",
 			    (long)z->pid);
+			met_zygote_replaced(MET_ZYG_DIED);
 			zyg_stop(z);
 			continue;
 		}

@@ -105,6 +105,11 @@ def parse_conf(text):
     return keys
 
 
+# Called with (method, path, status, headers, body) for every response the
+# harness receives (tests/run.py checks each against openapi.json).
+RESPONSE_HOOK = None
+
+
 def render(template, values):
     for k, v in values.items():
         template = template.replace('@%s@' % k, str(v))
@@ -194,6 +199,14 @@ class Stack:
                 f.write('%s = %s\n' % (k, v))
         os.chmod(self.conf_path, 0o644)
 
+        # The playground and openapi.json, readable by nginx's user.
+        self.www = os.path.join(b, 'www')
+        shutil.copytree(os.path.join(REPO, 'www'), self.www)
+        for root, dirs, files in os.walk(self.www):
+            os.chmod(root, 0o755)
+            for f in files:
+                os.chmod(os.path.join(root, f), 0o644)
+
         body_max = subprocess.run([self.binary, '-B', '-c', self.conf_path],
                                   check=True, capture_output=True,
                                   text=True).stdout.strip()
@@ -204,7 +217,7 @@ class Stack:
             'RUN': b, 'HOST': self.host,
             'FASTCGI_PARAMS': '/etc/nginx/fastcgi_params', 'PORT': self.port,
             'CERT': self.cert, 'KEY': self.key, 'SOCKET': self.sock,
-            'BODY_MAX': body_max, 'READ_TIMEOUT': tl + 30,
+            'BODY_MAX': body_max, 'READ_TIMEOUT': tl + 30, 'WWW': self.www,
             'FLOOD_RATE': self.flood_rate, 'FLOOD_BURST': self.flood_burst,
             'CONN_LIMIT': self.conn_limit,
             'REALIP': ('    set_real_ip_from 127.0.0.1;\n'
@@ -388,7 +401,10 @@ class Stack:
             c.request(method, path, body=body, headers=headers or {})
             r = c.getresponse()
             data = r.read()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+            hdrs = {k.lower(): v for k, v in r.getheaders()}
+            if RESPONSE_HOOK is not None:
+                RESPONSE_HOOK(method, path, r.status, hdrs, data)
+            return r.status, hdrs, data
         finally:
             if own:
                 c.close()
