@@ -253,16 +253,30 @@ __attribute__((noreturn)) void sbx_child(const struct sbx_spec *);
 
 /* cgroup.c: per-run memory and pids limits where the host delegates them */
 struct cgroups {
-	char		 mem[PATH_MAX];		/* "" when not in use */
+	int		 version;		/* 0: none, 1 or 2 */
+	char		 mem[PATH_MAX];		/* v1; "" when not in use */
 	char		 pids[PATH_MAX];
 	long long	 oom_before;
+	char		 base[PATH_MAX];	/* v2: the delegated directory */
+	char		 run[PATH_MAX];		/* v2: this run's; "" between runs */
+	unsigned long	 seq;
+	char		 mem_max[24];
+	char		 pids_max[24];
+	bool		 check_next;		/* self-test: verify the next attach */
 };
 
 void	 cg_init(struct cgroups *, const struct config *, char *, size_t);
 bool	 cg_enabled(const struct cgroups *);
 int	 cg_attach(struct cgroups *, pid_t);
 bool	 cg_oom_killed(const struct cgroups *, long *);
+void	 cg_run_end(struct cgroups *);
 void	 cg_cleanup(struct cgroups *);
+/* cgroup2.c: the unified hierarchy, under systemd's Delegate= */
+int	 cg2_init(struct cgroups *, const struct config *, char *, size_t);
+int	 cg2_attach(struct cgroups *, pid_t);
+int	 cg2_check(const struct cgroups *, pid_t, char *, size_t);
+bool	 cg2_oom_killed(const struct cgroups *, long *);
+void	 cg2_end(struct cgroups *);
 
 /* zygote.c and zygote_client.c: the worker <-> zygote protocol */
 #define ZYG_MAGIC	0x5a595850u	/* "PYXZ" */

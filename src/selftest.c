@@ -60,6 +60,8 @@ selftest_run(struct worker *w)
 	run_init(&run, &w->cfg);
 	run.time_limit = SELFTEST_DEADLINE;
 	t0 = mono_now();
+	/* The probe's cgroup is checked as the kernel has it (cgroup.c). */
+	w->cg.check_next = cg_enabled(&w->cg);
 	e = sup_run(&run, w, &req, dir, true);
 	if (e != PYX_OK)
 		log_warnx("self-test: the jail could not run a probe (%s); "

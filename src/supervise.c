@@ -153,6 +153,14 @@ fill_spec(struct sbx_spec *s, struct worker *w, const struct run *r,
 	 * one of the processes counted, hence the + 1.
 	 */
 	s->nproc.rlim_cur = s->nproc.rlim_max = (rlim_t)c->max_processes + 1;
+	/*
+	 * With a pids cgroup, pids.max (the same max_processes + 1) is the
+	 * cap, and RLIMIT_NPROC one more its backstop: the kernel checks the
+	 * rlimit first, so at equal values pids.max would never be the one
+	 * that refuses, and pids.events could not show a fork bomb.
+	 */
+	if (w->cg.version == 2 || w->cg.pids[0] != '\0')
+		s->nproc.rlim_cur = s->nproc.rlim_max += 1;
 	s->wait_go = cg_enabled(&w->cg) && !BENCH_SKIP(SKIP_CGROUP);
 	s->max_files = (uint32_t)c->max_attachments;
 	s->wipe = w->admin_key;
@@ -563,10 +571,20 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 		while (waitpid(r->pid, &st, 0) == -1 && errno == EINTR)
 			;
 	r->pid = -1;
+	/*
+	 * The memory cgroup's OOM killer ends a run with SIGKILL; on v2,
+	 * with memory.oom.group, init too, which then cannot report.
+	 */
+	r->oom_killed = cg_oom_killed(&w->cg, &r->maxrss_kb);
+	cg_run_end(&w->cg);
 
 	if (r->fail[0] != '\0') {
 		log_warnx("jail setup failed: %s", r->fail);
 		return PYX_E_SANDBOX;
+	}
+	if (r->oom_killed && !r->got_exit && r->term == TERM_NONE) {
+		r->term = TERM_MEMORY;
+		r->signal = SIGKILL;
 	}
 	if (r->term == TERM_NONE && !r->got_exit) {
 		log_warnx("jail init ended without a report (wait status 0x%x)",
@@ -575,8 +593,6 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 	}
 	parse_verdict(r);
 	classify(r);
-	/* The memory cgroup's OOM killer ends a run with SIGKILL. */
-	r->oom_killed = cg_oom_killed(&w->cg, &r->maxrss_kb);
 	if (r->oom_killed && r->term == TERM_SIGNALED && r->signal == SIGKILL)
 		r->term = TERM_MEMORY;
 	if (r->verdict_kind == VERDICT_NONE && r->term == TERM_EXITED &&
@@ -588,5 +604,6 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 	return PYX_OK;
 fail:
 	close_quietly(&p_dat[1]);
+	cg_run_end(&w->cg);	/* kills init if it was attached */
 	return PYX_E_SANDBOX;
 }
