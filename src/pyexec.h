@@ -332,7 +332,7 @@ enum verdict {
 struct run {
 	pid_t		 pid;		/* jail init, as seen by the worker */
 	int		 pidfd;		/* of init: kill and "all gone" without pid reuse */
-	bool		 via_zygote;	/* init is the zygote's child, not ours */
+	bool		 via_zygote;	/* cloned by the zygote (as our child) */
 	int		 fd_stdin;
 	int		 fd_stdout;
 	int		 fd_stderr;

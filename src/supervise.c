@@ -80,7 +80,8 @@ run_free(struct run *r)
 		pidfd_wait(r->pidfd, 5000);
 		close_quietly(&r->pidfd);
 	}
-	if (r->pid > 0 && !r->via_zygote) {
+	/* Either mode: init is our child (the zygote clones with CLONE_PARENT). */
+	if (r->pid > 0) {
 		(void)kill(r->pid, SIGKILL);
 		while (waitpid(r->pid, NULL, 0) == -1 && errno == EINTR)
 			;
@@ -567,9 +568,9 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 	 */
 	pidfd_wait(r->pidfd, -1);
 	close_quietly(&r->pidfd);
-	if (!zygote)	/* our child: reap it */
-		while (waitpid(r->pid, &st, 0) == -1 && errno == EINTR)
-			;
+	/* Our child in both modes (zygote.c clones with CLONE_PARENT). */
+	while (waitpid(r->pid, &st, 0) == -1 && errno == EINTR)
+		;
 	r->pid = -1;
 	/*
 	 * The memory cgroup's OOM killer ends a run with SIGKILL; on v2,
