@@ -14,7 +14,7 @@ Stack (tests/harness/stack.py). A module may set CONFIG (a dict of
 pyexec.conf overrides) and WORKERS; modules with the same settings share
 one stack. Escape files define ATTACK, EXPECTED and test(stack).
 
-    python3 tests/run.py [--only SUBSTRING] [--suite NAME[,NAME]]
+    python3 tests/run.py [--only SUBSTRING[,SUBSTRING]] [--suite NAME[,NAME]]
 """
 import argparse
 import glob
@@ -145,7 +145,8 @@ def run_python_suites(suites, only, modes):
                         tests.append((suite, '%s.%s' % (base, n),
                                       getattr(mod, n), mod))
         if only:
-            tests = [t for t in tests if only in t[1]]
+            tests = [t for t in tests
+                     if any(o in t[1] for o in only.split(','))]
         if not tests:
             continue
         st = stackmod.Stack(config=config, workers=workers,

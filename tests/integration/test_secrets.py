@@ -88,8 +88,8 @@ def test_admin_key_not_in_jail_init(s):
     kinds = [None, s.admin_key] if s.config.get('mode') == 'zygote' else [None]
     for key in kinds:
         res = {}
-        # Long enough to be found on a slow machine, short of the 10 s limit.
-        hold = min(max(1.5, s.slack(20)), 8.0)
+        # Long enough to be found on a slow machine, short of the limit.
+        hold = min(max(1.5, s.slack(20)), s.config['time_limit_seconds'] - 2)
         payload = {'code': 'import time\ntime.sleep(%.2f)\nprint("done")' % hold}
         if key:
             payload['api_key'] = key
