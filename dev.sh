@@ -10,7 +10,8 @@
 #                   on any failure
 #
 # Other steps, for developers: deps, build, unit, fuzz, bench,
-# test-package (the Debian package's install test alone).
+# test-package (the Debian package's install test alone), test-vm (the
+# package in a QEMU VM of Debian 12 with cgroup v2; opt-in, see README).
 set -euo pipefail
 cd "$(dirname "$0")"
 REPO=$PWD
@@ -97,14 +98,21 @@ cmd_test_package() {
 	exec tests/package/test-package.sh "$@"
 }
 
+# The package on a booted Debian 12 VM (cgroup v2); not part of `test`.
+cmd_test_vm() {
+	deps
+	exec tests/package/test-vm.sh "$@"
+}
+
 case "${1:-}" in
 run) shift; cmd_run "$@" ;;
+test-vm) shift; cmd_test_vm "$@" ;;
 test) shift; cmd_test "$@" ;;
 test-package) shift; cmd_test_package "$@" ;;
 deps) deps ;;
 build) deps; build ;;
 *)
-	echo "usage: ./dev.sh run | test [--only PATTERN] | test-package | deps | build" >&2
+	echo "usage: ./dev.sh run | test [--only PATTERN] | test-package | test-vm | deps | build" >&2
 	exit 2
 	;;
 esac
