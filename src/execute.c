@@ -256,8 +256,8 @@ do_execute(struct exec_ctx *c)
 	if ((e = admit(c)) != PYX_OK)
 		return e;
 
-	if (snprintf(c->jaildir, sizeof(c->jaildir), "%s/jail.XXXXXX",
-	    cfg->runtime_dir) >= (int)sizeof(c->jaildir) ||
+	if (snprintf(c->jaildir, sizeof(c->jaildir), "%s/jail.%ld.XXXXXX",
+	    cfg->runtime_dir, (long)getpid()) >= (int)sizeof(c->jaildir) ||
 	    mkdtemp(c->jaildir) == NULL) {
 		log_warn("mkdtemp in %s", cfg->runtime_dir);
 		return PYX_E_INTERNAL;

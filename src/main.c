@@ -12,6 +12,7 @@
 
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcgiapp.h>
@@ -81,6 +82,38 @@ check_runtime_dir(const struct config *c)
 		fatalx("runtime_dir %s must be a directory owned by uid %lu and "
 		    "writable only by it", c->runtime_dir,
 		    (unsigned long)geteuid());
+}
+
+/*
+ * A worker killed mid-run leaves its run's mount point behind, an empty
+ * directory (the tmpfs lived in the jail's own mount namespace). The names
+ * carry the worker's pid: remove those of workers that are gone, never a
+ * live one's (removing a mount point in use would detach the run's root).
+ */
+static void
+sweep_dead_jails(const struct config *c)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[PATH_MAX], *end;
+	long		 pid;
+
+	if ((d = opendir(c->runtime_dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "jail.", 5) != 0)
+			continue;
+		errno = 0;
+		pid = strtol(de->d_name + 5, &end, 10);
+		if (errno != 0 || *end != '.' || pid <= 0 ||
+		    pid == (long)getpid() || kill((pid_t)pid, 0) == 0 ||
+		    errno != ESRCH)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", c->runtime_dir,
+		    de->d_name) < (int)sizeof(path))
+			(void)rmdir(path);
+	}
+	closedir(d);
 }
 
 int
@@ -155,6 +188,7 @@ main(int argc, char *argv[])
 
 	load_admin_key(&w);
 	check_runtime_dir(&w.cfg);
+	sweep_dead_jails(&w.cfg);
 	if (policy_prepare(&w.policy, err, sizeof(err)) == -1)
 		fatalx("seccomp: %s", err);
 	cg_init(&w.cg, &w.cfg, err, sizeof(err));

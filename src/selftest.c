@@ -51,7 +51,8 @@ selftest_run(struct worker *w)
 	strlcpy(req.code, head, req.code_len + 1);
 	strlcat(req.code, selftest_py, req.code_len + 1);
 
-	if (snprintf(dir, sizeof(dir), "%s/jail.XXXXXX", w->cfg.runtime_dir) >=
+	if (snprintf(dir, sizeof(dir), "%s/jail.%ld.XXXXXX",
+	    w->cfg.runtime_dir, (long)getpid()) >=
 	    (int)sizeof(dir) || mkdtemp(dir) == NULL) {
 		log_warn("self-test: mkdtemp in %s", w->cfg.runtime_dir);
 		free(req.code);
