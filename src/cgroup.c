@@ -366,6 +366,13 @@ cg_run_end(struct cgroups *cg)
 }
 
 void
+cg_sweep(struct cgroups *cg)
+{
+	if (cg->version == 2)
+		cg2_sweep(cg);
+}
+
+void
 cg_cleanup(struct cgroups *cg)
 {
 	if (cg->version == 2)

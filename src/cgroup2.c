@@ -245,8 +245,7 @@ sweep_dead(const char *base)
 		pid = strtol(de->d_name + strlen(CG2_RUN_PREFIX), &end, 10);
 		if (errno != 0 || *end != '.' || pid <= 0)
 			continue;
-		if (pid == (long)getpid() ||
-		    kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+		if (pid == (long)getpid() || !pid_gone((pid_t)pid))
 			continue;	/* its worker is alive */
 		if (snprintf(path, sizeof(path), "%s/%s", base, de->d_name) <
 		    (int)sizeof(path))
@@ -425,6 +424,13 @@ cg2_oom_killed(const struct cgroups *cg, long *peak_kb)
 	n = cg2_key(cg->run, "memory.events", "oom_kill");
 	g = cg2_key(cg->run, "memory.events", "oom_group_kill");
 	return n > 0 || g > 0;
+}
+
+/* Housekeeping between runs: dead workers' run cgroups. */
+void
+cg2_sweep(const struct cgroups *cg)
+{
+	sweep_dead(cg->base);
 }
 
 /* Every path of a run ends here: cgroup.kill, then rmdir. */

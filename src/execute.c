@@ -172,8 +172,11 @@ admit(struct exec_ctx *c)
 	}
 	if (c->admin)
 		return PYX_OK;
-	if ((st = get_store(c->w)) == NULL)
+	/* Store trouble is usually brief (a lock, a full disk): say when. */
+	if ((st = get_store(c->w)) == NULL) {
+		c->retry_after = 5;
 		return PYX_E_UNAVAILABLE;
+	}
 	switch (store_charge(st, c->ip, time(NULL), cfg->rate_limit_per_minute,
 	    cfg->daily_quota, &c->quota)) {
 	case STORE_OK:
@@ -193,6 +196,7 @@ admit(struct exec_ctx *c)
 	default:
 		log_warnx("rate-limit store %s: %s", c->w->store_path,
 		    store_errmsg(st));
+		c->retry_after = 5;
 		return PYX_E_UNAVAILABLE;
 	}
 }
@@ -341,4 +345,6 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	    ei->status, ei->type ? ei->type : "-", c.admin, c.run.term,
 	    c.run.wall_sec, mono_now() - c.t0);
 	ctx_free(&c);
+	if (w->served % 8 == 0)
+		worker_sweep(w);
 }

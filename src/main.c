@@ -106,14 +106,24 @@ sweep_dead_jails(const struct config *c)
 		errno = 0;
 		pid = strtol(de->d_name + 5, &end, 10);
 		if (errno != 0 || *end != '.' || pid <= 0 ||
-		    pid == (long)getpid() || kill((pid_t)pid, 0) == 0 ||
-		    errno != ESRCH)
+		    pid == (long)getpid() || !pid_gone((pid_t)pid))
 			continue;
 		if (snprintf(path, sizeof(path), "%s/%s", c->runtime_dir,
 		    de->d_name) < (int)sizeof(path))
 			(void)rmdir(path);
 	}
 	closedir(d);
+}
+
+/*
+ * At start-up and every 8 requests: what workers that were killed left
+ * behind (their replacement may start before the dead one is reaped).
+ */
+void
+worker_sweep(struct worker *w)
+{
+	sweep_dead_jails(&w->cfg);
+	cg_sweep(&w->cg);
 }
 
 int
@@ -188,11 +198,11 @@ main(int argc, char *argv[])
 
 	load_admin_key(&w);
 	check_runtime_dir(&w.cfg);
-	sweep_dead_jails(&w.cfg);
 	if (policy_prepare(&w.policy, err, sizeof(err)) == -1)
 		fatalx("seccomp: %s", err);
 	cg_init(&w.cg, &w.cfg, err, sizeof(err));
 	log_info("limits: %s", err);
+	worker_sweep(&w);
 	if (selftest_run(&w) == -1)
 		fatalx("self-test failed: refusing to serve");
 	/*

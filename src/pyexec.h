@@ -270,6 +270,7 @@ bool	 cg_enabled(const struct cgroups *);
 int	 cg_attach(struct cgroups *, pid_t);
 bool	 cg_oom_killed(const struct cgroups *, long *);
 void	 cg_run_end(struct cgroups *);
+void	 cg_sweep(struct cgroups *);
 void	 cg_cleanup(struct cgroups *);
 /* cgroup2.c: the unified hierarchy, under systemd's Delegate= */
 int	 cg2_init(struct cgroups *, const struct config *, char *, size_t);
@@ -277,6 +278,7 @@ int	 cg2_attach(struct cgroups *, pid_t);
 int	 cg2_check(const struct cgroups *, pid_t, char *, size_t);
 bool	 cg2_oom_killed(const struct cgroups *, long *);
 void	 cg2_end(struct cgroups *);
+void	 cg2_sweep(const struct cgroups *);
 
 /* zygote.c and zygote_client.c: the worker <-> zygote protocol */
 #define ZYG_MAGIC	0x5a595850u	/* "PYXZ" */
@@ -477,6 +479,9 @@ void	 execute_handle(struct worker *, struct http_req *, struct http_reply *);
 long long fcgi_read_body(void *, char *, size_t);
 int	 fcgi_serve(struct worker *);
 
+/* main.c */
+void	 worker_sweep(struct worker *);
+
 /* selftest.c */
 int	 selftest_run(struct worker *);
 
@@ -505,6 +510,7 @@ void	 close_quietly(int *);
 int	 read_file_limited(const char *, char **, size_t *, size_t);
 double	 mono_now(void);
 bool	 ct_equal(const void *, const void *, size_t);
+bool	 pid_gone(pid_t);
 #define FDPASS_MAX	8
 int	 fd_send(int, const void *, size_t, const int *, int);
 ssize_t	 fd_recv(int, void *, size_t, int *, int, int *, int);
