@@ -271,6 +271,7 @@ class Tally:
         self.n = 0
         self.by_kind = collections.Counter()
         self.ok = 0
+        self.slow = 0       # TimeoutError on a loaded machine, truthful
         self.refused = collections.Counter()
         self.wrong = []
         self.lost = []
@@ -282,6 +283,15 @@ class Tally:
         with self.lock:
             for k, v in kw.items():
                 getattr(self, k).append(v)
+
+
+def slow_but_true(doc, tok, kind):
+    out = ((doc or {}).get('execution_details') or {}).get('stdout', '')
+    if set(re.findall(r'tok[0-9a-f]{16}', out)) - {tok}:
+        return False            # another request's output
+    if kind == 'flood':
+        return set(out) <= set(tok[:16] + '\n')
+    return out == '' or tok in out
 
 
 def charged(status, doc):
@@ -360,7 +370,8 @@ def client(stack, tally, rnd, deadline_n, counter, lock):
             tally.by_kind[kind] += 1
             etype = (doc or {}).get('error_details', {}).get('type')
             if status in (503, 429) and etype in (
-                    'ServerBusy', 'ServiceUnavailable', 'RateLimitExceeded') \
+                    'ServerBusy', 'ServiceUnavailable', 'SandboxUnavailable',
+                    'RateLimitExceeded') \
                     and hdrs.get('retry-after'):
                 tally.refused['%d %s' % (status, etype)] += 1
                 refused = True
@@ -369,6 +380,14 @@ def client(stack, tally, rnd, deadline_n, counter, lock):
                 if ip and etype == 'ServiceUnavailable' and \
                         'not available' in json.dumps(doc):
                     tally.maybe[ip] += 1
+            elif status == 400 and etype == 'TimeoutError' and \
+                    kind not in ('timeout', 'invalid', 'syntax') and \
+                    slow_but_true(doc, tok, kind):
+                # The wall-clock limit met on an overloaded machine: the
+                # documented answer, with this request's output so far.
+                tally.slow += 1
+                if ip:
+                    tally.charged[ip] += 1
             else:
                 why = chk(status, doc)
                 if why is not None:
@@ -382,18 +401,6 @@ def client(stack, tally, rnd, deadline_n, counter, lock):
                         tally.charged[ip] += 1
         if refused:     # a client that honours Retry-After, briefly
             time.sleep(rnd.uniform(0.05, 0.3))
-        if refused:     # a client that honours Retry-After, briefly
-            time.sleep(rnd.uniform(0.05, 0.3))
-            why = chk(status, doc)
-            if why is not None:
-                tally.wrong.append(why[:600])
-                if len(tally.wrong) <= 30:
-                    print('WRONG', why[:600], flush=True)
-                continue
-            tally.ok += 1
-            tally.lat_ok.append(lat)
-            if ip and charged(status, doc):
-                tally.charged[ip] += 1
 
 
 # -- faults ---------------------------------------------------------------------
@@ -628,6 +635,8 @@ def main():
     a = ap.parse_args()
     if a.short:
         a.requests = 2000
+    # SIGTERM (timeout(1), CI) must still stop the stack and unmount.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     seed = a.seed if a.seed is not None else random.randrange(1 << 30)
     print('soak: %d requests, concurrency %d, mode %s, a fault every %.1f s '
           'on average, seed %d' % (a.requests, a.concurrency, a.mode,
@@ -694,6 +703,7 @@ def main():
     report = {
         'requests': tally.n, 'seconds': round(elapsed),
         'by_kind': dict(tally.by_kind), 'correct': tally.ok,
+        'timed_out_truthfully': tally.slow,
         'wrong': len(tally.wrong), 'lost': len(tally.lost),
         'refused': dict(tally.refused),
         'faults': dict(faults.done) if faults else {},

@@ -270,8 +270,11 @@ do_execute(struct exec_ctx *c)
 
 	c->ran = true;
 	if ((e = sup_run(&c->run, c->w, &c->req, c->jaildir, c->admin)) !=
-	    PYX_OK)
+	    PYX_OK) {
+		if (e == PYX_E_RESTARTING)
+			c->retry_after = 1;
 		return e;
+	}
 	if (c->run.verdict_kind == VERDICT_SYNTAX ||
 	    c->run.verdict_kind == VERDICT_FORBIDDEN) {
 		c->ran = false;		/* the user's code never started */

@@ -104,6 +104,7 @@ enum pyx_err {
 	PYX_E_SANDBOX,		/* 500: the jail could not be built, nothing ran */
 	PYX_E_BUSY,		/* 503: max_concurrent runs in flight */
 	PYX_E_UNAVAILABLE,	/* 503: the counter store failed */
+	PYX_E_RESTARTING,	/* 503: the zygote died while starting the run */
 	PYX_E__COUNT
 };
 

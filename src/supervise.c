@@ -457,7 +457,7 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 	int		 p_in[2], p_out[2], p_err[2], p_ver[2], sp[2], p_dat[2];
 	int		*ends[] = { p_in, p_out, p_err, p_ver, sp, p_dat };
 	int		 st = 0, i;
-	bool		 zygote = w->cfg.mode == MODE_ZYGOTE;
+	bool		 zygote = w->cfg.mode == MODE_ZYGOTE, restart = false;
 	double		 t0;
 
 	for (i = 0; i < 6; i++)
@@ -493,8 +493,15 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 	if (zygote) {
 		/* The zygote clones the jail; we get a pidfd of its init. */
 		r->via_zygote = true;
-		if (zyg_spawn(w, &spec, &r->pid, &r->pidfd) == -1)
+		switch (zyg_spawn(w, &spec, &r->pid, &r->pidfd)) {
+		case 0:
+			break;
+		case -2:	/* died with the request: nothing ran, retry */
+			restart = true;
+			/* FALLTHROUGH */
+		default:
 			r->pid = -1;	/* zyg_spawn said why */
+		}
 	} else {
 		/*
 		 * Raw clone: glibc has no fork-with-flags, and CLONE_NEWPID
@@ -606,5 +613,5 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 fail:
 	close_quietly(&p_dat[1]);
 	cg_run_end(&w->cg);	/* kills init if it was attached */
-	return PYX_E_SANDBOX;
+	return restart ? PYX_E_RESTARTING : PYX_E_SANDBOX;
 }

@@ -141,7 +141,7 @@ reap_strays(struct zygote *z)
  * is sent is replaced and asked again, once. One that dies after taking
  * the request is not asked again: it may have cloned a jail holding the
  * run's pipes, which must end with them (they are closed on failure), so
- * the run fails as "not run", which is true.
+ * the run fails as "not run", which is true: -2, to be retried (503).
  */
 int
 zyg_spawn(struct worker *w, const struct sbx_spec *s, pid_t *pid, int *pidfd)
@@ -183,6 +183,7 @@ zyg_spawn(struct worker *w, const struct sbx_spec *s, pid_t *pid, int *pidfd)
 		if (recv_reply(z->ctl, &r, pidfd, ZYG_SPAWN_TIMEOUT_MS) == -1) {
 			log_warnx("zygote %ld died during a spawn", (long)z->pid);
 			zyg_stop(z);
+			rv = -2;
 			break;
 		}
 		if (r.pid <= 0 || *pidfd < 0) {

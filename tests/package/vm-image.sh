@@ -141,7 +141,7 @@ mkdir -p "$build/out"
 cp "$(readlink -f "$root/vmlinuz")" "$build/out/vmlinuz"
 cp "$(readlink -f "$root/initrd.img")" "$build/out/initrd.img"
 log "making the ext4 image ($IMAGE_SIZE, sparse)"
-mkfs.ext4 -q -F -L pyexec-vm -d "$root" "$build/out/disk.img" "$IMAGE_SIZE"
+mkfs.ext4 -q -F -L pyexec-vm -d "$root" "$build/out/disk.img" "$IMAGE_SIZE" >&2
 rm -rf "$out"
 mv "$build/out" "$out"
 find "$PKGTEST_CACHE_DIR" -maxdepth 1 -name "$PKGTEST_SUITE-vm-*" ! -name "${out##*/}" \
