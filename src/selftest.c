@@ -36,7 +36,7 @@ selftest_run(struct worker *w)
 	char		 dir[PATH_MAX], head[2 * PATH_MAX + 128];
 	enum pyx_err	 e;
 	double		 t0;
-	int		 rv = -1;
+	int		 rv = -1, i;
 
 	if (!quotable(w->cfg.runtime_dir) || !quotable(w->cfg.state_dir)) {
 		log_warnx("self-test: runtime_dir/state_dir contain quotes");
@@ -61,9 +61,22 @@ selftest_run(struct worker *w)
 	run_init(&run, &w->cfg);
 	run.time_limit = SELFTEST_DEADLINE;
 	t0 = mono_now();
-	/* The probe's cgroup is checked as the kernel has it (cgroup.c). */
-	w->cg.check_next = cg_enabled(&w->cg);
-	e = sup_run(&run, w, &req, dir, true);
+	/*
+	 * The probe's cgroup is checked as the kernel has it (cgroup.c). A
+	 * zygote killed while it starts (PYX_E_RESTARTING) is tried again,
+	 * twice: one that cannot start at all still fails the self-test.
+	 */
+	for (i = 0; i < 3; i++) {
+		if (i > 0) {
+			run_free(&run);
+			run_init(&run, &w->cfg);
+			run.time_limit = SELFTEST_DEADLINE;
+		}
+		w->cg.check_next = cg_enabled(&w->cg);
+		if ((e = sup_run(&run, w, &req, dir, true)) != PYX_E_RESTARTING)
+			break;
+		log_warnx("self-test: the zygote died; trying again");
+	}
 	if (e != PYX_OK)
 		log_warnx("self-test: the jail could not run a probe (%s); "
 		    "check that unprivileged user namespaces are enabled "

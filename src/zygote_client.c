@@ -172,8 +172,11 @@ zyg_spawn(struct worker *w, const struct sbx_spec *s, pid_t *pid, int *pidfd)
 	m->max_files = s->max_files;
 	reap_strays(z);
 	for (attempt = 0; attempt < 2 && rv == -1; attempt++) {
-		if (z->pid <= 0 && zyg_start(w) == -1)
+		/* Killed while starting, as a rule: nothing ran, retry (503). */
+		if (z->pid <= 0 && zyg_start(w) == -1) {
+			rv = -2;
 			break;
+		}
 		if (fd_send(z->ctl, m, sizeof(*m), s->fds, SBX_NFDS) == -1) {
 			log_warnx("zygote %ld is gone; starting another",
 			    (long)z->pid);

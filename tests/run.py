@@ -6,6 +6,9 @@ Suites, in order:
   fuzz         each libFuzzer harness for a short, bounded run
   integration  tests/integration/test_*.py against the real stack
   escape       tests/escape/*.py, one attack per file, real stack
+  soak         bench/soak.py --short: about 2,000 checked requests under
+               random faults (workers and zygotes killed, store locked,
+               corrupted and its disk full, the pool killed)
   leftovers    no process, mount or workspace of ours left behind
   package      tests/package (issue: Debian package), when present
 
@@ -221,7 +224,7 @@ def run_leftovers():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--only', default='')
-    ap.add_argument('--suite', default='unit,valgrind,fuzz,integration,escape,leftovers,package')
+    ap.add_argument('--suite', default='unit,valgrind,fuzz,integration,escape,soak,leftovers,package')
     ap.add_argument('--modes', default='exec,zygote',
                     help='run modes the stack suites run in')
     args = ap.parse_args()
@@ -238,6 +241,10 @@ def main():
                    [os.path.join(REPO, 'fuzz', 'run.sh'), '-t', '20',
                     os.path.join(REPO, 'build-fuzz')], 900)
     run_python_suites(suites, args.only, args.modes.split(','))
+    if 'soak' in suites and not args.only:
+        run_script('soak', 'bench/soak.py --short (0 wrong, 0 lost, 0 left)',
+                   [sys.executable, os.path.join(REPO, 'bench', 'soak.py'),
+                    '--short'], 2400)
     if 'leftovers' in suites:
         run_leftovers()
     if 'package' in suites and not args.only:

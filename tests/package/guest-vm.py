@@ -174,7 +174,7 @@ def main():
     step('apt-get install ./pyexec.deb (offline)')
     sh('cp %s/pyexec.deb /var/tmp/pyexec.deb' % SHARE)
     out = sh('DEBIAN_FRONTEND=noninteractive apt-get install -y -q '
-             '--no-download /var/tmp/pyexec.deb 2>&1', False)
+             '/var/tmp/pyexec.deb 2>&1', False)
     installed = 'install ok installed' in sh(
         "dpkg-query -W -f='${Status}' pyexec", False)
     if not check('package installed', installed, out[-2000:]):
