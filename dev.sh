@@ -26,7 +26,10 @@ DEPS=(
 	python3 python3-numpy python3-pil python3-reportlab python3-matplotlib
 	valgrind clang libclang-rt-14-dev
 	# The Debian package and its install test (tests/package).
-	debhelper lintian debootstrap
+	debhelper lintian debootstrap dh-python
+	# The playground in a real browser, the OpenAPI check, the client.
+	chromium chromium-driver python3-selenium python3-jsonschema python3-venv
+	python3-pip
 )
 
 log() { printf '==> %s\n' "$*" >&2; }

@@ -30,7 +30,13 @@ def _pyexec_boot(mode, allowed):
     try:
         tree = compile(source, 'script.py', 'exec', _ast.PyCF_ONLY_AST,
                        dont_inherit=True)
-    except (SyntaxError, ValueError) as e:
+        # The compile stage has syntax errors the parser does not see:
+        # 'return' or 'yield' outside a function, misplaced global and
+        # nonlocal, duplicate arguments. They too are reported before any
+        # of the user's code runs. RecursionError: nesting too deep for
+        # the compiler, which python3 script.py also refuses up front.
+        code = compile(tree, 'script.py', 'exec', dont_inherit=True)
+    except (SyntaxError, ValueError, RecursionError) as e:
         line = getattr(e, 'lineno', None) or 0
         offset = getattr(e, 'offset', None) or 0
         msg = (getattr(e, 'msg', None) or str(e)).replace('\t', ' ')
@@ -62,7 +68,6 @@ def _pyexec_boot(mode, allowed):
             report('forbidden\t' + ','.join(sorted(bad)))
             sys.exit(0)
 
-    code = compile(tree, 'script.py', 'exec', dont_inherit=True)
     report('ok')
     # A fresh __main__, as `python3 script.py` would have; the bootstrap's
     # own module keeps its names to itself.

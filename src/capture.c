@@ -138,6 +138,18 @@ utf8_complete_len(const char *s, size_t n)
 }
 
 /*
+ * The length of the longest prefix of NUL-terminated, valid UTF-8 s that
+ * is at most max bytes and ends between two characters: for "%.*s".
+ */
+size_t
+utf8_cut(const char *s, size_t max)
+{
+	size_t	 n = strnlen(s, max);
+
+	return n < max ? n : utf8_complete_len(s, n);
+}
+
+/*
  * Returns a NUL-terminated copy of s in which every byte that is not part
  * of a well-formed sequence became U+FFFD; *lossy says whether any did.
  */

@@ -40,6 +40,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ "max_attachments",	K_INT,	OFF(max_attachments), 0, 100 },
 	{ "max_file_bytes",	K_LL,	OFF(max_file_bytes), 0, 256LL << 20 },
 	{ "max_return_files",	K_INT,	OFF(max_return_files), 0, 100 },
+	{ "max_return_bytes",	K_LL,	OFF(max_return_bytes), 0, 1LL << 30 },
 	{ "max_processes",	K_INT,	OFF(max_processes), 1, 4096 },
 	{ "memory_limit_mb",	K_INT,	OFF(memory_limit_mb), 32, 65536 },
 	{ "max_output_bytes",	K_LL,	OFF(max_output_bytes), 1024, 256LL << 20 },
@@ -48,6 +49,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ "max_concurrent",	K_INT,	OFF(max_concurrent), 1, 4096 },
 	{ "rate_limit_per_minute", K_INT, OFF(rate_limit_per_minute), 1, 1000000 },
 	{ "daily_quota",	K_INT,	OFF(daily_quota), 1, 100000000 },
+	{ "rate_limit_ipv6_prefix", K_INT, OFF(rate_limit_ipv6_prefix), 32, 128 },
 	{ "admin_api_key_file",	K_PATH,	OFF(admin_api_key_file), 0, 0 },
 	{ "allowed_imports",	K_IMPORTS, OFF(allowed_imports), 0, 0 },
 	{ "runtime_dir",	K_PATH,	OFF(runtime_dir), 0, 0 },
@@ -68,6 +70,7 @@ cfg_defaults(struct config *c)
 	c->max_attachments = 2;
 	c->max_file_bytes = 8388608;
 	c->max_return_files = 10;
+	c->max_return_bytes = 16LL << 20;
 	c->max_processes = 10;
 	c->memory_limit_mb = 512;
 	c->max_output_bytes = 1048576;
@@ -76,6 +79,7 @@ cfg_defaults(struct config *c)
 	c->max_concurrent = 5;
 	c->rate_limit_per_minute = 5;
 	c->daily_quota = 30;
+	c->rate_limit_ipv6_prefix = 64;
 	strlcpy(c->allowed_imports, DEFAULT_IMPORTS, sizeof(c->allowed_imports));
 	strlcpy(c->runtime_dir, "/run/pyexec", sizeof(c->runtime_dir));
 	strlcpy(c->state_dir, "/var/lib/pyexec", sizeof(c->state_dir));
@@ -118,7 +122,7 @@ parse_imports(const char *v, char *out, size_t outlen, char *err, size_t errlen)
 		n = (size_t)(p - start);
 		if (!is_ident(start, n)) {
 			snprintf(err, errlen, "'%.*s' is not a module name",
-			    (int)(n > 64 ? 64 : n), start);
+			    (int)utf8_complete_len(start, n > 64 ? 64 : n), start);
 			return -1;
 		}
 		if (o + n + 2 > outlen) {
@@ -257,8 +261,8 @@ cfg_parse(struct config *c, FILE *fp, const char *name, char *err,
 			if (strcmp(key, cfg_keys[i].name) == 0)
 				break;
 		if (i == NKEYS) {
-			snprintf(err, errlen, "%s:%d: unknown key '%.64s'", name,
-			    lineno, key);
+			snprintf(err, errlen, "%s:%d: unknown key '%.*s'", name,
+			    lineno, (int)utf8_cut(key, 64), key);
 			goto out;
 		}
 		if (seen[i]) {

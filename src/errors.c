@@ -20,6 +20,9 @@ static const struct pyx_errinfo errtab[PYX_E__COUNT] = {
 	    "The code imports modules that are not allowed." },
 	[PYX_E_TIMEOUT] = { 400, "Bad Request", "TimeoutError",
 	    "Execution timed out." },
+	[PYX_E_FORBIDDEN] = { 403, "Forbidden", "Forbidden",
+	    "This endpoint needs the admin key (Authorization: Bearer KEY) or "
+	    "an address the operator allowed." },
 	[PYX_E_NOT_FOUND] = { 404, "Not Found", "NotFound",
 	    "No such endpoint." },
 	[PYX_E_METHOD] = { 405, "Method Not Allowed", "MethodNotAllowed",

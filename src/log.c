@@ -1,7 +1,8 @@
 /*
  * log.c: diagnostics on stderr, with sd-daemon "<N>" priority prefixes so
- * journald keeps the level. Owns nothing else. Never logs request bodies,
- * code, output or keys: callers pass only metadata.
+ * journald keeps the level, control bytes escaped. Owns nothing else.
+ * Never logs request bodies, code, output or keys: callers pass only
+ * metadata.
  */
 #include "config.h"
 
@@ -27,12 +28,39 @@ log_init(const char *tag, int verbose)
 static void	vlog(int, const char *, va_list, int)
 		    __attribute__((format(printf, 2, 0)));
 
+/*
+ * Log lines quote request data (the decoded path, the method, the client
+ * address) and text from the jail. A newline there would forge a line of
+ * its own, with a "<0>" priority under journald; so every byte outside
+ * printable ASCII, and the backslash, is written as \xHH.
+ */
+static void
+escape(const char *in, char *out, size_t outlen)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	const unsigned char	*p = (const unsigned char *)in;
+	size_t			 o = 0;
+
+	for (; *p != '\0' && o + 5 <= outlen; p++) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\') {
+			out[o++] = (char)*p;
+			continue;
+		}
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[*p >> 4];
+		out[o++] = hex[*p & 0xf];
+	}
+	out[o] = '\0';
+}
+
 static void
 vlog(int prio, const char *fmt, va_list ap, int errnum)
 {
-	char	 msg[1024];
+	char	 raw[1024], msg[4 * sizeof(raw) + 1];
 
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	escape(raw, msg, sizeof(msg));
 	if (errnum)
 		fprintf(stderr, "<%d>%s[%ld]: %s: %s\n", prio, log_tag,
 		    (long)getpid(), msg, strerror(errnum));

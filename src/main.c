@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "pyexec.h"
+#include "metrics.h"
 
 #define DEFAULT_CONFIG	"/etc/pyexec/pyexec.conf"
 
@@ -215,6 +216,8 @@ main(int argc, char *argv[])
 	if ((w.store = store_open(w.store_path, err, sizeof(err))) == NULL)
 		log_warnx("rate-limit store %s: %s (public requests get 503 "
 		    "until it opens)", w.store_path, err);
+	if (met_open(w.cfg.runtime_dir, err, sizeof(err)) == -1)
+		log_warnx("metrics: %s (this worker counts alone)", err);
 	log_info("worker ready: mode %s, seccomp filter %u instructions, "
 	    "admin key %s", w.cfg.mode == MODE_ZYGOTE ? "zygote" : "exec",
 	    w.policy.len, w.admin_key ? "loaded" : "not configured");

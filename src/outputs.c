@@ -11,7 +11,9 @@
  * mount. Hard links cannot point outside either: the workspace is its own
  * tmpfs, and links never cross file systems. Only regular files are read
  * (O_NONBLOCK so a FIFO cannot stall the worker), each capped, and all of
- * them together capped at the workspace size.
+ * them together capped at max_return_bytes (and the workspace size). The
+ * files stay open until the reply is sent: their content is encoded into
+ * it as it goes out, so a worker never holds more than a chunk of it.
  */
 #include "config.h"
 
@@ -54,15 +56,19 @@ file_error(const char *msg, long long size)
 	return o;
 }
 
+/*
+ * A file to return: checked and opened now, its content base64-encoded
+ * straight into the reply when that is sent (fcgi.c), never held whole in
+ * memory. Sizes count as st_size says: a sparse file costs the reply its
+ * full size, holes included, so it counts in full.
+ */
 static struct json_object *
-read_one(int dirfd, const char *name, long long max, long long *budget)
+open_one(int dirfd, const char *name, long long max, long long *budget,
+    struct outfiles *of)
 {
 	struct json_object	*o;
 	struct stat		 st;
-	uint8_t			*data;
-	char			*enc;
-	size_t			 off = 0;
-	ssize_t			 n;
+	char			 token[OUTF_TOKEN_MAX];
 	int			 fd;
 
 	if ((fd = open_beneath(dirfd, name)) == -1) {
@@ -92,50 +98,61 @@ read_one(int dirfd, const char *name, long long max, long long *budget)
 	}
 	if (st.st_size > *budget) {
 		close(fd);
-		return file_error("Returned files together exceed the workspace "
-		    "limit.", st.st_size);
+		return file_error("Returned files together exceed "
+		    "max_return_bytes.", st.st_size);
 	}
-	data = xmalloc((size_t)st.st_size + 1);
-	while (off < (size_t)st.st_size) {
-		n = read(fd, data + off, (size_t)st.st_size - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	close(fd);
-	if (off != (size_t)st.st_size) {
-		free(data);
-		return file_error("File could not be read.", -1);
-	}
-	*budget -= (long long)off;
-	enc = xmalloc(b64_encoded_len(off) + 1);
-	b64_encode(data, off, enc);
-	free(data);
+	*budget -= st.st_size;
+	of->f[of->n].fd = fd;
+	of->f[of->n].size = st.st_size;
+	snprintf(token, sizeof(token), "%s%zu.", of->nonce, of->n);
+	of->n++;
 	o = json_object_new_object();
 	json_object_object_add(o, "content_base64",
-	    json_object_new_string_len(enc, (int)b64_encoded_len(off)));
-	json_object_object_add(o, "size_bytes", json_object_new_int64((int64_t)off));
-	free(enc);
+	    json_object_new_string(token));
+	json_object_object_add(o, "size_bytes",
+	    json_object_new_int64((int64_t)st.st_size));
 	return o;
 }
 
 /*
- * Returns {name: {content_base64, size_bytes} | {error[, size_bytes]}}.
- * dirfd may be -1 (no workspace): every file is then "not found".
+ * Returns {name: {content_base64, size_bytes} | {error[, size_bytes]}},
+ * where each content_base64 is for now a placeholder, the nonce followed
+ * by the file's index in of and a dot; of holds the open files. The nonce
+ * is drawn after the run has ended, so no output of the script can spell
+ * a placeholder. dirfd may be -1 (no workspace): every file is then "not
+ * found". All files together are capped at total bytes.
  */
 struct json_object *
 outputs_collect(int dirfd, char **names, size_t n, long long max,
-    long long total)
+    long long total, struct outfiles *of)
 {
 	struct json_object	*files = json_object_new_object();
+	uint8_t			 rnd[16];
 	size_t			 i;
 
+	outfiles_free(of);
+	of->f = xcalloc(n ? n : 1, sizeof(*of->f));
+	if (getentropy(rnd, sizeof(rnd)) == -1)
+		fatal("getentropy");
+	strlcpy(of->nonce, "pyexec-file-", sizeof(of->nonce));
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(of->nonce + strlen(of->nonce), 3, "%02x", rnd[i]);
+	strlcat(of->nonce, "-", sizeof(of->nonce));
 	for (i = 0; i < n; i++) {
 		json_object_object_add(files, names[i], dirfd == -1 ?
 		    file_error("File not found after execution.", -1) :
-		    read_one(dirfd, names[i], max, &total));
+		    open_one(dirfd, names[i], max, &total, of));
 	}
 	return files;
+}
+
+void
+outfiles_free(struct outfiles *of)
+{
+	size_t	 i;
+
+	for (i = 0; i < of->n; i++)
+		close_quietly(&of->f[i].fd);
+	free(of->f);
+	memset(of, 0, sizeof(*of));
 }

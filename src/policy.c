@@ -47,8 +47,7 @@ static const int allow[] = {
 	SCMP_SYS(dup), SCMP_SYS(dup2), SCMP_SYS(dup3), SCMP_SYS(fcntl),
 	SCMP_SYS(flock), SCMP_SYS(pipe), SCMP_SYS(pipe2),
 	SCMP_SYS(sendfile), SCMP_SYS(copy_file_range), SCMP_SYS(splice),
-	SCMP_SYS(tee), SCMP_SYS(readahead), SCMP_SYS(fadvise64),
-	SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(ftruncate),
+	SCMP_SYS(tee), SCMP_SYS(readahead), SCMP_SYS(ftruncate),
 	SCMP_SYS(truncate), SCMP_SYS(fallocate),
 	/* the file system it can see: a read-only root and its workspace */
 	SCMP_SYS(open), SCMP_SYS(openat), SCMP_SYS(openat2), SCMP_SYS(creat),
@@ -69,8 +68,8 @@ static const int allow[] = {
 	SCMP_SYS(flistxattr),
 	/* memory */
 	SCMP_SYS(brk), SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mremap),
-	SCMP_SYS(mprotect), SCMP_SYS(madvise), SCMP_SYS(msync),
-	SCMP_SYS(mincore), SCMP_SYS(membarrier),
+	SCMP_SYS(mprotect), SCMP_SYS(madvise), SCMP_SYS(mincore),
+	SCMP_SYS(membarrier),
 	/* processes and threads, inside its own PID namespace */
 	SCMP_SYS(fork), SCMP_SYS(vfork), SCMP_SYS(execve), SCMP_SYS(exit),
 	SCMP_SYS(exit_group), SCMP_SYS(wait4), SCMP_SYS(waitid),
@@ -183,6 +182,20 @@ static const int deny[] = {
 	SCMP_SYS(uselib), SCMP_SYS(lookup_dcookie),
 };
 
+/*
+ * Answered 0 without reaching the kernel. The only file system a script
+ * can write is its tmpfs workspace, where syncing does nothing; on the
+ * read-only host /usr, fsync and its kin still make the disk flush its
+ * cache (thousands of flushes a second, slowing every fsync on the host),
+ * and fadvise(POSIX_FADV_DONTNEED) evicts host files from the page cache
+ * (a slowdown for other tenants and a page-cache side channel). Advice
+ * and syncs that do nothing are what the caller is promised anyway.
+ */
+static const int noop[] = {
+	SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(sync_file_range),
+	SCMP_SYS(msync), SCMP_SYS(fadvise64),
+};
+
 #define CLONE_NS_FLAGS	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | \
 	    CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
 static const unsigned long clone_ns[] = { CLONE_NEWNS, CLONE_NEWCGROUP,
@@ -209,6 +222,16 @@ add_rules(scmp_filter_ctx ctx, char *err, size_t errlen)
 		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), deny[i],
 		    0))) {
 			snprintf(err, errlen, "deny rule %d: %s", deny[i],
+			    strerror(-rc));
+			return -1;
+		}
+	}
+
+	for (i = 0; i < sizeof(noop) / sizeof(noop[0]); i++) {
+		if (noop[i] < 0)
+			continue;
+		if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(0), noop[i], 0))) {
+			snprintf(err, errlen, "no-op rule %d: %s", noop[i],
 			    strerror(-rc));
 			return -1;
 		}

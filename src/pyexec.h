@@ -64,6 +64,7 @@ struct config {
 	int		 max_attachments;
 	long long	 max_file_bytes;
 	int		 max_return_files;
+	long long	 max_return_bytes;
 	int		 max_processes;
 	int		 memory_limit_mb;
 	long long	 max_output_bytes;
@@ -72,6 +73,7 @@ struct config {
 	int		 max_concurrent;
 	int		 rate_limit_per_minute;
 	int		 daily_quota;
+	int		 rate_limit_ipv6_prefix;
 	char		 admin_api_key_file[PATH_MAX];
 	char		 allowed_imports[4096];	/* comma-separated */
 	char		 runtime_dir[PATH_MAX];
@@ -95,6 +97,7 @@ enum pyx_err {
 	PYX_E_SYNTAX,		/* 400: the code does not parse */
 	PYX_E_FORBIDDEN_IMPORT,	/* 400: public caller imports outside the list */
 	PYX_E_TIMEOUT,		/* 400: wall-clock limit reached */
+	PYX_E_FORBIDDEN,	/* 403: /metrics, /status without the right */
 	PYX_E_NOT_FOUND,	/* 404 */
 	PYX_E_METHOD,		/* 405 */
 	PYX_E_TOO_LARGE,	/* 413 */
@@ -137,6 +140,7 @@ size_t	 buf_append(struct buf *, const void *, size_t);
 void	 buf_free(struct buf *);
 int	 utf8_count(const char *, size_t, size_t *);
 size_t	 utf8_complete_len(const char *, size_t);
+size_t	 utf8_cut(const char *, size_t);
 char	*utf8_sanitize(const char *, size_t, size_t *, bool *);
 
 /* request.c */
@@ -164,6 +168,8 @@ struct exec_req {
 enum pyx_err	 req_parse(const struct config *, const char *, size_t,
 		    struct exec_req *, char *, size_t);
 void		 req_free(struct exec_req *);
+int		 req_shape_check(const struct config *, const char *, size_t,
+		    char *, size_t);
 int		 name_check(const char *, size_t, const char **);
 
 /* policy.c: seccomp, compiled once, loaded last in the jail */
@@ -367,8 +373,21 @@ enum pyx_err	 sup_run(struct run *, struct worker *,
 void		 run_free(struct run *);
 
 /* outputs.c */
+#define OUTF_TOKEN_MAX	64	/* "pyexec-file-" + 32 hex + "-" + index + "." */
+struct outfile {
+	int		 fd;
+	long long	 size;
+};
+
+struct outfiles {
+	struct outfile	*f;
+	size_t		 n;
+	char		 nonce[48];	/* "pyexec-file-<32 hex>-" */
+};
+
 struct json_object *outputs_collect(int, char **, size_t, long long,
-		    long long);
+		    long long, struct outfiles *);
+void		 outfiles_free(struct outfiles *);
 
 /* store.c: per-client rate and daily quota, shared by all workers */
 enum store_result {
@@ -394,6 +413,8 @@ enum store_result store_charge(struct store *, const char *, time_t, int, int,
 int		 store_peek(struct store *, const char *, time_t, int, int,
 		    struct quota_info *);
 const char	*store_errmsg(const struct store *);
+#define STORE_KEY_MAX	128	/* bytes of a client key (store_client_key) */
+void		 store_client_key(const char *, int, char *, size_t);
 void		 store_close(struct store *);
 
 /* slots.c: the max_concurrent cap, one locked file per run in flight */
@@ -424,6 +445,9 @@ struct http_req {
 	const char	*remote_addr;
 	long long	 content_length;	/* -1: not given */
 	void		*fcgi;		/* opaque, for fcgi_read_body */
+	const char	*authorization;		/* the Authorization header */
+	const char	*metrics_allowed;	/* nginx's geo verdict, "1" */
+	char		 request_id[33];	/* nginx's $request_id, or "-" */
 };
 
 struct http_reply {
@@ -431,7 +455,10 @@ struct http_reply {
 	const char	*reason;
 	char		*body;		/* owned */
 	size_t		 body_len;
+	const char	*content_type;	/* NULL: application/json */
 	char		 extra_headers[256];
+	struct outfiles	 files;		/* owned: encoded into body's placeholders */
+	bool		 trim;		/* give freed heap pages back afterwards */
 };
 
 struct worker {
@@ -461,12 +488,14 @@ struct exec_ctx {
 	char		 jaildir[PATH_MAX];
 	bool		 jaildir_made;
 	struct json_object *outputs;
+	struct outfiles	 outfiles;	/* handed to the reply when it is built */
 	enum pyx_err	 err;
 	char		 errmsg[512];
 	struct json_object *err_extra;	/* merged into error_details */
 	double		 t0;
 	bool		 is_execute;	/* /execute: user_info and server_status */
 	const char	*ip;		/* REMOTE_ADDR as nginx's realip set it */
+	char		 client[STORE_KEY_MAX];	/* what the limits count: ip, or its /64 */
 	struct slots	 slot;
 	struct quota_info quota;
 	bool		 have_quota;
@@ -475,6 +504,11 @@ struct exec_ctx {
 };
 
 void	 execute_handle(struct worker *, struct http_req *, struct http_reply *);
+bool	 admin_key_match(const struct worker *, const char *, size_t);
+
+/* stats.c: GET /metrics and GET /status */
+enum pyx_err stats_handle(struct worker *, const struct http_req *, bool,
+	    struct http_reply *);
 
 /* fcgi.c */
 long long fcgi_read_body(void *, char *, size_t);
@@ -490,6 +524,7 @@ int	 selftest_run(struct worker *);
 struct exec_ctx;
 char	*resp_build(struct exec_ctx *, size_t *);
 void	 resp_timestamp(char *, size_t);
+const char *resp_term_name(enum termination);
 
 /* log.c */
 void	 log_init(const char *, int);

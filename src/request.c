@@ -21,6 +21,94 @@
 #define API_KEY_MAX	1024
 
 /*
+ * json-c builds the whole tree before any field can be checked, and each
+ * value costs it far more than its spelling: "{}," is 3 bytes of input and
+ * a hash table of a few hundred bytes in memory (a 1 MB body of them took
+ * a worker to 268 MB). So the shape is counted first, in one pass that
+ * allocates nothing, and a body holding more than a valid request can is
+ * refused before json-c sees it. A valid request has one root object of
+ * at most 5 members, an attachments array of objects of 2 members each
+ * and a return_files array of strings: at most max_attachments + 3
+ * containers, 5 + 3 * max_attachments + max_return_files members, 3
+ * levels. The limits allow twice that and more, so that an over-long
+ * array still gets its own, precise message from the field checks.
+ */
+struct shape_limits {
+	size_t		 containers;
+	size_t		 members;
+	int		 depth;
+};
+
+static void
+shape_limits(const struct config *cfg, struct shape_limits *l)
+{
+	size_t	 att = (size_t)cfg->max_attachments;
+	size_t	 ret = (size_t)cfg->max_return_files;
+
+	l->containers = 2 * (att + 3) + 16;
+	l->members = 2 * (5 + 3 * att + ret) + 64;
+	l->depth = REQ_JSON_DEPTH;
+}
+
+/*
+ * Counts containers, members (every ',' outside a string separates two,
+ * and every container may hold a first one) and nesting depth. Syntax is
+ * json-c's to judge afterwards; this only has to skip strings exactly
+ * (a '\' escapes the next byte, and strings hold no raw '"').
+ */
+int
+req_shape_check(const struct config *cfg, const char *s, size_t n,
+    char *msg, size_t msglen)
+{
+	struct shape_limits	 l;
+	size_t			 i, containers = 0, commas = 0;
+	int			 depth = 0;
+	bool			 instr = false;
+
+	shape_limits(cfg, &l);
+	for (i = 0; i < n; i++) {
+		if (instr) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				instr = false;
+			continue;
+		}
+		switch (s[i]) {
+		case '"':
+			instr = true;
+			break;
+		case '{':
+		case '[':
+			if (++depth > l.depth) {
+				snprintf(msg, msglen, "The request body nests "
+				    "deeper than %d levels.", l.depth);
+				return -1;
+			}
+			if (++containers > l.containers) {
+				snprintf(msg, msglen, "The request body holds "
+				    "more than %zu objects and arrays.",
+				    l.containers);
+				return -1;
+			}
+			break;
+		case '}':
+		case ']':
+			depth--;
+			break;
+		case ',':
+			if (++commas + containers > l.members) {
+				snprintf(msg, msglen, "The request body holds "
+				    "more than %zu values.", l.members);
+				return -1;
+			}
+			break;
+		}
+	}
+	return 0;
+}
+
+/*
  * A path for an attachment or a returned file: relative, at most
  * PYX_NAME_MAX bytes and PYX_DEPTH_MAX components, no empty, "." or ".."
  * component, no control characters. Returns 0 or -1 with *why set.
@@ -355,6 +443,8 @@ req_parse(const struct config *cfg, const char *body, size_t len,
 		snprintf(msg, msglen, "The request body is not valid UTF-8.");
 		return PYX_E_VALIDATION;
 	}
+	if (req_shape_check(cfg, body, len, msg, msglen) == -1)
+		return PYX_E_VALIDATION;
 	if ((tok = json_tokener_new_ex(REQ_JSON_DEPTH)) == NULL)
 		fatalx("json_tokener_new_ex");
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |

@@ -30,6 +30,14 @@ static const char *const term_names[] = {
 	[TERM_OUTPUT] = "output_limit",
 };
 
+const char *
+resp_term_name(enum termination t)
+{
+	if ((unsigned)t >= sizeof(term_names) / sizeof(term_names[0]))
+		return "none";
+	return term_names[t];
+}
+
 void
 resp_timestamp(char *out, size_t len)
 {

@@ -73,6 +73,13 @@ static const char *const ro_dirs[] = {
 	"/etc/python3.11",	/* Debian's sitecustomize */
 	"/etc/fonts",
 };
+/*
+ * Parts of the host's /usr that Python does not need and that say more
+ * about the host than its distribution does (locally installed programs
+ * and their configuration, sources): hidden under an empty, read-only
+ * tmpfs when they exist.
+ */
+static const char *const usr_masked[] = { "usr/local", "usr/etc", "usr/src" };
 static const char *const top_links[] = { "bin", "sbin", "lib", "lib32",
 	"lib64", "libx32" };
 static const char *const dev_nodes[] = { "null", "zero", "full", "random",
@@ -336,6 +343,14 @@ build_root(const struct sbx_spec *s, int ctl)
 		sbx_fail(ctl, "mkdir", "skeleton");
 	if (bind_ro("/usr", "usr", true) == -1)
 		sbx_fail(ctl, "bind", "/usr");
+	for (i = 0; i < sizeof(usr_masked) / sizeof(usr_masked[0]); i++) {
+		if (access(usr_masked[i], X_OK) == -1)
+			continue;
+		if (mount("pyexec-mask", usr_masked[i], "tmpfs", MS_RDONLY |
+		    MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		    "size=4k,nr_inodes=2,mode=0755") == -1)
+			sbx_fail(ctl, "mask", usr_masked[i]);
+	}
 	/* Merged-/usr hosts make these symlinks; copy them as they are. */
 	for (i = 0; i < sizeof(top_links) / sizeof(top_links[0]); i++) {
 		char	 host[16] = "/";
@@ -514,6 +529,14 @@ python_child(const struct sbx_spec *s)
 	 */
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) == -1)
 		_exit(SBX_EXIT_SETUP);
+	/*
+	 * When the run's memory cgroup is full, its OOM killer must take the
+	 * script's processes (which inherit this), not init: killing init
+	 * loses the run's report. Raising one's own score needs no privilege
+	 * (once dumpable again, /proc/self is ours to write).
+	 */
+	if (write_proc("/proc/self/oom_score_adj", "1000") == -1)
+		_exit(SBX_EXIT_SETUP);
 	/* Last: from here on every syscall, exec included, is filtered. */
 	if (!BENCH_SKIP(SKIP_SECCOMP) && policy_apply(s->policy) == -1)
 		_exit(SBX_EXIT_SETUP);
@@ -569,6 +592,12 @@ sbx_child(const struct sbx_spec *s)
 		if (read(ctl, &go, 1) != 1)
 			_exit(SBX_EXIT_SETUP);
 	}
+	/*
+	 * A cgroup namespace rooted where the run now is: /proc/self/cgroup
+	 * shows "/" instead of the host's hierarchy and the worker's pid.
+	 */
+	if (unshare(CLONE_NEWCGROUP) == -1)
+		sbx_fail(ctl, "unshare", "cgroup namespace");
 
 	/* The ids are unmapped until these writes; nothing else works before. */
 	if (write_proc("/proc/self/setgroups", "deny") == -1 ||

@@ -44,7 +44,11 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -59,7 +63,6 @@
 
 #define STORE_BUSY_MS	2000	/* longer is an outage: STORE_FAILED */
 #define STORE_SCHEMA	1	/* PRAGMA user_version of the layout below */
-#define STORE_KEY_MAX	128	/* bytes of a client address */
 #define STORE_WINDOW	60	/* seconds of the per-minute window */
 #define STORE_DAY	86400
 #define STORE_PRUNE	256	/* stale rows deleted per charge, at most */
@@ -711,4 +714,48 @@ store_close(struct store *st)
 	/* The last connection to close checkpoints and removes the WAL. */
 	sqlite3_close(st->db);
 	free(st);
+}
+
+/*
+ * The identity a client is counted under. IPv4 as it is, and an IPv4
+ * address written as IPv6 (::ffff:192.0.2.1) as that IPv4 address, or one
+ * client would have two counters. IPv6 cut to its first v6prefix bits
+ * ("2001:db8:0:1::/64"): a single host or customer is routinely given a
+ * whole /64, 2^64 addresses, each a fresh counter if counted one by one.
+ * Anything else (no address, a zone index) is used as it is.
+ */
+void
+store_client_key(const char *addr, int v6prefix, char *out, size_t outlen)
+{
+	struct in6_addr	 a6;
+	struct in_addr	 a4;
+	char		 text[INET6_ADDRSTRLEN];
+	int		 i, keep;
+
+	if (inet_pton(AF_INET, addr, &a4) == 1 &&
+	    inet_ntop(AF_INET, &a4, out, (socklen_t)outlen) != NULL)
+		return;
+	if (inet_pton(AF_INET6, addr, &a6) == 1) {
+		if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+			memcpy(&a4, &a6.s6_addr[12], sizeof(a4));
+			if (inet_ntop(AF_INET, &a4, out, (socklen_t)outlen) != NULL)
+				return;
+		}
+		if (v6prefix < 0)
+			v6prefix = 0;
+		if (v6prefix > 128)
+			v6prefix = 128;
+		for (i = 0; i < 16; i++) {
+			keep = v6prefix - 8 * i;
+			if (keep <= 0)
+				a6.s6_addr[i] = 0;
+			else if (keep < 8)
+				a6.s6_addr[i] &= (uint8_t)(0xff << (8 - keep));
+		}
+		if (inet_ntop(AF_INET6, &a6, text, sizeof(text)) != NULL) {
+			snprintf(out, outlen, "%s/%d", text, v6prefix);
+			return;
+		}
+	}
+	strlcpy(out, addr, outlen);
 }

@@ -489,7 +489,6 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 	spec.fds[SBX_FD_CTL] = sp[1];
 	spec.fds[SBX_FD_DATA] = p_dat[0];
 
-	t0 = mono_now();
 	if (zygote) {
 		/* The zygote clones the jail; we get a pidfd of its init. */
 		r->via_zygote = true;
@@ -522,6 +521,12 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 		else if (r->pid == -1)
 			log_warn("clone");
 	}
+	/*
+	 * The run's clock starts once its jail exists: replacing a recycled
+	 * zygote (seconds of imports on a slow machine) is ours, not the
+	 * script's time.
+	 */
+	t0 = mono_now();
 	r->fd_stdin = p_in[1];
 	r->fd_stdout = p_out[0];
 	r->fd_stderr = p_err[0];
@@ -590,16 +595,23 @@ sup_run(struct run *r, struct worker *w, const struct exec_req *req,
 		log_warnx("jail setup failed: %s", r->fail);
 		return PYX_E_SANDBOX;
 	}
-	if (r->oom_killed && !r->got_exit && r->term == TERM_NONE) {
+	parse_verdict(r);
+	if (r->term == TERM_NONE && !r->got_exit) {
+		if (!r->oom_killed) {
+			log_warnx("jail init ended without a report (wait "
+			    "status 0x%x)", st);
+			return PYX_E_SANDBOX;
+		}
+		/*
+		 * The OOM killer took init itself: on cgroup v2 always
+		 * (memory.oom.group kills the whole run), on v1 when memory no
+		 * process owns (tmpfs files, socket buffers) leaves init the
+		 * largest candidate. The run ended at its memory limit; what
+		 * it printed is kept.
+		 */
 		r->term = TERM_MEMORY;
 		r->signal = SIGKILL;
 	}
-	if (r->term == TERM_NONE && !r->got_exit) {
-		log_warnx("jail init ended without a report (wait status 0x%x)",
-		    st);
-		return PYX_E_SANDBOX;
-	}
-	parse_verdict(r);
 	classify(r);
 	if (r->oom_killed && r->term == TERM_SIGNALED && r->signal == SIGKILL)
 		r->term = TERM_MEMORY;

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "pyexec.h"
+#include "metrics.h"
 
 #define ZYG_START_TIMEOUT_MS	60000
 #define ZYG_SPAWN_TIMEOUT_MS	10000
@@ -155,6 +156,7 @@ zyg_spawn(struct worker *w, const struct sbx_spec *s, pid_t *pid, int *pidfd)
 	    mono_now() - z->started >= w->cfg.zygote_max_age_seconds)) {
 		log_debug("recycling zygote %ld after %lu runs", (long)z->pid,
 		    z->runs);
+		met_zygote_replaced(MET_ZYG_RECYCLED);
 		zyg_stop(z);
 	}
 	m = xcalloc(1, sizeof(*m));
@@ -180,6 +182,7 @@ zyg_spawn(struct worker *w, const struct sbx_spec *s, pid_t *pid, int *pidfd)
 		if (fd_send(z->ctl, m, sizeof(*m), s->fds, SBX_NFDS) == -1) {
 			log_warnx("zygote %ld is gone; starting another",
 			    (long)z->pid);
+			met_zygote_replaced(MET_ZYG_DIED);
 			zyg_stop(z);
 			continue;
 		}

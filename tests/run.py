@@ -36,6 +36,7 @@ REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, 'harness'))
 sys.path.insert(0, os.path.join(HERE, 'integration'))
 import stack as stackmod  # noqa: E402
+import openapi_check  # noqa: E402
 
 ADMIN_KEY = secrets.token_hex(24)
 results = []  # (suite, name, ok, detail)
@@ -108,7 +109,8 @@ def stack_key(mod, mode):
     cfg = dict(BASE_CONFIG, **getattr(mod, 'CONFIG', {}))
     cfg['mode'] = mode
     return (json.dumps(cfg, sort_keys=True),
-            getattr(mod, 'WORKERS', 4), getattr(mod, 'FLOOD_RATE', 1000))
+            getattr(mod, 'WORKERS', 4), getattr(mod, 'FLOOD_RATE', 1000),
+            getattr(mod, 'CONN_LIMIT', 1000))
 
 
 def run_python_suites(suites, only, modes):
@@ -133,6 +135,7 @@ def run_python_suites(suites, only, modes):
 
     for key, mods in groups.items():
         config, workers, flood = json.loads(key[0]), key[1], key[2]
+        conn_limit = key[3]
         tests = []
         for suite, f, mod in mods:
             base = '%s[%s]' % (os.path.splitext(os.path.basename(f))[0],
@@ -154,7 +157,7 @@ def run_python_suites(suites, only, modes):
             continue
         st = stackmod.Stack(config=config, workers=workers,
                             admin_key=ADMIN_KEY, flood_rate=flood,
-                            flood_burst=flood * 2)
+                            flood_burst=flood * 2, conn_limit=conn_limit)
         try:
             st.start()
         except Exception:
@@ -240,7 +243,19 @@ def main():
         run_script('fuzz', 'fuzzers (short run)',
                    [os.path.join(REPO, 'fuzz', 'run.sh'), '-t', '20',
                     os.path.join(REPO, 'build-fuzz')], 900)
+    checker = None
+    if 'integration' in suites or 'escape' in suites:
+        # Every response the stack suites receive is checked against
+        # www/openapi.json ("checked against reality").
+        checker = openapi_check.Checker()
+        stackmod.RESPONSE_HOOK = checker.check
     run_python_suites(suites, args.only, args.modes.split(','))
+    stackmod.RESPONSE_HOOK = None
+    if checker is not None and checker.checked:
+        record('openapi', 'every response of the stack suites matches '
+               'openapi.json (%d checked, %d kinds)'
+               % (checker.checked, len(checker.seen)),
+               not checker.failures, '\n'.join(checker.failures[:20]))
     if 'soak' in suites and not args.only:
         run_script('soak', 'bench/soak.py --short (0 wrong, 0 lost, 0 left)',
                    [sys.executable, os.path.join(REPO, 'bench', 'soak.py'),

@@ -1,10 +1,11 @@
 """Allocate far beyond memory_limit_mb in one process."""
-from escape_util import assert_healthy, config, describe, details, report, \
+from escape_util import FAR_DEADLINE, assert_healthy, config, describe, \
+    details, report, \
     run, worker_pids
 
 # Filling memory_limit_mb page by page takes seconds on a machine slow at
 # page faults: a far deadline, and the stack of test_limits_resources.py.
-CONFIG = config(time_limit_seconds=60, memory_limit_mb=192)
+CONFIG = config(**FAR_DEADLINE)
 
 ATTACK = ('one huge allocation (8x memory_limit_mb), a loop of 16 MiB '
           'touched allocations until failure, a numpy array of 8x the limit, '

@@ -94,6 +94,13 @@ DENIED = ('errno:EPERM', 'errno:ENOSYS', 'errno:EACCES')
 BASE_CONFIG = {'max_code_chars': 20000}
 
 
+# Attacks that do real work (walk all of /usr, fill memory page by page)
+# take seconds on a machine slow at page faults or with a large /usr: a far
+# deadline, so that a timeout never passes for the outcome under test. The
+# same settings as tests/integration/test_limits_resources.py: one stack.
+FAR_DEADLINE = {'time_limit_seconds': 60, 'memory_limit_mb': 192}
+
+
 def config(**overrides):
     c = dict(BASE_CONFIG)
     c.update(overrides)

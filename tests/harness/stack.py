@@ -84,6 +84,11 @@ def cgroup_v1_dirs(name):
             for c in CGROUP_V1 if c in mounts and c in own}
 
 
+# TEST-NET-2, through X-Forwarded-For (the test stack trusts loopback as
+# its proxy): run_cost()'s requests are charged to no address a test uses.
+CALIBRATION_IP = '198.51.100.250'
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
@@ -100,6 +105,11 @@ def parse_conf(text):
     return keys
 
 
+# Called with (method, path, status, headers, body) for every response the
+# harness receives (tests/run.py checks each against openapi.json).
+RESPONSE_HOOK = None
+
+
 def render(template, values):
     for k, v in values.items():
         template = template.replace('@%s@' % k, str(v))
@@ -112,7 +122,7 @@ class Stack:
     def __init__(self, config=None, config_text=None, workers=4, port=None,
                  admin_key=None, realip=True, flood_rate=1000,
                  flood_burst=2000, host='127.0.0.1', cert_dir=None,
-                 run_parent='/run'):
+                 run_parent='/run', conn_limit=1000):
         self.overrides = dict(config or {})
         self.config_text = config_text
         self.workers = workers
@@ -121,6 +131,7 @@ class Stack:
         self.realip = realip
         self.flood_rate = flood_rate
         self.flood_burst = flood_burst
+        self.conn_limit = conn_limit
         self.host = host
         self.cert_dir = cert_dir
         self.run_parent = run_parent
@@ -188,6 +199,14 @@ class Stack:
                 f.write('%s = %s\n' % (k, v))
         os.chmod(self.conf_path, 0o644)
 
+        # The playground and openapi.json, readable by nginx's user.
+        self.www = os.path.join(b, 'www')
+        shutil.copytree(os.path.join(REPO, 'www'), self.www)
+        for root, dirs, files in os.walk(self.www):
+            os.chmod(root, 0o755)
+            for f in files:
+                os.chmod(os.path.join(root, f), 0o644)
+
         body_max = subprocess.run([self.binary, '-B', '-c', self.conf_path],
                                   check=True, capture_output=True,
                                   text=True).stdout.strip()
@@ -198,8 +217,9 @@ class Stack:
             'RUN': b, 'HOST': self.host,
             'FASTCGI_PARAMS': '/etc/nginx/fastcgi_params', 'PORT': self.port,
             'CERT': self.cert, 'KEY': self.key, 'SOCKET': self.sock,
-            'BODY_MAX': body_max, 'READ_TIMEOUT': tl + 30,
+            'BODY_MAX': body_max, 'READ_TIMEOUT': tl + 30, 'WWW': self.www,
             'FLOOD_RATE': self.flood_rate, 'FLOOD_BURST': self.flood_burst,
+            'CONN_LIMIT': self.conn_limit,
             'REALIP': ('    set_real_ip_from 127.0.0.1;\n'
                        '    real_ip_header X-Forwarded-For;\n'
                        '    real_ip_recursive on;') if self.realip else '',
@@ -381,7 +401,10 @@ class Stack:
             c.request(method, path, body=body, headers=headers or {})
             r = c.getresponse()
             data = r.read()
-            return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+            hdrs = {k.lower(): v for k, v in r.getheaders()}
+            if RESPONSE_HOOK is not None:
+                RESPONSE_HOOK(method, path, r.status, hdrs, data)
+            return r.status, hdrs, data
         finally:
             if own:
                 c.close()
@@ -389,16 +412,18 @@ class Stack:
     # -- time margins --------------------------------------------------------
     def run_cost(self):
         """Median wall time of a trivial run through the whole stack (TLS,
-        nginx, a worker, a jail), measured once per stack with the admin
-        key (nothing is charged). Machines of our kind differ by 10x and
+        nginx, a worker, a jail), measured once per stack, as a public
+        caller from an address no test uses (never with the admin key: in
+        exec mode a worker's heap keeps stale copies of a request, which
+        the tests of secrets look for). Machines of our kind differ by 10x and
         more in process start-up and page faults: a time bound in a test
         is this cost times a factor, not a constant."""
         if getattr(self, '_run_cost', None) is None:
             times = []
             for _ in range(5):
                 t0 = time.monotonic()
-                st, doc, _ = self.execute({'code': 'print(1)',
-                                           'api_key': self.admin_key})
+                st, doc, _ = self.execute({'code': 'print(1)'},
+                                          ip=CALIBRATION_IP)
                 times.append(time.monotonic() - t0)
                 if st != 200:
                     raise RuntimeError('calibration run failed: %s %s'

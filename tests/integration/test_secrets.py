@@ -4,6 +4,7 @@ import zlib
 from helpers import ok, unb64
 
 CONFIG = {'max_file_bytes': 64 * 1024 * 1024, 'workspace_limit_mb': 512,
+          'max_return_bytes': 64 * 1024 * 1024,
           'memory_limit_mb': 2048, 'time_limit_seconds': 20}
 
 # The script dumps every readable mapping of itself, compressed; the test,
@@ -50,7 +51,7 @@ def test_admin_key_not_in_jail_memory(s):
 def _jail_inits(s):
     """Pids (host view) of the jail inits of this stack: PID 1 of a PID
     namespace of their own, whose parent is one of the stack's workers or
-    zygotes."""
+    zygotes, and which have started the script."""
     import os
     host_ns = os.readlink('/proc/self/ns/pid')
     out = []
@@ -67,16 +68,44 @@ def _jail_inits(s):
             ppid = st['PPid'].strip()
             with open('/proc/%s/cmdline' % ppid, 'rb') as f:
                 parent = f.read()
-            if s.base.encode() in parent or parent.startswith(b'pyexec-zygote'):
+            # Only once init has forked the script: it zeroes its copy of
+            # the key before that, and no code of the run exists earlier
+            # (on a loaded machine a scan can catch init before its first
+            # steps).
+            with open('/proc/%s/task/%s/children' % (p, p)) as f:
+                started = f.read().strip() != ''
+            # In zygote mode a zygote (a worker's child) is PID 1 of a
+            # namespace too: only the zygote's children are jails.
+            if s.config.get('mode') == 'zygote':
+                ours = parent.startswith(b'pyexec-zygote')
+            else:
+                ours = s.base.encode() in parent
+            if started and ours:
                 out.append(int(p))
         except (OSError, KeyError):
             pass
     return out
 
 
+def _release(init):
+    """Lets the script below init go on (test-only: root writes into the
+    jail's workspace through /proc)."""
+    try:
+        with open('/proc/%d/task/%d/children' % (init, init)) as f:
+            kids = f.read().split()
+    except OSError:
+        return
+    for k in kids:
+        try:
+            with open('/proc/%s/cwd/go' % k, 'w'):
+                pass
+        except OSError:
+            pass
+
+
 def test_admin_key_not_in_jail_init(s):
     # From the host (root may read a non-dumpable process): while a run
-    # sleeps, read the whole memory of its jail's init. In zygote mode init
+    # waits, read the whole memory of its jail's init. In zygote mode init
     # is a copy of the zygote, which never held the key: clean for admin
     # and public runs alike. In exec mode init is a copy of the worker; it
     # zeroes the worker's configured key first thing, so a public run's init
@@ -86,23 +115,41 @@ def test_admin_key_not_in_jail_init(s):
     import time
     from test_zygote import scan_process
     kinds = [None, s.admin_key] if s.config.get('mode') == 'zygote' else [None]
+    # The script waits for a file "go" that the test, as root on the host,
+    # puts in its workspace once it has scanned init: no guess at how long
+    # a scan takes here. (Public code may import neither os nor signal.)
+    hold = s.config['time_limit_seconds'] - 2
+    code = ('import time\n'
+            'end = time.monotonic() + %d\n'
+            'while time.monotonic() < end:\n'
+            '    try:\n'
+            '        open("go").close()\n'
+            '        break\n'
+            '    except OSError:\n'
+            '        time.sleep(0.05)\n'
+            'print("done")\n' % hold)
     for key in kinds:
         res = {}
-        # Long enough to be found on a slow machine, short of the limit.
-        hold = min(max(1.5, s.slack(20)), s.config['time_limit_seconds'] - 2)
-        payload = {'code': 'import time\ntime.sleep(%.2f)\nprint("done")' % hold}
+        payload = {'code': code}
         if key:
             payload['api_key'] = key
         t = threading.Thread(target=lambda: res.update(r=s.execute(payload)))
         t.start()
-        inits, deadline = [], time.time() + hold - 0.3
-        while not inits and time.time() < deadline:
-            time.sleep(0.1)
-            inits = _jail_inits(s)
-        leaked = [pid for pid in inits
-                  if scan_process(pid, [s.admin_key.encode()])]
-        t.join()
-        assert inits, 'found no jail init of this stack on the host'
+        scanned = {}
+        try:
+            while not scanned and t.is_alive():
+                time.sleep(0.1)
+                for pid in _jail_inits(s):
+                    try:
+                        scanned[pid] = scan_process(pid, [s.admin_key.encode()])
+                    except (ProcessLookupError, FileNotFoundError):
+                        pass    # gone meanwhile: not the run that waits for us
+        finally:
+            for pid in scanned:
+                _release(pid)
+            t.join()
+        assert scanned, 'found no jail init of this stack on the host'
+        leaked = [pid for pid, hit in scanned.items() if hit]
         assert not leaked, 'admin key in the memory of jail init(s) %s (%s run)' % (
             leaked, 'admin' if key else 'public')
         assert res['r'][0] == 200, res['r']

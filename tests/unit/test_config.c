@@ -59,6 +59,8 @@ test_defaults(void)
 	is_int(c.max_concurrent, 5, "default max_concurrent");
 	is_int(c.rate_limit_per_minute, 5, "default rate_limit_per_minute");
 	is_int(c.daily_quota, 30, "default daily_quota");
+	is_int(c.rate_limit_ipv6_prefix, 64, "default rate_limit_ipv6_prefix");
+	ok(c.max_return_bytes == 16LL << 20, "default max_return_bytes");
 	is_str(c.admin_api_key_file, "", "default admin_api_key_file: none");
 	is_str(c.runtime_dir, "/run/pyexec", "default runtime_dir");
 	is_str(c.state_dir, "/var/lib/pyexec", "default state_dir");
@@ -219,6 +221,8 @@ static const struct {
 	R(max_concurrent, false, 1, 4096),
 	R(rate_limit_per_minute, false, 1, 1000000),
 	R(daily_quota, false, 1, 100000000),
+	R(rate_limit_ipv6_prefix, false, 32, 128),
+	R(max_return_bytes, true, 0, 1LL << 30),
 #undef R
 };
 
@@ -432,7 +436,7 @@ test_max_body(void)
 int
 main(void)
 {
-	plan(103);
+	plan(107);
 	test_defaults();
 	test_full_file();
 	test_errors();

@@ -19,6 +19,7 @@ static const struct {
 	{ PYX_E_SYNTAX, 400, "SyntaxError" },
 	{ PYX_E_FORBIDDEN_IMPORT, 400, "ForbiddenImportError" },
 	{ PYX_E_TIMEOUT, 400, "TimeoutError" },
+	{ PYX_E_FORBIDDEN, 403, "Forbidden" },
 	{ PYX_E_NOT_FOUND, 404, "NotFound" },
 	{ PYX_E_METHOD, 405, "MethodNotAllowed" },
 	{ PYX_E_TOO_LARGE, 413, "PayloadTooLarge" },
@@ -36,7 +37,8 @@ static const struct {
 	int		 status;
 	const char	*reason;
 } reasons[] = {
-	{ 200, "OK" }, { 400, "Bad Request" }, { 404, "Not Found" },
+	{ 200, "OK" }, { 400, "Bad Request" }, { 403, "Forbidden" },
+	{ 404, "Not Found" },
 	{ 405, "Method Not Allowed" }, { 413, "Payload Too Large" },
 	{ 415, "Unsupported Media Type" }, { 429, "Too Many Requests" },
 	{ 500, "Internal Server Error" }, { 503, "Service Unavailable" },

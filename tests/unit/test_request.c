@@ -915,6 +915,54 @@ test_max_body(void)
 	sb_reset(&b);
 }
 
+/*
+ * The shape is counted before json-c builds a tree: bodies that would
+ * expand a hundredfold in memory are refused by count, while braces,
+ * brackets, commas and escaped quotes inside strings count for nothing.
+ */
+static void
+test_shape(void)
+{
+	struct sb	 b = { NULL, 0, 0 };
+	char		*run;
+
+	run = repeat("{},", 100000);
+	sb_printf(&b, "{\"code\":\"1\",\"x\":[%s{}]}", run);
+	rejects(&dflt, b.p, "objects and arrays", "a run of {} is refused by "
+	    "count, not parsed");
+	free(run);
+	sb_reset(&b);
+	run = repeat("0,", 100000);
+	sb_printf(&b, "{\"code\":\"1\",\"x\":[%s0]}", run);
+	rejects(&dflt, b.p, "values", "a run of numbers is refused by count");
+	free(run);
+	sb_reset(&b);
+	run = repeat("\"k\":0,", 10000);
+	sb_printf(&b, "{%s\"code\":\"1\"}", run);
+	rejects(&dflt, b.p, "values", "a run of members is refused by count");
+	free(run);
+	sb_reset(&b);
+	run = repeat("[", 9);
+	sb_printf(&b, "{\"code\":\"1\",\"x\":%s", run);
+	rejects(&dflt, b.p, "deeper", "nesting is refused by depth");
+	free(run);
+	sb_reset(&b);
+	run = repeat("{[,\\\"", 400);
+	sb_printf(&b, "{\"code\":\"%s\",\"stdin_data\":\"%s\"}", run, run);
+	accepts(&dflt, b.p, "braces, commas and escaped quotes in strings do "
+	    "not count");
+	free(run);
+	sb_reset(&b);
+	accepts(&small, "{\"code\":\"1\",\"attachments\":[{\"filename\":"
+	    "\"a\",\"content_base_64\":\"\"},{\"filename\":\"b\","
+	    "\"content_base_64\":\"\"}],\"return_files\":[\"a\",\"b\","
+	    "\"c\"],\"stdin_data\":\"\",\"api_key\":null}",
+	    "every field at its limits passes the count");
+	rejects(&small, "{\"code\":\"1\",\"return_files\":[\"a\",\"b\","
+	    "\"c\",\"d\"]}", "Too many return_files", "one item too many "
+	    "still gets the field's own message");
+}
+
 int
 main(void)
 {
@@ -928,7 +976,7 @@ main(void)
 	small.max_attachments = 2;
 	small.max_return_files = 3;
 
-	plan(258);
+	plan(265);
 	memset(&r, 0, sizeof(r));
 	req_free(&r);
 	ok(1, "req_free of a zeroed request is harmless");
@@ -943,5 +991,6 @@ main(void)
 	test_base64();
 	test_names();
 	test_max_body();
+	test_shape();
 	return done_testing();
 }

@@ -759,6 +759,36 @@ test_concurrency(void)
 	    "all open, all 40 charges pass each round");
 }
 
+/* The identity the limits count: IPv6 per prefix, v4-mapped as IPv4. */
+static void
+test_client_key(void)
+{
+	static const struct {
+		const char	*addr;
+		int		 prefix;
+		const char	*want;
+	} k[] = {
+		{ "192.0.2.7", 64, "192.0.2.7" },
+		{ "::ffff:192.0.2.7", 64, "192.0.2.7" },
+		{ "::FFFF:192.0.2.7", 128, "192.0.2.7" },
+		{ "2001:db8:0:1::1", 64, "2001:db8:0:1::/64" },
+		{ "2001:db8:0:1:ffff:ffff:ffff:ffff", 64, "2001:db8:0:1::/64" },
+		{ "2001:db8:0:1::1", 128, "2001:db8:0:1::1/128" },
+		{ "2001:db8:abcd:12ff::1", 56, "2001:db8:abcd:1200::/56" },
+		{ "2001:db8:abcd:12ff::1", 60, "2001:db8:abcd:12f0::/60" },
+		{ "unknown", 64, "unknown" },
+		{ "fe80::1%eth0", 64, "fe80::1%eth0" },
+	};
+	char	 out[STORE_KEY_MAX];
+	size_t	 i;
+
+	for (i = 0; i < sizeof(k) / sizeof(k[0]); i++) {
+		store_client_key(k[i].addr, k[i].prefix, out, sizeof(out));
+		ok(strcmp(out, k[i].want) == 0, "client key of %s /%d is %s "
+		    "(got %s)", k[i].addr, k[i].prefix, k[i].want, out);
+	}
+}
+
 int
 main(void)
 {
@@ -794,6 +824,7 @@ main(void)
 	test_busy();
 	test_disk_full();
 	test_concurrency();
+	test_client_key();
 
 	(void)nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();

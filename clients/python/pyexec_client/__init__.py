@@ -1,0 +1,21 @@
+"""pyexec_client: a small client for pyexec, the sandboxed Python runner.
+
+    from pyexec_client import Client
+    r = Client('https://pyexec.example').execute('print(6 * 7)')
+    assert r.stdout == '42\\n'
+"""
+from .client import AsyncClient, Client
+from .errors import (Busy, CodeSyntaxError, Forbidden, ForbiddenImport,
+                     InvalidRequest, NotFound, PyexecError, RateLimited,
+                     ServerError, SessionNotFound, Timeout, TransportError,
+                     Unavailable, Unsupported)
+from .models import ExecutionResult, OutputFile
+
+__version__ = '0.1.0'
+__all__ = [
+    'AsyncClient', 'Busy', 'Client', 'CodeSyntaxError', 'ExecutionResult',
+    'Forbidden', 'ForbiddenImport', 'InvalidRequest', 'NotFound',
+    'OutputFile', 'PyexecError', 'RateLimited', 'ServerError',
+    'SessionNotFound', 'Timeout', 'TransportError', 'Unavailable',
+    'Unsupported',
+]
