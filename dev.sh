@@ -12,7 +12,8 @@
 #                   leftovers,package (a subset), --only NAME, --modes exec
 #
 # Other steps, for developers: deps (install only), build (into ./build),
-# test-package (the Debian package's install test alone). The sanitizer
+# test-package (the Debian package's install test alone), test-vm (the
+# package in a QEMU VM of Debian 12 with cgroup v2; opt-in, see README). The sanitizer
 # build (clang, ASan, UBSan) of the unit tests and the fuzzers lives in
 # ./build-fuzz and is made by `test` (suites sanitize and fuzz).
 set -euo pipefail
@@ -105,14 +106,21 @@ cmd_test_package() {
 	exec tests/package/test-package.sh "$@"
 }
 
+# The package on a booted Debian 12 VM (cgroup v2); not part of `test`.
+cmd_test_vm() {
+	deps
+	exec tests/package/test-vm.sh "$@"
+}
+
 case "${1:-}" in
 run) shift; cmd_run "$@" ;;
+test-vm) shift; cmd_test_vm "$@" ;;
 test) shift; cmd_test "$@" ;;
 test-package) shift; cmd_test_package "$@" ;;
 deps) deps ;;
 build) deps; build ;;
 *)
-	echo "usage: ./dev.sh run | test [--suite S,...] [--only PATTERN] | test-package | deps | build" >&2
+	echo "usage: ./dev.sh run | test [--suite S,...] [--only PATTERN] | test-package | test-vm | deps | build" >&2
 	exit 2
 	;;
 esac

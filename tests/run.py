@@ -8,6 +8,10 @@ Suites, in order:
   fuzz         each libFuzzer harness for a short, bounded run
   integration  tests/integration/test_*.py against the real stack
   escape       tests/escape/*.py, one attack per file, real stack
+  soak         bench/soak.py --short: about 2,000 checked requests under
+               random faults (workers and zygotes killed, store locked,
+               corrupted and its disk full, the pool killed). Not in the
+               default set yet: it does not pass every time (README, Soak)
   leftovers    no process, mount or workspace of ours left behind
   package      tests/package (issue: Debian package), when present
 
@@ -350,6 +354,10 @@ def main():
                'openapi.json (%d checked, %d kinds)'
                % (checker.checked, len(checker.seen)),
                not checker.failures, '\n'.join(checker.failures[:20]))
+    if 'soak' in suites and not args.only:
+        run_script('soak', 'bench/soak.py --short (0 wrong, 0 lost, 0 left)',
+                   [sys.executable, os.path.join(REPO, 'bench', 'soak.py'),
+                    '--short'], 2400)
     if 'leftovers' in suites:
         run_leftovers()
     if 'package' in suites and not args.only:

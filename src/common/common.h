@@ -73,6 +73,7 @@ enum pyx_err {
 	PYX_E_SANDBOX,		/* 500: the jail could not be built, nothing ran */
 	PYX_E_BUSY,		/* 503: max_concurrent runs in flight */
 	PYX_E_UNAVAILABLE,	/* 503: the counter store failed */
+	PYX_E_RESTARTING,	/* 503: the zygote died while starting the run */
 	PYX_E__COUNT
 };
 
@@ -128,6 +129,7 @@ void	 close_quietly(int *);
 int	 read_file_limited(const char *, char **, size_t *, size_t);
 double	 mono_now(void);
 bool	 ct_equal(const void *, const void *, size_t);
+bool	 pid_gone(pid_t);
 
 /*
  * An fd variable closed when it leaves scope, on every return path

@@ -43,6 +43,9 @@ static const struct pyx_errinfo errtab[PYX_E__COUNT] = {
 	[PYX_E_UNAVAILABLE] = { 503, "Service Unavailable",
 	    "ServiceUnavailable",
 	    "The service cannot check rate limits right now; retry shortly." },
+	[PYX_E_RESTARTING] = { 503, "Service Unavailable",
+	    "SandboxUnavailable",
+	    "The sandbox was restarting; the code was not run. Retry shortly." },
 };
 
 const struct pyx_errinfo *

@@ -92,8 +92,11 @@ admit(struct exec_ctx *c)
 	}
 	if (c->admin)
 		return PYX_OK;
-	if ((st = admit_store(c->w)) == NULL)
+	/* Store trouble is usually brief (a lock, a full disk): say when. */
+	if ((st = admit_store(c->w)) == NULL) {
+		c->retry_after = 5;
 		return PYX_E_UNAVAILABLE;
+	}
 	switch (store_charge(st, c->client, time(NULL),
 	    cfg->rate_limit_per_minute,
 	    cfg->daily_quota, &c->quota)) {
@@ -117,6 +120,7 @@ admit(struct exec_ctx *c)
 		met_store_error();
 		log_warnx("rate-limit store %s: %s", c->w->store_path,
 		    store_errmsg(st));
+		c->retry_after = 5;
 		return PYX_E_UNAVAILABLE;
 	}
 }

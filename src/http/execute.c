@@ -164,8 +164,8 @@ do_execute(struct exec_ctx *c)
 	if ((e = admit(c)) != PYX_OK)
 		return e;
 
-	if (snprintf(c->jaildir, sizeof(c->jaildir), "%s/jail.XXXXXX",
-	    cfg->runtime_dir) >= (int)sizeof(c->jaildir) ||
+	if (snprintf(c->jaildir, sizeof(c->jaildir), "%s/jail.%ld.XXXXXX",
+	    cfg->runtime_dir, (long)getpid()) >= (int)sizeof(c->jaildir) ||
 	    mkdtemp(c->jaildir) == NULL) {
 		log_warn("mkdtemp in %s", cfg->runtime_dir);
 		return PYX_E_INTERNAL;
@@ -174,8 +174,11 @@ do_execute(struct exec_ctx *c)
 
 	c->ran = true;
 	if ((e = sup_run(&c->run, &c->w->runner, &c->req, c->jaildir, c->admin)) !=
-	    PYX_OK)
+	    PYX_OK) {
+		if (e == PYX_E_RESTARTING)
+			c->retry_after = 1;
 		return e;
+	}
 	if (c->run.verdict_info.kind == VERDICT_SYNTAX ||
 	    c->run.verdict_info.kind == VERDICT_FORBIDDEN) {
 		c->ran = false;		/* the user's code never started */
@@ -340,4 +343,6 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	    ei->status, ei->type ? ei->type : "-", c.admin, c.run.term,
 	    c.run.wall_sec, mono_now() - c.t0, h->request_id);
 	ctx_free(&c);
+	if (w->served % 8 == 0)
+		worker_sweep(w);
 }

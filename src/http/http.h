@@ -115,6 +115,9 @@ enum pyx_err stats_handle(struct worker *, const struct http_req *, bool,
 /* fcgi.c */
 int	 fcgi_serve(struct worker *);
 
+/* main.c */
+void	 worker_sweep(struct worker *);
+
 /* response.c */
 char	*resp_build(struct exec_ctx *, size_t *);
 void	 resp_timestamp(char *, size_t);

@@ -12,6 +12,7 @@
 
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcgiapp.h>
@@ -84,6 +85,48 @@ check_runtime_dir(const struct config *c)
 		fatalx("runtime_dir %s must be a directory owned by uid %lu and "
 		    "writable only by it", c->runtime_dir,
 		    (unsigned long)geteuid());
+}
+
+/*
+ * A worker killed mid-run leaves its run's mount point behind, an empty
+ * directory (the tmpfs lived in the jail's own mount namespace). The names
+ * carry the worker's pid: remove those of workers that are gone, never a
+ * live one's (removing a mount point in use would detach the run's root).
+ */
+static void
+sweep_dead_jails(const struct config *c)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[PATH_MAX], *end;
+	long		 pid;
+
+	if ((d = opendir(c->runtime_dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "jail.", 5) != 0)
+			continue;
+		errno = 0;
+		pid = strtol(de->d_name + 5, &end, 10);
+		if (errno != 0 || *end != '.' || pid <= 0 ||
+		    pid == (long)getpid() || !pid_gone((pid_t)pid))
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", c->runtime_dir,
+		    de->d_name) < (int)sizeof(path))
+			(void)rmdir(path);
+	}
+	closedir(d);
+}
+
+/*
+ * At start-up and every 8 requests: what workers that were killed left
+ * behind (their replacement may start before the dead one is reaped).
+ */
+void
+worker_sweep(struct worker *w)
+{
+	sweep_dead_jails(&w->cfg);
+	cg_sweep(&w->cg);
 }
 
 struct flags {
@@ -160,6 +203,7 @@ start_worker(struct worker *w)
 	w->runner = (struct runner){ .cfg = &w->cfg, .policy = &w->policy,
 	    .cg = &w->cg, .zyg = &w->zyg, .uid = w->uid, .gid = w->gid,
 	    .wipe = w->admin_key, .wipe_len = w->admin_key_len };
+	worker_sweep(w);
 	if (selftest_run(&w->runner) == -1)
 		fatalx("self-test failed: refusing to serve");
 	/*

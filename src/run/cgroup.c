@@ -1,7 +1,9 @@
 /*
  * cgroup.c: per-run memory and process limits through cgroups, where the
- * host delegates a hierarchy to the worker user. Owns the worker's pooled
- * cgroup directories; never creates cgroups anywhere it does not own.
+ * host delegates a hierarchy to the worker user. Picks the mechanism
+ * (cgroup2.c for the unified hierarchy, the v1 code here) and owns the
+ * worker's pooled v1 cgroup directories; never creates cgroups anywhere it
+ * does not own.
  *
  * Why: RLIMIT_AS is per process, so without a cgroup one run may hold up
  * to max_processes x memory_limit_mb, and the kernel cannot say "this run
@@ -9,16 +11,18 @@
  * of its workspace included) and counts OOM kills; a pids cgroup is a
  * second per-run process cap beside the user-namespace RLIMIT_NPROC.
  *
- * Model: the worker's own cgroup in the v1 "memory" and "pids" hierarchies
- * must be a directory the worker owns (the launcher chowns it: dev.sh's
- * stack does; see README). The worker creates one child per hierarchy,
- * "w<pid>", once, and reuses it for every run (a worker runs one jail at a
- * time): no mkdir or rmdir on the request path. Before a jail's init does
- * anything, the worker writes its pid into both cgroup.procs and only then
+ * Which: v2 where the worker sits in a delegated v2 subtree with the
+ * memory and pids controllers (systemd's Delegate=, the Debian package),
+ * else v1 where the worker's own cgroups in the v1 "memory" and "pids"
+ * hierarchies are directories it owns (the dev and test stacks chown
+ * them), else none (rlimits only). The start-up log says which and why.
+ *
+ * v1 model: the worker creates one child per hierarchy, "w<pid>", once,
+ * and reuses it for every run (a worker runs one jail at a time): no mkdir
+ * or rmdir on the request path. Either way, before a jail's init does
+ * anything, the worker puts its pid into the run's cgroups and only then
  * lets it go on (supervise.c), so no instruction of the run executes
- * outside the limits. cgroup v2 is detected and reported but not used yet:
- * its "no internal processes" rule needs the pool itself moved to a leaf,
- * and no machine here offers v2 controllers to test that on.
+ * outside the limits.
  */
 #include "config.h"
 
@@ -176,9 +180,18 @@ cg_init(struct cgroups *cg, const struct config *c, char *summary,
     size_t len)
 {
 	char	 why_m[PATH_MAX + 128] = "", why_p[PATH_MAX + 128] = "";
+	char	 why_2[PATH_MAX + 128] = "";
 	char	 val[32];
 
 	memset(cg, 0, sizeof(*cg));
+	if (cg2_init(cg, c, why_2, sizeof(why_2)) == 0) {
+		snprintf(summary, len, "cgroup v2, delegated subtree %s: per "
+		    "run memory.max %d MiB (swap 0, OOM kills the whole run), "
+		    "pids.max %d; RLIMIT_AS %d MiB per process, RLIMIT_NPROC "
+		    "%d per run", cg->base, c->memory_limit_mb,
+		    c->max_processes + 1, c->memory_limit_mb, c->max_processes);
+		return;
+	}
 	if (v1_make("memory", cg->mem, sizeof(cg->mem), why_m,
 	    sizeof(why_m)) == 0) {
 		snprintf(val, sizeof(val), "%lld",
@@ -209,8 +222,15 @@ cg_init(struct cgroups *cg, const struct config *c, char *summary,
 	} else
 		cg->pids[0] = '\0';
 
-	snprintf(summary, len, "memory: RLIMIT_AS %d MiB per process%s%s; "
-	    "processes: RLIMIT_NPROC %d per run (per user namespace)%s%s",
+	if (cg->mem[0] || cg->pids[0])
+		cg->version = 1;
+	snprintf(cg->mem_max, sizeof(cg->mem_max), "%lld",
+	    (long long)c->memory_limit_mb << 20);
+	snprintf(cg->pids_max, sizeof(cg->pids_max), "%d",
+	    c->max_processes + 1);
+	snprintf(summary, len, "cgroup %s (v2: %s); memory: RLIMIT_AS %d MiB "
+	    "per process%s%s; processes: RLIMIT_NPROC %d per run (per user "
+	    "namespace)%s%s", cg->version == 1 ? "v1" : "none", why_2,
 	    c->memory_limit_mb,
 	    cg->mem[0] ? ", cgroup v1 memory cap per run at " : " (no per-run "
 	    "cap: ", cg->mem[0] ? cg->mem : why_m, c->max_processes,
@@ -225,7 +245,57 @@ cg_init(struct cgroups *cg, const struct config *c, char *summary,
 bool
 cg_enabled(const struct cgroups *cg)
 {
-	return cg->mem[0] != '\0' || cg->pids[0] != '\0';
+	return cg->version != 0;
+}
+
+/* Self-test: the limits as the kernel has them, and pid inside. */
+static bool
+v1_member(pid_t pid, const char *ctl, const char *dir)
+{
+	char	 path[64], line[PATH_MAX + 32], key[32], *p;
+	FILE	*fp;
+	bool	 in = false;
+	size_t	 dl = strlen(dir), pl;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cgroup", (long)pid);
+	snprintf(key, sizeof(key), ":%s:", ctl);
+	if ((fp = fopen(path, "re")) == NULL)
+		return false;
+	while (!in && fgets(line, sizeof(line), fp) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		/* "N:memory:/path": dir is <mount>/path */
+		if (strstr(line, key) == NULL ||
+		    (p = strrchr(line, ':')) == NULL)
+			continue;
+		pl = strlen(p + 1);
+		in = pl > 1 && dl >= pl && strcmp(dir + dl - pl, p + 1) == 0;
+	}
+	fclose(fp);
+	return in;
+}
+
+static int
+v1_check(const struct cgroups *cg, pid_t pid, char *why, size_t whylen)
+{
+	if ((cg->mem[0] && !v1_member(pid, "memory", cg->mem)) ||
+	    (cg->pids[0] && !v1_member(pid, "pids", cg->pids))) {
+		snprintf(why, whylen, "the jail is not in the worker's v1 "
+		    "cgroups");
+		return -1;
+	}
+	if (cg->mem[0] && read_ll(cg->mem, "memory.limit_in_bytes", NULL) !=
+	    strtoll(cg->mem_max, NULL, 10)) {
+		snprintf(why, whylen, "memory.limit_in_bytes of %s is not %s",
+		    cg->mem, cg->mem_max);
+		return -1;
+	}
+	if (cg->pids[0] && read_ll(cg->pids, "pids.max", NULL) !=
+	    strtoll(cg->pids_max, NULL, 10)) {
+		snprintf(why, whylen, "pids.max of %s is not %s", cg->pids,
+		    cg->pids_max);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -235,8 +305,17 @@ cg_enabled(const struct cgroups *cg)
 int
 cg_attach(struct cgroups *cg, pid_t pid)
 {
-	char	 p[32];
+	char	 p[32], why[PATH_MAX + 64];
+	int	 rv;
 
+	if (cg->version == 2) {
+		rv = cg2_attach(cg, pid);
+		if (rv == 0 && cg->check_next &&
+		    (rv = cg2_check(cg, pid, why, sizeof(why))) == -1)
+			log_warnx("cgroup check: %s", why);
+		cg->check_next = false;
+		return rv;
+	}
 	snprintf(p, sizeof(p), "%ld", (long)pid);
 	if (cg->mem[0]) {
 		(void)write_str(cg->mem, "memory.max_usage_in_bytes", "0");
@@ -247,6 +326,12 @@ cg_attach(struct cgroups *cg, pid_t pid)
 	}
 	if (cg->pids[0] && write_str(cg->pids, "cgroup.procs", p) == -1)
 		return -1;
+	if (cg->check_next && v1_check(cg, pid, why, sizeof(why)) == -1) {
+		log_warnx("cgroup check: %s", why);
+		cg->check_next = false;
+		return -1;
+	}
+	cg->check_next = false;
 	return 0;
 }
 
@@ -256,6 +341,8 @@ cg_oom_killed(const struct cgroups *cg, long *peak_kb)
 {
 	long long	 n, peak;
 
+	if (cg->version == 2)
+		return cg2_oom_killed(cg, peak_kb);
 	if (!cg->mem[0])
 		return false;
 	if ((peak = read_ll(cg->mem, "memory.max_usage_in_bytes", NULL)) >= 0)
@@ -264,9 +351,26 @@ cg_oom_killed(const struct cgroups *cg, long *peak_kb)
 	return n > cg->oom_before;
 }
 
+/* Every run, on every path: v2 kills and removes the run's cgroup. */
+void
+cg_run_end(struct cgroups *cg)
+{
+	if (cg->version == 2)
+		cg2_end(cg);
+}
+
+void
+cg_sweep(struct cgroups *cg)
+{
+	if (cg->version == 2)
+		cg2_sweep(cg);
+}
+
 void
 cg_cleanup(struct cgroups *cg)
 {
+	if (cg->version == 2)
+		cg2_end(cg);
 	if (cg->mem[0])
 		(void)rmdir(cg->mem);
 	if (cg->pids[0])

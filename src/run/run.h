@@ -46,16 +46,32 @@ struct exec_req {
 
 /* cgroup.c: per-run memory and pids limits where the host delegates them */
 struct cgroups {
-	char		 mem[PATH_MAX];		/* "" when not in use */
+	int		 version;		/* 0: none, 1 or 2 */
+	char		 mem[PATH_MAX];		/* v1; "" when not in use */
 	char		 pids[PATH_MAX];
 	long long	 oom_before;
+	char		 base[PATH_MAX];	/* v2: the delegated directory */
+	char		 run[PATH_MAX];		/* v2: this run's; "" between runs */
+	unsigned long	 seq;
+	char		 mem_max[24];
+	char		 pids_max[24];
+	bool		 check_next;		/* self-test: verify the next attach */
 };
 
 void	 cg_init(struct cgroups *, const struct config *, char *, size_t);
 bool	 cg_enabled(const struct cgroups *);
 int	 cg_attach(struct cgroups *, pid_t);
 bool	 cg_oom_killed(const struct cgroups *, long *);
+void	 cg_run_end(struct cgroups *);
+void	 cg_sweep(struct cgroups *);
 void	 cg_cleanup(struct cgroups *);
+/* cgroup2.c: the unified hierarchy, under systemd's Delegate= */
+int	 cg2_init(struct cgroups *, const struct config *, char *, size_t);
+int	 cg2_attach(struct cgroups *, pid_t);
+int	 cg2_check(const struct cgroups *, pid_t, char *, size_t);
+bool	 cg2_oom_killed(const struct cgroups *, long *);
+void	 cg2_end(struct cgroups *);
+void	 cg2_sweep(struct cgroups *);
 
 /* What a run needs from the process that starts it (a worker). */
 struct runner {
@@ -102,7 +118,7 @@ enum verdict	 verdict_parse(const char *, size_t, struct verdict_info *);
 struct run {
 	pid_t		 pid;		/* jail init, as seen by the worker */
 	int		 pidfd;		/* of init: kill and "all gone" without pid reuse */
-	bool		 via_zygote;	/* init is the zygote's child, not ours */
+	bool		 via_zygote;	/* cloned by the zygote (as our child) */
 	int		 fd_stdin;
 	int		 fd_stdout;
 	int		 fd_stderr;

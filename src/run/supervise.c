@@ -68,7 +68,8 @@ run_free(struct run *r)
 		pidfd_wait(r->pidfd, 5000);
 		close_quietly(&r->pidfd);
 	}
-	if (r->pid > 0 && !r->via_zygote) {
+	/* Either mode: init is our child (the zygote clones with CLONE_PARENT). */
+	if (r->pid > 0) {
 		(void)kill(r->pid, SIGKILL);
 		while (waitpid(r->pid, NULL, 0) == -1 && errno == EINTR)
 			;
@@ -162,6 +163,14 @@ fill_spec(struct jail_params *s, const struct runner *rn, const struct run *r,
 	 * one of the processes counted, hence the + 1.
 	 */
 	s->nproc.rlim_cur = s->nproc.rlim_max = (rlim_t)c->max_processes + 1;
+	/*
+	 * With a pids cgroup, pids.max (the same max_processes + 1) is the
+	 * cap, and RLIMIT_NPROC one more its backstop: the kernel checks the
+	 * rlimit first, so at equal values pids.max would never be the one
+	 * that refuses, and pids.events could not show a fork bomb.
+	 */
+	if (rn->cg->version == 2 || rn->cg->pids[0] != '\0')
+		s->nproc.rlim_cur = s->nproc.rlim_max += 1;
 	s->wait_go = cg_enabled(rn->cg) && !BENCH_SKIP(SKIP_CGROUP);
 	s->max_files = (uint32_t)c->max_attachments;
 	s->wipe = rn->wipe;
@@ -454,11 +463,16 @@ spawn_jail(struct run *r, struct runner *rn, const struct jail_params *spec)
 	if (rn->cfg->mode == MODE_ZYGOTE) {
 		/* The zygote clones the jail; we get a pidfd of its init. */
 		r->via_zygote = true;
-		if (zyg_spawn(rn->zyg, spec, &r->pid, &r->pidfd) == -1) {
+		switch (zyg_spawn(rn->zyg, spec, &r->pid, &r->pidfd)) {
+		case 0:
+			return 0;
+		case -2:	/* died with the request: nothing ran, retry */
+			r->pid = -1;
+			return -2;
+		default:
 			r->pid = -1;	/* zyg_spawn said why */
 			return -1;
 		}
-		return 0;
 	}
 	/*
 	 * Raw clone: glibc has no fork-with-flags, and CLONE_NEWPID through
@@ -517,8 +531,6 @@ judge(struct run *r, struct runner *rn, int wstatus)
 		log_warnx("jail setup failed: %s", r->fail);
 		return PYX_E_SANDBOX;
 	}
-	/* The memory cgroup's OOM killer ends a run with SIGKILL. */
-	r->oom_killed = cg_oom_killed(rn->cg, &r->maxrss_kb);
 	(void)verdict_parse(r->verdict.data, r->verdict.len, &r->verdict_info);
 	if (r->term == TERM_NONE && !r->got_exit) {
 		if (!r->oom_killed) {
@@ -527,10 +539,11 @@ judge(struct run *r, struct runner *rn, int wstatus)
 			return PYX_E_SANDBOX;
 		}
 		/*
-		 * The OOM killer took init itself: memory no process owns
-		 * (tmpfs files, socket buffers) can leave init the largest
-		 * candidate. The run ended at its memory limit; what it
-		 * printed is kept.
+		 * The OOM killer took init itself: on cgroup v2 always
+		 * (memory.oom.group kills the whole run), on v1 when memory no
+		 * process owns (tmpfs files, socket buffers) leaves init the
+		 * largest candidate. The run ended at its memory limit; what
+		 * it printed is kept.
 		 */
 		r->term = TERM_MEMORY;
 		r->signal = SIGKILL;
@@ -569,6 +582,7 @@ sup_run(struct run *r, struct runner *rn, const struct exec_req *req,
 	bool		 zygote = rn->cfg->mode == MODE_ZYGOTE;
 	double		 t0, deadline;
 	enum pyx_err	 e = PYX_E_SANDBOX;
+	int		 spawned;
 
 	if (channel(&r->fd_stdin, &j_in, true) == -1 ||
 	    channel(&r->fd_stdout, &j_out, false) == -1 ||
@@ -602,8 +616,11 @@ sup_run(struct run *r, struct runner *rn, const struct exec_req *req,
 	spec.fds[JAIL_FD_CTL] = j_ctl;
 	spec.fds[JAIL_FD_DATA] = j_data;
 
-	if (spawn_jail(r, rn, &spec) == -1)
+	if ((spawned = spawn_jail(r, rn, &spec)) != 0) {
+		if (spawned == -2)
+			e = PYX_E_RESTARTING;
 		goto out;
+	}
 	/*
 	 * The run's clock starts once its jail exists: replacing a recycled
 	 * zygote (seconds of imports on a slow machine) is ours, not the
@@ -642,12 +659,21 @@ sup_run(struct run *r, struct runner *rn, const struct exec_req *req,
 	 */
 	pidfd_wait(r->pidfd, -1);
 	close_quietly(&r->pidfd);
-	if (!zygote)	/* our child: reap it */
-		while (waitpid(r->pid, &st, 0) == -1 && errno == EINTR)
-			;
+	/* Our child in both modes (zygote.c clones with CLONE_PARENT). */
+	while (waitpid(r->pid, &st, 0) == -1 && errno == EINTR)
+		;
 	r->pid = -1;
+	/*
+	 * The memory cgroup's OOM killer ends a run with SIGKILL; on v2,
+	 * with memory.oom.group, init too, which then cannot report.
+	 */
+	r->oom_killed = cg_oom_killed(rn->cg, &r->maxrss_kb);
+	cg_run_end(rn->cg);
 	e = judge(r, rn, st);
+	free(files);
+	return e;
 out:
+	cg_run_end(rn->cg);	/* kills init if it was attached */
 	free(files);
 	return e;
 }

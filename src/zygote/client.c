@@ -119,10 +119,40 @@ zyg_start(struct zygote *z)
 }
 
 /*
+ * Reaps children that ended outside a run: a jail whose zygote died before
+ * answering (cloned as our child, it exits when it finds its pipes closed)
+ * and a dead zygote (then forgotten, so it is never signalled by pid).
+ * WNOWAIT first: a live run's init is never among them (runs are reaped
+ * by sup_run before the next spawn).
+ */
+static void
+reap_strays(struct zygote *z)
+{
+	siginfo_t	 si;
+
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1 ||
+		    si.si_pid == 0)
+			return;
+		if (si.si_pid == z->pid) {
+			log_warnx("zygote %ld died", (long)z->pid);
+			close_quietly(&z->ctl);
+			z->pid = -1;
+		}
+		while (waitpid(si.si_pid, NULL, 0) == -1 && errno == EINTR)
+			;
+	}
+}
+
+/*
  * Asks the zygote for a jail built from spec. Returns 0 with the init's
  * pid (in the worker's PID namespace) and a pidfd, or -1. A zygote that
- * died or aged out is replaced first; one that dies during the request is
- * replaced and asked again, once.
+ * died or aged out is replaced first, and one found dead when the request
+ * is sent is replaced and asked again, once. One that dies after taking
+ * the request is not asked again: it may have cloned a jail holding the
+ * run's pipes, which must end with them (they are closed on failure), so
+ * the run fails as "not run", which is true: -2, to be retried (503).
  */
 int
 zyg_spawn(struct zygote *z, const struct jail_params *s, pid_t *pid, int *pidfd)
@@ -152,16 +182,25 @@ zyg_spawn(struct zygote *z, const struct jail_params *s, pid_t *pid, int *pidfd)
 	m->nproc = s->nproc;
 	m->wait_go = s->wait_go;
 	m->max_files = s->max_files;
+	reap_strays(z);
 	for (attempt = 0; attempt < 2 && rv == -1; attempt++) {
-		if (z->pid <= 0 && zyg_start(z) == -1)
+		/* Killed while starting, as a rule: nothing ran, retry (503). */
+		if (z->pid <= 0 && zyg_start(z) == -1) {
+			rv = -2;
 			break;
-		if (fd_send(z->ctl, m, sizeof(*m), s->fds, JAIL_NFDS) == -1 ||
-		    recv_reply(z->ctl, &r, pidfd, ZYG_SPAWN_TIMEOUT_MS) == -1) {
+		}
+		if (fd_send(z->ctl, m, sizeof(*m), s->fds, JAIL_NFDS) == -1) {
 			log_warnx("zygote %ld is gone; starting another",
 			    (long)z->pid);
 			met_zygote_replaced(MET_ZYG_DIED);
 			zyg_stop(z);
 			continue;
+		}
+		if (recv_reply(z->ctl, &r, pidfd, ZYG_SPAWN_TIMEOUT_MS) == -1) {
+			log_warnx("zygote %ld died during a spawn", (long)z->pid);
+			zyg_stop(z);
+			rv = -2;
+			break;
 		}
 		if (r.pid <= 0 || *pidfd < 0) {
 			errno = r.err;

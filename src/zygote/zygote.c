@@ -237,8 +237,14 @@ serve_one(int ctl, const struct policy *pol)
 
 	/* CPython's own fork protocol; the child finishes it (run_inproc). */
 	PyOS_BeforeFork();
-	/* The netns is this zygote's own empty one (enter_empty_netns). */
-	pid = (pid_t)syscall(SYS_clone, SIGCHLD | (JAIL_CLONE_FLAGS &
+	/*
+	 * The netns is this zygote's own empty one (enter_empty_netns).
+	 * CLONE_PARENT: the jail is the worker's child, not ours. The worker
+	 * supervises it (deadline, pidfd, reaping) and its init's parent-death
+	 * signal follows the worker, so a run survives the death of this
+	 * zygote; the zygote's job ends with the clone.
+	 */
+	pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | (JAIL_CLONE_FLAGS &
 	    ~CLONE_NEWNET), NULL, NULL, NULL, NULL);
 	if (pid == 0) {
 		bool	 admin = false;
