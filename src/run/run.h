@@ -71,7 +71,7 @@ int	 cg2_attach(struct cgroups *, pid_t);
 int	 cg2_check(const struct cgroups *, pid_t, char *, size_t);
 bool	 cg2_oom_killed(const struct cgroups *, long *);
 void	 cg2_end(struct cgroups *);
-void	 cg2_sweep(struct cgroups *);
+void	 cg2_sweep(const struct cgroups *);
 
 /* What a run needs from the process that starts it (a worker). */
 struct runner {
