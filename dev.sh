@@ -7,10 +7,15 @@
 #                   PYEXEC_CONFIG and PYEXEC_WORKERS change the defaults)
 #   ./dev.sh test   install, build, run every test; the last line is
 #                   "N passed, N failed", and the exit status is non-zero
-#                   on any failure
+#                   on any failure. Arguments go to tests/run.py:
+#                   --suite unit,sanitize,valgrind,fuzz,integration,escape,
+#                   leftovers,package (a subset), --only NAME, --modes exec
 #
-# Other steps, for developers: deps, build, unit, fuzz, bench,
-# test-package (the Debian package's install test alone).
+# Other steps, for developers: deps (install only), build (into ./build),
+# test-package (the Debian package's install test alone), test-vm (the
+# package in a QEMU VM of Debian 12 with cgroup v2; opt-in, see README). The sanitizer
+# build (clang, ASan, UBSan) of the unit tests and the fuzzers lives in
+# ./build-fuzz and is made by `test` (suites sanitize and fuzz).
 set -euo pipefail
 cd "$(dirname "$0")"
 REPO=$PWD
@@ -23,6 +28,7 @@ DEPS=(
 	libsqlite3-dev sqlite3
 	nginx spawn-fcgi multiwatch openssl curl ca-certificates
 	python3 python3-numpy python3-pil python3-reportlab python3-matplotlib
+	# valgrind; clang and its ASan/UBSan/libFuzzer runtimes (build-fuzz).
 	valgrind clang libclang-rt-14-dev
 	# The Debian package and its install test (tests/package).
 	debhelper lintian debootstrap dh-python
@@ -100,14 +106,21 @@ cmd_test_package() {
 	exec tests/package/test-package.sh "$@"
 }
 
+# The package on a booted Debian 12 VM (cgroup v2); not part of `test`.
+cmd_test_vm() {
+	deps
+	exec tests/package/test-vm.sh "$@"
+}
+
 case "${1:-}" in
 run) shift; cmd_run "$@" ;;
+test-vm) shift; cmd_test_vm "$@" ;;
 test) shift; cmd_test "$@" ;;
 test-package) shift; cmd_test_package "$@" ;;
 deps) deps ;;
 build) deps; build ;;
 *)
-	echo "usage: ./dev.sh run | test [--only PATTERN] | test-package | deps | build" >&2
+	echo "usage: ./dev.sh run | test [--suite S,...] [--only PATTERN] | test-package | test-vm | deps | build" >&2
 	exit 2
 	;;
 esac

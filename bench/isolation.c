@@ -17,7 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pyexec.h"
+#include "common/common.h"
+#include "policy/policy.h"
+#include "run/run.h"
 #include "boot_py.h"
 
 unsigned pyx_bench_skip;
@@ -71,8 +73,18 @@ run_floor(const char *dir, const char *allowed)
 	return mono_now() - t0;
 }
 
+/* What a worker holds for its runs. */
+struct bench {
+	struct config	 cfg;
+	struct policy	 policy;
+	struct cgroups	 cg;
+	struct zygote	 zyg;
+	struct uids	 uids;
+	struct runner	 rn;
+};
+
 static double
-run_jail(struct worker *w, struct exec_req *req)
+run_jail(struct bench *w, struct exec_req *req)
 {
 	struct run	 run;
 	char		 dir[PATH_MAX];
@@ -83,7 +95,7 @@ run_jail(struct worker *w, struct exec_req *req)
 	    (int)sizeof(dir) || mkdtemp(dir) == NULL)
 		fatal("mkdtemp");
 	run_init(&run, &w->cfg);
-	e = sup_run(&run, w, req, dir, true, NULL);
+	e = sup_run(&run, &w->rn, req, dir, true, -1, -1);
 	if (e != PYX_OK || run.term != TERM_EXITED || run.exit_code != 0 ||
 	    run.out.data == NULL || strcmp(run.out.data, "1\n") != 0)
 		fatalx("jail run failed (%d, term %d, exit %d): %s", e, run.term,
@@ -109,7 +121,7 @@ main(int argc, char *argv[])
 		{ "  without cgroups", SKIP_CGROUP, MODE_EXEC },
 		{ "  without minimal root/pivot_root", SKIP_ROOT, MODE_EXEC },
 	};
-	struct worker	 w;
+	struct bench	 w;
 	struct exec_req	 req;
 	char		 err[3 * PATH_MAX], dir[PATH_MAX], path[PATH_MAX + 16];
 	double		*tv[16], floor_p50;
@@ -124,11 +136,11 @@ main(int argc, char *argv[])
 	strlcpy(w.cfg.runtime_dir, argv[1], sizeof(w.cfg.runtime_dir));
 	if (argc > 3)
 		strlcpy(w.cfg.zygote_path, argv[3], sizeof(w.cfg.zygote_path));
-	w.zyg.pid = -1;
-	w.zyg.ctl = -1;
+	zyg_init(&w.zyg, &w.cfg);
+	w.rn = (struct runner){ .cfg = &w.cfg, .policy = &w.policy,
+	    .cg = &w.cg, .zyg = &w.zyg, .uids = &w.uids, .uid = getuid(),
+	    .gid = getgid() };
 	w.uids.fd = -1;		/* run_uids = shared: measured without the helper */
-	w.uid = getuid();
-	w.gid = getgid();
 	if (policy_prepare(&w.policy, err, sizeof(err)) == -1)
 		fatalx("%s", err);
 	cg_init(&w.cg, &w.cfg, err, sizeof(err));

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyexec.h"
+#include "common/common.h"
 #include "fuzz.h"
 
 int

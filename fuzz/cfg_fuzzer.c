@@ -11,31 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyexec.h"
+#include "common/common.h"
 #include "fuzz.h"
-
-static const struct {
-	size_t		 off;
-	bool		 ll;
-	long long	 min;
-	long long	 max;
-} ranges[] = {
-#define R(f, ll, lo, hi)	{ offsetof(struct config, f), ll, lo, hi }
-	R(time_limit_seconds, false, 1, 300),
-	R(max_code_chars, false, 1, 1000000),
-	R(max_attachments, false, 0, 100),
-	R(max_file_bytes, true, 0, 256LL << 20),
-	R(max_return_files, false, 0, 100),
-	R(max_processes, false, 1, 4096),
-	R(memory_limit_mb, false, 32, 65536),
-	R(max_output_bytes, true, 1024, 256LL << 20),
-	R(max_stdin_bytes, true, 0, 256LL << 20),
-	R(workspace_limit_mb, false, 1, 16384),
-	R(max_concurrent, false, 1, 4096),
-	R(rate_limit_per_minute, false, 1, 1000000),
-	R(daily_quota, false, 1, 100000000),
-#undef R
-};
+#include "../tests/unit/config_ranges.h"
 
 static void
 check_path(const char *p, bool may_be_empty)
@@ -93,10 +71,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
-		if (ranges[i].ll)
-			v = *(long long *)((char *)&c + ranges[i].off);
-		else
-			v = *(int *)((char *)&c + ranges[i].off);
+		v = range_value(&c, i);
 		CHECK(v >= ranges[i].min && v <= ranges[i].max);
 	}
 	check_path(c.admin_api_key_file, true);

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyexec.h"
+#include "http/http.h"
 #include "fuzz.h"
 
 static struct config	 cfg;

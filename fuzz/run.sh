@@ -38,9 +38,12 @@ if [ ! -x "$top/configure" ]; then
 fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-if [ ! -f "$out/Makefile" ]; then
+# The one sanitizer build: the fuzzers, and (tests/run.py, suite
+# "sanitize") the unit tests with ASan and UBSan.
+if ! grep -q -- --enable-sanitizers "$out/config.status" 2>/dev/null; then
+	[ -f "$out/Makefile" ] && make -s -C "$out" distclean >/dev/null 2>&1
 	(cd "$out" && "$top/configure" -q CC=clang --enable-fuzzing \
-	    --enable-werror)
+	    --enable-sanitizers --enable-werror)
 fi
 targets=
 for n in $names; do

@@ -1,7 +1,7 @@
 """Output that grows when escaped: control bytes and invalid UTF-8."""
 import json
 
-from escape_util import assert_healthy, config, worker_pids
+from escape_util import assert_healthy, config, run_raw, worker_pids
 
 CONFIG = config()
 
@@ -23,10 +23,7 @@ for i in range(5):
 def test(stack):
     cap = int(stack.config.get('max_output_bytes', 1048576))
     workers = worker_pids(stack)
-    body = json.dumps({'code': CODE, 'api_key': stack.admin_key}).encode()
-    status, hdrs, raw = stack.request('POST', '/execute', body,
-                                      {'Content-Type': 'application/json'},
-                                      timeout=60)
+    status, raw = run_raw(stack, CODE)
     assert status == 200, (status, raw[:300])
     assert len(raw) <= 2 * 6 * cap + 64 * 1024, \
         'reply of %d bytes for max_output_bytes %d' % (len(raw), cap)

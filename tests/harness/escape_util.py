@@ -254,6 +254,44 @@ def assert_healthy(stack, workers=None):
     assert d['stdout'] == '42\n', d
 
 
+def run_raw(stack, code, timeout=60):
+    """POST /execute as admin; returns (status, raw body): for tests that
+    must measure the reply itself, not just parse it."""
+    body = json.dumps({'code': code, 'api_key': stack.admin_key}).encode()
+    status, _, raw = stack.request('POST', '/execute', body,
+                                   {'Content-Type': 'application/json'},
+                                   timeout=timeout)
+    return status, raw
+
+
+def assert_output_flood(stack, stream):
+    """200 MB on stream ('stdout' or 'stderr') from the script and a
+    forked child at once: the run stops at the cap, the reply stays
+    bounded, quickly, and the worker survives."""
+    code = ('import os, sys\n'
+            'chunk = b"A" * (1 << 20)\n'
+            'os.fork()\n'
+            'for i in range(200):\n'
+            '    sys.%s.buffer.write(chunk)\n'
+            'sys.%s.write("finished writing")\n' % (stream, stream))
+    cap = int(stack.config.get('max_output_bytes', 1048576))
+    workers = worker_pids(stack)
+    status, raw = run_raw(stack, code)
+    assert len(raw) <= cap + 64 * 1024, 'response is %d bytes' % len(raw)
+    doc = json.loads(raw)
+    d = doc['execution_details']
+    assert status == 200, (status, doc.get('error_details'))
+    assert d['termination'] == 'output_limit', d['termination']
+    assert d[stream + '_truncated'] is True, d
+    assert len(d[stream].encode()) <= cap, len(d[stream])
+    assert 'finished writing' not in d[stream]
+    # Stopped at the cap, long before the deadline.
+    tl = int(stack.config.get('time_limit_seconds', 10))
+    assert d['execution_duration_sec'] < min(stack.slack(), tl - 1), \
+        d['execution_duration_sec']
+    assert_healthy(stack, workers)
+
+
 class Background(threading.Thread):
     """Runs one request in a thread; .result is (status, doc, seconds)."""
 

@@ -50,8 +50,8 @@ def test_admin_key_not_in_jail_memory(s):
 
 def _jail_inits(s):
     """Pids (host view) of the jail inits of this stack: PID 1 of a PID
-    namespace of their own, whose parent is one of the stack's workers or
-    zygotes, and which have started the script."""
+    namespace of their own, whose parent is one of the stack's workers,
+    and which have started the script."""
     import os
     host_ns = os.readlink('/proc/self/ns/pid')
     out = []
@@ -74,13 +74,9 @@ def _jail_inits(s):
             # steps).
             with open('/proc/%s/task/%s/children' % (p, p)) as f:
                 started = f.read().strip() != ''
-            # In zygote mode a zygote (a worker's child) is PID 1 of a
-            # namespace too: only the zygote's children are jails.
-            if s.config.get('mode') == 'zygote':
-                ours = parent.startswith(b'pyexec-zygote')
-            else:
-                ours = s.base.encode() in parent
-            if started and ours:
+            # Jails are the workers' children in both modes (the zygote
+            # clones them with CLONE_PARENT).
+            if started and s.base.encode() in parent:
                 out.append(int(p))
         except (OSError, KeyError):
             pass

@@ -18,6 +18,7 @@ def test_store_failure_is_503(s):
     st, doc, hdrs = s.execute({'code': 'pass'}, ip='192.0.2.1')
     assert st == 503, (st, doc)
     assert doc['error_details']['type'] == 'ServiceUnavailable'
+    assert hdrs.get('retry-after') == '5', hdrs    # a documented refusal
     assert 'execution_details' not in doc
     assert 'rate-limit store' in s.worker_log_text()
     # admins do not depend on the store

@@ -102,3 +102,50 @@ def test_fresh_randomness_numpy(s):
         d = ok(s.execute({'code': 'import numpy\nprint(numpy.random.rand(), numpy.random.randint(1 << 30))'}))
         seen.add(d['stdout'])
     assert len(seen) == 4, seen
+
+
+def _jail_pythons():
+    """Pids of processes that are PID 2 of a nested PID namespace: the
+    Python child of a jail's init (the host sees every stack's jails; the
+    test only needs one of its own to exist)."""
+    out = []
+    for p in os.listdir('/proc'):
+        if not p.isdigit():
+            continue
+        try:
+            with open('/proc/%s/status' % p) as f:
+                for line in f:
+                    if line.startswith('NSpid:'):
+                        if line.split()[-1] == '2' and len(line.split()) > 2:
+                            out.append(int(p))
+                        break
+        except OSError:
+            pass
+    return out
+
+
+def test_run_survives_its_zygote_killed_mid_run(s):
+    # The zygote clones each jail as the worker's child: killing the zygote
+    # while a run is in flight must not kill or misreport the run (before,
+    # the jail's init died with its parent zygote: 500 SandboxError after
+    # the code had printed, or "signaled 9").
+    import threading
+    ok(s.execute({'code': 'pass'}))
+    before = set(_jail_pythons())
+    res = {}
+    code = 'import time\nprint("started", flush=True)\ntime.sleep(4)\nprint("done")\n'
+    t = threading.Thread(target=lambda: res.update(r=s.execute({'code': code})))
+    t.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not set(_jail_pythons()) - before:
+        time.sleep(0.01)
+    assert set(_jail_pythons()) - before, 'the run never started'
+    for pid in live_zygotes(s):
+        os.kill(pid, signal.SIGKILL)
+    t.join()
+    d = ok(res['r'])
+    assert d['stdout'] == 'started\ndone\n', d
+    assert d['termination'] == 'exited' and d['exit_code'] == 0, d
+    # and the worker goes on with a new zygote
+    d = ok(s.execute({'code': 'print("after")'}))
+    assert d['stdout'] == 'after\n'

@@ -10,6 +10,7 @@
  *	is_mem(got, glen, want, wlen, fmt, ...);  byte strings
  *	like(got, needle, fmt, ...);	got contains needle
  *	diag(fmt, ...);			a "# " comment line
+ *	skip(n, why);			n points that cannot run here
  *	return done_testing();		summary line and exit status
  *
  * done_testing() prints "# N passed, N failed" (the line our CI reads)
@@ -49,6 +50,14 @@ diag(const char *fmt, ...)
 	vprintf(fmt, ap);
 	va_end(ap);
 	fputc('\n', stdout);
+}
+
+/* n points that cannot be judged in this environment. */
+static void TAP_UNUSED
+skip(int n, const char *why)
+{
+	while (n-- > 0)
+		printf("ok %d # SKIP %s\n", ++tap_run, why);
 }
 
 static int

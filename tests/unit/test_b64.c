@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyexec.h"
+#include "common/common.h"
 #include "tap.h"
 
 static const char alpha[] =

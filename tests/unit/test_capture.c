@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyexec.h"
+#include "common/common.h"
 #include "tap.h"
 
 #define FFFD	"\xef\xbf\xbd"

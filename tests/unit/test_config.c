@@ -10,8 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pyexec.h"
+#include "common/common.h"
 #include "tap.h"
+#include "config_ranges.h"
 
 static char	 err[1024];
 
@@ -199,40 +200,8 @@ test_errors(void)
 	}
 }
 
-/* Numeric keys: both ends of the range are accepted, one beyond is not. */
-static const struct {
-	const char	*key;
-	size_t		 off;
-	bool		 ll;
-	long long	 min;
-	long long	 max;
-} ranges[] = {
-#define R(k, ll, lo, hi)	{ #k, offsetof(struct config, k), ll, lo, hi }
-	R(time_limit_seconds, false, 1, 300),
-	R(max_code_chars, false, 1, 1000000),
-	R(max_attachments, false, 0, 100),
-	R(max_file_bytes, true, 0, 256LL << 20),
-	R(max_return_files, false, 0, 100),
-	R(max_processes, false, 1, 4096),
-	R(memory_limit_mb, false, 32, 65536),
-	R(max_output_bytes, true, 1024, 256LL << 20),
-	R(max_stdin_bytes, true, 0, 256LL << 20),
-	R(workspace_limit_mb, false, 1, 16384),
-	R(max_concurrent, false, 1, 4096),
-	R(rate_limit_per_minute, false, 1, 1000000),
-	R(daily_quota, false, 1, 100000000),
-	R(rate_limit_ipv6_prefix, false, 32, 128),
-	R(max_return_bytes, true, 0, 1LL << 30),
-#undef R
-};
-
-static long long
-field(const struct config *c, size_t i)
-{
-	if (ranges[i].ll)
-		return *(const long long *)((const char *)c + ranges[i].off);
-	return *(const int *)((const char *)c + ranges[i].off);
-}
+/* Numeric keys (config_ranges.h): both ends of the range are accepted,
+ * one beyond is not. */
 
 static void
 test_ranges(void)
@@ -247,11 +216,11 @@ test_ranges(void)
 		snprintf(line, sizeof(line), "%s = %lld\n", ranges[i].key,
 		    ranges[i].min);
 		rv_lo = parse(&c, line);
-		got_lo = field(&c, i);
+		got_lo = range_value(&c, i);
 		snprintf(line, sizeof(line), "%s = %lld\n", ranges[i].key,
 		    ranges[i].max);
 		rv_hi = parse(&c, line);
-		got_hi = field(&c, i);
+		got_hi = range_value(&c, i);
 		snprintf(line, sizeof(line), "%s = %lld\n", ranges[i].key,
 		    ranges[i].min - 1);
 		rv_below = parse(&c, line);
@@ -436,7 +405,7 @@ test_max_body(void)
 int
 main(void)
 {
-	plan(107);
+	plan(109);
 	test_defaults();
 	test_full_file();
 	test_errors();

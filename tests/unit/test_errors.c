@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "pyexec.h"
+#include "common/common.h"
 #include "tap.h"
 
 static const struct {
@@ -29,6 +29,7 @@ static const struct {
 	{ PYX_E_SANDBOX, 500, "SandboxError" },
 	{ PYX_E_BUSY, 503, "ServerBusy" },
 	{ PYX_E_UNAVAILABLE, 503, "ServiceUnavailable" },
+	{ PYX_E_RESTARTING, 503, "SandboxUnavailable" },
 };
 #define NWANT	(sizeof(want) / sizeof(want[0]))
 

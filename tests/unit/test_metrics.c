@@ -13,8 +13,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pyexec.h"
-#include "metrics.h"
+#include "common/common.h"
+#include "run/run.h"
+#include "store/store.h"
+#include "store/metrics.h"
 #include "tap.h"
 
 #define NPROC	8

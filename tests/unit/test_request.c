@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pyexec.h"
+#include "http/http.h"
 #include "tap.h"
 
 static char			 msg[512];

@@ -17,7 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pyexec.h"
+#include "common/common.h"
+#include "store/store.h"
 #include "store_tap.h"
 
 static char	 tmp[256];	/* short: paths built on it must fit PATH_MAX */

@@ -22,7 +22,8 @@
 
 #include <sqlite3.h>
 
-#include "pyexec.h"
+#include "common/common.h"
+#include "store/store.h"
 #include "store_tap.h"
 
 #define MIDNIGHT	((time_t)1710028800)	/* 2024-03-10 00:00:00 UTC */
@@ -823,7 +824,16 @@ main(void)
 	test_corrupt();
 	test_busy();
 	test_disk_full();
-	test_concurrency();
+	/*
+	 * Eight processes racing for the write lock measure SQLite's 2 s busy
+	 * timeout; under valgrind or ASan (PYX_TEST_TOOL, set by valgrind.sh
+	 * and tests/run.py) every charge is many times slower and the race
+	 * says nothing about the store. They run in the plain build.
+	 */
+	if (getenv("PYX_TEST_TOOL") != NULL)
+		tap_skip(6, "concurrency timing under a slow tool");
+	else
+		test_concurrency();
 	test_client_key();
 
 	(void)nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);

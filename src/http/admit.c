@@ -1,0 +1,149 @@
+/*
+ * admit.c: who may run, and whether now. The caller's role (the admin
+ * key, compared in constant time), a concurrency slot (store/slots.c),
+ * and for public callers the rate limit and daily quota (store/store.c).
+ * Owns no state of its own: the slot and the figures live in the
+ * request's struct exec_ctx, the store handle in the worker.
+ *
+ * Fails closed: store or slot trouble means 503 or 500, never an
+ * unmetered run. Only valid requests that will run are charged.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "common/common.h"
+#include "http/http.h"
+#include "store/metrics.h"
+
+/*
+ * Constant time in the contents and in both lengths: both keys are copied
+ * into fixed, zero-padded buffers with their lengths, and every byte is
+ * compared (ct_equal).
+ */
+bool
+admin_key_match(const struct worker *w, const char *key, size_t len)
+{
+	unsigned char	 a[1024 + sizeof(size_t)], b[1024 + sizeof(size_t)];
+	bool		 ok;
+
+	if (w->admin_key == NULL || key == NULL ||
+	    w->admin_key_len > 1024 || len > 1024)
+		return false;
+	memset(a, 0, sizeof(a));
+	memset(b, 0, sizeof(b));
+	memcpy(a, w->admin_key, w->admin_key_len);
+	memcpy(a + 1024, &w->admin_key_len, sizeof(size_t));
+	memcpy(b, key, len);
+	memcpy(b + 1024, &len, sizeof(size_t));
+	ok = ct_equal(a, b, sizeof(a));
+	explicit_bzero(a, sizeof(a));
+	explicit_bzero(b, sizeof(b));
+	return ok;
+}
+
+bool
+admit_is_admin(const struct worker *w, const struct exec_req *r)
+{
+	return admin_key_match(w, r->api_key, r->api_key_len);
+}
+
+struct store *
+admit_store(struct worker *w)
+{
+	char	 err[256];
+
+	if (w->store == NULL &&
+	    (w->store = store_open(w->store_path, err, sizeof(err))) == NULL) {
+		met_store_error();
+		log_warnx("rate-limit store %s: %s", w->store_path, err);
+	}
+	return w->store;
+}
+
+/*
+ * Takes a concurrency slot, then (public callers only) charges the rate
+ * limit and the daily quota. Slot first: a request refused as busy never
+ * runs and so is not charged; a request refused by the limits gives its
+ * slot back at once (ctx_free). Store trouble fails closed: 503, never an
+ * unmetered run.
+ */
+enum pyx_err
+admit(struct exec_ctx *c)
+{
+	const struct config	*cfg = &c->w->cfg;
+	struct store		*st;
+	char			 err[256];
+
+	switch (slots_acquire(&c->slot, cfg->runtime_dir, cfg->max_concurrent,
+	    err, sizeof(err))) {
+	case SLOTS_OK:
+		c->active = c->slot.active;
+		break;
+	case SLOTS_BUSY:
+		met_busy();
+		c->active = cfg->max_concurrent;
+		c->retry_after = 1;
+		return PYX_E_BUSY;
+	default:
+		log_warnx("concurrency slots: %s", err);
+		return PYX_E_INTERNAL;
+	}
+	if (c->admin)
+		return PYX_OK;
+	/* Store trouble is usually brief (a lock, a full disk): say when. */
+	if ((st = admit_store(c->w)) == NULL) {
+		c->retry_after = 5;
+		return PYX_E_UNAVAILABLE;
+	}
+	switch (store_charge(st, c->client, time(NULL),
+	    cfg->rate_limit_per_minute,
+	    cfg->daily_quota, &c->quota)) {
+	case STORE_OK:
+		c->have_quota = true;
+		return PYX_OK;
+	case STORE_RATE_LIMITED:
+		met_ratelimited(MET_RL_MINUTE);
+		c->have_quota = true;
+		c->retry_after = c->quota.retry_after_seconds;
+		return ctx_fail(c, PYX_E_RATE_LIMIT, "Rate limit of %d per minute "
+		    "exceeded; retry in %d seconds.", cfg->rate_limit_per_minute,
+		    c->retry_after);
+	case STORE_QUOTA_EXCEEDED:
+		met_ratelimited(MET_RL_DAILY);
+		c->have_quota = true;
+		c->retry_after = c->quota.retry_after_seconds;
+		return ctx_fail(c, PYX_E_RATE_LIMIT, "Daily quota of %d exceeded; "
+		    "it resets at 00:00 UTC.", cfg->daily_quota);
+	default:
+		met_store_error();
+		log_warnx("rate-limit store %s: %s", c->w->store_path,
+		    store_errmsg(st));
+		c->retry_after = 5;
+		return PYX_E_UNAVAILABLE;
+	}
+}
+
+/*
+ * For answers that charged nothing (validation errors, busy): the caller's
+ * figures as they stand, and how many runs are in flight.
+ */
+void
+admit_status(struct exec_ctx *c)
+{
+	const struct config	*cfg = &c->w->cfg;
+	struct store		*st;
+	char			 err[256];
+	int			 n;
+
+	if (!c->have_quota && !c->admin && (st = admit_store(c->w)) != NULL &&
+	    store_peek(st, c->client, time(NULL), cfg->rate_limit_per_minute,
+	    cfg->daily_quota, &c->quota) == 0)
+		c->have_quota = true;
+	if (c->slot.fd == -1 && c->err != PYX_E_BUSY) {
+		if ((n = slots_count(cfg->runtime_dir, cfg->max_concurrent, err,
+		    sizeof(err))) >= 0)
+			c->active = n;
+	}
+}

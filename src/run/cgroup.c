@@ -1,0 +1,378 @@
+/*
+ * cgroup.c: per-run memory and process limits through cgroups, where the
+ * host delegates a hierarchy to the worker user. Picks the mechanism
+ * (cgroup2.c for the unified hierarchy, the v1 code here) and owns the
+ * worker's pooled v1 cgroup directories; never creates cgroups anywhere it
+ * does not own.
+ *
+ * Why: RLIMIT_AS is per process, so without a cgroup one run may hold up
+ * to max_processes x memory_limit_mb, and the kernel cannot say "this run
+ * was out of memory". A memory cgroup caps the run as a whole (tmpfs pages
+ * of its workspace included) and counts OOM kills; a pids cgroup is a
+ * second per-run process cap beside the user-namespace RLIMIT_NPROC.
+ *
+ * Which: v2 where the worker sits in a delegated v2 subtree with the
+ * memory and pids controllers (systemd's Delegate=, the Debian package),
+ * else v1 where the worker's own cgroups in the v1 "memory" and "pids"
+ * hierarchies are directories it owns (the dev and test stacks chown
+ * them), else none (rlimits only). The start-up log says which and why.
+ *
+ * v1 model: the worker creates one child per hierarchy, "w<pid>", once,
+ * and reuses it for every run (a worker runs one jail at a time): no mkdir
+ * or rmdir on the request path. Either way, before a jail's init does
+ * anything, the worker puts its pid into the run's cgroups and only then
+ * lets it go on (supervise.c), so no instruction of the run executes
+ * outside the limits.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "jail/jail.h"
+#include "run/run.h"
+
+static int
+write_str(const char *dir, const char *file, const char *val)
+{
+	char	 path[PATH_MAX];
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >=
+	    (int)sizeof(path))
+		return -1;
+	return write_string(path, val);
+}
+
+static long long
+read_ll(const char *dir, const char *file, const char *key)
+{
+	char	 path[PATH_MAX], buf[4096], *p;
+	ssize_t	 n;
+	int	 fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >=
+	    (int)sizeof(path))
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if (key == NULL)
+		return strtoll(buf, NULL, 10);
+	for (p = buf; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : p)
+		if (strncmp(p, key, strlen(key)) == 0 && p[strlen(key)] == ' ')
+			return strtoll(p + strlen(key) + 1, NULL, 10);
+	return -1;
+}
+
+/* The mount point of the v1 hierarchy carrying controller ctl, from mountinfo. */
+static int
+v1_mount(const char *ctl, char *out, size_t outlen)
+{
+	FILE	*fp;
+	char	 line[4096], *sep, *mnt, *opts, *tok, *save;
+	int	 found = -1;
+	int	 i;
+
+	if ((fp = fopen("/proc/self/mountinfo", "re")) == NULL)
+		return -1;
+	while (found == -1 && fgets(line, sizeof(line), fp) != NULL) {
+		if ((sep = strstr(line, " - cgroup ")) == NULL)
+			continue;
+		/* field 5 is the mount point */
+		mnt = line;
+		for (i = 0; i < 4 && mnt != NULL; i++)
+			mnt = strchr(mnt, ' '), mnt = mnt ? mnt + 1 : NULL;
+		if (mnt == NULL)
+			continue;
+		*strchr(mnt, ' ') = '\0';
+		/* super options: "cgroup <source> <opts>" */
+		opts = strrchr(sep, ' ');
+		if (opts == NULL)
+			continue;
+		opts++;
+		opts[strcspn(opts, "\n")] = '\0';
+		for (tok = strtok_r(opts, ",", &save); tok != NULL;
+		    tok = strtok_r(NULL, ",", &save))
+			if (strcmp(tok, ctl) == 0 &&
+			    strlcpy(out, mnt, outlen) < outlen)
+				found = 0;
+	}
+	fclose(fp);
+	return found;
+}
+
+/* The worker's own cgroup path in the v1 hierarchy of ctl. */
+static int
+v1_own_path(const char *ctl, char *out, size_t outlen)
+{
+	FILE	*fp;
+	char	 line[4096], *a, *b, *tok, *save;
+	int	 found = -1;
+
+	if ((fp = fopen("/proc/self/cgroup", "re")) == NULL)
+		return -1;
+	while (found == -1 && fgets(line, sizeof(line), fp) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if ((a = strchr(line, ':')) == NULL ||
+		    (b = strchr(a + 1, ':')) == NULL)
+			continue;
+		*b = '\0';
+		for (tok = strtok_r(a + 1, ",", &save); tok != NULL;
+		    tok = strtok_r(NULL, ",", &save))
+			if (strcmp(tok, ctl) == 0 &&
+			    strlcpy(out, b + 1, outlen) < outlen)
+				found = 0;
+	}
+	fclose(fp);
+	return found;
+}
+
+/* Creates <own cgroup>/w<pid> in the hierarchy of ctl, if we own the parent. */
+static int
+v1_make(const char *ctl, char *dir, size_t dirlen, char *why, size_t whylen)
+{
+	char		 mnt[PATH_MAX], own[PATH_MAX], parent[PATH_MAX];
+	struct stat	 st;
+
+	if (v1_mount(ctl, mnt, sizeof(mnt)) == -1) {
+		snprintf(why, whylen, "no cgroup v1 %s hierarchy", ctl);
+		return -1;
+	}
+	if (v1_own_path(ctl, own, sizeof(own)) == -1 ||
+	    snprintf(parent, sizeof(parent), "%s%s", mnt,
+	    strcmp(own, "/") == 0 ? "" : own) >= (int)sizeof(parent)) {
+		snprintf(why, whylen, "own %s cgroup unknown", ctl);
+		return -1;
+	}
+	if (stat(parent, &st) == -1 || st.st_uid != geteuid() ||
+	    access(parent, W_OK) == -1) {
+		snprintf(why, whylen, "%s cgroup %s is not delegated to this "
+		    "user", ctl, parent);
+		return -1;
+	}
+	if (snprintf(dir, dirlen, "%s/w%ld", parent, (long)getpid()) >=
+	    (int)dirlen)
+		return -1;
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		snprintf(why, whylen, "mkdir %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Sets up the worker's pooled cgroups. Fills a human-readable summary of
+ * the mechanisms in force for the start-up log. Never fails the worker:
+ * without a delegated hierarchy the rlimits still apply.
+ */
+void
+cg_init(struct cgroups *cg, const struct config *c, char *summary,
+    size_t len)
+{
+	char	 why_m[PATH_MAX + 128] = "", why_p[PATH_MAX + 128] = "";
+	char	 why_2[PATH_MAX + 128] = "";
+	char	 val[32];
+
+	memset(cg, 0, sizeof(*cg));
+	if (cg2_init(cg, c, why_2, sizeof(why_2)) == 0) {
+		snprintf(summary, len, "cgroup v2, delegated subtree %s: per "
+		    "run memory.max %d MiB (swap 0, OOM kills the whole run), "
+		    "pids.max %d; RLIMIT_AS %d MiB per process, RLIMIT_NPROC "
+		    "%d per run", cg->base, c->memory_limit_mb,
+		    c->max_processes + 1, c->memory_limit_mb, c->max_processes);
+		return;
+	}
+	if (v1_make("memory", cg->mem, sizeof(cg->mem), why_m,
+	    sizeof(why_m)) == 0) {
+		snprintf(val, sizeof(val), "%lld",
+		    (long long)c->memory_limit_mb << 20);
+		/* No swap for a run: the cap must be a cap. */
+		if (write_str(cg->mem, "memory.limit_in_bytes", val) == -1) {
+			snprintf(why_m, sizeof(why_m), "memory.limit_in_bytes: %s",
+			    strerror(errno));
+			(void)rmdir(cg->mem);
+			cg->mem[0] = '\0';
+		} else {
+			(void)write_str(cg->mem, "memory.memsw.limit_in_bytes",
+			    val);
+			(void)write_str(cg->mem, "memory.swappiness", "0");
+		}
+	} else
+		cg->mem[0] = '\0';
+	if (v1_make("pids", cg->pids, sizeof(cg->pids), why_p,
+	    sizeof(why_p)) == 0) {
+		/* + 1: the jail's init is one of the run's processes. */
+		snprintf(val, sizeof(val), "%d", c->max_processes + 1);
+		if (write_str(cg->pids, "pids.max", val) == -1) {
+			snprintf(why_p, sizeof(why_p), "pids.max: %s",
+			    strerror(errno));
+			(void)rmdir(cg->pids);
+			cg->pids[0] = '\0';
+		}
+	} else
+		cg->pids[0] = '\0';
+
+	if (cg->mem[0] || cg->pids[0])
+		cg->version = 1;
+	snprintf(cg->mem_max, sizeof(cg->mem_max), "%lld",
+	    (long long)c->memory_limit_mb << 20);
+	snprintf(cg->pids_max, sizeof(cg->pids_max), "%d",
+	    c->max_processes + 1);
+	snprintf(summary, len, "cgroup %s (v2: %s); memory: RLIMIT_AS %d MiB "
+	    "per process%s%s; processes: RLIMIT_NPROC %d per run (per user "
+	    "namespace)%s%s", cg->version == 1 ? "v1" : "none", why_2,
+	    c->memory_limit_mb,
+	    cg->mem[0] ? ", cgroup v1 memory cap per run at " : " (no per-run "
+	    "cap: ", cg->mem[0] ? cg->mem : why_m, c->max_processes,
+	    cg->pids[0] ? ", cgroup v1 pids per run at " : " (no pids cgroup: ",
+	    cg->pids[0] ? cg->pids : why_p);
+	if (!cg->mem[0])
+		strlcat(summary, ")", len);
+	if (!cg->pids[0] && strlen(summary) + 1 < len)
+		strlcat(summary, ")", len);
+}
+
+bool
+cg_enabled(const struct cgroups *cg)
+{
+	return cg->version != 0;
+}
+
+/* Self-test: the limits as the kernel has them, and pid inside. */
+static bool
+v1_member(pid_t pid, const char *ctl, const char *dir)
+{
+	char	 path[64], line[PATH_MAX + 32], key[32], *p;
+	FILE	*fp;
+	bool	 in = false;
+	size_t	 dl = strlen(dir), pl;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cgroup", (long)pid);
+	snprintf(key, sizeof(key), ":%s:", ctl);
+	if ((fp = fopen(path, "re")) == NULL)
+		return false;
+	while (!in && fgets(line, sizeof(line), fp) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		/* "N:memory:/path": dir is <mount>/path */
+		if (strstr(line, key) == NULL ||
+		    (p = strrchr(line, ':')) == NULL)
+			continue;
+		pl = strlen(p + 1);
+		in = pl > 1 && dl >= pl && strcmp(dir + dl - pl, p + 1) == 0;
+	}
+	fclose(fp);
+	return in;
+}
+
+static int
+v1_check(const struct cgroups *cg, pid_t pid, char *why, size_t whylen)
+{
+	if ((cg->mem[0] && !v1_member(pid, "memory", cg->mem)) ||
+	    (cg->pids[0] && !v1_member(pid, "pids", cg->pids))) {
+		snprintf(why, whylen, "the jail is not in the worker's v1 "
+		    "cgroups");
+		return -1;
+	}
+	if (cg->mem[0] && read_ll(cg->mem, "memory.limit_in_bytes", NULL) !=
+	    strtoll(cg->mem_max, NULL, 10)) {
+		snprintf(why, whylen, "memory.limit_in_bytes of %s is not %s",
+		    cg->mem, cg->mem_max);
+		return -1;
+	}
+	if (cg->pids[0] && read_ll(cg->pids, "pids.max", NULL) !=
+	    strtoll(cg->pids_max, NULL, 10)) {
+		snprintf(why, whylen, "pids.max of %s is not %s", cg->pids,
+		    cg->pids_max);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Puts the (waiting) jail init into the worker's cgroups and resets the
+ * peak and the OOM baseline, so the numbers after the run are this run's.
+ */
+int
+cg_attach(struct cgroups *cg, pid_t pid)
+{
+	char	 p[32], why[PATH_MAX + 64];
+	int	 rv;
+
+	if (cg->version == 2) {
+		rv = cg2_attach(cg, pid);
+		if (rv == 0 && cg->check_next &&
+		    (rv = cg2_check(cg, pid, why, sizeof(why))) == -1)
+			log_warnx("cgroup check: %s", why);
+		cg->check_next = false;
+		return rv;
+	}
+	snprintf(p, sizeof(p), "%ld", (long)pid);
+	if (cg->mem[0]) {
+		(void)write_str(cg->mem, "memory.max_usage_in_bytes", "0");
+		cg->oom_before = read_ll(cg->mem, "memory.oom_control",
+		    "oom_kill");
+		if (write_str(cg->mem, "cgroup.procs", p) == -1)
+			return -1;
+	}
+	if (cg->pids[0] && write_str(cg->pids, "cgroup.procs", p) == -1)
+		return -1;
+	if (cg->check_next && v1_check(cg, pid, why, sizeof(why)) == -1) {
+		log_warnx("cgroup check: %s", why);
+		cg->check_next = false;
+		return -1;
+	}
+	cg->check_next = false;
+	return 0;
+}
+
+/* After the run: was anything of it killed for memory? Peak in KiB. */
+bool
+cg_oom_killed(const struct cgroups *cg, long *peak_kb)
+{
+	long long	 n, peak;
+
+	if (cg->version == 2)
+		return cg2_oom_killed(cg, peak_kb);
+	if (!cg->mem[0])
+		return false;
+	if ((peak = read_ll(cg->mem, "memory.max_usage_in_bytes", NULL)) >= 0)
+		*peak_kb = (long)(peak / 1024);
+	n = read_ll(cg->mem, "memory.oom_control", "oom_kill");
+	return n > cg->oom_before;
+}
+
+/* Every run, on every path: v2 kills and removes the run's cgroup. */
+void
+cg_run_end(struct cgroups *cg)
+{
+	if (cg->version == 2)
+		cg2_end(cg);
+}
+
+void
+cg_sweep(struct cgroups *cg)
+{
+	if (cg->version == 2)
+		cg2_sweep(cg);
+}
+
+void
+cg_cleanup(struct cgroups *cg)
+{
+	if (cg->version == 2)
+		cg2_end(cg);
+	if (cg->mem[0])
+		(void)rmdir(cg->mem);
+	if (cg->pids[0])
+		(void)rmdir(cg->pids);
+}

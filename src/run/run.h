@@ -1,0 +1,174 @@
+/*
+ * run.h: one run of untrusted code, seen from the worker (src/run/):
+ * start the jail (itself or through the zygote), feed it, drain it,
+ * enforce the deadline, reap it, read its verdict and its return files.
+ *
+ * Rules: owns every fd and process of a run in struct run, released by
+ * run_free() on every path. Knows nothing of HTTP; what a run needs from
+ * the worker is a struct runner, never the worker itself.
+ */
+#ifndef PYX_RUN_H
+#define PYX_RUN_H
+
+#include <sys/types.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+#include "jail/jail.h"
+#include "zygote/zygote.h"
+#include "uidmap/uidmap.h"
+
+struct json_object;
+
+/* What one run is asked to do, as request.c parsed it. */
+struct attachment {
+	char		*name;
+	uint8_t		*data;
+	size_t		 len;
+};
+
+struct exec_req {
+	char		*code;
+	size_t		 code_len;	/* bytes */
+	size_t		 code_chars;	/* code points */
+	char		*stdin_data;
+	size_t		 stdin_len;
+	bool		 stdin_provided;
+	struct attachment *att;
+	size_t		 natt;
+	char		**ret;
+	size_t		 nret;
+	char		*api_key;
+	size_t		 api_key_len;
+};
+
+/* cgroup.c: per-run memory and pids limits where the host delegates them */
+struct cgroups {
+	int		 version;		/* 0: none, 1 or 2 */
+	char		 mem[PATH_MAX];		/* v1; "" when not in use */
+	char		 pids[PATH_MAX];
+	long long	 oom_before;
+	char		 base[PATH_MAX];	/* v2: the delegated directory */
+	char		 run[PATH_MAX];		/* v2: this run's; "" between runs */
+	unsigned long	 seq;
+	char		 mem_max[24];
+	char		 pids_max[24];
+	bool		 check_next;		/* self-test: verify the next attach */
+};
+
+void	 cg_init(struct cgroups *, const struct config *, char *, size_t);
+bool	 cg_enabled(const struct cgroups *);
+int	 cg_attach(struct cgroups *, pid_t);
+bool	 cg_oom_killed(const struct cgroups *, long *);
+void	 cg_run_end(struct cgroups *);
+void	 cg_sweep(struct cgroups *);
+void	 cg_cleanup(struct cgroups *);
+/* cgroup2.c: the unified hierarchy, under systemd's Delegate= */
+int	 cg2_init(struct cgroups *, const struct config *, char *, size_t);
+int	 cg2_attach(struct cgroups *, pid_t);
+int	 cg2_check(const struct cgroups *, pid_t, char *, size_t);
+bool	 cg2_oom_killed(const struct cgroups *, long *);
+void	 cg2_end(struct cgroups *);
+void	 cg2_sweep(const struct cgroups *);
+
+/* What a run needs from the process that starts it (a worker). */
+struct runner {
+	const struct config *cfg;
+	const struct policy *policy;
+	struct cgroups	*cg;
+	struct zygote	*zyg;		/* mode = zygote */
+	struct uids	*uids;		/* per-slot host ids, or fd -1: shared */
+	uid_t		 uid;		/* mapped to PYX_JAIL_UID in the jail */
+	gid_t		 gid;
+	char		*wipe;		/* exec mode: the admin key, zeroed in */
+	size_t		 wipe_len;	/* the jail init's copy of the worker */
+};
+
+/* supervise.c */
+enum termination {
+	TERM_NONE = 0,
+	TERM_EXITED,
+	TERM_SIGNALED,
+	TERM_TIMEOUT,
+	TERM_CPU,
+	TERM_MEMORY,
+	TERM_OUTPUT,
+};
+
+/* verdict.c: what boot.py said before the user's code started */
+enum verdict {
+	VERDICT_NONE = 0,	/* bootstrap said nothing: it died early */
+	VERDICT_RAN,		/* the user code was started */
+	VERDICT_SYNTAX,
+	VERDICT_FORBIDDEN,
+};
+
+struct verdict_info {
+	enum verdict	 kind;
+	bool		 have_position;	/* syntax: line and offset are known */
+	int		 line;
+	int		 offset;
+	const char	*text;		/* syntax: the message; forbidden: */
+	size_t		 text_len;	/* "a,b,c"; points into the input */
+};
+
+enum verdict	 verdict_parse(const char *, size_t, struct verdict_info *);
+
+struct run {
+	pid_t		 pid;		/* jail init, as seen by the worker */
+	int		 pidfd;		/* of init: kill and "all gone" without pid reuse */
+	bool		 via_zygote;	/* cloned by the zygote (as our child) */
+	int		 fd_stdin;
+	int		 fd_stdout;
+	int		 fd_stderr;
+	int		 fd_verdict;
+	int		 fd_ctl;
+	int		 fd_data;	/* zygote mode: the files, to init */
+	int		 fd_work;	/* workspace dirfd, from CTL_READY */
+	size_t		 stdin_off;
+	int		 time_limit;	/* seconds: wall deadline and CPU rlimit */
+	struct buf	 out;
+	struct buf	 err;
+	struct buf	 verdict;
+	enum termination term;
+	struct verdict_info verdict_info;
+	int		 exit_status;	/* Python's wait status */
+	int		 exit_code;
+	int		 signal;
+	double		 wall_sec;
+	double		 cpu_sec;
+	long		 maxrss_kb;
+	bool		 oom_killed;	/* the memory cgroup killed a process */
+	bool		 got_exit;
+	char		 fail[256];	/* CTL_FAIL text: why the jail failed */
+};
+
+void		 run_init(struct run *, const struct config *);
+enum pyx_err	 sup_run(struct run *, struct runner *,
+		    const struct exec_req *, const char *, bool, int, int);
+void		 run_free(struct run *);
+
+/* outputs.c */
+#define OUTF_TOKEN_MAX	64	/* "pyexec-file-" + 32 hex + "-" + index + "." */
+struct outfile {
+	int		 fd;
+	long long	 size;
+};
+
+struct outfiles {
+	struct outfile	*f;
+	size_t		 n;
+	char		 nonce[48];	/* "pyexec-file-<32 hex>-" */
+};
+
+struct json_object *outputs_collect(int, char **, size_t, long long,
+		    long long, struct outfiles *);
+void		 outfiles_free(struct outfiles *);
+
+/* selftest.c: a probe in a real jail before a worker serves */
+int	 selftest_run(struct runner *);
+
+#endif /* PYX_RUN_H */

@@ -1,0 +1,701 @@
+/*
+ * supervise.c: the worker's side of one run. Owns the pipes, the control
+ * socket and the jail's init process from clone() to reap.
+ *
+ * One poll() loop feeds stdin, drains stdout and stderr into capped
+ * buffers, reads the bootstrap's verdict and init's control messages, all
+ * at once (no pipe deadlock), against a monotonic deadline. At the
+ * deadline, or when a stream passes its cap, init is SIGKILLed from
+ * outside its PID namespace, which takes every process of the run with it.
+ * The loop ends when every pipe is at EOF; only then is init reaped, and
+ * by then the kernel has reaped everything else in the namespace.
+ */
+#include "config.h"
+
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "jail/jail.h"
+#include "run/run.h"
+#include "boot_py.h"
+
+#define VERDICT_MAX	(64 * 1024)
+#define CHUNK		(64 * 1024)
+
+void
+run_init(struct run *r, const struct config *cfg)
+{
+	memset(r, 0, sizeof(*r));
+	r->pid = -1;
+	r->pidfd = -1;
+	r->fd_stdin = r->fd_stdout = r->fd_stderr = -1;
+	r->fd_verdict = r->fd_ctl = r->fd_data = r->fd_work = -1;
+	buf_init(&r->out, (size_t)cfg->max_output_bytes);
+	buf_init(&r->err, (size_t)cfg->max_output_bytes);
+	buf_init(&r->verdict, VERDICT_MAX);
+	r->exit_code = -1;
+	r->time_limit = cfg->time_limit_seconds;
+}
+
+/* Safe on every path: kills and reaps init if it is still there. */
+/* Zygote mode: init is not our child; its pidfd says when it is gone. */
+static void
+pidfd_wait(int pidfd, int timeout_ms)
+{
+	struct pollfd	 p = { pidfd, POLLIN, 0 };
+
+	while (poll(&p, 1, timeout_ms) == -1 && errno == EINTR)
+		;
+}
+
+void
+run_free(struct run *r)
+{
+	if (r->pidfd >= 0) {
+		(void)syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0);
+		pidfd_wait(r->pidfd, 5000);
+		close_quietly(&r->pidfd);
+	}
+	/* Either mode: init is our child (the zygote clones with CLONE_PARENT). */
+	if (r->pid > 0) {
+		(void)kill(r->pid, SIGKILL);
+		while (waitpid(r->pid, NULL, 0) == -1 && errno == EINTR)
+			;
+		r->pid = -1;
+	}
+	close_quietly(&r->fd_stdin);
+	close_quietly(&r->fd_stdout);
+	close_quietly(&r->fd_stderr);
+	close_quietly(&r->fd_verdict);
+	close_quietly(&r->fd_ctl);
+	close_quietly(&r->fd_data);
+	close_quietly(&r->fd_work);
+	buf_free(&r->out);
+	buf_free(&r->err);
+	buf_free(&r->verdict);
+}
+
+static void
+add_rlimit(struct jail_params *s, int res, rlim_t soft, rlim_t hard)
+{
+	struct rlimit	 cur;
+
+	/* Never ask for more than the worker has: that would need privilege. */
+	if (getrlimit(res, &cur) == 0 && cur.rlim_max != RLIM_INFINITY) {
+		if (hard > cur.rlim_max)
+			hard = cur.rlim_max;
+		if (soft > hard)
+			soft = hard;
+	}
+	s->rlim_res[s->nrlim] = res;
+	s->rlim[s->nrlim].rlim_cur = soft;
+	s->rlim[s->nrlim].rlim_max = hard;
+	s->nrlim++;
+}
+
+/*
+ * The jail's files, script first, as views of the request: the jail
+ * writes them (exec mode) from its copy of the worker's memory.
+ */
+static struct jail_file *
+jail_files(const struct exec_req *req)
+{
+	struct jail_file	*f;
+	size_t		 i;
+
+	f = xcalloc(req->natt + 1, sizeof(*f));
+	f[0] = (struct jail_file){ PYX_SCRIPT_NAME, req->code, req->code_len };
+	for (i = 0; i < req->natt; i++)
+		f[i + 1] = (struct jail_file){ req->att[i].name, req->att[i].data,
+		    req->att[i].len };
+	return f;
+}
+
+static void
+fill_spec(struct jail_params *s, const struct runner *rn, const struct run *r,
+    const struct jail_file *files, size_t nfiles, const char *jaildir,
+    const char **argv, int slot)
+{
+	const struct config	*c = rn->cfg;
+	unsigned long long	 ws = (unsigned long long)c->workspace_limit_mb << 20;
+	rlim_t			 t = (rlim_t)r->time_limit;
+
+	memset(s, 0, sizeof(*s));
+	s->policy = rn->policy;
+	s->files = files;
+	s->nfiles = nfiles;
+	s->jaildir = jaildir;
+	snprintf(s->uid_map, sizeof(s->uid_map), "%d %lu 1\n", PYX_JAIL_UID,
+	    (unsigned long)rn->uid);
+	snprintf(s->gid_map, sizeof(s->gid_map), "%d %lu 1\n", PYX_JAIL_UID,
+	    (unsigned long)rn->gid);
+	/* One inode per 16 KiB of space, at least 1024. */
+	snprintf(s->ws_opts, sizeof(s->ws_opts),
+	    "size=%llu,nr_inodes=%llu,mode=0755,uid=%d,gid=%d", ws,
+	    ws / 16384 > 1024 ? ws / 16384 : 1024, PYX_JAIL_UID, PYX_JAIL_UID);
+	s->argv = argv;
+	s->envp = jail_env;
+	/* CPU: SIGXCPU at the limit, SIGKILL one second later. */
+	add_rlimit(s, RLIMIT_CPU, t, t + 1);
+	add_rlimit(s, RLIMIT_AS, (rlim_t)c->memory_limit_mb << 20,
+	    (rlim_t)c->memory_limit_mb << 20);
+	add_rlimit(s, RLIMIT_FSIZE, ws, ws);
+	add_rlimit(s, RLIMIT_NOFILE, 256, 256);
+	add_rlimit(s, RLIMIT_CORE, 0, 0);
+	add_rlimit(s, RLIMIT_MEMLOCK, 0, 0);
+	add_rlimit(s, RLIMIT_MSGQUEUE, 0, 0);
+	/*
+	 * RLIMIT_NPROC is counted per user namespace (Linux >= 5.14 ucounts),
+	 * and each run has its own, so this budget is per run, not per uid:
+	 * a fork bomb in one run cannot starve another. The jail's init is
+	 * one of the processes counted, hence the + 1.
+	 */
+	s->nproc.rlim_cur = s->nproc.rlim_max = (rlim_t)c->max_processes + 1;
+	/*
+	 * With a pids cgroup, pids.max (the same max_processes + 1) is the
+	 * cap, and RLIMIT_NPROC one more its backstop: the kernel checks the
+	 * rlimit first, so at equal values pids.max would never be the one
+	 * that refuses, and pids.events could not show a fork bomb.
+	 */
+	if (rn->cg->version == 2 || rn->cg->pids[0] != '\0')
+		s->nproc.rlim_cur = s->nproc.rlim_max += 1;
+	/*
+	 * init always waits for the worker's go: cgroups are attached and
+	 * the slot's ids mapped first, and a worker that gives up (or cannot
+	 * even receive init's pidfd) just closes the control socket, which
+	 * ends init before anything of the run exists.
+	 */
+	s->wait_go = true;
+	if (uids_per_slot(rn->uids) && slot >= 0) {
+		s->ids_by_parent = true;
+		s->jail_uid = rn->uids->uid_base + (uint32_t)slot;
+		s->jail_gid = rn->uids->gid_base + (uint32_t)slot;
+	}
+	s->max_files = (uint32_t)c->max_attachments;
+	s->wipe = rn->wipe;
+	s->wipe_len = rn->wipe_len;
+}
+
+static void
+set_nonblock(int fd)
+{
+	int	 fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) != -1)
+		(void)fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* Returns 0 on EOF, -1 on error, else bytes read. */
+static ssize_t
+drain(int *fd, struct buf *b, bool *overflow)
+{
+	char	 chunk[CHUNK];
+	ssize_t	 n;
+	size_t	 kept;
+
+	n = read(*fd, chunk, sizeof(chunk));
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return 1;
+	if (n <= 0) {
+		close_quietly(fd);
+		return n;
+	}
+	kept = buf_append(b, chunk, (size_t)n);
+	if (kept < (size_t)n)
+		*overflow = true;
+	return n;
+}
+
+/* After init's death: whatever is left in a pipe, without waiting for EOF. */
+static void
+drain_rest(int *fd, struct buf *b, bool *overflow)
+{
+	char	 chunk[CHUNK];
+	ssize_t	 n;
+	size_t	 kept;
+
+	while (*fd != -1) {
+		n = read(*fd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;		/* EOF, or EAGAIN: empty */
+		kept = buf_append(b, chunk, (size_t)n);
+		if (kept < (size_t)n)
+			*overflow = true;
+	}
+	close_quietly(fd);
+}
+
+static bool
+recv_ctl(struct run *r)
+{
+	struct ctl_msg	 m;
+	int		 fds[4], nfds, i;
+	ssize_t		 n;
+
+	n = fd_recv(r->fd_ctl, &m, sizeof(m), fds, 4, &nfds, MSG_DONTWAIT);
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return false;
+	if (n <= 0) {
+		close_quietly(&r->fd_ctl);
+		return false;
+	}
+	if (n != (ssize_t)sizeof(m)) {
+		log_warnx("jail sent a short control message (%zd bytes)", n);
+		goto closefds;
+	}
+	switch (m.type) {
+	case CTL_READY:
+		if (nfds == 1 && r->fd_work == -1) {
+			r->fd_work = fds[0];
+			nfds = 0;
+		}
+		break;
+	case CTL_FAIL:
+		m.text[sizeof(m.text) - 1] = '\0';
+		snprintf(r->fail, sizeof(r->fail), "%s: %s", m.text,
+		    strerror(m.err));
+		break;
+	case CTL_EXIT:
+		r->got_exit = true;
+		r->exit_status = m.wstatus;
+		r->cpu_sec = (double)m.ru.ru_utime.tv_sec +
+		    (double)m.ru.ru_utime.tv_usec / 1e6 +
+		    (double)m.ru.ru_stime.tv_sec +
+		    (double)m.ru.ru_stime.tv_usec / 1e6;
+		r->maxrss_kb = m.ru.ru_maxrss;
+		break;
+	default:
+		log_warnx("jail sent control message type %u", m.type);
+	}
+closefds:
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	return true;
+}
+
+static void
+kill_run(struct run *r, enum termination why)
+{
+	if (r->term == TERM_NONE)
+		r->term = why;
+	/* A pidfd cannot hit a recycled pid; the zygote reaps its children. */
+	if (r->pidfd >= 0)
+		(void)syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0);
+	else
+		(void)kill(r->pid, SIGKILL);
+}
+
+/*
+ * Zygote mode: the request's files, to the jail's init on the data pipe
+ * (a header, then per file a header, the name, the bytes), before the
+ * deadline. Nothing of it passes through the zygote.
+ */
+static int
+write_deadline(int fd, const void *p, size_t n, double deadline)
+{
+	struct pollfd	 pfd = { fd, POLLOUT, 0 };
+	const char	*c = p;
+	ssize_t		 w;
+	double		 left;
+
+	while (n > 0) {
+		if ((left = deadline - mono_now()) <= 0)
+			return -1;
+		if (poll(&pfd, 1, (int)(left * 1000) + 1) == -1 && errno != EINTR)
+			return -1;
+		w = write(fd, c, n);
+		if (w == -1 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (w <= 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+send_stream(int fd, const struct exec_req *req, bool admin, double deadline)
+{
+	struct jail_stream_hdr	 h;
+	struct jail_stream_file	 f;
+	size_t			 i;
+
+	memset(&h, 0, sizeof(h));
+	h.magic = JAIL_STREAM_MAGIC;
+	h.admin = admin ? 1 : 0;
+	h.nfiles = (uint32_t)req->natt + 1;
+	if (write_deadline(fd, &h, sizeof(h), deadline) == -1)
+		return -1;
+	for (i = 0; i <= req->natt; i++) {
+		const char	*name = i == 0 ? PYX_SCRIPT_NAME : req->att[i - 1].name;
+		const void	*data = i == 0 ? (const void *)req->code :
+				    req->att[i - 1].data;
+
+		memset(&f, 0, sizeof(f));
+		f.namelen = (uint32_t)strlen(name);
+		f.datalen = i == 0 ? req->code_len : req->att[i - 1].len;
+		if (write_deadline(fd, &f, sizeof(f), deadline) == -1 ||
+		    write_deadline(fd, name, f.namelen, deadline) == -1 ||
+		    write_deadline(fd, data, (size_t)f.datalen, deadline) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The poll loop. It ends when init is gone (its pidfd is readable: the
+ * kernel has then reaped every process of the namespace), having read what
+ * was left in the pipes, or when every pipe is at EOF. Not at EOF alone: a
+ * pipe end parked in an SCM_RIGHTS cycle survives the namespace until the
+ * kernel's socket garbage collector runs, which may be never.
+ */
+static void
+supervise(struct run *r, const struct exec_req *req, double deadline)
+{
+	struct pollfd	 pfd[6];
+	bool		 overflow = false, vover = false, gone = false;
+	double		 now;
+	ssize_t		 n;
+	int		 np, timeout;
+
+	while (!gone && (r->fd_stdout != -1 || r->fd_stderr != -1 ||
+	    r->fd_verdict != -1 || r->fd_ctl != -1)) {
+		now = mono_now();
+		if (now >= deadline && r->term == TERM_NONE)
+			kill_run(r, TERM_TIMEOUT);
+		/* After a kill, the end is imminent; poll without a deadline. */
+		timeout = r->term != TERM_NONE ? 1000 :
+		    (int)((deadline - now) * 1000) + 1;
+
+		np = 0;
+		pfd[np++] = (struct pollfd){ r->fd_stdout, POLLIN, 0 };
+		pfd[np++] = (struct pollfd){ r->fd_stderr, POLLIN, 0 };
+		pfd[np++] = (struct pollfd){ r->fd_verdict, POLLIN, 0 };
+		pfd[np++] = (struct pollfd){ r->fd_ctl, POLLIN, 0 };
+		pfd[np++] = (struct pollfd){ r->fd_stdin, POLLOUT, 0 };
+		pfd[np++] = (struct pollfd){ r->pidfd, POLLIN, 0 };
+		if (poll(pfd, (nfds_t)np, timeout) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("poll");
+			kill_run(r, TERM_SIGNALED);
+			break;
+		}
+		if (pfd[0].revents)
+			(void)drain(&r->fd_stdout, &r->out, &overflow);
+		if (pfd[1].revents)
+			(void)drain(&r->fd_stderr, &r->err, &overflow);
+		if (pfd[2].revents)
+			(void)drain(&r->fd_verdict, &r->verdict, &vover);
+		if (pfd[3].revents)
+			(void)recv_ctl(r);
+		if (pfd[4].revents) {
+			n = write(r->fd_stdin, req->stdin_data + r->stdin_off,
+			    req->stdin_len - r->stdin_off);
+			if (n > 0)
+				r->stdin_off += (size_t)n;
+			if ((n == -1 && errno != EAGAIN && errno != EINTR) ||
+			    r->stdin_off == req->stdin_len)
+				close_quietly(&r->fd_stdin);
+		}
+		/* init is gone, and with it every process of the run. */
+		if (pfd[5].revents) {
+			drain_rest(&r->fd_stdout, &r->out, &overflow);
+			drain_rest(&r->fd_stderr, &r->err, &overflow);
+			drain_rest(&r->fd_verdict, &r->verdict, &vover);
+			while (r->fd_ctl != -1 && recv_ctl(r))
+				;
+			close_quietly(&r->fd_ctl);
+			gone = true;
+		}
+		/* Past the cap the run is stopped: memory here stays bounded. */
+		if (overflow && r->term == TERM_NONE)
+			kill_run(r, TERM_OUTPUT);
+	}
+	close_quietly(&r->fd_stdin);
+}
+
+static void
+classify(struct run *r)
+{
+	int	 st = r->exit_status;
+
+	if (r->term != TERM_NONE)
+		return;		/* timeout or output limit: decided by us */
+	if (WIFEXITED(st)) {
+		r->term = TERM_EXITED;
+		r->exit_code = WEXITSTATUS(st);
+	} else if (WIFSIGNALED(st)) {
+		r->signal = WTERMSIG(st);
+		/* SIGXCPU at the soft CPU limit, SIGKILL at the hard one. */
+		if (r->signal == SIGXCPU || (r->signal == SIGKILL &&
+		    r->cpu_sec >= (double)r->time_limit))
+			r->term = TERM_CPU;
+		else
+			r->term = TERM_SIGNALED;
+	}
+}
+
+/*
+ * The jail's end of one channel; the worker's end goes straight into
+ * struct run, which owns it from here on (run_free closes it).
+ */
+static int
+channel(int *mine, int *theirs, bool mine_is_write)
+{
+	int	 p[2];
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	*mine = p[mine_is_write ? 1 : 0];
+	*theirs = p[mine_is_write ? 0 : 1];
+	return 0;
+}
+
+/* Starts the jail's init: cloned here (exec mode) or by the zygote. */
+static int
+spawn_jail(struct run *r, struct runner *rn, const struct jail_params *spec)
+{
+	if (rn->cfg->mode == MODE_ZYGOTE) {
+		/* The zygote clones the jail; we get a pidfd of its init. */
+		r->via_zygote = true;
+		switch (zyg_spawn(rn->zyg, spec, &r->pid, &r->pidfd)) {
+		case 0:
+			return 0;
+		case -2:	/* died with the request: nothing ran, retry */
+			r->pid = -1;
+			return -2;
+		default:
+			r->pid = -1;	/* zyg_spawn said why */
+			return -1;
+		}
+	}
+	/*
+	 * Raw clone: glibc has no fork-with-flags, and CLONE_NEWPID through
+	 * unshare() would need a second fork. The child runs only the jail
+	 * library, which touches no glibc state that a skipped atfork
+	 * handler guards.
+	 */
+	r->pid = (pid_t)syscall(SYS_clone, SIGCHLD | (JAIL_CLONE_FLAGS &
+	    ~(BENCH_SKIP(SKIP_NETNS) ? CLONE_NEWNET : 0)), NULL, NULL, NULL,
+	    NULL);
+	if (r->pid == 0) {
+		jail_enter(spec, NULL);		/* execs python3 */
+		_exit(127);
+	}
+	if (r->pid == -1 && (errno == EPERM || errno == ENOSPC ||
+	    errno == EINVAL))
+		log_warn("clone with new namespaces failed: are unprivileged "
+		    "user namespaces enabled (sysctl user.max_user_namespaces "
+		    "> 0)?");
+	else if (r->pid == -1)
+		log_warn("clone");
+	/* Still our unreaped child: the pid cannot have been reused. */
+	if (r->pid > 0 &&
+	    (r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0)) == -1) {
+		log_warn("pidfd_open");
+		return -1;	/* run_free() kills and reaps init */
+	}
+	return r->pid > 0 ? 0 : -1;
+}
+
+/*
+ * init waits until it is in the run's cgroups and, with per-slot ids,
+ * until its slot's ids are mapped: nothing of the run happens outside the
+ * limits or as another uid. Fails closed.
+ */
+static int
+release_jail(struct run *r, struct runner *rn,
+    const struct jail_params *spec, int slot, int slot_fd)
+{
+	if (cg_enabled(rn->cg) && !BENCH_SKIP(SKIP_CGROUP) &&
+	    cg_attach(rn->cg, r->pid) == -1) {
+		log_warn("attaching the jail to its cgroups");
+		return -1;
+	}
+	/* Zygote mode: the zygote mapped them (its namespace has the range). */
+	if (rn->cfg->mode != MODE_ZYGOTE && spec->ids_by_parent &&
+	    uids_map_slot(rn->uids, r->pidfd, slot_fd, slot) == -1) {
+		log_warn("pyexec-uidmap could not map slot %d's ids", slot);
+		return -1;
+	}
+	if (write(r->fd_ctl, "g", 1) != 1) {
+		log_warn("releasing the jail");
+		return -1;
+	}
+	return 0;
+}
+
+/* After the run: why it ended, in the worker's terms. */
+static enum pyx_err
+judge(struct run *r, struct runner *rn, int wstatus)
+{
+	if (r->fail[0] != '\0') {
+		log_warnx("jail setup failed: %s", r->fail);
+		return PYX_E_SANDBOX;
+	}
+	(void)verdict_parse(r->verdict.data, r->verdict.len, &r->verdict_info);
+	if (r->term == TERM_NONE && !r->got_exit) {
+		if (!r->oom_killed) {
+			log_warnx("jail init ended without a report (wait "
+			    "status 0x%x)", wstatus);
+			return PYX_E_SANDBOX;
+		}
+		/*
+		 * The OOM killer took init itself: on cgroup v2 always
+		 * (memory.oom.group kills the whole run), on v1 when memory no
+		 * process owns (tmpfs files, socket buffers) leaves init the
+		 * largest candidate. The run ended at its memory limit; what
+		 * it printed is kept.
+		 */
+		r->term = TERM_MEMORY;
+		r->signal = SIGKILL;
+	}
+	classify(r);
+	if (r->oom_killed && r->term == TERM_SIGNALED && r->signal == SIGKILL)
+		r->term = TERM_MEMORY;
+	if (r->verdict_info.kind == VERDICT_NONE && r->term == TERM_EXITED &&
+	    (r->exit_code == 125 || r->exit_code == 127)) {
+		log_warnx("python could not be started in the jail (exit %d)",
+		    r->exit_code);
+		return PYX_E_SANDBOX;
+	}
+	return PYX_OK;
+}
+
+/*
+ * One run, start to reap. Every fd and process it makes is owned by r
+ * (released by run_free) or, for the jail's ends of the channels, by a
+ * local closed on every path (AUTOCLOSE).
+ */
+enum pyx_err
+sup_run(struct run *r, struct runner *rn, const struct exec_req *req,
+    const char *jaildir, bool admin, int slot, int slot_fd)
+{
+	AUTOCLOSE int	 j_in = -1;
+	AUTOCLOSE int	 j_out = -1;
+	AUTOCLOSE int	 j_err = -1;
+	AUTOCLOSE int	 j_verdict = -1;
+	AUTOCLOSE int	 j_ctl = -1;
+	AUTOCLOSE int	 j_data = -1;
+	struct jail_params	 spec;
+	struct jail_file	*files = NULL;
+	const char	*argv[8];
+	int		 sp[2], st = 0;
+	bool		 zygote = rn->cfg->mode == MODE_ZYGOTE;
+	double		 t0, deadline;
+	enum pyx_err	 e = PYX_E_SANDBOX;
+	int		 spawned;
+
+	if (uids_per_slot(rn->uids) && (slot < 0 || slot_fd < 0)) {
+		log_warnx("a run without a slot has no uid of its own");
+		return PYX_E_INTERNAL;
+	}
+	if (channel(&r->fd_stdin, &j_in, true) == -1 ||
+	    channel(&r->fd_stdout, &j_out, false) == -1 ||
+	    channel(&r->fd_stderr, &j_err, false) == -1 ||
+	    channel(&r->fd_verdict, &j_verdict, false) == -1 ||
+	    (zygote && channel(&r->fd_data, &j_data, true) == -1) ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
+		log_warn("pipes for a run");
+		return PYX_E_INTERNAL;
+	}
+	r->fd_ctl = sp[0];
+	j_ctl = sp[1];
+
+	argv[0] = "/usr/bin/python3";
+	argv[1] = "-I";
+	argv[2] = "-u";
+	argv[3] = "-c";
+	argv[4] = boot_py;
+	argv[5] = admin ? "admin" : "public";
+	argv[6] = rn->cfg->allowed_imports;
+	argv[7] = NULL;
+	/* Zygote mode: the files go on the data stream, not through it. */
+	if (!zygote)
+		files = jail_files(req);
+	fill_spec(&spec, rn, r, files, files ? req->natt + 1 : 0, jaildir,
+	    argv, slot);
+	spec.fds[JAIL_FD_STDIN] = j_in;
+	spec.fds[JAIL_FD_STDOUT] = j_out;
+	spec.fds[JAIL_FD_STDERR] = j_err;
+	spec.fds[JAIL_FD_VERDICT] = j_verdict;
+	spec.fds[JAIL_FD_CTL] = j_ctl;
+	spec.fds[JAIL_FD_DATA] = j_data;
+
+	if ((spawned = spawn_jail(r, rn, &spec)) != 0) {
+		if (spawned == -2)
+			e = PYX_E_RESTARTING;
+		goto out;
+	}
+	/*
+	 * The run's clock starts once its jail exists: replacing a recycled
+	 * zygote (seconds of imports on a slow machine) is ours, not the
+	 * script's time.
+	 */
+	t0 = mono_now();
+	deadline = t0 + (double)r->time_limit;
+	/* The jail holds its ends now; ours would hide its EOFs. */
+	close_quietly(&j_in);
+	close_quietly(&j_out);
+	close_quietly(&j_err);
+	close_quietly(&j_verdict);
+	close_quietly(&j_ctl);
+	close_quietly(&j_data);
+	if (release_jail(r, rn, &spec, slot, slot_fd) == -1)
+		goto out;
+	if (zygote) {
+		/* On failure the jail reports why (CTL_FAIL) or dies: go on. */
+		if (send_stream(r->fd_data, req, admin, deadline) == -1)
+			log_debug("data stream to the jail was cut short");
+		close_quietly(&r->fd_data);
+	}
+	if (req->stdin_len == 0)
+		close_quietly(&r->fd_stdin);
+	else
+		set_nonblock(r->fd_stdin);
+	set_nonblock(r->fd_stdout);
+	set_nonblock(r->fd_stderr);
+	set_nonblock(r->fd_verdict);
+
+	supervise(r, req, deadline);
+	r->wall_sec = mono_now() - t0;
+	/*
+	 * Readable once init has exited, which the kernel completes only
+	 * after every other process of its namespace is gone.
+	 */
+	pidfd_wait(r->pidfd, -1);
+	close_quietly(&r->pidfd);
+	/* Our child in both modes (zygote.c clones with CLONE_PARENT). */
+	while (waitpid(r->pid, &st, 0) == -1 && errno == EINTR)
+		;
+	r->pid = -1;
+	/*
+	 * The memory cgroup's OOM killer ends a run with SIGKILL; on v2,
+	 * with memory.oom.group, init too, which then cannot report.
+	 */
+	r->oom_killed = cg_oom_killed(rn->cg, &r->maxrss_kb);
+	cg_run_end(rn->cg);
+	e = judge(r, rn, st);
+	free(files);
+	return e;
+out:
+	cg_run_end(rn->cg);	/* kills init if it was attached */
+	free(files);
+	return e;
+}

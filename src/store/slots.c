@@ -1,0 +1,268 @@
+/*
+ * slots.c: the cap on runs in flight across all workers (max_concurrent):
+ * lock files runtime_dir/slot.0 .. slot.<max-1>, a run holds one. Owns
+ * only the fd of the slot it holds. It must never hand out a slot it did
+ * not lock, and never wait: a full house is SLOTS_BUSY at once.
+ *
+ * The locks are open file description locks (fcntl F_OFD_SETLK) on the
+ * whole file. The kernel drops one when the last fd of its description
+ * closes, so a worker that crashes or is SIGKILLed frees its slot with
+ * nobody cleaning up, and no counter can leak. flock(2) has the same
+ * release rule, but the only way to see whether a flock is held is to
+ * try to take it: a worker counting the slots would then hold free ones
+ * for an instant, and a concurrent slots_acquire() would find a full
+ * house that is not (a spurious 503). F_OFD_GETLK asks without taking.
+ * Locks on different descriptions conflict even within one process.
+ *
+ * The fd is O_CLOEXEC: the jail must not inherit a slot and keep it after
+ * its worker is gone.
+ */
+#include "config.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "store/store.h"
+
+void
+slots_init(struct slots *s)
+{
+	s->fd = -1;
+	s->index = -1;
+	s->active = 0;
+	s->cached = false;
+}
+
+/*
+ * Opens slot i. With create unset a missing file is not an error: it has
+ * never been locked, so it is free (returns -1 with errno ENOENT).
+ */
+static int
+slot_open(const char *dir, int i, bool create, char *err, size_t errlen)
+{
+	struct stat	 st;
+	char		 path[PATH_MAX];
+	int		 fd, flags;
+
+	flags = O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
+
+	if (snprintf(path, sizeof(path), "%s/slot.%d", dir, i) >=
+	    (int)sizeof(path)) {
+		snprintf(err, errlen, "%s: path too long", dir);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (create)
+		flags |= O_CREAT;
+	if ((fd = open(path, flags, 0600)) == -1) {
+		if (errno != ENOENT || create)
+			snprintf(err, errlen, "%s: %s%s", path, strerror(errno),
+			    errno == ELOOP ? " (a symlink: refused)" : "");
+		return -1;
+	}
+	/* A FIFO or someone else's file in our runtime dir is an attack. */
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid()) {
+		snprintf(err, errlen, "%s: not a regular file owned by uid %lu",
+		    path, (unsigned long)geteuid());
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
+static void
+whole_file(struct flock *fl, short type)
+{
+	memset(fl, 0, sizeof(*fl));
+	fl->l_type = type;
+	fl->l_whence = SEEK_SET;
+	fl->l_start = 0;
+	fl->l_len = 0;		/* to the end, however far */
+	fl->l_pid = 0;		/* required for OFD locks */
+}
+
+/*
+ * Each worker keeps one open file description per slot, opened on first
+ * use: a request then costs one fcntl per slot tried, not an open, fstat
+ * and close each. OFD locks belong to the description, so a forked child
+ * must not use its parent's: the cache is per process (pid-checked).
+ * Releasing unlocks instead of closing; a worker that dies still drops its
+ * lock, since its descriptors close.
+ */
+#define SLOT_CACHE	256
+static struct {
+	pid_t	 pid;
+	char	 dir[PATH_MAX];
+	int	 fd[SLOT_CACHE];
+	bool	 mine[SLOT_CACHE];	/* held by this process right now */
+} cache;
+
+static int
+slot_fd(const char *dir, int i, bool create, bool *cached, char *err,
+    size_t errlen)
+{
+	int	 j, fd;
+
+	*cached = false;
+	if (i >= SLOT_CACHE)
+		return slot_open(dir, i, create, err, errlen);
+	if (cache.pid != getpid() || strcmp(cache.dir, dir) != 0) {
+		for (j = 0; j < SLOT_CACHE; j++) {
+			if (cache.pid == getpid() && cache.fd[j] > 0)
+				close(cache.fd[j]);
+			cache.fd[j] = -1;
+			cache.mine[j] = false;
+		}
+		if (strlcpy(cache.dir, dir, sizeof(cache.dir)) >=
+		    sizeof(cache.dir))
+			return slot_open(dir, i, create, err, errlen);
+		cache.pid = getpid();
+	}
+	if (cache.fd[i] >= 0) {
+		*cached = true;
+		return cache.fd[i];
+	}
+	if ((fd = slot_open(dir, i, create, err, errlen)) == -1)
+		return -1;
+	cache.fd[i] = fd;
+	*cached = true;
+	return fd;
+}
+
+
+/* 1: someone holds slot i; 0: free; -1: error. */
+static int
+slot_held(const char *dir, int i, char *err, size_t errlen)
+{
+	struct flock	 fl;
+	bool		 cached;
+	int		 fd;
+
+	if ((fd = slot_fd(dir, i, false, &cached, err, errlen)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	/* Our own lock never conflicts with our own description. */
+	if (cached && cache.mine[i])
+		return 1;
+	whole_file(&fl, F_WRLCK);
+	if (fcntl(fd, F_OFD_GETLK, &fl) == -1) {
+		snprintf(err, errlen, "%s/slot.%d: F_OFD_GETLK: %s", dir, i,
+		    strerror(errno));
+		if (!cached)
+			close(fd);
+		return -1;
+	}
+	if (!cached)
+		close(fd);
+	return fl.l_type != F_UNLCK;
+}
+
+enum slots_result
+slots_acquire(struct slots *s, const char *dir, int max, char *err,
+    size_t errlen)
+{
+	return slots_acquire_from(s, dir, 0, max, err, errlen);
+}
+
+/*
+ * Slots first .. max-1. The workers' self-tests use slots past
+ * max_concurrent (each slot is a host uid too), so that starting workers
+ * never take a slot from requests.
+ */
+enum slots_result
+slots_acquire_from(struct slots *s, const char *dir, int first, int max,
+    char *err, size_t errlen)
+{
+	struct flock	 fl;
+	bool		 cached = false;
+	int		 i, j, fd = -1, held;
+
+	slots_init(s);
+	if (dir == NULL || max < 1 || first < 0 || first >= max) {
+		snprintf(err, errlen, "slots: no directory or max < 1");
+		return SLOTS_FAILED;
+	}
+	for (i = first; i < max; i++) {
+		if ((fd = slot_fd(dir, i, true, &cached, err, errlen)) == -1)
+			return SLOTS_FAILED;
+		if (cached && cache.mine[i])
+			continue;	/* ours already: busy for this acquire */
+		whole_file(&fl, F_WRLCK);
+		if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
+			break;
+		if (errno != EAGAIN && errno != EACCES) {
+			snprintf(err, errlen, "%s/slot.%d: F_OFD_SETLK: %s",
+			    dir, i, strerror(errno));
+			if (!cached)
+				close(fd);
+			return SLOTS_FAILED;
+		}
+		if (!cached)
+			close(fd);
+	}
+	if (i == max) {
+		s->active = max;
+		return SLOTS_BUSY;
+	}
+	s->fd = fd;
+	s->index = i;
+	s->cached = cached;
+	if (cached)
+		cache.mine[i] = true;
+
+	/*
+	 * For active_processes_at_request: the slots before ours were busy
+	 * a moment ago; ask about the ones after it.
+	 */
+	s->active = i + 1;
+	for (j = i + 1; j < max; j++) {
+		if ((held = slot_held(dir, j, err, errlen)) == -1) {
+			slots_release(s);
+			return SLOTS_FAILED;
+		}
+		s->active += held;
+	}
+	return SLOTS_OK;
+}
+
+void
+slots_release(struct slots *s)
+{
+	struct flock	 fl;
+
+	/* A cached description is unlocked; closing an uncached one does it. */
+	if (s->fd >= 0 && s->cached) {
+		whole_file(&fl, F_UNLCK);
+		(void)fcntl(s->fd, F_OFD_SETLK, &fl);
+		if (s->index >= 0 && s->index < SLOT_CACHE &&
+		    cache.pid == getpid())
+			cache.mine[s->index] = false;
+	} else if (s->fd >= 0)
+		(void)close(s->fd);
+	s->fd = -1;
+	s->cached = false;
+	s->index = -1;
+}
+
+int
+slots_count(const char *dir, int max, char *err, size_t errlen)
+{
+	int	 i, held, n = 0;
+
+	if (dir == NULL || max < 1) {
+		snprintf(err, errlen, "slots: no directory or max < 1");
+		return -1;
+	}
+	for (i = 0; i < max; i++) {
+		if ((held = slot_held(dir, i, err, errlen)) == -1)
+			return -1;
+		n += held;
+	}
+	return n;
+}

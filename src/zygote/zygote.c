@@ -1,0 +1,394 @@
+/*
+ * zygote.c: pyexec-zygote, a CPython initialised once that forks jails.
+ *
+ * A worker in "mode = zygote" starts one of these with fork+exec (never a
+ * bare fork of itself: the worker's memory holds the admin key and request
+ * data) and a clean, fixed environment. It gets exactly one descriptor,
+ * the control socket on fd 3. It initialises CPython the way `python3 -I
+ * -u` does, imports the modules scripts use most (numpy, PIL, json, re,
+ * ...), compiles the bootstrap, and then only ever forks.
+ *
+ * For each request of the worker (struct zyg_spawn, with the run's pipe
+ * ends as SCM_RIGHTS) it clones a jail exactly as an exec-mode run does
+ * (src/jail/: new user/mount/PID/net/IPC/UTS namespaces, minimal root,
+ * rlimits, cgroups, capabilities dropped, seccomp last), except that the
+ * code and attachments reach the jail's init on a data pipe straight from
+ * the worker, and the Python child runs the bootstrap in the forked
+ * interpreter instead of exec'ing a new one. It answers with a pidfd of
+ * the jail's init, through which the worker enforces the deadline.
+ *
+ * It must never run user code itself (only its jailed children do), never
+ * read a pipe of a run (it only passes descriptors on), and never hold a
+ * secret: nothing of a request but its configuration-derived parameters
+ * ever reaches this process.
+ */
+#include "config.h"
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "jail/jail.h"
+#include "policy/policy.h"
+#include "zygote/proto.h"
+#include "zygote/zygote.h"
+#include "boot_py.h"
+
+#define ZYG_CTL_FD	3
+
+/* What the forked interpreters import before any request exists. */
+static const char prelude[] =
+	"import os, sys, gc\n"
+	"import _ast, ast, json, re, math, cmath, collections, datetime, time,\\\n"
+	"    random, decimal, fractions, statistics, itertools, functools,\\\n"
+	"    operator, string, textwrap, base64, hashlib, uuid, secrets, copy,\\\n"
+	"    pprint, typing, enum, dataclasses, heapq, bisect, array, calendar,\\\n"
+	"    unicodedata, struct, io, traceback, linecache, threading, atexit\n"
+	"import numpy, numpy.random\n"
+	"import PIL, PIL.Image\n"
+	/*
+	 * A fork copies every generator's state. The stdlib's random reseeds
+	 * itself at fork; numpy's global one does not, so reseed it from the
+	 * kernel in every child, or two runs would print the same numbers.
+	 */
+	"os.register_at_fork(after_in_child=lambda: numpy.random.seed())\n"
+	"gc.collect()\n"
+	"gc.freeze()\n";
+
+static PyObject	*run_fn;		/* boot.py's _pyexec_run_inproc */
+
+/* The Python child of a jail, after jail_enter() returned in it. */
+__attribute__((noreturn)) static void
+run_inproc(bool admin, const char *allowed_imports)
+{
+	PyObject	*r;
+	long		 status = 1;
+	struct sigaction sa;
+
+	/* What `python3` sets at start-up; the jail reset every handler. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+	(void)sigaction(SIGXFSZ, &sa, NULL);
+	PyOS_AfterFork_Child();
+	(void)PyRun_SimpleString("import signal\n"
+	    "signal.signal(signal.SIGINT, signal.default_int_handler)\n");
+	r = PyObject_CallFunction(run_fn, "ss", admin ? "admin" : "public",
+	    allowed_imports);
+	if (r != NULL) {
+		status = PyLong_AsLong(r);
+		Py_DECREF(r);
+	} else
+		PyErr_Print();
+	_exit((int)status);
+}
+
+/*
+ * One empty network namespace for all of this zygote's jails instead of a
+ * new one per run (creating and tearing down a netns is the costliest
+ * namespace step). Its runs never overlap (a worker runs one jail at a
+ * time and waits for its init to be gone), so no two runs ever share its
+ * abstract Unix sockets. The jails' user namespaces are children of this
+ * one, so nothing in a jail has a capability over the netns: loopback
+ * stays down. Done before CPython starts: unshare(CLONE_NEWUSER) needs a
+ * single-threaded caller. The id maps are the identity.
+ */
+static int	 reply(int, int32_t, int32_t, int);
+static bool	 per_slot;	/* argv[1] "per-slot": jails' ids from the range */
+
+static void
+enter_empty_netns(void)
+{
+	char	 map[64];
+	uid_t	 uid = geteuid();
+	gid_t	 gid = getegid();
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNET) == -1)
+		fatal("unshare(CLONE_NEWUSER | CLONE_NEWNET)");
+	/*
+	 * Per-slot ids: our map must also hold the range the jails' ids come
+	 * from, which needs privilege: the worker has pyexec-uidmap write it
+	 * (our uid and the range, identity) while we wait.
+	 */
+	if (per_slot) {
+		char	 m;
+
+		reply(ZYG_CTL_FD, ZYG_NEED_MAP, 0, -1);
+		if (read(ZYG_CTL_FD, &m, 1) != 1 || m != 'm')
+			fatalx("the worker did not have our ids mapped");
+		if (geteuid() != uid || getegid() != gid)
+			fatalx("our ids are not mapped");
+		return;
+	}
+	if (write_string("/proc/self/setgroups", "deny") == -1)
+		fatal("/proc/self/setgroups");
+	snprintf(map, sizeof(map), "%lu %lu 1\n", (unsigned long)uid,
+	    (unsigned long)uid);
+	if (write_string("/proc/self/uid_map", map) == -1)
+		fatal("/proc/self/uid_map");
+	snprintf(map, sizeof(map), "%lu %lu 1\n", (unsigned long)gid,
+	    (unsigned long)gid);
+	if (write_string("/proc/self/gid_map", map) == -1)
+		fatal("/proc/self/gid_map");
+}
+
+static void
+init_python(void)
+{
+	PyPreConfig	 pre;
+	PyConfig	 config;
+	PyStatus	 st;
+	PyObject	*mod, *globals, *res;
+
+	/*
+	 * The isolated presets leave the locale alone; python3 itself sets
+	 * it from the environment (LC_ALL=C.UTF-8 here), which makes stdio
+	 * and open() UTF-8. Do as python3 does.
+	 */
+	PyPreConfig_InitIsolatedConfig(&pre);
+	pre.configure_locale = 1;
+	st = Py_PreInitialize(&pre);
+	if (PyStatus_Exception(st))
+		fatalx("pre-initialising Python: %s",
+		    st.err_msg ? st.err_msg : "?");
+	/* As `python3 -I -u`: isolated, unbuffered standard streams. */
+	PyConfig_InitIsolatedConfig(&config);
+	config.buffered_stdio = 0;
+	config.install_signal_handlers = 1;
+	st = PyConfig_SetString(&config, &config.program_name,
+	    L"/usr/bin/python3");
+	if (!PyStatus_Exception(st))
+		st = Py_InitializeFromConfig(&config);
+	PyConfig_Clear(&config);
+	if (PyStatus_Exception(st))
+		fatalx("initialising Python: %s", st.err_msg ? st.err_msg : "?");
+
+	if (PyRun_SimpleString(prelude) != 0)
+		fatalx("the zygote's imports failed (see above)");
+	/* The bootstrap in a module of its own; its __main__ guard is off. */
+	if ((mod = PyImport_AddModule("_pyexec_boot")) == NULL)
+		fatalx("module _pyexec_boot");
+	globals = PyModule_GetDict(mod);
+	if (PyDict_SetItemString(globals, "__builtins__",
+	    PyEval_GetBuiltins()) != 0)
+		fatalx("builtins");
+	res = PyRun_String(boot_py, Py_file_input, globals, globals);
+	if (res == NULL) {
+		PyErr_Print();
+		fatalx("compiling the bootstrap");
+	}
+	Py_DECREF(res);
+	if ((run_fn = PyDict_GetItemString(globals, "_pyexec_run_inproc")) ==
+	    NULL)
+		fatalx("bootstrap has no _pyexec_run_inproc");
+	Py_INCREF(run_fn);
+}
+
+/*
+ * Returns -1 if the descriptor could not be passed (the kernel refuses
+ * SCM_RIGHTS when too many are in flight for this uid, for one): the
+ * worker is told so without it. Only a closed socket means the worker is
+ * gone.
+ */
+static int
+reply(int ctl, int32_t pid, int32_t err, int fd)
+{
+	struct zyg_reply	 m;
+
+	memset(&m, 0, sizeof(m));
+	m.pid = pid;
+	m.err = err;
+	if (fd_send(ctl, &m, sizeof(m), &fd, fd >= 0 ? 1 : 0) == 0)
+		return 0;
+	if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN ||
+	    fd < 0)
+		fatal("the worker went away");
+	log_warn("passing a jail's pidfd to the worker");
+	m.pid = -1;
+	m.err = errno;
+	if (fd_send(ctl, &m, sizeof(m), NULL, 0) == -1)
+		fatal("the worker went away");
+	return -1;
+}
+
+/* Maps the new jail's 1000 to its slot's host ids (in our namespace). */
+static int
+map_jail(pid_t pid, uint32_t uid, uint32_t gid)
+{
+	const char *const files[] = { "setgroups", "uid_map", "gid_map" };
+	char	 path[64], map[64];
+	size_t	 i;
+
+	for (i = 0; i < 3; i++) {
+		if (i == 0)
+			strlcpy(map, "deny", sizeof(map));
+		else
+			snprintf(map, sizeof(map), "%d %lu 1\n", PYX_JAIL_UID,
+			    (unsigned long)(i == 1 ? uid : gid));
+		snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, files[i]);
+		if (write_string(path, map) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Receives one spawn request; returns 0, or -1 when the worker is gone. */
+static int
+serve_one(int ctl, const struct policy *pol)
+{
+	struct zyg_spawn	 req;
+	struct jail_params		 spec;
+	int			 fds[JAIL_NFDS], nfds, i, pidfd, err;
+	pid_t			 pid;
+	ssize_t			 n;
+
+	n = fd_recv(ctl, &req, sizeof(req), fds, JAIL_NFDS, &nfds, 0);
+	if (n == -1 && errno == EINTR)
+		return 0;
+	if (n <= 0)
+		return -1;
+	if (n != (ssize_t)sizeof(req) || nfds != JAIL_NFDS ||
+	    req.magic != ZYG_MAGIC || req.version != ZYG_VERSION || req.nrlim < 0 || req.nrlim > JAIL_NRLIM ||
+	    memchr(req.jaildir, '\0', sizeof(req.jaildir)) == NULL ||
+	    memchr(req.allowed, '\0', sizeof(req.allowed)) == NULL) {
+		log_warnx("malformed spawn request");
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		reply(ctl, -1, EINVAL, -1);
+		return 0;
+	}
+
+	memset(&spec, 0, sizeof(spec));
+	spec.policy = pol;
+	spec.files = NULL;		/* files come on the data pipe */
+	spec.jaildir = req.jaildir;
+	memcpy(spec.uid_map, req.uid_map, sizeof(spec.uid_map));
+	memcpy(spec.gid_map, req.gid_map, sizeof(spec.gid_map));
+	memcpy(spec.ws_opts, req.ws_opts, sizeof(spec.ws_opts));
+	spec.uid_map[sizeof(spec.uid_map) - 1] = '\0';
+	spec.gid_map[sizeof(spec.gid_map) - 1] = '\0';
+	spec.ws_opts[sizeof(spec.ws_opts) - 1] = '\0';
+	memcpy(spec.rlim_res, req.rlim_res, sizeof(spec.rlim_res));
+	memcpy(spec.rlim, req.rlim, sizeof(spec.rlim));
+	spec.nrlim = req.nrlim;
+	spec.nproc = req.nproc;
+	spec.wait_go = req.wait_go != 0;
+	spec.max_files = req.max_files;
+	/*
+	 * Per-slot ids: only ids of our namespace's map (the worker's and the
+	 * range pyexec-uidmap gave it) can be mapped; never our own uid, and
+	 * init must wait for them.
+	 */
+	if (req.jail_uid != 0 || per_slot) {
+		if (!per_slot || req.jail_uid == 0 || req.jail_uid == geteuid() ||
+		    req.jail_gid == 0 || req.jail_gid == getegid() ||
+		    !spec.wait_go) {
+			log_warnx("spawn request with ids %u/%u refused",
+			    req.jail_uid, req.jail_gid);
+			for (i = 0; i < nfds; i++)
+				close(fds[i]);
+			reply(ctl, -1, EINVAL, -1);
+			return 0;
+		}
+		spec.ids_by_parent = true;
+	}
+	spec.argv = NULL;		/* Python runs here: run_inproc */
+	memcpy(spec.fds, fds, sizeof(fds));
+
+	/* CPython's own fork protocol; the child finishes it (run_inproc). */
+	PyOS_BeforeFork();
+	/*
+	 * The netns is this zygote's own empty one (enter_empty_netns).
+	 * CLONE_PARENT: the jail is the worker's child, not ours. The worker
+	 * supervises it (deadline, pidfd, reaping) and its init's parent-death
+	 * signal follows the worker, so a run survives the death of this
+	 * zygote; the zygote's job ends with the clone.
+	 */
+	pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | (JAIL_CLONE_FLAGS &
+	    ~CLONE_NEWNET), NULL, NULL, NULL, NULL);
+	if (pid == 0) {
+		bool	 admin = false;
+
+		jail_enter(&spec, &admin);	/* returns in the Python child */
+		run_inproc(admin, req.allowed);
+	}
+	err = errno;
+	PyOS_AfterFork_Parent();
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (pid == -1) {
+		log_warnx("clone: %s", strerror(err));
+		reply(ctl, -1, err, -1);
+		return 0;
+	}
+	/* init waits for the worker's go, so it is still unmapped. */
+	if (spec.ids_by_parent && map_jail(pid, req.jail_uid, req.jail_gid) ==
+	    -1) {
+		err = errno;
+		log_warn("mapping a jail's ids %u/%u", req.jail_uid,
+		    req.jail_gid);
+		(void)kill(pid, SIGKILL);
+		reply(ctl, -1, err, -1);
+		return 0;
+	}
+	if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1) {
+		err = errno;
+		(void)kill(pid, SIGKILL);
+		reply(ctl, -1, err, -1);
+		return 0;
+	}
+	/* Not passed: the worker never sends go, init ends with its socket. */
+	if (reply(ctl, pid, 0, pidfd) == -1)
+		(void)syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	close(pidfd);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct policy	 pol;
+	struct sigaction sa;
+	char		 err[256];
+	int		 type;
+	socklen_t	 len = sizeof(type);
+
+	log_init("pyexec-zygote", 0);
+	if (argc > 2 || getsockopt(ZYG_CTL_FD, SOL_SOCKET, SO_TYPE, &type,
+	    &len) == -1 || type != SOCK_SEQPACKET)
+		fatalx("started by pyexec-fcgi only (control socket on fd 3)");
+	if (argc == 2 && strcmp(argv[1], "per-slot") != 0)
+		fatalx("unknown argument %s", argv[1]);
+	per_slot = argc == 2;
+	/* Whatever else was inherited is not ours to hold. */
+	if (syscall(SYS_close_range, ZYG_CTL_FD + 1, ~0U, 0) == -1)
+		fatal("close_range");
+	if (geteuid() == 0)
+		fatalx("refusing to run as root");
+	enter_empty_netns();
+	/* Jails are reaped as they end, so they never linger as zombies. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sa.sa_flags = SA_NOCLDWAIT;
+	sigaction(SIGCHLD, &sa, NULL);
+
+	if (policy_prepare(&pol, err, sizeof(err)) == -1)
+		fatalx("seccomp: %s", err);
+	init_python();
+	reply(ZYG_CTL_FD, (int32_t)getpid(), 0, -1);	/* ready */
+	while (serve_one(ZYG_CTL_FD, &pol) == 0)
+		;
+	return 0;
+}
