@@ -251,7 +251,9 @@ check g grep -q '^pyexec:[0-9]*:65536$' /etc/subgid
 check test "$(g stat -c '%U:%G %a %F' /run/pyexec-uidmap.sock)" = "root:pyexec 660 socket"
 check g systemctl is-active --quiet pyexec-uidmap.service
 base=$(g awk -F: '$1 == "pyexec" {print $2}' /etc/subuid)
-g journalctl -u pyexec --no-pager | grep -q "per-slot uids: runs get host uids $base-" ||
+# (Read whole first: grep -q closing the pipe early fails it under pipefail.)
+jlog=$(g journalctl -u pyexec --no-pager)
+grep -q "per-slot uids: runs get host uids $base-" <<<"$jlog" ||
     fail "the workers do not use the range starting at $base"
 
 step "systemd-analyze security --offline=true pyexec.service"
