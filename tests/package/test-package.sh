@@ -19,7 +19,7 @@
 #   tests/package/test-package.sh [--keep]   (--keep: leave the stopped root)
 #
 # Environment: PKGTEST_RUN_DIR (default: a new directory in /var/tmp),
-# PKGTEST_MAX_EXPOSURE (default 1.6: fail if `systemd-analyze security`
+# PKGTEST_MAX_EXPOSURE (default 1.7: fail if `systemd-analyze security`
 # rates the service worse), plus those of rootfs.sh.
 # shellcheck source-path=SCRIPTDIR
 # shellcheck disable=SC2016 # single-quoted $ are for dpkg-query and the guest's shell
@@ -34,7 +34,7 @@ ctr="$here/container.sh"
 keep=0
 [ "${1:-}" = --keep ] && keep=1
 [ "$(id -u)" = 0 ] || { echo "test-package: FAIL (must run as root)"; exit 1; }
-max_exposure=${PKGTEST_MAX_EXPOSURE:-1.6}
+max_exposure=${PKGTEST_MAX_EXPOSURE:-1.7}
 
 run_dir=${PKGTEST_RUN_DIR:-$(mktemp -d /var/tmp/pyexec-pkgtest.XXXXXX)}
 mkdir -p "$run_dir"
