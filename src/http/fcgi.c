@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -324,6 +325,8 @@ send_by_child(FCGX_Request *req, const struct http_reply *rep)
 	if ((pid = fork()) == -1)
 		return -1;
 	if (pid == 0) {
+		/* Named apart from the workers: a worker's killer spares it. */
+		(void)prctl(PR_SET_NAME, "pyexec-reply", 0, 0, 0);
 		send_reply(req, rep);
 		FCGX_Finish_r(req);
 		_exit(0);
