@@ -549,6 +549,14 @@ fork_keeper(struct exec_ctx *c, const struct sess_params *p,
 		keep[2] = fds[2];
 		keep[3] = c->w->uids.fd;
 		close_except(keep, 4);
+		/*
+		 * pyexec-uidmap maps only a child of the process that asks:
+		 * the jail is ours, so ask on a connection of our own.
+		 */
+		if (uids_per_slot(&c->w->uids)) {
+			close_quietly(&c->w->uids.fd);
+			uids_init(&c->w->uids, &c->w->cfg, geteuid());
+		}
 		k.w = c->w;
 		k.slot = slot;
 		k.slot_fd = fds[SESS_FD_SLOT];
