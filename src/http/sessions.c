@@ -655,6 +655,7 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	    (e = parse_json_body(c, allowed, NULL, false)) != PYX_OK)
 		return e;
 	c->admin = sess_caller_is_admin(c);
+	c->req.code_len = 0;	/* the jail's script.py: empty, removed */
 	if (cfg->max_sessions == 0) {
 		c->retry_after = 60;
 		return ctx_fail(c, PYX_E_BUSY, "Sessions are disabled on this "
@@ -974,10 +975,13 @@ judge_call(struct exec_ctx *c, const struct sreply *r, bool *alive,
 		run->signal = SIGKILL;
 		*why = "The session broke the protocol and was ended.";
 	}
-	if (!*alive && r->r.term == SESS_T_DIED && c->w->cg.version != 0 &&
-	    run->term == TERM_SIGNALED && run->signal == SIGKILL) {
-		run->term = TERM_MEMORY;
-		*why = "The session reached its memory limit and was ended.";
+	if (r->r.flags & SESS_R_OOM) {
+		run->oom_killed = true;
+		if (!*alive) {
+			run->term = TERM_MEMORY;
+			*why = "The session reached its memory limit and was "
+			    "ended.";
+		}
 	}
 	buf_free(&run->out);
 	buf_free(&run->err);

@@ -147,6 +147,12 @@ def _pyexec_session(mode, allowed):
     os.close(null)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _read, _write, _open, _close = os.read, os.write, os.open, os.close
+    # The jail always brings a script.py; a session has none.
+    try:
+        if os.stat('/work/script.py', follow_symlinks=False).st_size == 0:
+            os.unlink('/work/script.py')
+    except OSError:
+        pass
 
     def read_exact(n):
         chunks = []

@@ -68,10 +68,13 @@ struct keeper {
 	time_t		 last_used;
 	uint64_t	 executions;
 	bool		 dead;
+	bool		 got_exit;	/* init reported the interpreter's end */
 	int		 wstatus;
 };
 
 static volatile sig_atomic_t stop_requested;
+struct keeper;
+static void	 recv_ctl(struct keeper *);
 
 static void
 on_term(int sig)
@@ -158,6 +161,32 @@ memory_bytes(const struct keeper *k)
 		}
 	}
 	return 0;
+}
+
+/* Did the session's memory cgroup kill anything? (v2 memory.events, v1 oom_control) */
+static bool
+oom_killed(const struct keeper *k)
+{
+	static const char *const files[] = { "memory.events",
+	    "memory.oom_control" };
+	char	 path[PATH_MAX + 32], buf[512], *p;
+	size_t	 i;
+	ssize_t	 n;
+	int	 fd;
+
+	for (i = 0; i < 2 && k->cg[0][0] != '\0'; i++) {
+		snprintf(path, sizeof(path), "%s/%s", k->cg[0], files[i]);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		if ((p = strstr(buf, "oom_kill ")) != NULL)
+			return strtol(p + 9, NULL, 10) > 0;
+	}
+	return false;
 }
 
 /* Kills the whole jail (init's death takes its namespace) and reaps it. */
@@ -260,6 +289,7 @@ reply(struct keeper *k, enum sess_end term, const uint8_t *drv, size_t dlen)
 	memset(&r, 0, sizeof(r));
 	r.term = term;
 	r.flags = (k->dead ? 0 : SESS_R_ALIVE) |
+	    (k->dead && oom_killed(k) ? SESS_R_OOM : 0) |
 	    (k->obuf.truncated ? SESS_R_OUT_TRUNC : 0) |
 	    (k->ebuf.truncated ? SESS_R_ERR_TRUNC : 0);
 	r.wstatus = k->wstatus;
@@ -298,8 +328,17 @@ session_over(struct keeper *k, enum sess_end term)
 			(void)fcntl(k->err, F_SETFL, O_NONBLOCK);
 		drain_all(k);
 	}
+	/* The interpreter ended on its own: init's report follows at once. */
+	if (term == SESS_T_DIED && !k->got_exit && k->pidfd >= 0) {
+		(void)poll_one(k->pidfd, POLLIN, 2000);
+		while (k->ctl != -1 && poll_one(k->ctl, POLLIN, 0) == 0)
+			recv_ctl(k);
+	}
 	kill_jail(k);
 	k->dead = true;
+	/* No report: init itself was killed (the OOM killer, as a rule). */
+	if (!k->got_exit)
+		k->wstatus = SIGKILL;
 	if (k->cst == C_RUN)
 		reply(k, term, NULL, 0);
 	finish(k, 0);
@@ -498,8 +537,10 @@ recv_ctl(struct keeper *k)
 	    k->work == -1) {
 		k->work = fds[0];
 		nfds = 0;
-	} else if (n == (ssize_t)sizeof(m) && m.type == CTL_EXIT)
+	} else if (n == (ssize_t)sizeof(m) && m.type == CTL_EXIT) {
 		k->wstatus = m.wstatus;
+		k->got_exit = true;
+	}
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 }

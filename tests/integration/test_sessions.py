@@ -1,10 +1,13 @@
 """Sessions (issue 11), priority 1: create, execute with module-like state,
 results, errors, SystemExit, fd-level output, GET and DELETE, 404/409/503."""
+import os
 import re
+import signal
 import threading
 import time
 
 from sess_helpers import call, create, run, cell, delete
+from test_sessions_lifetime import _workers
 
 CONFIG = {'max_sessions': 3, 'max_sessions_per_ip': 2,
           'rate_limit_per_minute': 1000, 'daily_quota': 100000}
@@ -101,3 +104,24 @@ def test_session_max_sessions_gives_503(s):
         for sid in sids:
             delete(s, sid)
     delete(s, create(s))
+
+
+def test_session_outlives_killed_workers(s):
+    s.run_cost()     # calibrated while workers are up
+    sid = create(s)
+    cell(s, sid, 'marker = "still-here"')
+    victims = _workers(s)
+    assert victims
+    for w in victims:
+        os.kill(w, signal.SIGKILL)
+    deadline = time.monotonic() + s.slack(200, 60)
+    while True:
+        st, doc, _ = run(s, sid, 'marker')
+        if st == 200 or time.monotonic() > deadline:
+            break
+        assert st in (502, 503), (st, doc)     # workers restarting
+        time.sleep(0.5)
+    assert st == 200, (st, doc)
+    assert doc['execution_details']['result'] == "'still-here'", doc
+    assert not (_workers(s) & victims)
+    delete(s, sid)
