@@ -348,7 +348,8 @@ def _pyexec_session(mode, allowed):
                     nd = _open(p, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW,
                                dir_fd=d)
                 except OSError as e:
-                    raise FileErr(why(e, p))
+                    # O_NOFOLLOW on a symlinked directory: ENOTDIR or ELOOP.
+                    raise FileErr('symlink' if is_link(d, p) else why(e, p))
                 _close(d)
                 d = nd
         except BaseException:
@@ -359,7 +360,6 @@ def _pyexec_session(mode, allowed):
     def why(e, name):
         import errno
         if e.errno in (errno.ELOOP, errno.ENOTDIR):
-            st = None
             return 'symlink' if e.errno == errno.ELOOP else 'notdir'
         if e.errno == errno.ENOENT:
             return 'notfound'
