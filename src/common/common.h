@@ -90,7 +90,6 @@ enum pyx_err {
 	PYX_E_RESTARTING,	/* 503: the zygote died while starting the run */
 	PYX_E_SESSION_NOT_FOUND, /* 404: unknown, malformed, expired or released */
 	PYX_E_SESSION_BUSY,	/* 409: another call on the session in progress */
-	PYX_E_SESSION_LIMIT,	/* 429: max_sessions_per_ip live sessions */
 	PYX_E_FILE_NOT_FOUND,	/* 404: no such file in a session's workspace */
 	PYX_E__COUNT
 };

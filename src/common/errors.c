@@ -50,8 +50,6 @@ static const struct pyx_errinfo errtab[PYX_E__COUNT] = {
 	    "No such session: unknown, expired or released." },
 	[PYX_E_SESSION_BUSY] = { 409, "Conflict", "SessionBusy",
 	    "Another call on this session is in progress; retry when it ends." },
-	[PYX_E_SESSION_LIMIT] = { 429, "Too Many Requests", "RateLimitExceeded",
-	    "Too many live sessions for this address." },
 	[PYX_E_FILE_NOT_FOUND] = { 404, "Not Found", "FileNotFound",
 	    "No such file in the session's workspace." },
 };

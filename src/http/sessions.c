@@ -692,7 +692,7 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 		break;
 	case STORE_RATE_LIMITED:
 		c->retry_after = 60;
-		return ctx_fail(c, PYX_E_SESSION_LIMIT, "This address has %d live "
+		return ctx_fail(c, PYX_E_RATE_LIMIT, "This address has %d live "
 		    "sessions, the most allowed; delete one first.",
 		    cfg->max_sessions_per_ip);
 	default:
