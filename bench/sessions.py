@@ -38,6 +38,7 @@ import os
 import random
 import re
 import resource
+import secrets
 import ssl
 import sys
 import threading
@@ -89,7 +90,7 @@ def user(st, rng, out):
     status, doc = c.call('POST', '/sessions', {})
     out['create'] = time.monotonic() - t0
     if status != 201:
-        out['create_failed'] = status
+        out['create_failed'] = (status, doc)
         return
     sid = doc['session_id']
     recs = []
@@ -231,6 +232,8 @@ def idle_memory(st, n):
     for _ in range(n):
         status, doc = c.call('POST', '/sessions', {})
         if status != 201:
+            print('idle sessions: creation stopped at %d: %s %s'
+                  % (len(sids), status, doc), file=sys.stderr)
             break
         sid = doc['session_id']
         c.call('POST', '/sessions/%s/execute' % sid, {'code': 'x = 1'})
@@ -249,7 +252,8 @@ def bench_mode(mode, args):
            'daily_quota': 100000000}
     res = {'mode': mode}
     with stack.Stack(config=cfg, workers=args.users + 2, flood_rate=100000,
-                     flood_burst=100000) as st:
+                     flood_burst=100000, conn_limit=1000,
+                     admin_key=secrets.token_hex(24)) as st:
         # Warm every worker (and its zygote) first.
         hello_cpu(st, args.users, 4)
         rng = random.Random(args.seed)
@@ -281,7 +285,7 @@ def bench_mode(mode, args):
             'p99_ms': pct(lat, 0.99) * 1e3, 'mean_ms': sum(lat) / max(len(lat), 1) * 1e3,
             'create_p50_ms': pct(creates, 0.5) * 1e3,
             'create_max_ms': max(creates) * 1e3 if creates else float('nan'),
-            'create_failed': sum(1 for o in outs if 'create_failed' in o),
+            'create_failed': [o['create_failed'] for o in outs if 'create_failed' in o],
             'cpu_ms_per_req': ((j1 - j0) / hz - (c1 - c0)) * 1000 / max(ncalls, 1),
         })
         hc, hrps = hello_cpu(st, args.users, 20)
