@@ -485,6 +485,7 @@ def _pyexec_session(mode, allowed):
             return {'file_error': 'invalid'}
         return {'file_error': 'invalid'}
 
+    me = os.getpid()
     send({'ready': 1})
     n = 0
     while True:
@@ -501,6 +502,10 @@ def _pyexec_session(mode, allowed):
             out = run_cmd(req)
         else:
             out = file_op(req if isinstance(req, dict) else {})
+        # A process the cell forked that got back here (an exception in
+        # the child of os.fork) is not the driver: it must not answer.
+        if os.getpid() != me:
+            _os_exit(1)
         send(out)
 
 
