@@ -67,6 +67,8 @@ def test_session_get_and_delete(s):
     assert st == 200, doc
     assert doc['session_id'] == sid and doc['executions'] == 1, doc
     assert doc['busy'] is False
+    if getattr(s, 'cgroups', None):
+        assert doc['memory_bytes'] > 1 << 20, doc     # the session's cgroup
     assert delete(s, sid)[0] == 200
     for method, path in (('GET', '/sessions/' + sid),
                          ('POST', '/sessions/%s/execute' % sid),

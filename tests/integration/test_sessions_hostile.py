@@ -8,8 +8,10 @@ import time
 
 from sess_helpers import call, create, run, cell, delete
 
+# zygote_max_runs 2: the zygotes that forked the keepers are recycled
+# again and again while the sessions live on.
 CONFIG = {'rate_limit_per_minute': 1000, 'daily_quota': 100000,
-          'max_output_bytes': 65536}
+          'max_output_bytes': 65536, 'zygote_max_runs': 2}
 
 # Every writable fd that is a pipe: the driver's reply channel among them.
 WRITE_PIPES = '''import os, stat
