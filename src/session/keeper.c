@@ -69,6 +69,7 @@ struct keeper {
 	uint64_t	 executions;
 	bool		 dead;
 	bool		 got_exit;	/* init reported the interpreter's end */
+	long		 oom_before;	/* OOM kills when the call started */
 	int		 wstatus;
 };
 
@@ -163,9 +164,9 @@ memory_bytes(const struct keeper *k)
 	return 0;
 }
 
-/* Did the session's memory cgroup kill anything? (v2 memory.events, v1 oom_control) */
-static bool
-oom_killed(const struct keeper *k)
+/* The session's memory cgroup's OOM kills so far (v2 memory.events, v1 oom_control). */
+static long
+oom_kills(const struct keeper *k)
 {
 	static const char *const files[] = { "memory.events",
 	    "memory.oom_control" };
@@ -184,9 +185,9 @@ oom_killed(const struct keeper *k)
 			continue;
 		buf[n] = '\0';
 		if ((p = strstr(buf, "oom_kill ")) != NULL)
-			return strtol(p + 9, NULL, 10) > 0;
+			return strtol(p + 9, NULL, 10);
 	}
-	return false;
+	return 0;
 }
 
 /* Kills the whole jail (init's death takes its namespace) and reaps it. */
@@ -289,7 +290,7 @@ reply(struct keeper *k, enum sess_end term, const uint8_t *drv, size_t dlen)
 	memset(&r, 0, sizeof(r));
 	r.term = term;
 	r.flags = (k->dead ? 0 : SESS_R_ALIVE) |
-	    (k->dead && oom_killed(k) ? SESS_R_OOM : 0) |
+	    (oom_kills(k) > k->oom_before ? SESS_R_OOM : 0) |
 	    (k->obuf.truncated ? SESS_R_OUT_TRUNC : 0) |
 	    (k->ebuf.truncated ? SESS_R_ERR_TRUNC : 0);
 	r.wstatus = k->wstatus;
@@ -429,6 +430,7 @@ start_call(struct keeper *k)
 	memcpy(len, &n, 4);
 	k->cst = C_RUN;
 	k->executions++;
+	k->oom_before = oom_kills(k);
 	k->t0 = mono_now();
 	k->deadline = k->t0 + k->p->time_limit;
 	if (write_timed(k->drv_in, len, 4, IO_TIMEOUT_MS) == -1 ||
