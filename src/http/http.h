@@ -97,11 +97,16 @@ struct exec_ctx {
 	time_t		 charged_at;	/* 0: this request was not charged */
 	int		 active;	/* runs in flight when this one arrived */
 	int		 retry_after;	/* seconds, for 429 and 503 */
+	struct json_object *sess_details;	/* sessions: into execution_details */
 };
 
 void	 execute_handle(struct worker *, struct http_req *, struct http_reply *);
 enum pyx_err ctx_fail(struct exec_ctx *, enum pyx_err, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
+
+/* sessions.c: every /sessions route */
+enum pyx_err sessions_route(struct exec_ctx *, struct http_reply *,
+	    const char *);
 
 /* admit.c: the caller's role, a slot, the rate limit and quota */
 bool	 admit_is_admin(const struct worker *, const struct exec_req *);

@@ -66,6 +66,8 @@ bool	 cg_oom_killed(const struct cgroups *, long *);
 void	 cg_run_end(struct cgroups *);
 void	 cg_sweep(struct cgroups *);
 void	 cg_cleanup(struct cgroups *);
+int	 cg_session_attach(const struct cgroups *, int, long long, pid_t,
+	    char [2][PATH_MAX]);
 /* cgroup2.c: the unified hierarchy, under systemd's Delegate= */
 int	 cg2_init(struct cgroups *, const struct config *, char *, size_t);
 int	 cg2_attach(struct cgroups *, pid_t);
@@ -150,6 +152,12 @@ void		 run_init(struct run *, const struct config *);
 enum pyx_err	 sup_run(struct run *, struct runner *,
 		    const struct exec_req *, const char *, bool, int, int);
 void		 run_free(struct run *);
+/* for sessions (http/sessions.c): a jail's spec and its data stream */
+struct jail_file *sup_jail_files(const struct exec_req *);
+void		 sup_session_spec(struct jail_params *, const struct runner *,
+		    const struct jail_file *, size_t, const char *,
+		    const char **, int, int);
+int		 sup_send_stream(int, const struct exec_req *, bool, double);
 
 /* outputs.c */
 #define OUTF_TOKEN_MAX	64	/* "pyexec-file-" + 32 hex + "-" + index + "." */
