@@ -777,6 +777,7 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 			e = PYX_E_RESTARTING;
 		} else
 			e = PYX_E_SANDBOX;
+		admit_refund(c);	/* no session started */
 		(void)unlink(p.sock_path);
 		(void)rmdir(p.jaildir);
 		return e;
@@ -786,6 +787,8 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	close_quietly(&slot_fd);
 	e = setup_dialog(c, sp[0], slot);
 	close_quietly(&sp[0]);
+	if (e == PYX_E_SANDBOX || e == PYX_E_RESTARTING)
+		admit_refund(c);	/* no session started */
 	if (e != PYX_OK)
 		return e;
 	c->ran = false;
