@@ -118,6 +118,7 @@ char	*utf8_sanitize(const char *, size_t, size_t *, bool *);
 
 /* log.c */
 void	 log_init(const char *, int);
+void	 log_set_request(const char *);
 void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

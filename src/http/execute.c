@@ -282,6 +282,7 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 
 	memset(&c, 0, sizeof(c));
 	memset(rep, 0, sizeof(*rep));
+	log_set_request(h->request_id);
 	c.w = w;
 	c.http = h;
 	c.t0 = mono_now();
@@ -310,6 +311,7 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	if (c.replied) {
 		met_request(mr, PYX_OK);
 		ctx_free(&c);
+		log_set_request(NULL);
 		return;
 	}
 
@@ -338,11 +340,21 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 		memset(&c.outfiles, 0, sizeof(c.outfiles));
 	}
 	w->served++;
-	log_info("%s %s %.64s %d %s admin=%d term=%d wall=%.3fs total=%.3fs "
-	    "rid=%s", h->remote_addr ? h->remote_addr : "-", h->method, path,
-	    ei->status, ei->type ? ei->type : "-", c.admin, c.run.term,
-	    c.run.wall_sec, mono_now() - c.t0, h->request_id);
+	/*
+	 * The request's own line, in words: term is the reply's termination
+	 * ("none": nothing ran), and the id ends it (it names the request
+	 * already, so the line carries no prefix).
+	 */
+	log_set_request(NULL);
+	log_info("%s %s %.64s %d %s role=%s term=%s oom=%s wall=%.3fs "
+	    "total=%.3fs rid=%s", h->remote_addr ? h->remote_addr : "-",
+	    h->method, path, ei->status, ei->type ? ei->type : "-",
+	    c.admin ? "admin" : "public", resp_term_name(c.ran ? c.run.term :
+	    TERM_NONE), c.run.oom_killed ? "yes" : "no", c.run.wall_sec,
+	    mono_now() - c.t0, h->request_id);
+	log_set_request(h->request_id);
 	ctx_free(&c);
+	log_set_request(NULL);
 	if (w->served % 8 == 0)
 		worker_sweep(w);
 }
