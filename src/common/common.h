@@ -81,6 +81,7 @@ enum pyx_err {
 	PYX_E_BUSY,		/* 503: max_concurrent runs in flight */
 	PYX_E_UNAVAILABLE,	/* 503: the counter store failed */
 	PYX_E_RESTARTING,	/* 503: the zygote died while starting the run */
+	PYX_E_BAD_KEY,		/* 401: a key was given and it is not the admin's */
 	PYX_E__COUNT
 };
 

@@ -160,7 +160,9 @@ do_execute(struct exec_ctx *c)
 	c->body = NULL;
 	if (e != PYX_OK)
 		return e;
-	c->admin = admit_is_admin(c->w, &c->req);
+	if ((e = admit_caller(c->w, h, c->req.api_key, c->req.api_key_len,
+	    &c->admin)) != PYX_OK)
+		return e;
 	if ((e = admit(c)) != PYX_OK)
 		return e;
 
@@ -324,6 +326,9 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	if (c.retry_after > 0)
 		snprintf(rep->extra_headers, sizeof(rep->extra_headers),
 		    "Retry-After: %d\r\n", c.retry_after);
+	if (c.err == PYX_E_BAD_KEY)
+		strlcpy(rep->extra_headers, "WWW-Authenticate: Bearer "
+		    "realm=\"pyexec\"\r\n", sizeof(rep->extra_headers));
 	rep->status = ei->status;
 	rep->reason = ei->reason;
 	rep->body = resp_build(&c, &rep->body_len);
@@ -332,7 +337,7 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	 * (libfcgi's, json-c's); returning free pages to the kernel zeroes
 	 * most of them before an exec-mode jail's init copies this process.
 	 */
-	rep->trim = c.req.api_key != NULL;
+	rep->trim = c.req.api_key != NULL || h->authorization != NULL;
 	/* The reply's placeholders need the files: the reply owns them now. */
 	if (c.outputs != NULL && c.ran &&
 	    (c.err == PYX_OK || c.err == PYX_E_TIMEOUT)) {

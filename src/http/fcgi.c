@@ -195,6 +195,7 @@ fcgi_serve(struct worker *w)
 	FCGX_Request		 req;
 	struct http_req		 h;
 	struct http_reply	 rep;
+	char			*auth;
 
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0, 0) != 0) {
 		log_warnx("FCGX_Init failed");
@@ -212,7 +213,7 @@ fcgi_serve(struct worker *w)
 		    req.envp));
 		h.read_body = fcgi_read_body;
 		h.body_ctx = &req;
-		h.authorization = FCGX_GetParam("HTTP_AUTHORIZATION",
+		h.authorization = auth = FCGX_GetParam("HTTP_AUTHORIZATION",
 		    req.envp);
 		h.metrics_allowed = FCGX_GetParam("PYEXEC_METRICS_ALLOWED",
 		    req.envp);
@@ -225,6 +226,13 @@ fcgi_serve(struct worker *w)
 		free(rep.body);
 		outfiles_free(&rep.files);
 		wipe_input(req.in);
+		/*
+		 * The header may hold the admin key: libfcgi frees the params
+		 * without clearing them, and an exec-mode jail's init is a
+		 * copy of this process.
+		 */
+		if (auth != NULL)
+			explicit_bzero(auth, strlen(auth));
 		FCGX_Finish_r(&req);
 		/* What a large request left in the heap goes back now. */
 		if (rep.trim || h.content_length > REQ_TRIM_BYTES ||

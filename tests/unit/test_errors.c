@@ -30,6 +30,7 @@ static const struct {
 	{ PYX_E_BUSY, 503, "ServerBusy" },
 	{ PYX_E_UNAVAILABLE, 503, "ServiceUnavailable" },
 	{ PYX_E_RESTARTING, 503, "SandboxUnavailable" },
+	{ PYX_E_BAD_KEY, 401, "InvalidApiKey" },
 };
 #define NWANT	(sizeof(want) / sizeof(want[0]))
 
@@ -37,7 +38,8 @@ static const struct {
 	int		 status;
 	const char	*reason;
 } reasons[] = {
-	{ 200, "OK" }, { 400, "Bad Request" }, { 403, "Forbidden" },
+	{ 200, "OK" }, { 400, "Bad Request" }, { 401, "Unauthorized" },
+	{ 403, "Forbidden" },
 	{ 404, "Not Found" },
 	{ 405, "Method Not Allowed" }, { 413, "Payload Too Large" },
 	{ 415, "Unsupported Media Type" }, { 429, "Too Many Requests" },
