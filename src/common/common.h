@@ -47,6 +47,8 @@ struct config {
 	int		 rate_limit_ipv6_prefix;
 	char		 admin_api_key_file[PATH_MAX];
 	char		 allowed_imports[4096];	/* comma-separated */
+	/* appended to allowed_imports once the whole file is read */
+	char		 allowed_imports_extra[4096];
 	char		 runtime_dir[PATH_MAX];
 	char		 state_dir[PATH_MAX];
 	char		 zygote_path[PATH_MAX];

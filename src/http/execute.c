@@ -79,6 +79,8 @@ is_json_type(const char *ct)
 	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
 }
 
+#define PFX	"Import of disallowed module(s): "
+
 /* The bootstrap refused the code (run/verdict.c parsed why). */
 static enum pyx_err
 verdict_error(struct exec_ctx *c)
@@ -86,8 +88,8 @@ verdict_error(struct exec_ctx *c)
 	struct verdict_info	 vi;
 	struct json_object	*arr;
 	const char		*p, *end, *comma;
-	char			*clean;
-	size_t			 len;
+	char			*clean, *full;
+	size_t			 len, o;
 	int			 msglen;
 	bool			 lossy;
 
@@ -114,16 +116,38 @@ verdict_error(struct exec_ctx *c)
 		return ctx_fail(c, PYX_E_SYNTAX, "Syntax error in code: %.*s "
 		    "(line %d).", msglen, vi.text, vi.line);
 	}
+	/*
+	 * The message names every module, as "disallowed" does, however
+	 * many: it is built to size (the verdict is bounded) and replaces
+	 * the fixed-size errmsg in the reply (response.c merges err_extra
+	 * last). "a, b, c" is at most the list plus a space per comma.
+	 */
 	arr = json_object_new_array();
+	full = xmalloc(sizeof(PFX) + 2 * vi.text_len + 2);
+	memcpy(full, PFX, sizeof(PFX) - 1);
+	o = sizeof(PFX) - 1;
 	end = vi.text + vi.text_len;
 	for (p = vi.text; p < end; p = comma + 1) {
 		if ((comma = memchr(p, ',', (size_t)(end - p))) == NULL)
 			comma = end;
-		if (comma > p)
-			json_object_array_add(arr, json_object_new_string_len(p,
-			    (int)(comma - p)));
+		if (comma == p)
+			continue;
+		json_object_array_add(arr, json_object_new_string_len(p,
+		    (int)(comma - p)));
+		if (o > sizeof(PFX) - 1) {
+			full[o++] = ',';
+			full[o++] = ' ';
+		}
+		memcpy(full + o, p, (size_t)(comma - p));
+		o += (size_t)(comma - p);
 	}
+	full[o++] = '.';
+	full[o] = '\0';
 	json_object_object_add(c->err_extra, "disallowed", arr);
+	json_object_object_add(c->err_extra, "message",
+	    json_object_new_string_len(full, (int)o));
+	free(full);
+	/* The short form, for anything reading errmsg (the log). */
 	return ctx_fail(c, PYX_E_FORBIDDEN_IMPORT, "Import of disallowed "
 	    "module(s): %.*s.", msglen, vi.text);
 }
