@@ -184,8 +184,19 @@ do_execute(struct exec_ctx *c)
 	c->body = NULL;
 	if (e != PYX_OK)
 		return e;
-	if ((e = admit_caller(c->w, h, c->req.api_key, c->req.api_key_len,
-	    &c->admin)) != PYX_OK)
+	e = admit_caller(c->w, h, c->req.api_key, c->req.api_key_len,
+	    &c->admin);
+	/*
+	 * The role is decided: no copy of a key need live on through the
+	 * run (an exec-mode jail's init starts as a copy of this process).
+	 * The header's string is libfcgi's heap copy of the parameter.
+	 */
+	if (c->req.api_key != NULL)
+		explicit_bzero(c->req.api_key, c->req.api_key_len);
+	if (h->authorization != NULL)
+		explicit_bzero((char *)(uintptr_t)h->authorization,
+		    strlen(h->authorization));
+	if (e != PYX_OK)
 		return e;
 	if ((e = admit(c)) != PYX_OK)
 		return e;
