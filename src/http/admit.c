@@ -55,8 +55,10 @@ admin_key_match(const struct worker *w, const char *key, size_t len)
  * header counts as a key: a proxy doing its own authentication must not
  * pass its header on. Both keys are compared, always, in constant time.
  *
- * The key is not kept: the caller wipes the body (and req_free the
- * api_key), and fcgi.c the header's copy, once the request is answered.
+ * The keys are not kept: /execute zeroes both as soon as this returns,
+ * before any run, and fcgi.c zeroes libfcgi's copy of the header once
+ * every request is answered. A caller with a key of its own to hold
+ * (a session) must do the same.
  */
 enum pyx_err
 admit_caller(const struct worker *w, const struct http_req *h,
