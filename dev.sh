@@ -44,8 +44,9 @@ RUN_DEPS=(
 TEST_DEPS=(
 	# FastCGI and SQLite command-line tools, for poking at a test stack.
 	libfcgi-bin sqlite3
-	# valgrind; clang and its ASan/UBSan/libFuzzer runtimes (build-fuzz).
-	valgrind clang libclang-rt-14-dev
+	# valgrind; clang and its ASan/UBSan/libFuzzer runtimes (build-fuzz);
+	# strace (test_reply_atomic counts the writes of a reply).
+	valgrind clang libclang-rt-14-dev strace
 	# The Debian package and its install test (tests/package).
 	debhelper lintian debootstrap dh-python
 	# The playground in a real browser, the OpenAPI check, the client.

@@ -33,7 +33,7 @@ missing_from() {	# names (stdin) not in the file $1
 }
 
 # Only the test suites need these.
-TEST_ONLY="valgrind clang libclang-rt-14-dev lintian debootstrap debhelper
+TEST_ONLY="valgrind clang libclang-rt-14-dev strace lintian debootstrap debhelper
 dh-python chromium chromium-driver python3-selenium python3-jsonschema
 python3-venv python3-pip libfcgi-bin sqlite3"
 # Building and serving need these.
