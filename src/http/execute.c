@@ -214,6 +214,8 @@ do_execute(struct exec_ctx *c)
 	    c->slot.index, c->slot.fd)) != PYX_OK) {
 		if (e == PYX_E_RESTARTING)
 			c->retry_after = 1;
+		if (e == PYX_E_RESTARTING || e == PYX_E_SANDBOX)
+			admit_refund(c);	/* the code did not start */
 		return e;
 	}
 	if (c->run.verdict_info.kind == VERDICT_SYNTAX ||

@@ -94,6 +94,7 @@ struct exec_ctx {
 	struct slots	 slot;
 	struct quota_info quota;
 	bool		 have_quota;
+	time_t		 charged_at;	/* 0: this request was not charged */
 	int		 active;	/* runs in flight when this one arrived */
 	int		 retry_after;	/* seconds, for 429 and 503 */
 };
@@ -109,6 +110,7 @@ bool	 admin_key_match(const struct worker *, const char *, size_t);
 struct store *admit_store(struct worker *);
 enum pyx_err admit(struct exec_ctx *);
 void	 admit_status(struct exec_ctx *);
+void	 admit_refund(struct exec_ctx *);
 
 /* stats.c: GET /metrics and GET /status */
 enum pyx_err stats_handle(struct worker *, const struct http_req *, bool,

@@ -170,5 +170,8 @@ void		 outfiles_free(struct outfiles *);
 
 /* selftest.c: a probe in a real jail before a worker serves */
 int	 selftest_run(struct runner *);
+int	 selftest_recent(const struct config *, const char *);
+void	 selftest_stamp(const struct config *, const char *);
+#define SELFTEST_REUSE_SECONDS	300	/* a restarted worker trusts a probe this recent */
 
 #endif /* PYX_RUN_H */

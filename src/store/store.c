@@ -94,6 +94,8 @@ enum store_q {
 	Q_DAILY_GET,
 	Q_MINUTE_ADD,
 	Q_DAILY_ADD,
+	Q_MINUTE_SUB,
+	Q_DAILY_SUB,
 	Q_RESET_MINUTE,
 	Q_RESET_DAILY,
 	Q__COUNT
@@ -116,6 +118,10 @@ static const char *const store_sql[Q__COUNT] = {
 	    " VALUES (?1, ?2, 1) ON CONFLICT (ip, ts) DO UPDATE SET n = n + 1",
 	[Q_DAILY_ADD] = "INSERT INTO daily (ip, day, n)"
 	    " VALUES (?1, ?2, 1) ON CONFLICT (ip, day) DO UPDATE SET n = n + 1",
+	[Q_MINUTE_SUB] = "UPDATE minute_hits SET n = n - 1"
+	    " WHERE ip = ?1 AND ts = ?2 AND n > 0",
+	[Q_DAILY_SUB] = "UPDATE daily SET n = n - 1"
+	    " WHERE ip = ?1 AND day = ?2 AND n > 0",
 	[Q_RESET_MINUTE] = "DELETE FROM minute_hits WHERE ip = ?1",
 	[Q_RESET_DAILY] = "DELETE FROM daily WHERE ip = ?1",
 };
@@ -410,6 +416,33 @@ fail:
 	out->minute_limit = per_minute;
 	out->daily_limit = daily;
 	return STORE_FAILED;
+}
+
+/*
+ * Takes back one charge store_charge() made for ip at when (the same
+ * instant, so the same rows), for a request whose code never started
+ * because the sandbox failed: the caller was told to retry and must not
+ * pay twice. A row pruned meanwhile is simply not found. 0, or -1 with
+ * store_errmsg() set.
+ */
+int
+store_refund(struct store *st, const char *ip, time_t when)
+{
+	int64_t	 t = (int64_t)when;
+
+	if (st == NULL || ip == NULL || *ip == '\0' ||
+	    strlen(ip) >= STORE_KEY_MAX)
+		return -1;
+	if (exec_q(st, Q_BEGIN_WRITE, "begin") == -1 ||
+	    bind_key(st, Q_MINUTE_SUB, ip, t) == -1 ||
+	    exec_q(st, Q_MINUTE_SUB, "refund window") == -1 ||
+	    bind_key(st, Q_DAILY_SUB, ip, floor_div(t, STORE_DAY)) == -1 ||
+	    exec_q(st, Q_DAILY_SUB, "refund quota") == -1 ||
+	    exec_q(st, Q_COMMIT, "commit") == -1) {
+		rollback(st);
+		return -1;
+	}
+	return 0;
 }
 
 /*

@@ -32,6 +32,7 @@ struct store;
 struct store	*store_open(const char *, char *, size_t);
 enum store_result store_charge(struct store *, const char *, time_t, int, int,
 		    struct quota_info *);
+int		 store_refund(struct store *, const char *, time_t);
 int		 store_peek(struct store *, const char *, time_t, int, int,
 		    struct quota_info *);
 long long	 store_reset(struct store *, const char *);
