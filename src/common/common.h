@@ -55,6 +55,7 @@ struct config {
 	enum run_mode	 mode;
 	enum run_uids	 run_uids;
 	char		 uidmap_socket[PATH_MAX];
+	int		 max_cases;		/* /evaluate: cases per request */
 };
 
 void	 cfg_defaults(struct config *);

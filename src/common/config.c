@@ -61,6 +61,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ "zygote_max_age_seconds", K_INT, OFF(zygote_max_age_seconds), 1, 86400 },
 	{ "run_uids",		K_UIDS,	OFF(run_uids), 0, 0 },
 	{ "uidmap_socket",	K_PATH,	OFF(uidmap_socket), 0, 0 },
+	{ "max_cases",		K_INT,	OFF(max_cases), 1, 10000 },
 };
 #define NKEYS	(sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
@@ -94,6 +95,7 @@ cfg_defaults(struct config *c)
 	c->run_uids = UIDS_PER_SLOT;
 	strlcpy(c->uidmap_socket, "/run/pyexec-uidmap.sock",
 	    sizeof(c->uidmap_socket));
+	c->max_cases = 100;
 }
 
 static bool

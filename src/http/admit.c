@@ -97,9 +97,9 @@ admit(struct exec_ctx *c)
 		c->retry_after = 5;
 		return PYX_E_UNAVAILABLE;
 	}
-	switch (store_charge(st, c->client, time(NULL),
+	switch (store_charge_n(st, c->client, time(NULL),
 	    cfg->rate_limit_per_minute,
-	    cfg->daily_quota, &c->quota)) {
+	    cfg->daily_quota, c->charge > 0 ? c->charge : 1, &c->quota)) {
 	case STORE_OK:
 		c->have_quota = true;
 		return PYX_OK;

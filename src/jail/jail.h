@@ -23,6 +23,8 @@
 #define PYX_NAME_MAX	255	/* bytes in one attachment/return-file path */
 #define PYX_DEPTH_MAX	16	/* path components in one such path */
 #define PYX_SCRIPT_NAME	"script.py"
+/* /evaluate: the case, read and removed by boot.py before user code */
+#define PYX_CASE_NAME	".pyexec-case"
 #define PYX_JAIL_UID	1000	/* the script's uid and gid inside the jail */
 
 /*

@@ -66,6 +66,8 @@ bool	 cg_oom_killed(const struct cgroups *, long *);
 void	 cg_run_end(struct cgroups *);
 void	 cg_sweep(struct cgroups *);
 void	 cg_cleanup(struct cgroups *);
+int	 cg_lane(const struct cgroups *, struct cgroups *, int);
+void	 cg_lane_free(struct cgroups *);
 /* cgroup2.c: the unified hierarchy, under systemd's Delegate= */
 int	 cg2_init(struct cgroups *, const struct config *, char *, size_t);
 int	 cg2_attach(struct cgroups *, pid_t);
@@ -144,12 +146,33 @@ struct run {
 	bool		 oom_killed;	/* the memory cgroup killed a process */
 	bool		 got_exit;
 	char		 fail[256];	/* CTL_FAIL text: why the jail failed */
+	/* The poll loop's state, so that several runs can share one loop. */
+	double		 t0;
+	double		 deadline;
+	bool		 overflow;	/* stdout or stderr passed its cap */
+	bool		 vover;		/* the verdict channel passed its cap */
+	bool		 gone;		/* init's pidfd said it is gone */
+	bool		 started;	/* sup_start succeeded */
+	uint32_t	 extra_files;	/* files past max_attachments (grading) */
+	const char	*argv[8];
+	struct cgroups	*cg;
 };
 
 void		 run_init(struct run *, const struct config *);
 enum pyx_err	 sup_run(struct run *, struct runner *,
 		    const struct exec_req *, const char *, bool, int, int);
 void		 run_free(struct run *);
+/* The same in steps, for several runs in one poll loop (/evaluate). */
+struct pollfd;
+#define SUP_NFDS	6	/* pollfd entries per run */
+enum pyx_err	 sup_start(struct run *, struct runner *,
+		    const struct exec_req *, const char *, bool, int, int);
+int		 sup_pollfds(struct run *, struct pollfd *);
+void		 sup_step(struct run *, const struct exec_req *,
+		    const struct pollfd *);
+bool		 sup_done(const struct run *);
+void		 sup_abort(struct run *);
+enum pyx_err	 sup_finish(struct run *, struct runner *);
 
 /* outputs.c */
 #define OUTF_TOKEN_MAX	64	/* "pyexec-file-" + 32 hex + "-" + index + "." */
