@@ -160,56 +160,79 @@ def test_rigged_eq_and_unsupported_types(s):
 
 
 def test_expected_output_is_nowhere_in_the_jail(s):
-    """A submission that reads every file it can see (and its memory,
-    environment and arguments) looking for the expected value finds
-    nothing: the expected values never enter a jail."""
-    marker = 'EXPECTED-7f3a9c2e41d8b6'
+    """A submission that reads every file it can see (and the memory of
+    every process it can see, its environment and arguments) looking for
+    the expected value finds nothing: expected values never enter a jail.
+    The marker is given to it in two halves and never joined in the jail,
+    so only a copy of the expected value could match."""
+    head, tail = 'EXPECTED-7f3a', '9c2e41d8b6-MARK'
+    marker = head + tail
     code = (
         'import os, sys\n'
-        'def find(mark):\n'
+        'def found(data, a, b):\n'
+        '    i = data.find(a)\n'
+        '    while i >= 0:\n'
+        '        if data.startswith(b, i + len(a)):\n'
+        '            return True\n'
+        '        i = data.find(a, i + 1)\n'
+        '    return False\n'
+        'def find(a, b):\n'
+        '    a, b = a.encode(), b.encode()\n'
         '    hits = []\n'
-        '    m = mark.replace("SEARCH", "EXPECTED").encode()\n'
-        '    if m in repr(sys.argv).encode() or m in repr(dict(os.environ)).encode():\n'
+        '    if found(repr(sys.argv).encode(), a, b) or found(repr(dict(os.environ)).encode(), a, b):\n'
         '        hits.append("argv/env")\n'
         '    for root, dirs, files in os.walk("/", followlinks=False):\n'
         '        # /usr is the host\'s, read-only (and long to read here)\n'
         '        if root == "/":\n'
         '            dirs[:] = [d for d in dirs if d != "usr"]\n'
-        '        if root.startswith("/proc") and not root.startswith("/proc/self"):\n'
+        '        if root.startswith("/proc"):\n'
         '            dirs[:] = []\n'
         '        for n in files:\n'
         '            p = os.path.join(root, n)\n'
         '            try:\n'
         '                with open(p, "rb") as fh:\n'
-        '                    if m in fh.read(1 << 22):\n'
+        '                    if found(fh.read(1 << 22), a, b):\n'
         '                        hits.append(p)\n'
         '            except Exception:\n'
         '                pass\n'
-        '    try:\n'
-        '        with open("/proc/self/maps") as mp, open("/proc/self/mem", "rb") as mem:\n'
-        '            for line in mp:\n'
-        '                a, b = [int(x, 16) for x in line.split()[0].split("-")]\n'
-        '                if "r" not in line.split()[1] or b - a > 1 << 28:\n'
-        '                    continue\n'
-        '                try:\n'
-        '                    mem.seek(a)\n'
-        '                    if m in mem.read(b - a):\n'
-        '                        hits.append("memory " + line.split()[-1])\n'
-        '                except Exception:\n'
-        '                    pass\n'
-        '    except Exception:\n'
-        '        pass\n'
+        '    for pid in [d for d in os.listdir("/proc") if d.isdigit()]:\n'
+        '        for n in ("environ", "cmdline"):\n'
+        '            try:\n'
+        '                with open("/proc/%s/%s" % (pid, n), "rb") as fh:\n'
+        '                    if found(fh.read(), a, b):\n'
+        '                        hits.append(pid + " " + n)\n'
+        '            except Exception:\n'
+        '                pass\n'
+        '        try:\n'
+        '            with open("/proc/%s/maps" % pid) as mp, open("/proc/%s/mem" % pid, "rb") as mem:\n'
+        '                for line in mp:\n'
+        '                    lo, hi = [int(x, 16) for x in line.split()[0].split("-")]\n'
+        '                    if "r" not in line.split()[1] or hi - lo > 1 << 28:\n'
+        '                        continue\n'
+        '                    try:\n'
+        '                        mem.seek(lo)\n'
+        '                        if found(mem.read(hi - lo), a, b):\n'
+        '                            hits.append(pid + " memory " + line.split()[-1])\n'
+        '                    except Exception:\n'
+        '                        pass\n'
+        '        except Exception:\n'
+        '            pass\n'
         '    return hits\n')
-    # the marker, spelled so that the argument itself does not contain it
     doc = graded(evaluate(s, {'code': code, 'entry_point': 'find',
                               'time_limit_per_case_seconds': 10,
-                              'cases': [{'args': [marker.replace(
-                                  'EXPECTED', 'SEARCH')],
-                                  'expected': [marker, marker]}]}))
+                              'cases': [{'args': [head, tail],
+                                         'expected': [marker, marker]}]}))
     c = results(doc)[0]
     assert c['error'] is None, c
     assert c['got'] == [], 'the expected value was found in the jail: %r' % c
     assert not c['passed']
+    # the search works: a marker that is in the jail (its own code) is found
+    doc = graded(evaluate(s, {'code': code + '# ' + marker + '\n',
+                              'entry_point': 'find',
+                              'time_limit_per_case_seconds': 10,
+                              'cases': [{'args': [head, tail],
+                                         'expected': []}]}))
+    assert '/work/script.py' in results(doc)[0]['got'], results(doc)
 
 
 def test_no_state_carries_over(s):
