@@ -43,6 +43,12 @@
 #define GRADE_MSG_MAX		2000
 #define GRADE_TB_MAX		8000
 #define ENTRY_MAX		200
+/*
+ * No case starts later than this into a request (seconds, with its own
+ * time limit counted): the packaged nginx waits 330 s for an answer.
+ * Cases left out are reported as not run (passed is false).
+ */
+#define EVAL_BUDGET		300
 
 struct gcase {
 	struct pv	 args;		/* a tuple */
@@ -673,6 +679,8 @@ start_case(struct grade *g, struct lane *l, size_t i)
 
 	run_init(&l->run, cfg);
 	l->run.time_limit = g->time_limit;
+	/* Concurrent cases must not share the zygote's abstract sockets. */
+	l->run.own_netns = g->nlanes > 1;
 	l->idx = (long)i;
 	l->req = *sub;
 	l->req.ret = NULL;
@@ -862,10 +870,12 @@ value_or_error(const struct grade *g, struct run *r, struct pv *got,
 	char		 err[200];
 
 	*have = false;
-	if (s == NULL || (nl = memchr(s, '\n', n)) == NULL)
-		return termination_error(g, r) ? termination_error(g, r) :
-		    error_simple("NoResult", "The submission ended before "
+	if (s == NULL || (nl = memchr(s, '\n', n)) == NULL) {
+		if ((o = termination_error(g, r)) != NULL)
+			return o;
+		return error_simple("NoResult", "The submission ended before "
 		    "the harness started.");
+	}
 	body = nl + 1;
 	blen = (size_t)(s + n - body);
 	if (r->vover)
@@ -1008,6 +1018,12 @@ run_cases(struct grade *g)
 
 			if (l->idx >= 0 || l->slot == NULL)
 				continue;
+			if (next < g->n && !g->stopped && mono_now() -
+			    g->c->t0 + g->time_limit > EVAL_BUDGET) {
+				log_warnx("/evaluate: %zu of %zu cases left out "
+				    "after %d s", g->n - next, g->n, EVAL_BUDGET);
+				g->stopped = true;
+			}
 			if (next < g->n && !g->stopped) {
 				if ((e = start_case(g, l, next++)) != PYX_OK) {
 					if (e == PYX_E_RESTARTING)

@@ -142,6 +142,8 @@ struct jail_params {
 	char		*wipe;		/* exec mode: the worker's admin key, which */
 	size_t		 wipe_len;	/* init zeroes in its own (COW) copy */
 	uint32_t	 max_files;	/* zygote mode: files the stream may hold */
+	bool		 own_netns;	/* zygote mode: a new netns, not the
+					 * zygote's (runs that overlap) */
 };
 
 /* The jail's environment; also the zygote's, whose children inherit it. */

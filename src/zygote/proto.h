@@ -17,7 +17,7 @@
 #include "jail/jail.h"
 
 #define ZYG_MAGIC	0x5a595850u	/* "PYXZ" */
-#define ZYG_VERSION	2		/* bump on any change below */
+#define ZYG_VERSION	3		/* bump on any change below */
 
 struct zyg_spawn {			/* + JAIL_NFDS fds as SCM_RIGHTS */
 	uint32_t	 magic;
@@ -35,6 +35,7 @@ struct zyg_spawn {			/* + JAIL_NFDS fds as SCM_RIGHTS */
 	uint32_t	 max_files;
 	uint32_t	 jail_uid;	/* host ids of the slot; 0: the zygote's own */
 	uint32_t	 jail_gid;
+	uint32_t	 own_netns;	/* 1: a new netns (overlapping runs) */
 };
 
 #define ZYG_NEED_MAP	(-2)	/* zyg_reply.pid at start: map my ids, then "m" */

@@ -100,7 +100,9 @@ run_inproc(bool admin, const char *allowed_imports)
  * new one per run (creating and tearing down a netns is the costliest
  * namespace step). Its runs never overlap (a worker runs one jail at a
  * time and waits for its init to be gone), so no two runs ever share its
- * abstract Unix sockets. The jails' user namespaces are children of this
+ * abstract Unix sockets. POST /evaluate runs several at once: those ask
+ * for a netns of their own each (zyg_spawn.own_netns). The jails' user
+ * namespaces are children of this
  * one, so nothing in a jail has a capability over the netns: loopback
  * stays down. Done before CPython starts: unshare(CLONE_NEWUSER) needs a
  * single-threaded caller. The id maps are the identity.
@@ -310,14 +312,15 @@ serve_one(int ctl, const struct policy *pol)
 	/* CPython's own fork protocol; the child finishes it (run_inproc). */
 	PyOS_BeforeFork();
 	/*
-	 * The netns is this zygote's own empty one (enter_empty_netns).
+	 * The netns is this zygote's own empty one (enter_empty_netns), or
+	 * for runs that overlap (the cases of one /evaluate) a new one each.
 	 * CLONE_PARENT: the jail is the worker's child, not ours. The worker
 	 * supervises it (deadline, pidfd, reaping) and its init's parent-death
 	 * signal follows the worker, so a run survives the death of this
 	 * zygote; the zygote's job ends with the clone.
 	 */
 	pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | (JAIL_CLONE_FLAGS &
-	    ~CLONE_NEWNET), NULL, NULL, NULL, NULL);
+	    ~(req.own_netns ? 0 : CLONE_NEWNET)), NULL, NULL, NULL, NULL);
 	if (pid == 0) {
 		bool	 admin = false;
 

@@ -435,3 +435,30 @@ def test_slots_released(s):
     for t in ts:
         t.join()
     assert out == [200] * 5, out
+
+
+def test_concurrent_cases_cannot_meet(s):
+    """Cases running at the same time share nothing: not even an abstract
+    Unix socket (in zygote mode they would otherwise share the zygote's
+    network namespace)."""
+    code = ('import socket, time\n'
+            'def f(i):\n'
+            '    name = "\\0pyexec-evaluate-meet"\n'
+            '    if i == 0:\n'
+            '        srv = socket.socket(socket.AF_UNIX)\n'
+            '        srv.bind(name)\n'
+            '        srv.listen(8)\n'
+            '        time.sleep(3)\n'
+            '        return "bound"\n'
+            '    time.sleep(1)\n'
+            '    c = socket.socket(socket.AF_UNIX)\n'
+            '    try:\n'
+            '        c.connect(name)\n'
+            '        return "reached"\n'
+            '    except OSError:\n'
+            '        return "isolated"\n')
+    doc = graded(evaluate(s, {'code': code, 'entry_point': 'f',
+                              'cases': [{'args': [i], 'expected':
+                                         'bound' if i == 0 else 'isolated'}
+                                        for i in range(5)]}))
+    assert doc['passed'], [c['got'] for c in results(doc)]

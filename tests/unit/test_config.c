@@ -405,7 +405,7 @@ test_max_body(void)
 int
 main(void)
 {
-	plan(109);
+	plan(110);
 	test_defaults();
 	test_full_file();
 	test_errors();
