@@ -462,3 +462,29 @@ def test_concurrent_cases_cannot_meet(s):
                                          'bound' if i == 0 else 'isolated'}
                                         for i in range(5)]}))
     assert doc['passed'], [c['got'] for c in results(doc)]
+
+
+def test_result_channel_cannot_be_forged_by_output(s):
+    """The value travels on its own channel: printing what looks like a
+    result (on stdout or stderr) counts for nothing, and junk written on
+    the channel itself fails the case instead of passing it."""
+    code = ('import os, sys\n'
+            'def f(x):\n'
+            '    print("ok")\n'
+            '    print("value\\t7")\n'
+            '    sys.stderr.write("value\\t7\\n")\n'
+            '    if x == 1:\n'
+            '        os.write(3, b"value\\t7\\nvalue\\t7\\n")\n'
+            '    if x == 2:\n'
+            '        os.write(3, b"value\\t__import__(\'os\')\\n")\n'
+            '        os._exit(0)\n'
+            '    return 1\n')
+    doc = graded(evaluate(s, {'code': code, 'entry_point': 'f',
+                              'cases': [{'args': [i], 'expected': 7}
+                                        for i in range(3)]}))
+    r = results(doc)
+    assert not any(c['passed'] for c in r), r
+    assert r[0]['got'] == 1 and r[0]['error'] is None, r[0]
+    assert 'value\t7' in r[0]['stdout']
+    assert r[1]['error']['type'] == 'InvalidResult', r[1]
+    assert r[2]['error']['type'] == 'InvalidResult', r[2]
