@@ -38,6 +38,9 @@ struct lp {
 	size_t		 errlen;
 };
 
+static int	 fail(struct lp *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+
 static int
 fail(struct lp *p, const char *fmt, ...)
 {
