@@ -124,43 +124,64 @@ jtype(struct json_object *o)
 	return "?";
 }
 
-/* JSON (arguments, expected values) into a plain value. Depth is bounded
- * by the tokener (req_parse_ex). */
-static void
+/*
+ * JSON (arguments, expected values) into a plain value. Depth is bounded
+ * by the tokener (req_parse_ex). json-c keeps integers up to 2^64 - 1
+ * exactly and clamps larger ones to the extremes without saying so: a
+ * clamped value would compare wrong, so the extremes are refused (-1;
+ * such numbers can be given exactly in io_cases).
+ */
+static int
 json_to_pv(struct json_object *o, struct pv *v)
 {
-	size_t	 i, n;
+	size_t		 i, n;
+	uint64_t	 u;
+	char		 t[32];
+	int		 rv = 0;
 
 	memset(v, 0, sizeof(*v));
 	switch (json_object_get_type(o)) {
 	case json_type_null:
 		v->kind = PV_NONE;
-		return;
+		return 0;
 	case json_type_boolean:
 		v->kind = PV_BOOL;
 		v->b = json_object_get_boolean(o);
-		return;
+		return 0;
 	case json_type_int:
 		v->kind = PV_INT;
 		v->i = json_object_get_int64(o);
-		return;
+		if (v->i == INT64_MIN)
+			return -1;
+		if (v->i == INT64_MAX) {
+			if ((u = json_object_get_uint64(o)) == UINT64_MAX)
+				return -1;
+			if (u > (uint64_t)INT64_MAX) {
+				snprintf(t, sizeof(t), "%llu", (unsigned long long)u);
+				v->kind = PV_BIGINT;
+				v->s = xstrndup(t, strlen(t));
+				v->len = strlen(t);
+			}
+		}
+		return 0;
 	case json_type_double:
 		v->kind = PV_FLOAT;
 		v->f = json_object_get_double(o);
-		return;
+		return 0;
 	case json_type_string:
 		v->kind = PV_STR;
 		v->len = (size_t)json_object_get_string_len(o);
 		v->s = xstrndup(json_object_get_string(o), v->len);
-		return;
+		return 0;
 	case json_type_array:
 		v->kind = PV_LIST;
 		v->n = json_object_array_length(o);
 		v->items = xcalloc(v->n ? v->n : 1, sizeof(*v->items));
 		for (i = 0; i < v->n; i++)
-			json_to_pv(json_object_array_get_idx(o, i),
-			    &v->items[i]);
-		return;
+			if (json_to_pv(json_object_array_get_idx(o, i),
+			    &v->items[i]) == -1)
+				rv = -1;
+		return rv;
 	case json_type_object:
 		v->kind = PV_DICT;
 		v->n = (size_t)json_object_object_length(o);
@@ -170,11 +191,13 @@ json_to_pv(struct json_object *o, struct pv *v)
 			v->items[2 * n].kind = PV_STR;
 			v->items[2 * n].len = strlen(k);
 			v->items[2 * n].s = xstrndup(k, strlen(k));
-			json_to_pv(x, &v->items[2 * n + 1]);
+			if (json_to_pv(x, &v->items[2 * n + 1]) == -1)
+				rv = -1;
 			n++;
 		}
-		return;
+		return rv;
 	}
+	return -1;
 }
 
 /*
@@ -375,16 +398,15 @@ parse_fcase(struct grade *g, size_t i, struct json_object *o)
 	    !json_object_is_type(k, json_type_object))
 		return bad(g, "cases[%zu]: 'kwargs' must be an object, not %s.",
 		    i, jtype(k));
-	if (a != NULL) {
-		json_to_pv(a, &gc->args);
-		gc->args.kind = PV_TUPLE;
-	} else
-		gc->args.kind = PV_TUPLE;
-	if (k != NULL)
-		json_to_pv(k, &gc->kwargs);
-	else
+	if ((a != NULL && json_to_pv(a, &gc->args) == -1) ||
+	    (k != NULL && json_to_pv(k, &gc->kwargs) == -1) ||
+	    json_to_pv(x, &gc->expected) == -1)
+		return bad(g, "cases[%zu]: an integer is out of JSON's exact "
+		    "range here (-2^63 < n < 2^64 - 1); give it in io_cases, "
+		    "where integers of any size are exact.", i);
+	gc->args.kind = PV_TUPLE;
+	if (k == NULL)
 		gc->kwargs.kind = PV_DICT;
-	json_to_pv(x, &gc->expected);
 	gc->expected_json = json_object_get(x);
 	return PYX_OK;
 }
@@ -616,6 +638,8 @@ open_lanes(struct grade *g)
 
 	want = g->n < (size_t)cfg->max_concurrent ? g->n :
 	    (size_t)cfg->max_concurrent;
+	if (want > JAIL_NETNS_LANES)
+		want = JAIL_NETNS_LANES;
 	g->lanes = xcalloc(want, sizeof(*g->lanes));
 	for (k = 0; k < want; k++) {
 		l = &g->lanes[k];
@@ -679,8 +703,11 @@ start_case(struct grade *g, struct lane *l, size_t i)
 
 	run_init(&l->run, cfg);
 	l->run.time_limit = g->time_limit;
-	/* Concurrent cases must not share the zygote's abstract sockets. */
-	l->run.own_netns = g->nlanes > 1;
+	/*
+	 * Concurrent cases must not share the zygote's netns (abstract Unix
+	 * sockets): each lane has one of its own, kept by the zygote.
+	 */
+	l->run.netns_lane = g->nlanes > 1 ? (uint32_t)(l - g->lanes) + 1 : 0;
 	l->idx = (long)i;
 	l->req = *sub;
 	l->req.ret = NULL;

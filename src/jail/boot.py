@@ -128,14 +128,15 @@ def _pyexec_grader(code, case):
     t = _pyexec_type
     simple = {int: int.__repr__, float: float.__repr__, str: str.__repr__}
 
-    def lit(text):
+    class Names(ast.NodeTransformer):
         # The worker writes these; nan and inf are the only names.
-        tree = ast.parse(text, mode='eval')
-        for node in ast.walk(tree):
-            if t(node) is ast.Name and node.id in ('nan', 'inf'):
-                node.__class__ = ast.Constant
-                node.value = float(node.id)
-        return ast.literal_eval(tree)
+        def visit_Name(self, node):
+            if node.id in ('nan', 'inf'):
+                return ast.Constant(float(node.id))
+            return node
+
+    def lit(text):
+        return ast.literal_eval(Names().visit(ast.parse(text, mode='eval')))
 
     def ser(v, out, depth, size):
         ty = t(v)

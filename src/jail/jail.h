@@ -142,13 +142,15 @@ struct jail_params {
 	char		*wipe;		/* exec mode: the worker's admin key, which */
 	size_t		 wipe_len;	/* init zeroes in its own (COW) copy */
 	uint32_t	 max_files;	/* zygote mode: files the stream may hold */
-	bool		 own_netns;	/* zygote mode: a new netns, not the
-					 * zygote's (runs that overlap) */
+	uint32_t	 netns_lane;	/* zygote mode, runs that overlap: the
+					 * zygote's netns number k, not its own */
 };
 
 /* The jail's environment; also the zygote's, whose children inherit it. */
 extern const char *const jail_env[];
 
+/* Zygote mode: network namespaces kept for runs that overlap (/evaluate) */
+#define JAIL_NETNS_LANES	64
 #define JAIL_CLONE_FLAGS	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | \
 	    CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
 

@@ -154,7 +154,7 @@ struct run {
 	bool		 gone;		/* init's pidfd said it is gone */
 	bool		 started;	/* sup_start succeeded */
 	uint32_t	 extra_files;	/* files past max_attachments (grading) */
-	bool		 own_netns;	/* zygote mode: runs overlap (grading) */
+	uint32_t	 netns_lane;	/* zygote mode: runs overlap (grading) */
 	const char	*argv[8];
 	struct cgroups	*cg;
 };

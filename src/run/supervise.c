@@ -184,7 +184,7 @@ fill_spec(struct jail_params *s, const struct runner *rn, const struct run *r,
 		s->jail_gid = rn->uids->gid_base + (uint32_t)slot;
 	}
 	s->max_files = (uint32_t)c->max_attachments + r->extra_files;
-	s->own_netns = r->own_netns;
+	s->netns_lane = r->netns_lane;
 	s->wipe = rn->wipe;
 	s->wipe_len = rn->wipe_len;
 }

@@ -222,7 +222,7 @@ zyg_spawn(struct zygote *z, const struct jail_params *s, pid_t *pid, int *pidfd)
 	m->nproc = s->nproc;
 	m->wait_go = s->wait_go;
 	m->max_files = s->max_files;
-	m->own_netns = s->own_netns ? 1 : 0;
+	m->netns_lane = s->netns_lane;
 	m->jail_uid = s->ids_by_parent ? s->jail_uid : 0;
 	m->jail_gid = s->ids_by_parent ? s->jail_gid : 0;
 	reap_strays(z);

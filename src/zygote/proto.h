@@ -35,7 +35,7 @@ struct zyg_spawn {			/* + JAIL_NFDS fds as SCM_RIGHTS */
 	uint32_t	 max_files;
 	uint32_t	 jail_uid;	/* host ids of the slot; 0: the zygote's own */
 	uint32_t	 jail_gid;
-	uint32_t	 own_netns;	/* 1: a new netns (overlapping runs) */
+	uint32_t	 netns_lane;	/* overlapping runs: 1..JAIL_NETNS_LANES */
 };
 
 #define ZYG_NEED_MAP	(-2)	/* zyg_reply.pid at start: map my ids, then "m" */

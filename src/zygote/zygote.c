@@ -100,8 +100,11 @@ run_inproc(bool admin, const char *allowed_imports)
  * new one per run (creating and tearing down a netns is the costliest
  * namespace step). Its runs never overlap (a worker runs one jail at a
  * time and waits for its init to be gone), so no two runs ever share its
- * abstract Unix sockets. POST /evaluate runs several at once: those ask
- * for a netns of their own each (zyg_spawn.own_netns). The jails' user
+ * abstract Unix sockets. POST /evaluate runs several at once, one per
+ * "lane": each lane k has a netns of its own, made here once (unshare,
+ * kept as an fd) and entered around the clone of that lane's jails, so
+ * overlapping runs never share one and sequential runs of a lane share
+ * it as /execute's do (zyg_spawn.netns_lane). The jails' user
  * namespaces are children of this
  * one, so nothing in a jail has a capability over the netns: loopback
  * stays down. Done before CPython starts: unshare(CLONE_NEWUSER) needs a
@@ -246,6 +249,45 @@ map_jail(pid_t pid, uint32_t uid, uint32_t gid)
 	return 0;
 }
 
+static int	 home_ns = -1;
+static int	 lane_ns[JAIL_NETNS_LANES + 1];
+
+/*
+ * Enters lane k's netns for the next clone (0: stay home). Made on first
+ * use: unshare, keep it, go home; never left in: a failure to return
+ * home is fatal.
+ */
+static int
+enter_lane_netns(uint32_t k)
+{
+	if (k == 0)
+		return 0;
+	if (k > JAIL_NETNS_LANES)
+		return -1;
+	if (home_ns == -1 &&
+	    (home_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if (lane_ns[k] <= 0) {
+		if (unshare(CLONE_NEWNET) == -1)
+			return -1;
+		lane_ns[k] = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (setns(home_ns, CLONE_NEWNET) == -1)
+			fatal("setns: back to the zygote's netns");
+		if (lane_ns[k] == -1) {
+			lane_ns[k] = 0;
+			return -1;
+		}
+	}
+	return setns(lane_ns[k], CLONE_NEWNET);
+}
+
+static void
+leave_lane_netns(uint32_t k)
+{
+	if (k != 0 && setns(home_ns, CLONE_NEWNET) == -1)
+		fatal("setns: back to the zygote's netns");
+}
+
 /* Receives one spawn request; returns 0, or -1 when the worker is gone. */
 static int
 serve_one(int ctl, const struct policy *pol)
@@ -309,18 +351,25 @@ serve_one(int ctl, const struct policy *pol)
 	spec.argv = NULL;		/* Python runs here: run_inproc */
 	memcpy(spec.fds, fds, sizeof(fds));
 
+	if (enter_lane_netns(req.netns_lane) == -1) {
+		log_warn("netns for lane %u", req.netns_lane);
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		reply(ctl, -1, EINVAL, -1);
+		return 0;
+	}
 	/* CPython's own fork protocol; the child finishes it (run_inproc). */
 	PyOS_BeforeFork();
 	/*
 	 * The netns is this zygote's own empty one (enter_empty_netns), or
-	 * for runs that overlap (the cases of one /evaluate) a new one each.
+	 * its lane's (enter_lane_netns).
 	 * CLONE_PARENT: the jail is the worker's child, not ours. The worker
 	 * supervises it (deadline, pidfd, reaping) and its init's parent-death
 	 * signal follows the worker, so a run survives the death of this
 	 * zygote; the zygote's job ends with the clone.
 	 */
 	pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | (JAIL_CLONE_FLAGS &
-	    ~(req.own_netns ? 0 : CLONE_NEWNET)), NULL, NULL, NULL, NULL);
+	    ~CLONE_NEWNET), NULL, NULL, NULL, NULL);
 	if (pid == 0) {
 		bool	 admin = false;
 
@@ -329,6 +378,7 @@ serve_one(int ctl, const struct policy *pol)
 	}
 	err = errno;
 	PyOS_AfterFork_Parent();
+	leave_lane_netns(req.netns_lane);
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	if (pid == -1) {

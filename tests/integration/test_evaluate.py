@@ -488,3 +488,41 @@ def test_result_channel_cannot_be_forged_by_output(s):
     assert 'value\t7' in r[0]['stdout']
     assert r[1]['error']['type'] == 'InvalidResult', r[1]
     assert r[2]['error']['type'] == 'InvalidResult', r[2]
+
+
+def test_special_values_cross_exactly(s):
+    """inf and nan go in and come back; ints past 64 bits stay exact; a
+    dict with non-string keys comes back as pairs."""
+    code = ('def f(x):\n    return x\n'
+            'def g():\n    return {1: "a", (2, 3): None}\n')
+    doc = graded(evaluate(s, {'code': code, 'entry_point': 'f', 'io_cases': [
+        {'input': 'x=inf', 'output': 'inf'},
+        {'input': '-inf', 'output': '-inf'},
+        {'input': 'nan', 'output': 'nan'},
+        {'input': '-123456789012345678901234567890',
+         'output': '-123456789012345678901234567890'},
+        {'input': '123456789012345678901234567890',
+         'output': '123456789012345678901234567891'}]}))
+    r = results(doc)
+    assert [c['passed'] for c in r] == [True, True, True, True, False], r
+    assert [c['got'] for c in r[:3]] == ['Infinity', '-Infinity', 'NaN'], r
+    assert r[3]['got'] == -123456789012345678901234567890, r[3]
+    # JSON integers are exact up to 2^64 - 2 (json-c's range) ...
+    doc = graded(evaluate(s, {'code': code, 'entry_point': 'f', 'cases': [
+        {'args': [2 ** 63], 'expected': 2 ** 63},
+        {'args': [2 ** 63 + 1], 'expected': 2 ** 63},
+        {'args': [-2 ** 63 + 1], 'expected': -2 ** 63 + 1}]}))
+    assert [c['got'] for c in results(doc)] == [2 ** 63, 2 ** 63 + 1,
+                                                 -2 ** 63 + 1], doc
+    assert [c['passed'] for c in results(doc)] == [True, False, True], doc
+    # ... and larger ones are refused, not silently clamped
+    for big in (2 ** 70, -2 ** 70, 2 ** 64 - 1):
+        d = err(evaluate(s, {'code': code, 'entry_point': 'f', 'cases': [
+            {'args': [1], 'expected': 1},
+            {'args': [1], 'expected': [big]}]}), 400, 'ValidationError')
+        assert 'cases[1]' in d['error_details']['message'], d
+    doc = graded(evaluate(s, {'code': code, 'entry_point': 'g',
+                              'io_cases': [{'input': '',
+                                            'output': '{(2, 3): None, 1: "a"}'}]}))
+    assert doc['passed'], doc
+    assert results(doc)[0]['got'] == [[1, 'a'], [[2, 3], None]], doc
