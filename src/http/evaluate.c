@@ -700,6 +700,9 @@ start_case(struct grade *g, struct lane *l, size_t i)
 	const struct exec_req	*sub = &c->req;
 	const struct config	*cfg = &c->w->cfg;
 	const struct gcase	*gc = &g->cases[i];
+	pid_t			 busy[JAIL_NETNS_LANES];
+	size_t			 k, nbusy;
+	enum pyx_err		 e;
 
 	run_init(&l->run, cfg);
 	l->run.time_limit = g->time_limit;
@@ -733,8 +736,17 @@ start_case(struct grade *g, struct lane *l, size_t i)
 		l->req.stdin_len = gc->stdin_len;
 		l->req.stdin_provided = gc->stdin_len > 0;
 	}
-	return sup_start(&l->run, &l->rn, &l->req, l->jaildir, c->admin,
+	/* The other lanes' inits are not strays for the zygote to reap. */
+	for (k = 0, nbusy = 0; k < g->nlanes; k++)
+		if (g->lanes[k].idx >= 0 && g->lanes[k].run.pid > 0)
+			busy[nbusy++] = g->lanes[k].run.pid;
+	c->w->zyg.busy = busy;
+	c->w->zyg.nbusy = nbusy;
+	e = sup_start(&l->run, &l->rn, &l->req, l->jaildir, c->admin,
 	    l->slot->index, l->slot->fd);
+	c->w->zyg.busy = NULL;
+	c->w->zyg.nbusy = 0;
+	return e;
 }
 
 static void
