@@ -75,6 +75,7 @@ admit(struct exec_ctx *c)
 	const struct config	*cfg = &c->w->cfg;
 	struct store		*st;
 	char			 err[256];
+	time_t			 now;
 
 	switch (slots_acquire(&c->slot, cfg->runtime_dir, cfg->max_concurrent,
 	    err, sizeof(err))) {
@@ -97,11 +98,13 @@ admit(struct exec_ctx *c)
 		c->retry_after = 5;
 		return PYX_E_UNAVAILABLE;
 	}
-	switch (store_charge_n(st, c->client, time(NULL),
+	now = time(NULL);
+	switch (store_charge_n(st, c->client, now,
 	    cfg->rate_limit_per_minute,
 	    cfg->daily_quota, c->charge > 0 ? c->charge : 1, &c->quota)) {
 	case STORE_OK:
 		c->have_quota = true;
+		c->charged_at = now;
 		return PYX_OK;
 	case STORE_RATE_LIMITED:
 		met_ratelimited(MET_RL_MINUTE);
@@ -146,4 +149,34 @@ admit_status(struct exec_ctx *c)
 		    sizeof(err))) >= 0)
 			c->active = n;
 	}
+}
+
+/*
+ * The sandbox failed before the code started (the zygote died while it
+ * started the run, a jail step failed): the answer says the code was not
+ * run and to retry, so the charge is taken back, and the figures in the
+ * answer say so. A store that fails now keeps the charge (logged): the
+ * client loses one request of its quota, nothing else.
+ */
+void
+admit_refund(struct exec_ctx *c)
+{
+	struct store	*st;
+
+	if (c->charged_at == 0)
+		return;
+	if ((st = admit_store(c->w)) == NULL ||
+	    store_refund(st, c->client, c->charged_at) == -1) {
+		log_warnx("refund of a run that never started: %s",
+		    st ? store_errmsg(st) : "no store");
+		return;
+	}
+	c->charged_at = 0;
+	if (c->quota.requests_today > 0)
+		c->quota.requests_today--;
+	if (c->quota.requests_last_minute > 0)
+		c->quota.requests_last_minute--;
+	if (c->quota.requests_today < c->quota.daily_limit)
+		c->quota.remaining_today = c->quota.daily_limit -
+		    c->quota.requests_today;
 }
