@@ -1153,7 +1153,16 @@ do_evaluate(struct exec_ctx *c, struct grade *g)
 	json_object_put(root);
 	if (e != PYX_OK)
 		return e;
-	c->admin = admit_is_admin(c->w, &c->req);
+	/* The caller's role as /execute decides it: body key or Bearer. */
+	e = admit_caller(c->w, c->http, c->req.api_key, c->req.api_key_len,
+	    &c->admin);
+	if (c->req.api_key != NULL)
+		explicit_bzero(c->req.api_key, c->req.api_key_len);
+	if (c->http->authorization != NULL)
+		explicit_bzero((char *)(uintptr_t)c->http->authorization,
+		    strlen(c->http->authorization));
+	if (e != PYX_OK)
+		return e;
 	/* One request per case, all or none, before any case runs. */
 	c->charge = (int)g->n;
 	if ((e = admit(c)) != PYX_OK) {

@@ -63,3 +63,26 @@ def test_invalid_and_admin_not_charged(s):
     doc = graded(evaluate(s, {'code': CODE, 'entry_point': 'f',
                               'cases': cases(1)}, ip=ip, admin=False))
     assert doc['user_info']['requests_today'] == 1, doc
+
+
+def test_bearer_key_and_wrong_key(s):
+    """The caller's role is decided as for /execute: the admin key in the
+    Authorization header counts, and a wrong key is refused (401) before
+    anything is charged or run."""
+    import json
+    ip = '203.0.113.124'
+    body = json.dumps({'code': CODE, 'entry_point': 'f',
+                       'cases': cases(7)}).encode()
+    h = {'Content-Type': 'application/json', 'X-Forwarded-For': ip,
+         'Authorization': 'Bearer ' + s.admin_key}
+    st, _, data = s.request('POST', '/evaluate', body, h)
+    doc = json.loads(data)
+    assert st == 200 and doc['passed'], doc
+    assert doc['user_info'] == {'role': 'admin', 'rate_limits_applied': False}
+    h['Authorization'] = 'Bearer wrong-key-0123456789abcdef'
+    st, _, data = s.request('POST', '/evaluate', body, h)
+    doc = json.loads(data)
+    assert st == 401 and doc['status'] == 'error', (st, doc)
+    st, d, _ = evaluate(s, {'code': CODE, 'entry_point': 'f',
+                            'cases': cases(1)}, ip=ip, admin=False)
+    assert d['user_info']['requests_today'] == 1, d

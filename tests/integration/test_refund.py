@@ -26,6 +26,21 @@ def _zygotes(s):
     return out
 
 
+def _warm_all_workers(s):
+    """Every worker has a live zygote: as many concurrent runs as workers
+    (a worker serves one at a time), so a zygote killed by an earlier test
+    has been replaced everywhere."""
+    res = []
+    ts = [threading.Thread(target=lambda: res.append(s.execute(
+        {'code': 'import time\ntime.sleep(1)', 'api_key': s.admin_key},
+        timeout=120))) for _ in range(s.workers)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(120)
+    assert [r[0] for r in res] == [200] * s.workers, res
+
+
 def _stopped(pid):
     try:
         with open('/proc/%d/stat' % pid) as f:
@@ -38,6 +53,7 @@ def test_sandbox_unavailable_is_not_charged(s):
     ip = '198.51.100.77'
     st, doc, _ = s.execute({'code': 'print(1)'}, ip=ip)
     assert st == 200 and doc['user_info']['requests_today'] == 1, doc
+    _warm_all_workers(s)
     zygs = _zygotes(s)
     assert zygs, 'no live zygote'
     for z in zygs:
@@ -65,5 +81,39 @@ def test_sandbox_unavailable_is_not_charged(s):
     assert res['r'][2].get('retry-after'), res['r'][2]
     assert doc['user_info']['requests_today'] == 1, doc['user_info']
     # The store agrees: the next request is the second one charged.
+    st, doc, _ = s.execute({'code': 'print(3)'}, ip=ip, timeout=120)
+    assert st == 200 and doc['user_info']['requests_today'] == 2, doc
+
+
+def test_failed_session_creation_is_not_charged(s):
+    ip = '198.51.100.78'
+    st, doc, _ = s.execute({'code': 'print(1)'}, ip=ip)
+    assert st == 200 and doc['user_info']['requests_today'] == 1, doc
+    _warm_all_workers(s)
+    zygs = _zygotes(s)
+    assert zygs, 'no live zygote'
+    for z in zygs:
+        os.kill(z, signal.SIGSTOP)
+    try:
+        deadline = time.monotonic() + 30
+        while not all(_stopped(z) for z in zygs):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        res = {}
+        t = threading.Thread(target=lambda: res.update(r=s.request(
+            'POST', '/sessions', body=b'{}',
+            headers={'Content-Type': 'application/json',
+                     'X-Forwarded-For': ip}, timeout=120)))
+        t.start()
+        time.sleep(3)
+    finally:
+        for z in zygs:
+            try:
+                os.kill(z, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    t.join(120)
+    st = res['r'][0]
+    assert st in (500, 503), res['r']
     st, doc, _ = s.execute({'code': 'print(3)'}, ip=ip, timeout=120)
     assert st == 200 and doc['user_info']['requests_today'] == 2, doc
