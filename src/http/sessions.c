@@ -20,6 +20,7 @@
  */
 #include "config.h"
 
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -114,6 +115,108 @@ static int
 first_slot(const struct config *cfg)
 {
 	return cfg->max_concurrent + SLOTS_SELFTEST;
+}
+
+/* Live sessions: the held session slots. -1 if they cannot be read. */
+int
+sess_live_count(const struct config *cfg)
+{
+	char	 err[128];
+	int	 i, n = 0, r;
+
+	for (i = 0; i < cfg->max_sessions; i++) {
+		if ((r = slots_is_held(cfg->runtime_dir, first_slot(cfg) + i,
+		    err, sizeof(err))) == -1)
+			return -1;
+		n += r == 1;
+	}
+	return n;
+}
+
+/*
+ * A compat route's session id from the client's own (any string the
+ * client chose, in namespace ns): a keyed hash, so the native id cannot
+ * be guessed from the client's id without the service's key, and the
+ * client's id is stored nowhere either.
+ */
+int
+sess_compat_id(const struct config *cfg, const char *ns, const char *cid,
+    size_t cidlen, char *out)
+{
+	uint8_t	 h[32], r[SESS_ID_RAND];
+	char	 buf[64 + 256];
+	size_t	 n;
+
+	if (load_key(cfg) == -1 || cidlen > 256)
+		return -1;
+	n = (size_t)snprintf(buf, 64, "pyexec-compat\n%s\n", ns);
+	if (n >= 64)
+		return -1;
+	memcpy(buf + n, cid, cidlen);
+	buf[0] = 'P';
+	siphash128(sess_key, buf, n + cidlen, h);
+	buf[0] = 'Q';
+	siphash128(sess_key, buf, n + cidlen, h + 16);
+	memcpy(r, h, sizeof(r));
+	sess_id_encode(r, out);
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+static bool
+chosen_live(const struct config *cfg, const char *id)
+{
+	struct sockaddr_un	 sun;
+	int			 fd;
+	bool			 live;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (sock_path(cfg, id, sun.sun_path, sizeof(sun.sun_path)) == -1 ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return false;
+	live = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return live;
+}
+
+/*
+ * Binds a session's socket. A compat id is chosen, not random, so its
+ * socket may be left by a keeper that was killed: a socket nobody
+ * accepts on is removed and bound again. The check and the replacement
+ * happen under one lock, so two workers never both replace it.
+ */
+static int
+bind_session(const struct config *cfg, int lfd, const struct sockaddr_un *sun,
+    bool chosen)
+{
+	char	 lock[PATH_MAX + 32];
+	int	 probe, lk, rv, saved;
+
+	if (bind(lfd, (const struct sockaddr *)sun, sizeof(*sun)) == 0)
+		return 0;
+	if (!chosen || errno != EADDRINUSE)
+		return -1;
+	snprintf(lock, sizeof(lock), "%s/sessions/chosen.lock",
+	    cfg->runtime_dir);
+	if ((lk = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) == -1)
+		return -1;
+	rv = -1;
+	saved = EADDRINUSE;
+	if (flock(lk, LOCK_EX) == 0 &&
+	    (probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1) {
+		if (connect(probe, (const struct sockaddr *)sun,
+		    sizeof(*sun)) == -1 && errno == ECONNREFUSED &&
+		    unlink(sun->sun_path) == 0)
+			rv = bind(lfd, (const struct sockaddr *)sun,
+			    sizeof(*sun));
+		saved = rv == 0 ? 0 : EADDRINUSE;
+		close(probe);
+	}
+	close(lk);		/* and the lock with it */
+	errno = saved;
+	return rv;
 }
 
 /*
@@ -557,8 +660,8 @@ fork_keeper(struct exec_ctx *c, const struct sess_params *p,
 			_exit(0);
 		(void)setsid();
 		signal(SIGTERM, SIG_DFL);
-		if (c->w->admin_key != NULL)
-			explicit_bzero(c->w->admin_key, c->w->admin_key_len);
+		if (c->w->secrets != NULL)
+			explicit_bzero(c->w->secrets, c->w->secrets_len);
 		keep[0] = fds[0];
 		keep[1] = fds[1];
 		keep[2] = fds[2];
@@ -663,6 +766,7 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	size_t			 len;
 	pid_t			 kpid;
 	enum pyx_err		 e;
+	const char		*chosen;
 	time_t			 now;
 	int			 rv;
 
@@ -671,6 +775,9 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 		return e;
 	if ((e = sess_caller(c, &c->admin)) != PYX_OK)
 		return e;
+	chosen = c->http->session_id;
+	if (chosen != NULL && !sess_id_valid(chosen, strlen(chosen)))
+		return PYX_E_INTERNAL;
 	c->req.code_len = 0;	/* the jail's script.py: empty, removed */
 	if (cfg->max_sessions == 0) {
 		c->retry_after = 60;
@@ -681,6 +788,10 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 		log_warn("session key in %s", cfg->runtime_dir);
 		return PYX_E_INTERNAL;
 	}
+	/* A chosen id already live: found before anything is charged. */
+	if (chosen != NULL && chosen_live(cfg, chosen))
+		return ctx_fail(c, PYX_E_SESSION_BUSY, "That session exists "
+		    "already.");
 	if (uids_per_slot(&c->w->uids) && c->w->uids.count <
 	    (uint32_t)(first_slot(cfg) + cfg->max_sessions)) {
 		log_warnx("the subordinate id range is too small for "
@@ -720,7 +831,9 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	if ((e = admit(c)) != PYX_OK)
 		return e;
 
-	if (sess_id_new(id, sizeof(id)) == -1)
+	if (chosen != NULL)
+		strlcpy(id, chosen, sizeof(id));
+	else if (sess_id_new(id, sizeof(id)) == -1)
 		return PYX_E_INTERNAL;
 	snprintf(dir, sizeof(dir), "%s/sessions", cfg->runtime_dir);
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
@@ -736,9 +849,17 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 		return PYX_E_INTERNAL;
 	}
 	strlcpy(sun.sun_path, p.sock_path, sizeof(sun.sun_path));
-	if ((lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(p.sock_path, 0600) == -1 || listen(lfd, 64) == -1) {
+	if ((lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return PYX_E_INTERNAL;
+	if (bind_session(cfg, lfd, &sun, chosen != NULL) == -1) {
+		/* A chosen id whose session lives: the caller uses that one. */
+		if (chosen != NULL && errno == EADDRINUSE)
+			return ctx_fail(c, PYX_E_SESSION_BUSY, "That session "
+			    "exists already.");
+		log_warn("session socket %s", p.sock_path);
+		return PYX_E_INTERNAL;
+	}
+	if (chmod(p.sock_path, 0600) == -1 || listen(lfd, 64) == -1) {
 		log_warn("session socket %s", p.sock_path);
 		(void)unlink(p.sock_path);
 		return PYX_E_INTERNAL;

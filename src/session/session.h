@@ -149,6 +149,7 @@ __attribute__((noreturn)) void keeper_main(const struct sess_params *,
 
 /* id.c: ids and their keyed hash (SipHash-2-4, 128-bit output) */
 int	 sess_id_new(char *, size_t);
+void	 sess_id_encode(const uint8_t *, char *);	/* SESS_ID_RAND bytes */
 bool	 sess_id_valid(const char *, size_t);
 void	 sess_id_hash(const uint8_t *, const char *, size_t, char *);
 void	 siphash128(const uint8_t *, const void *, size_t, uint8_t *);
