@@ -38,8 +38,8 @@
 #include "common/common.h"
 #include "http/http.h"
 #include "session/session.h"
+#include "http/compat.h"
 
-#define CID_MAX		128	/* a client's session id, bytes */
 #define BUSY_WAIT_MS	50	/* between tries on a busy session */
 
 enum flavour { F_REPL, F_CI, F_EXEC };
@@ -265,25 +265,6 @@ field(struct cctx *x, const char *k)
 	return json_object_get_string(v);
 }
 
-/*
- * A client's session id: any text, but not one a path could misread (the
- * original services made it a directory name: "." was every session).
- */
-static bool
-cid_ok(const char *id)
-{
-	size_t	 i, n = strlen(id);
-
-	if (n == 0 || n > CID_MAX || strcmp(id, ".") == 0 ||
-	    strcmp(id, "..") == 0)
-		return false;
-	for (i = 0; i < n; i++)
-		if ((unsigned char)id[i] < 0x20 || id[i] == 0x7f ||
-		    id[i] == '/' || id[i] == '\\')
-			return false;
-	return true;
-}
-
 /* The native session behind a client's id, "/sessions/<native id>". */
 static bool
 native_of(struct cctx *x, const char *ns, const char *cid, char *nid,
@@ -292,32 +273,6 @@ native_of(struct cctx *x, const char *ns, const char *cid, char *nid,
 	if (sess_compat_id(&x->w->cfg, ns, cid, strlen(cid), nid) == -1)
 		return false;
 	snprintf(base, baselen, "/sessions/%s", nid);
-	return true;
-}
-
-/* A path for a native route: each byte but unreserved ones and '/' as %XX. */
-static bool
-enc_path(const char *in, char *out, size_t outlen)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t		 o = 0;
-	unsigned char	 ch;
-
-	for (; *in != '\0'; in++) {
-		ch = (unsigned char)*in;
-		if (o + 4 > outlen)
-			return false;
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' ||
-		    ch == '.' || ch == '~' || ch == '/')
-			out[o++] = (char)ch;
-		else {
-			out[o++] = '%';
-			out[o++] = hex[ch >> 4];
-			out[o++] = hex[ch & 15];
-		}
-	}
-	out[o] = '\0';
 	return true;
 }
 
@@ -362,77 +317,13 @@ pass_error(struct cctx *x, const struct sub *s)
 	fail(x, s->status >= 400 ? s->status : 502, err_msg(s));
 }
 
-static bool
-utf8_ok(const unsigned char *s, size_t n)
-{
-	size_t	 i = 0, k, need;
-	uint32_t cp;
-
-	while (i < n) {
-		if (s[i] < 0x80) {
-			i++;
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0) {
-			need = 1;
-			cp = s[i] & 0x1f;
-		} else if ((s[i] & 0xf0) == 0xe0) {
-			need = 2;
-			cp = s[i] & 0x0f;
-		} else if ((s[i] & 0xf8) == 0xf0) {
-			need = 3;
-			cp = s[i] & 0x07;
-		} else
-			return false;
-		for (k = 1; k <= need; k++) {
-			if (i + k >= n || (s[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = cp << 6 | (s[i + k] & 0x3f);
-		}
-		if ((need == 1 && cp < 0x80) || (need == 2 && cp < 0x800) ||
-		    (need == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += need + 1;
-	}
-	return true;
-}
-
 /* ---- /compat/repl ---- */
-
-/* "a//b/./c" is "a/b/c"; NULL for "..", an absolute path or nothing. */
-static bool
-norm_path(const char *in, char *out, size_t outlen)
-{
-	const char	*p = in, *e;
-	size_t		 o = 0, n;
-
-	if (*in == '/' || *in == '\0')
-		return false;
-	while (*p != '\0') {
-		e = p + strcspn(p, "/");
-		n = (size_t)(e - p);
-		if (n == 2 && p[0] == '.' && p[1] == '.')
-			return false;
-		if (n > 0 && !(n == 1 && p[0] == '.')) {
-			if (o + n + 2 > outlen)
-				return false;
-			if (o > 0)
-				out[o++] = '/';
-			memcpy(out + o, p, n);
-			o += n;
-		}
-		p = *e == '/' ? e + 1 : e;
-	}
-	out[o] = '\0';
-	return o > 0;
-}
 
 static bool
 repl_session(struct cctx *x, const char *cid, char *nid, char *base,
     size_t baselen)
 {
-	if (!cid_ok(cid)) {
+	if (!compat_id_ok(cid)) {
 		fail(x, 400, "Invalid session id");
 		return false;
 	}
@@ -459,12 +350,12 @@ file_uri(struct cctx *x, const char *base, const char *rel, char *norm,
 {
 	char	 enc[4096];
 
-	if (!norm_path(rel, norm, normlen)) {
+	if (!compat_norm_path(rel, norm, normlen)) {
 		fail(x, 400, strstr(rel, "..") != NULL ? "Invalid path: "
 		    "Parent traversal not allowed" : "Invalid path");
 		return false;
 	}
-	if (!enc_path(norm, enc, sizeof(enc)) ||
+	if (!compat_enc_path(norm, enc, sizeof(enc)) ||
 	    (size_t)snprintf(uri, urilen, "%s/files/%s", base, enc) >= urilen) {
 		fail(x, 400, "Invalid path");
 		return false;
@@ -510,63 +401,18 @@ repl_write(struct cctx *x)
 	sub_free(&s);
 }
 
-static int
-hexdig(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* The query's value of key, percent- and '+'-decoded, into out. */
-static bool
-query_get(const char *q, const char *key, char *out, size_t outlen)
-{
-	size_t		 klen = strlen(key), o = 0;
-	const char	*p = q, *e;
-	int		 hi, lo;
-
-	while (p != NULL && *p != '\0') {
-		e = p + strcspn(p, "&");
-		if ((size_t)(e - p) > klen && strncmp(p, key, klen) == 0 &&
-		    p[klen] == '=') {
-			for (p += klen + 1; p < e; p++) {
-				if (o + 1 >= outlen)
-					return false;
-				if (*p == '+')
-					out[o++] = ' ';
-				else if (*p == '%' && e - p >= 3 &&
-				    (hi = hexdig(p[1])) >= 0 &&
-				    (lo = hexdig(p[2])) >= 0) {
-					out[o++] = (char)(hi << 4 | lo);
-					p += 2;
-				} else
-					out[o++] = *p;
-			}
-			out[o] = '\0';
-			return strlen(out) == o;	/* no NUL inside */
-		}
-		p = *e == '&' ? e + 1 : e;
-	}
-	return false;
-}
-
 static void
 repl_read(struct cctx *x)
 {
-	char		 id[CID_MAX + 2], rel[1024], nid[SESS_ID_LEN + 1];
+	char		 id[COMPAT_ID_MAX + 2], rel[1024], nid[SESS_ID_LEN + 1];
 	char		 base[64], norm[1024], uri[4200], *text;
 	struct sub	 s;
 
-	if (!query_get(x->h->query, "id", id, sizeof(id))) {
+	if (!compat_query_get(x->h->query, "id", id, sizeof(id))) {
 		fail_field(x, "query", "id", "field required");
 		return;
 	}
-	if (!query_get(x->h->query, "rel_path", rel, sizeof(rel))) {
+	if (!compat_query_get(x->h->query, "rel_path", rel, sizeof(rel))) {
 		fail_field(x, "query", "rel_path", "field required");
 		return;
 	}
@@ -575,7 +421,7 @@ repl_read(struct cctx *x)
 		return;
 	session_call(x, "GET", uri, NULL, NULL, 0, &s);
 	if (s.status == 200 && s.doc == NULL) {
-		if (!utf8_ok((unsigned char *)s.body, s.len) ||
+		if (!compat_utf8_ok((unsigned char *)s.body, s.len) ||
 		    memchr(s.body, '\0', s.len) != NULL)
 			fail(x, 400, "The file is not UTF-8 text.");
 		else {
@@ -644,8 +490,8 @@ repl_rename(struct cctx *x)
 		return;
 	if (!repl_session(x, id, nid, base, sizeof(base)))
 		return;
-	if (!norm_path(from, nfrom, sizeof(nfrom)) ||
-	    !norm_path(to, nto, sizeof(nto))) {
+	if (!compat_norm_path(from, nfrom, sizeof(nfrom)) ||
+	    !compat_norm_path(to, nto, sizeof(nto))) {
 		fail(x, 400, "Invalid path");
 		return;
 	}
@@ -947,7 +793,7 @@ ci_execute(struct cctx *x)
 	if ((uid = field(x, "user_uuid")) == NULL ||
 	    (code = field(x, "code")) == NULL)
 		return;
-	if (!cid_ok(uid)) {
+	if (!compat_id_ok(uid)) {
 		fail(x, 400, "Invalid user_uuid");
 		return;
 	}
@@ -1019,10 +865,10 @@ ci_release(struct cctx *x)
 	if ((uid = field(x, "user_uuid")) == NULL)
 		return;
 	/* Any id is "released", as the original answers for unknown ones. */
-	if (cid_ok(uid) && native_of(x, "ci", uid, nid, base, sizeof(base)))
+	if (compat_id_ok(uid) && native_of(x, "ci", uid, nid, base, sizeof(base)))
 		ci_reset(x, base);
 	snprintf(msg, sizeof(msg), "Worker for user %.*s has been released.",
-	    CID_MAX, uid);
+	    COMPAT_ID_MAX, uid);
 	x->status = 200;
 	x->out = json_object_new_object();
 	json_object_object_add(x->out, "status", json_object_new_string("ok"));
@@ -1096,7 +942,7 @@ ex_execute(struct cctx *x)
 {
 	struct json_object	*v, *b, *d, *err;
 	const char		*code, *given = NULL, *o, *e, *t;
-	char			 id[CID_MAX + 1], nid[SESS_ID_LEN + 1], base[64];
+	char			 id[COMPAT_ID_MAX + 1], nid[SESS_ID_LEN + 1], base[64];
 	char			 uri[128], msg[1200];
 	struct sub		 s, made;
 
@@ -1108,7 +954,7 @@ ex_execute(struct cctx *x)
 	code = json_object_get_string(v);
 	if ((v = get(x->in, "id")) != NULL &&
 	    json_object_is_type(v, json_type_string) &&
-	    cid_ok(json_object_get_string(v)))
+	    compat_id_ok(json_object_get_string(v)))
 		given = json_object_get_string(v);
 	b = json_object_new_object();
 	json_object_object_add(b, "code", json_object_new_string(code));
