@@ -1,0 +1,45 @@
+"""Review of sessions (issue 11): file routes are not charged, but they are
+served by the session's own interpreter, which the user's code can
+rewrite. A public cell replaces json.loads (an allowed import, used by
+the driver for every request); afterwards every uncharged GET
+/sessions/{id}/files runs the user's code (here: it counts itself and
+sleeps), even after the daily quota is used up. Fails while uncharged
+routes run code of the session."""
+from sess_helpers import call, run
+
+CONFIG = {'max_sessions': 4, 'max_sessions_per_ip': 2,
+          'rate_limit_per_minute': 1000, 'daily_quota': 2}
+IP = '198.51.100.141'
+
+PATCH = '''import json, time
+_loads = json.loads
+RAN = [0]
+def _mine(b, _l=_loads, _r=RAN):
+    _r[0] += 1
+    with open('/work/ran', 'w') as f:
+        f.write(str(_r[0] - 1))
+    time.sleep(0.5)      # any code, up to the time limit
+    return _l(b)
+json.loads = _mine
+'''
+
+
+def test_uncharged_file_routes_run_no_user_code(s):
+    st, doc, _ = call(s, 'POST', '/sessions', {}, ip=IP)     # charge 1
+    assert st == 201, doc
+    sid = doc['session_id']
+    st, doc, _ = run(s, sid, PATCH, admin=False, ip=IP)       # charge 2
+    assert st == 200 and doc['execution_details']['error'] is None, doc
+    # The quota is used up: a cell is refused.
+    st, doc, _ = run(s, sid, 'RAN[0]', admin=False, ip=IP)
+    assert st == 429, doc
+    for _ in range(5):
+        st, doc, _ = call(s, 'GET', '/sessions/%s/files' % sid, ip=IP)
+        assert st == 200, doc
+    # Read the count back through the uncharged file route itself.
+    st, _, raw = s.request('GET', '/sessions/%s/files/ran' % sid, None,
+                           {'X-Forwarded-For': IP})
+    call(s, 'DELETE', '/sessions/' + sid)
+    ran = int(raw) if st == 200 else 0
+    assert ran == 0, ('user code ran %s times on uncharged routes after the '
+                      'daily quota was used up' % ran)
