@@ -406,7 +406,7 @@ def _pyexec_session(mode, allowed):
                     if is_link(d, name):
                         raise FileErr('symlink')
                     try:
-                        fd = _open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=d)
+                        fd = _open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=d)
                     except OSError as e:
                         raise FileErr(why(e, name))
                     try:
