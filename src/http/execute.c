@@ -318,7 +318,7 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	const struct pyx_errinfo	*ei;
 	const struct route		*rt;
 	enum met_route			 mr;
-	char				 path[256];
+	char				 path[1024];
 
 	memset(&c, 0, sizeof(c));
 	memset(rep, 0, sizeof(*rep));
@@ -333,7 +333,9 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	run_init(&c.run, &w->cfg);
 	slots_init(&c.slot);
 
-	strlcpy(path, h->uri ? h->uri : "", sizeof(path));
+	/* A path too long to hold is no route, never a shorter one. */
+	if (strlcpy(path, h->uri ? h->uri : "", sizeof(path)) >= sizeof(path))
+		path[0] = '\0';
 	path[strcspn(path, "?")] = '\0';
 	mr = met_route_of(path);
 	if (strcmp(path, "/sessions") == 0 ||
