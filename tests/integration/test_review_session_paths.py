@@ -5,7 +5,7 @@
    68 percent-encoded non-ASCII bytes), valid by the attachment name
    rules (255 bytes), is silently cut, and GET/PUT/DELETE act on another
    file (a prefix of the name) and answer 200 for it.
-2. boot.py's file GET opens the file without O_NONBLOCK before checking
+2. boot.py's file GET (and PUT) opens the file without O_NONBLOCK before checking
    it is a regular file: GET of a FIFO the session made hangs the driver
    until the time limit, the session is killed, and the answer is 404
    SessionNotFound instead of the documented 400 "is not a regular file".
@@ -38,3 +38,13 @@ def test_get_of_a_fifo_is_a_clear_error(s):
     if alive:
         delete(s, sid)
     assert st == 400 and alive, (st, doc, 'session alive: %s' % alive)
+
+
+def test_put_onto_a_fifo_is_a_clear_error(s):
+    sid = create(s)
+    cell(s, sid, 'import os\nos.mkfifo("/work/pipe")')
+    st, _, data = s.request('PUT', '/sessions/%s/files/pipe' % sid, b'x')
+    alive = call(s, 'GET', '/sessions/' + sid)[0] == 200
+    if alive:
+        delete(s, sid)
+    assert st == 400 and alive, (st, data, 'session alive: %s' % alive)
