@@ -436,7 +436,7 @@ def _pyexec_session(mode, allowed):
                         raise FileErr('symlink')
                     try:
                         fd = _open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC |
-                                   os.O_NOFOLLOW, 0o644, dir_fd=d)
+                                   os.O_NOFOLLOW | os.O_NONBLOCK, 0o644, dir_fd=d)
                     except OSError as e:
                         raise FileErr(why(e, name))
                     try:
