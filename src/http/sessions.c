@@ -14,9 +14,9 @@
  * a table in the SQLite store whose stale rows (slot no longer held) are
  * deleted as they are met.
  *
- * Everything a keeper sends is bounded (SESS_FRAME_MAX), read against a
- * deadline and parsed strictly: the keeper relays the session's own
- * driver, which is the user's code.
+ * Everything a keeper sends is bounded (the output caps: sess_reply_max),
+ * read against a deadline and parsed strictly: the keeper relays the
+ * session's own driver, which is the user's code.
  */
 #include "config.h"
 
@@ -324,7 +324,9 @@ sess_call(struct exec_ctx *c, struct sconn *s, uint16_t op,
 	    (uint64_t)rep->r.out_len + rep->r.err_len + rep->r.drv_len +
 	    sizeof(rep->r) != h.len ||
 	    rep->r.out_len > (uint64_t)cfg->max_output_bytes ||
-	    rep->r.err_len > (uint64_t)cfg->max_output_bytes) {
+	    rep->r.err_len > (uint64_t)cfg->max_output_bytes ||
+	    rep->r.drv_len > sess_reply_max((uint64_t)cfg->max_output_bytes,
+	    (uint64_t)cfg->max_return_bytes)) {
 		log_warnx("session: a malformed reply from the keeper");
 		return PYX_E_INTERNAL;
 	}
@@ -365,6 +367,17 @@ drv_str(struct json_object *o, const char *key)
 	    !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
+}
+
+/* A boolean field of the driver's reply: true only if it says so. */
+static bool
+drv_true(struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	return o != NULL && json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_boolean) &&
+	    json_object_get_boolean(v);
 }
 
 /* ---- bodies ---- */
@@ -757,6 +770,8 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	p.max_seconds = cfg->session_max_seconds;
 	p.created = (int64_t)now;
 	p.max_output = (uint64_t)cfg->max_output_bytes;
+	p.max_reply = sess_reply_max(p.max_output,
+	    (uint64_t)cfg->max_return_bytes);
 	p.admin = c->admin;
 	p.setup_ms = SETUP_MS;
 	p.cpu_seconds = cfg->session_cpu_seconds > 0 ?
@@ -1156,6 +1171,11 @@ sess_exec(struct exec_ctx *c, const char *id, size_t idlen, bool run)
 	if (c->req.stdin_provided)
 		json_object_object_add(q, "stdin", json_object_new_string_len(
 		    c->req.stdin_data, (int)c->req.stdin_len));
+	/* The caps the driver truncates to (the keeper enforces their sum). */
+	json_object_object_add(q, "max_result",
+	    json_object_new_int64(cfg->max_output_bytes));
+	json_object_object_add(q, "max_display",
+	    json_object_new_int64(cfg->max_return_bytes));
 	c->ran = true;
 	e = sess_call(c, &s, SESS_OP_CALL, q, &r);
 	json_object_put(q);
@@ -1198,8 +1218,14 @@ sess_exec(struct exec_ctx *c, const char *id, size_t idlen, bool run)
 		json_object_object_add(c->sess_details, "result",
 		    drv_str(r.drv, "result") != NULL && err == NULL ?
 		    json_object_new_string(drv_str(r.drv, "result")) : NULL);
+		json_object_object_add(c->sess_details, "result_truncated",
+		    json_object_new_boolean(drv_true(r.drv,
+		    "result_truncated")));
 		json_object_object_add(c->sess_details, "display",
 		    display_arr(r.drv));
+		json_object_object_add(c->sess_details, "display_truncated",
+		    json_object_new_boolean(drv_true(r.drv,
+		    "display_truncated")));
 		json_object_object_add(c->sess_details, "error", err);
 	}
 	json_object_object_add(c->sess_details, "session_alive",
