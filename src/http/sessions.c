@@ -1294,6 +1294,7 @@ file_error(struct exec_ctx *c, const char *what, const char *path)
 		{ "notfile", "is not a regular file" },
 		{ "notempty", "is a directory that is not empty" },
 		{ "toolarge", "is larger than max_file_bytes" },
+		{ "denied", "cannot be read by the service (its permissions)" },
 		{ "nospace", "does not fit in the workspace" },
 	};
 	size_t	 i;
@@ -1313,19 +1314,20 @@ file_error(struct exec_ctx *c, const char *what, const char *path)
 	    path);
 }
 
+static enum pyx_err files_read(struct exec_ctx *, struct http_reply *,
+		    struct sconn *, const char *);
+
 static enum pyx_err
 sess_files(struct exec_ctx *c, struct http_reply *rep, const char *id,
     size_t idlen, const char *rest, bool move)
 {
 	const struct config	*cfg = &c->w->cfg;
-	const char		*m = c->http->method, *fe, *b64s;
+	const char		*m = c->http->method, *fe;
 	char			 path[PYX_NAME_MAX * 3 + 1], to[PYX_NAME_MAX + 1];
 	struct sconn		 s = { -1, -1, 0, { 0 } };
 	struct sreply		 r;
-	struct json_object	*q, *v, *o;
+	struct json_object	*q, *o;
 	enum pyx_err		 e;
-	uint8_t			*data;
-	size_t			 blen, dlen;
 	char			*enc;
 
 	q = json_object_new_object();
@@ -1359,17 +1361,13 @@ sess_files(struct exec_ctx *c, struct http_reply *rep, const char *id,
 		json_object_object_add(q, "op", json_object_new_string("move"));
 		json_object_object_add(q, "from", json_object_new_string(path));
 		json_object_object_add(q, "to", json_object_new_string(to));
-	} else if (rest == NULL) {
-		json_object_object_add(q, "op", json_object_new_string("list"));
-	} else {
+	} else if (rest != NULL) {
 		if ((e = file_path(c, rest, path, sizeof(path))) != PYX_OK)
 			goto out;
 		json_object_object_add(q, "path", json_object_new_string(path));
-		if (strcmp(m, "GET") == 0) {
-			json_object_object_add(q, "op", json_object_new_string("get"));
-			json_object_object_add(q, "max",
-			    json_object_new_int64(cfg->max_file_bytes));
-		} else if (strcmp(m, "DELETE") == 0)
+		if (strcmp(m, "GET") == 0)
+			;	/* read here, below */
+		else if (strcmp(m, "DELETE") == 0)
 			json_object_object_add(q, "op",
 			    json_object_new_string("delete"));
 		else {
@@ -1388,6 +1386,25 @@ sess_files(struct exec_ctx *c, struct http_reply *rep, const char *id,
 	}
 	if ((e = sess_open(c, id, idlen, &s)) != PYX_OK)
 		goto out;
+	/*
+	 * Reads are done here, from the workspace fd the banner carried: the
+	 * session's driver is its user's code, and reads are not charged.
+	 */
+	if (!move && strcmp(m, "GET") == 0) {
+		e = files_read(c, rep, &s, rest == NULL ? NULL : path);
+		sconn_close(&s);
+		goto out;
+	}
+	/*
+	 * Writes are made by the session's own interpreter (its uid owns its
+	 * files; the worker has no right to them and takes none), which runs
+	 * code the session controls: charged like a call, and a call.
+	 */
+	c->admin = (s.flags & SESS_F_ADMIN) != 0;
+	if ((e = admit(c)) != PYX_OK) {
+		sconn_close(&s);
+		goto out;
+	}
 	e = sess_call(c, &s, SESS_OP_CALL, q, &r);
 	sconn_close(&s);
 	if (e != PYX_OK)
@@ -1403,36 +1420,7 @@ sess_files(struct exec_ctx *c, struct http_reply *rep, const char *id,
 		sreply_free(&r);
 		goto out;
 	}
-	if (rest == NULL && !move) {
-		o = json_object_new_object();
-		if (json_object_object_get_ex(r.drv, "files", &v) &&
-		    json_object_is_type(v, json_type_array))
-			json_object_object_add(o, "files", json_object_get(v));
-		else
-			json_object_object_add(o, "files", json_object_new_array());
-		reply_json(c, rep, 200, o);
-	} else if (!move && strcmp(m, "GET") == 0) {
-		if ((b64s = drv_str(r.drv, "data_base64")) == NULL) {
-			sreply_free(&r);
-			e = PYX_E_INTERNAL;
-			goto out;
-		}
-		blen = strlen(b64s);
-		data = xmalloc(blen / 4 * 3 + 3);
-		if (b64_decode(b64s, blen, data, blen / 4 * 3 + 3, &dlen) == -1 ||
-		    dlen > (size_t)cfg->max_file_bytes) {
-			free(data);
-			sreply_free(&r);
-			e = PYX_E_INTERNAL;
-			goto out;
-		}
-		rep->status = 200;
-		rep->reason = "OK";
-		rep->content_type = "application/octet-stream";
-		rep->body = (char *)data;
-		rep->body_len = dlen;
-		c->replied = true;
-	} else {
+	{
 		o = json_object_new_object();
 		if (move) {
 			json_object_object_add(o, "from", json_object_new_string(path));
@@ -1450,6 +1438,40 @@ sess_files(struct exec_ctx *c, struct http_reply *rep, const char *id,
 out:
 	json_object_put(q);
 	return e;
+}
+
+/* GET of the listing (path NULL) or of one file, beneath s->ws. */
+static enum pyx_err
+files_read(struct exec_ctx *c, struct http_reply *rep, struct sconn *s,
+    const char *path)
+{
+	struct json_object	*o, *arr;
+	const char		*fe = NULL;
+	char			*data;
+	size_t			 len;
+
+	if (s->ws < 0) {
+		log_warnx("session: no workspace in the keeper's banner");
+		return PYX_E_INTERNAL;
+	}
+	if (path == NULL) {
+		if ((arr = ws_list(s->ws)) == NULL)
+			return PYX_E_INTERNAL;
+		o = json_object_new_object();
+		json_object_object_add(o, "files", arr);
+		reply_json(c, rep, 200, o);
+		return PYX_OK;
+	}
+	if (ws_read(s->ws, path, c->w->cfg.max_file_bytes, &data, &len, &fe)
+	    == -1)
+		return file_error(c, fe, path);
+	rep->status = 200;
+	rep->reason = "OK";
+	rep->content_type = "application/octet-stream";
+	rep->body = data;
+	rep->body_len = len;
+	c->replied = true;
+	return PYX_OK;
 }
 
 /* ---- routing ---- */

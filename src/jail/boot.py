@@ -537,9 +537,10 @@ def _pyexec_session(mode, allowed):
         return {'exit_code': rc if rc >= 0 else None,
                 'signal': -rc if rc < 0 else None}
 
-    # Files: every path walked from /work one component at a time, never
-    # following a symlink (O_NOFOLLOW), so nothing outside the workspace
-    # is reached, whatever the session planted.
+    # File writes (reads are done by the worker, which runs no code of the
+    # session): every path walked from /work one component at a time,
+    # never following a symlink (O_NOFOLLOW), so nothing outside the
+    # workspace is reached, whatever the session planted.
     class FileErr(Exception):
         pass
 
@@ -590,53 +591,6 @@ def _pyexec_session(mode, allowed):
     def file_op(req):
         op = req.get('op')
         try:
-            if op == 'list':
-                files = []
-                def rec(d, prefix):
-                    for e in sorted(os.scandir(d), key=lambda e: e.name):
-                        if len(files) >= 10000:
-                            return
-                        p = prefix + e.name
-                        if e.is_symlink():
-                            files.append({'path': p, 'size_bytes': 0,
-                                          'type': 'symlink'})
-                        elif e.is_dir(follow_symlinks=False):
-                            files.append({'path': p, 'size_bytes': 0,
-                                          'type': 'dir'})
-                            rec(e.path, p + '/')
-                        elif e.is_file(follow_symlinks=False):
-                            files.append({'path': p, 'type': 'file',
-                                          'size_bytes': e.stat(follow_symlinks=False).st_size})
-                rec('/work', '')
-                return {'files': files}
-            if op == 'get':
-                d, name = walk(req['path'], False)
-                try:
-                    if is_link(d, name):
-                        raise FileErr('symlink')
-                    try:
-                        fd = _open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=d)
-                    except OSError as e:
-                        raise FileErr(why(e, name))
-                    try:
-                        st = os.fstat(fd)
-                        if not _stat.S_ISREG(st.st_mode):
-                            raise FileErr('isdir' if _stat.S_ISDIR(st.st_mode) else 'notfile')
-                        if st.st_size > int(req['max']):
-                            raise FileErr('toolarge')
-                        data = b''
-                        while True:
-                            b = _read(fd, 1 << 20)
-                            if not b:
-                                break
-                            data += b
-                            if len(data) > int(req['max']):
-                                raise FileErr('toolarge')
-                    finally:
-                        _close(fd)
-                finally:
-                    _close(d)
-                return {'data_base64': base64.b64encode(data).decode()}
             if op == 'put':
                 data = base64.b64decode(req['data_base64'], validate=True)
                 d, name = walk(req['path'], True)

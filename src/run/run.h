@@ -200,6 +200,11 @@ struct json_object *outputs_collect(int, char **, size_t, long long,
 		    long long, struct outfiles *);
 void		 outfiles_free(struct outfiles *);
 
+/* workspace.c: a session's files, read by the worker beneath its /work */
+int		 ws_read(int, const char *, long long, char **, size_t *,
+		    const char **);
+struct json_object *ws_list(int);
+
 /* selftest.c: a probe in a real jail before a worker serves */
 int	 selftest_run(struct runner *);
 int	 selftest_recent(const struct config *, const char *);

@@ -1,10 +1,13 @@
-"""Review of sessions (issue 11): file routes are not charged, but they are
-served by the session's own interpreter, which the user's code can
-rewrite. A public cell replaces json.loads (an allowed import, used by
-the driver for every request); afterwards every uncharged GET
-/sessions/{id}/files runs the user's code (here: it counts itself and
-sleeps), even after the daily quota is used up. Fails while uncharged
-routes run code of the session."""
+"""No code of a session runs uncharged (from the attack review,
+test_review_session_quota). File routes used to be served by the
+session's own interpreter, which the user's code can rewrite: a public
+cell replaces json.loads (an allowed import, used by the driver for every
+request), and every uncharged GET /sessions/{id}/files then ran the
+user's code (here: it counts itself and sleeps), even after the daily
+quota was used up. Now reads (the listing, GET of a file) are done by the
+worker from the workspace and run nothing of the session; writes (PUT,
+DELETE, move) are still made by the session's interpreter, so they are
+charged like a call: after the quota, 429, and the driver never runs."""
 from sess_helpers import call, run
 
 CONFIG = {'max_sessions': 4, 'max_sessions_per_ip': 2,
@@ -12,6 +15,7 @@ CONFIG = {'max_sessions': 4, 'max_sessions_per_ip': 2,
 IP = '198.51.100.141'
 
 PATCH = '''import json, time
+open('/work/ran', 'w').write('0')
 _loads = json.loads
 RAN = [0]
 def _mine(b, _l=_loads, _r=RAN):
@@ -36,10 +40,17 @@ def test_uncharged_file_routes_run_no_user_code(s):
     for _ in range(5):
         st, doc, _ = call(s, 'GET', '/sessions/%s/files' % sid, ip=IP)
         assert st == 200, doc
+    # Writes run in the session: charged, so refused after the quota.
+    st, _, raw = s.request('PUT', '/sessions/%s/files/x' % sid, b'x',
+                           {'X-Forwarded-For': IP})
+    assert st == 429, (st, raw)
+    st, doc, _ = call(s, 'DELETE', '/sessions/%s/files/ran' % sid, ip=IP)
+    assert st == 429, doc
     # Read the count back through the uncharged file route itself.
     st, _, raw = s.request('GET', '/sessions/%s/files/ran' % sid, None,
                            {'X-Forwarded-For': IP})
     call(s, 'DELETE', '/sessions/' + sid)
-    ran = int(raw) if st == 200 else 0
+    assert st == 200, (st, raw)
+    ran = int(raw)
     assert ran == 0, ('user code ran %s times on uncharged routes after the '
                       'daily quota was used up' % ran)
