@@ -115,6 +115,9 @@ enum pyx_err read_json_body(struct exec_ctx *);
 /* sessions.c: every /sessions route */
 enum pyx_err sessions_route(struct exec_ctx *, struct http_reply *,
 	    const char *);
+/* sess_sweep.c: a killed keeper's socket, mount point and cgroups */
+void	 sess_sweep(struct worker *, bool);
+void	 sess_sweep_slot(struct worker *, int);
 
 /* admit.c: the caller's role, a slot, the rate limit and quota */
 enum pyx_err admit_caller(const struct worker *, const struct http_req *,

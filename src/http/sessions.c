@@ -243,6 +243,13 @@ sess_open(struct exec_ctx *c, const char *id, size_t idlen, struct sconn *s)
 	if ((s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return PYX_E_INTERNAL;
 	if (connect(s->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		/* Refused: its keeper was killed (a live one listens till it
+		 * has unlinked the socket). Its leftovers go now. */
+		if (errno == ECONNREFUSED) {
+			(void)unlink(sun.sun_path);
+			sess_sweep(c->w, true);
+		} else
+			sess_sweep(c->w, false);
 		close_quietly(&s->fd);
 		return PYX_E_SESSION_NOT_FOUND;
 	}
@@ -711,6 +718,9 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 		log_warnx("session slots: %s", err);
 		return PYX_E_INTERNAL;
 	}
+	/* What a killed keeper left of this slot, and of the free ones. */
+	sess_sweep_slot(c->w, slot);
+	sess_sweep(c->w, false);
 	if (admit_store(c->w) == NULL) {
 		c->retry_after = 5;
 		return PYX_E_UNAVAILABLE;
