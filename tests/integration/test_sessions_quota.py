@@ -8,7 +8,7 @@ quota was used up. Now reads (the listing, GET of a file) are done by the
 worker from the workspace and run nothing of the session; writes (PUT,
 DELETE, move) are still made by the session's interpreter, so they are
 charged like a call: after the quota, 429, and the driver never runs."""
-from sess_helpers import call, run
+from sess_helpers import call, cell, create, delete, run
 
 CONFIG = {'max_sessions': 4, 'max_sessions_per_ip': 2,
           'rate_limit_per_minute': 1000, 'daily_quota': 2}
@@ -54,3 +54,31 @@ def test_uncharged_file_routes_run_no_user_code(s):
     ran = int(raw)
     assert ran == 0, ('user code ran %s times on uncharged routes after the '
                       'daily quota was used up' % ran)
+
+
+def test_reads_are_the_workers_own_and_unprivileged(s):
+    """The worker reads as its own uid: a file the session made private
+    (per-slot uids: another host uid) is a clear 400, never read with
+    privilege; the listing still shows it, and a FIFO is no file."""
+    sid = create(s)
+    try:
+        cell(s, sid, 'import os\n'
+             'open("/work/open.txt", "w").write("hello")\n'
+             'open("/work/private.txt", "w").write("secret")\n'
+             'os.chmod("/work/private.txt", 0o600)\n'
+             'os.mkfifo("/work/pipe")')
+        st, _, raw = s.request('GET', '/sessions/%s/files/open.txt' % sid)
+        assert st == 200 and raw == b'hello', (st, raw)
+        st, doc, _ = call(s, 'GET', '/sessions/%s/files' % sid)
+        assert st == 200, doc
+        names = {f['path']: f for f in doc['files']}
+        assert names['private.txt']['size_bytes'] == 6, doc
+        assert 'pipe' not in names, doc
+        st, doc, _ = call(s, 'GET', '/sessions/%s/files/private.txt' % sid)
+        if s.config.get('run_uids', 'per-slot') == 'per-slot':
+            assert st == 400 and 'permissions' in \
+                doc['error_details']['message'], (st, doc)
+        else:
+            assert st in (200, 400), (st, doc)
+    finally:
+        delete(s, sid)
