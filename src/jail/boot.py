@@ -508,7 +508,7 @@ def _pyexec_session(mode, allowed):
         out['display'] = []
         for d in displays:
             try:
-                n = len(json.dumps(d))
+                n = len(json.dumps(d)) + 2      # and its separator
             except BaseException:
                 continue
             if n > room:
