@@ -139,6 +139,9 @@ int	 sess_compat_id(const struct config *, const char *, const char *,
 /* compat.c: /compat/..., the replaced services' routes over the above */
 void	 compat_handle(struct worker *, struct http_req *, struct http_reply *,
 	    const char *);
+/* sess_sweep.c: a killed keeper's socket, mount point and cgroups */
+void	 sess_sweep(struct worker *, bool);
+void	 sess_sweep_slot(struct worker *, int);
 
 /* admit.c: the caller's role, a slot, the rate limit and quota */
 enum pyx_err admit_caller(const struct worker *, const struct http_req *,

@@ -101,6 +101,22 @@ struct sess_info {
 	uint32_t	 pad;
 };
 
+/*
+ * The largest driver frame (JSON) a session may send back: its result,
+ * error message and traceback, each within max_output_bytes of JSON text,
+ * its displays within max_return_bytes, and room for the keys. The
+ * driver truncates to fit; a frame beyond this is a tampered driver, and
+ * the keeper ends the session without reading it. The keeper and the
+ * worker both hold a session's reply to this, outside its memory cap.
+ */
+static inline uint64_t
+sess_reply_max(uint64_t max_output, uint64_t max_return)
+{
+	uint64_t	 n = 3 * max_output + max_return + (64u << 10);
+
+	return n < SESS_FRAME_MAX ? n : SESS_FRAME_MAX;
+}
+
 /* What a keeper is told when it starts (both modes). */
 struct sess_params {
 	char		 sock_path[PATH_MAX];	/* unlinked at the end */
@@ -111,6 +127,7 @@ struct sess_params {
 	int		 max_seconds;
 	int64_t		 created;		/* unix seconds */
 	uint64_t	 max_output;		/* per stream per call */
+	uint64_t	 max_reply;		/* the driver's frame: sess_reply_max */
 	uint32_t	 admin;
 	uint32_t	 setup_ms;		/* creation deadline */
 	uint32_t	 cpu_seconds;		/* the whole session's; 0: none */
