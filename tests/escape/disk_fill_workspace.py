@@ -5,6 +5,7 @@ import time
 
 from escape_util import assert_healthy, Background, config, describe, \
     details, PRELUDE, report, worker_pids
+from escape_util import work_files
 
 CONFIG = config()
 
@@ -133,6 +134,6 @@ def test(stack):
                  "R['tmp'] = os.listdir('/tmp'); "
                  "s = os.statvfs('/work'); R['free'] = s.f_bfree * s.f_frsize"
                  " >> 20; done()")
-    assert nxt['work'] == ['script.py'] and nxt['tmp'] == [], nxt
+    assert nxt['work'] == work_files() and nxt['tmp'] == [], nxt
     assert nxt['free'] >= ws - 1, nxt
     assert_healthy(stack, workers)
