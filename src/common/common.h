@@ -57,7 +57,19 @@ struct config {
 	char		 uidmap_socket[PATH_MAX];
 };
 
+/*
+ * The limits one run is held to: the server's, or lower ones the request
+ * asked for (request.c refuses anything above the server's).
+ */
+struct run_limits {
+	int		 time_limit_seconds;
+	int		 memory_limit_mb;
+	long long	 max_output_bytes;
+	int		 max_processes;
+};
+
 void	 cfg_defaults(struct config *);
+void	 cfg_run_limits(const struct config *, struct run_limits *);
 int	 cfg_parse(struct config *, FILE *, const char *, char *, size_t);
 int	 cfg_load(struct config *, const char *, char *, size_t);
 size_t	 cfg_max_body(const struct config *);

@@ -323,6 +323,16 @@ cfg_load(struct config *c, const char *path, char *err, size_t errlen)
 	return rv;
 }
 
+/* The server's own limits: what a request gets unless it asks for less. */
+void
+cfg_run_limits(const struct config *c, struct run_limits *l)
+{
+	l->time_limit_seconds = c->time_limit_seconds;
+	l->memory_limit_mb = c->memory_limit_mb;
+	l->max_output_bytes = c->max_output_bytes;
+	l->max_processes = c->max_processes;
+}
+
 /*
  * The largest body a valid request can have, so that nginx and the worker
  * both refuse anything bigger before parsing it. JSON may spell one code

@@ -160,6 +160,7 @@ do_execute(struct exec_ctx *c)
 	c->body = NULL;
 	if (e != PYX_OK)
 		return e;
+	run_set_limits(&c->run, &c->req.limits);
 	c->admin = admit_is_admin(c->w, &c->req);
 	if ((e = admit(c)) != PYX_OK)
 		return e;
@@ -190,7 +191,7 @@ do_execute(struct exec_ctx *c)
 	    (long long)cfg->workspace_limit_mb << 20, &c->outfiles);
 	if (c->run.term == TERM_TIMEOUT)
 		return ctx_fail(c, PYX_E_TIMEOUT, "Execution timed out (%d seconds "
-		    "limit).", cfg->time_limit_seconds);
+		    "limit).", c->req.limits.time_limit_seconds);
 	return PYX_OK;
 }
 

@@ -49,6 +49,15 @@ run_init(struct run *r, const struct config *cfg)
 	r->time_limit = cfg->time_limit_seconds;
 }
 
+/* Before sup_run: a request's (lower) limits, checked by request.c. */
+void
+run_set_limits(struct run *r, const struct run_limits *l)
+{
+	r->time_limit = l->time_limit_seconds;
+	r->out.max = (size_t)l->max_output_bytes;
+	r->err.max = (size_t)l->max_output_bytes;
+}
+
 /* Safe on every path: kills and reaps init if it is still there. */
 /* Zygote mode: init is not our child; its pidfd says when it is gone. */
 static void
@@ -125,8 +134,8 @@ jail_files(const struct exec_req *req)
 
 static void
 fill_spec(struct jail_params *s, const struct runner *rn, const struct run *r,
-    const struct jail_file *files, size_t nfiles, const char *jaildir,
-    const char **argv, int slot)
+    const struct run_limits *lim, const struct jail_file *files,
+    size_t nfiles, const char *jaildir, const char **argv, int slot)
 {
 	const struct config	*c = rn->cfg;
 	unsigned long long	 ws = (unsigned long long)c->workspace_limit_mb << 20;
@@ -149,8 +158,8 @@ fill_spec(struct jail_params *s, const struct runner *rn, const struct run *r,
 	s->envp = jail_env;
 	/* CPU: SIGXCPU at the limit, SIGKILL one second later. */
 	add_rlimit(s, RLIMIT_CPU, t, t + 1);
-	add_rlimit(s, RLIMIT_AS, (rlim_t)c->memory_limit_mb << 20,
-	    (rlim_t)c->memory_limit_mb << 20);
+	add_rlimit(s, RLIMIT_AS, (rlim_t)lim->memory_limit_mb << 20,
+	    (rlim_t)lim->memory_limit_mb << 20);
 	add_rlimit(s, RLIMIT_FSIZE, ws, ws);
 	add_rlimit(s, RLIMIT_NOFILE, 256, 256);
 	add_rlimit(s, RLIMIT_CORE, 0, 0);
@@ -162,7 +171,7 @@ fill_spec(struct jail_params *s, const struct runner *rn, const struct run *r,
 	 * a fork bomb in one run cannot starve another. The jail's init is
 	 * one of the processes counted, hence the + 1.
 	 */
-	s->nproc.rlim_cur = s->nproc.rlim_max = (rlim_t)c->max_processes + 1;
+	s->nproc.rlim_cur = s->nproc.rlim_max = (rlim_t)lim->max_processes + 1;
 	/*
 	 * With a pids cgroup, pids.max (the same max_processes + 1) is the
 	 * cap, and RLIMIT_NPROC one more its backstop: the kernel checks the
@@ -277,6 +286,7 @@ recv_ctl(struct run *r)
 		    (double)m.ru.ru_stime.tv_sec +
 		    (double)m.ru.ru_stime.tv_usec / 1e6;
 		r->maxrss_kb = m.ru.ru_maxrss;
+		r->script_cpu_sec = r->cpu_sec;
 		break;
 	default:
 		log_warnx("jail sent control message type %u", m.type);
@@ -430,6 +440,24 @@ supervise(struct run *r, const struct exec_req *req, double deadline)
 	close_quietly(&r->fd_stdin);
 }
 
+static double
+tv_sec(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
+/* The larger of init's report and the whole tree's account. */
+static void
+account(struct run *r, const struct rusage *ru)
+{
+	double	 cpu = tv_sec(&ru->ru_utime) + tv_sec(&ru->ru_stime);
+
+	if (cpu > r->cpu_sec)
+		r->cpu_sec = cpu;
+	if (ru->ru_maxrss > r->maxrss_kb)
+		r->maxrss_kb = ru->ru_maxrss;
+}
+
 static void
 classify(struct run *r)
 {
@@ -444,7 +472,7 @@ classify(struct run *r)
 		r->signal = WTERMSIG(st);
 		/* SIGXCPU at the soft CPU limit, SIGKILL at the hard one. */
 		if (r->signal == SIGXCPU || (r->signal == SIGKILL &&
-		    r->cpu_sec >= (double)r->time_limit))
+		    r->script_cpu_sec >= (double)r->time_limit))
 			r->term = TERM_CPU;
 		else
 			r->term = TERM_SIGNALED;
@@ -601,6 +629,9 @@ sup_run(struct run *r, struct runner *rn, const struct exec_req *req,
 	double		 t0, deadline;
 	enum pyx_err	 e = PYX_E_SANDBOX;
 	int		 spawned;
+	struct rusage	 ru;
+	long		 peak_kb;
+	double		 cpu;
 
 	if (uids_per_slot(rn->uids) && (slot < 0 || slot_fd < 0)) {
 		log_warnx("a run without a slot has no uid of its own");
@@ -629,8 +660,9 @@ sup_run(struct run *r, struct runner *rn, const struct exec_req *req,
 	/* Zygote mode: the files go on the data stream, not through it. */
 	if (!zygote)
 		files = jail_files(req);
-	fill_spec(&spec, rn, r, files, files ? req->natt + 1 : 0, jaildir,
-	    argv, slot);
+	fill_spec(&spec, rn, r, &req->limits, files, files ? req->natt + 1 : 0,
+	    jaildir, argv, slot);
+	cg_limits(rn->cg, req->limits.memory_limit_mb, req->limits.max_processes);
 	spec.fds[JAIL_FD_STDIN] = j_in;
 	spec.fds[JAIL_FD_STDOUT] = j_out;
 	spec.fds[JAIL_FD_STDERR] = j_err;
@@ -681,15 +713,29 @@ sup_run(struct run *r, struct runner *rn, const struct exec_req *req,
 	 */
 	pidfd_wait(r->pidfd, -1);
 	close_quietly(&r->pidfd);
-	/* Our child in both modes (zygote.c clones with CLONE_PARENT). */
-	while (waitpid(r->pid, &st, 0) == -1 && errno == EINTR)
+	/*
+	 * Our child in both modes (zygote.c clones with CLONE_PARENT). Its
+	 * rusage is the whole run's, however it ended: init reaps the script
+	 * and every orphan, and when init dies the kernel reaps the rest of
+	 * the namespace into init's account before init can be waited for.
+	 * init's report (CTL_EXIT) covers only the script's own tree, and a
+	 * run killed at a limit sends none.
+	 */
+	memset(&ru, 0, sizeof(ru));
+	while (wait4(r->pid, &st, 0, &ru) == -1 && errno == EINTR)
 		;
 	r->pid = -1;
+	account(r, &ru);
 	/*
 	 * The memory cgroup's OOM killer ends a run with SIGKILL; on v2,
 	 * with memory.oom.group, init too, which then cannot report.
 	 */
-	r->oom_killed = cg_oom_killed(rn->cg, &r->maxrss_kb);
+	peak_kb = 0;
+	r->oom_killed = cg_oom_killed(rn->cg, &peak_kb);
+	if (peak_kb > r->maxrss_kb)
+		r->maxrss_kb = peak_kb;
+	if ((cpu = cg_cpu_sec(rn->cg)) > r->cpu_sec)
+		r->cpu_sec = cpu;
 	cg_run_end(rn->cg);
 	e = judge(r, rn, st);
 	free(files);

@@ -102,7 +102,7 @@ def ensure_cert(directory):
     return cert, key
 
 
-CGROUP_V1 = ('memory', 'pids')
+CGROUP_V1 = ('memory', 'pids', 'cpuacct')
 
 
 def cgroup_v1_dirs(name):
