@@ -287,7 +287,8 @@ dev(struct jail *j)
 			return -1;
 	}
 	j->detail = "links";
-	if (symlink("/proc/self/fd", "dev/fd") == -1 ||
+	if (mkdir("dev/shm", 0755) == -1 ||
+	    symlink("/proc/self/fd", "dev/fd") == -1 ||
 	    symlink("/proc/self/fd/0", "dev/stdin") == -1 ||
 	    symlink("/proc/self/fd/1", "dev/stdout") == -1 ||
 	    symlink("/proc/self/fd/2", "dev/stderr") == -1)
@@ -297,8 +298,9 @@ dev(struct jail *j)
 
 /*
  * The workspace: one tmpfs, capped in bytes and inodes, so a script
- * cannot fill the host's disk. /work and /tmp are two directories of it,
- * so together they share the cap. noexec: nothing written by the script
+ * cannot fill the host's disk. /work, /tmp and /dev/shm (POSIX shared
+ * memory and semaphores: multiprocessing needs them) are three
+ * directories of it, so together they share the cap. noexec: nothing written by the script
  * can be executed or mapped executable. Staged at .ws until it is filled.
  */
 static int
@@ -310,7 +312,8 @@ workspace(struct jail *j)
 		return -1;
 	j->detail = "directories";
 	if (mkdir(".ws/work", 0755) == -1 || mkdir(".ws/tmp", 0777) == -1 ||
-	    chmod(".ws/tmp", 01777) == -1)
+	    chmod(".ws/tmp", 01777) == -1 || mkdir(".ws/shm", 0777) == -1 ||
+	    chmod(".ws/shm", 01777) == -1)
 		return -1;
 	return 0;
 }
@@ -421,7 +424,8 @@ static int
 mount_workspace(struct jail *j)
 {
 	if (mount(".ws/work", "work", NULL, MS_BIND, NULL) == -1 ||
-	    mount(".ws/tmp", "tmp", NULL, MS_BIND, NULL) == -1)
+	    mount(".ws/tmp", "tmp", NULL, MS_BIND, NULL) == -1 ||
+	    mount(".ws/shm", "dev/shm", NULL, MS_BIND, NULL) == -1)
 		return -1;
 	j->detail = "staging";
 	if (umount2(".ws", MNT_DETACH) == -1 || rmdir(".ws") == -1)
