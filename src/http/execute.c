@@ -188,7 +188,8 @@ do_execute(struct exec_ctx *c)
 	c->outputs = outputs_collect(c->run.fd_work, c->req.ret, c->req.nret,
 	    cfg->max_file_bytes, cfg->max_return_bytes <
 	    (long long)cfg->workspace_limit_mb << 20 ? cfg->max_return_bytes :
-	    (long long)cfg->workspace_limit_mb << 20, &c->outfiles);
+	    (long long)cfg->workspace_limit_mb << 20,
+	    (size_t)cfg->max_return_files, &c->outfiles);
 	if (c->run.term == TERM_TIMEOUT)
 		return ctx_fail(c, PYX_E_TIMEOUT, "Execution timed out (%d seconds "
 		    "limit).", c->req.limits.time_limit_seconds);

@@ -241,7 +241,7 @@ parse_return_files(const struct config *cfg, struct json_object *arr,
 {
 	struct json_object	*it;
 	const char		*why;
-	size_t			 i, j, n, nlen;
+	size_t			 i, j, n, nlen, dlen;
 
 	if (!json_object_is_type(arr, json_type_array)) {
 		snprintf(msg, msglen, "'return_files' must be an array of "
@@ -264,8 +264,13 @@ parse_return_files(const struct config *cfg, struct json_object *arr,
 		}
 		r->ret[i] = dup_string(it, &nlen);
 		r->nret = i + 1;
+		/* "out/": every file beneath out (outputs.c expands it). */
+		if (nlen > 1 && r->ret[i][nlen - 1] == '/')
+			dlen = nlen - 1;
+		else
+			dlen = nlen;
 		if (strlen(r->ret[i]) != nlen ||
-		    name_check(r->ret[i], nlen, &why) == -1) {
+		    name_check(r->ret[i], dlen, &why) == -1) {
 			if (strlen(r->ret[i]) != nlen)
 				why = "contains a control character";
 			snprintf(msg, msglen, "return_files[%zu] %s", i, why);

@@ -175,7 +175,7 @@ struct outfiles {
 };
 
 struct json_object *outputs_collect(int, char **, size_t, long long,
-		    long long, struct outfiles *);
+		    long long, size_t, struct outfiles *);
 void		 outfiles_free(struct outfiles *);
 
 /* selftest.c: a probe in a real jail before a worker serves */
