@@ -174,6 +174,7 @@ do_execute(struct exec_ctx *c)
 	c->jaildir_made = true;
 
 	c->ran = true;
+	c->run.watch_fd = h->conn_fd;
 	if ((e = sup_run(&c->run, &c->w->runner, &c->req, c->jaildir, c->admin,
 	    c->slot.index, c->slot.fd)) != PYX_OK) {
 		if (e == PYX_E_RESTARTING)

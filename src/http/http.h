@@ -40,7 +40,8 @@ struct http_req {
 	const char	*authorization;		/* the Authorization header */
 	const char	*metrics_allowed;	/* nginx's geo verdict, "1" */
 	char		 request_id[33];	/* nginx's $request_id, or "-" */
-};
+	int		 conn_fd;		/* nginx's connection: its close */
+};						/* means the client went away */
 
 struct http_reply {
 	int		 status;

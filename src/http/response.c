@@ -29,6 +29,7 @@ static const char *const term_names[] = {
 	[TERM_CPU] = "cpu_limit",
 	[TERM_MEMORY] = "memory_limit",
 	[TERM_OUTPUT] = "output_limit",
+	[TERM_ABORTED] = "client_gone",
 };
 
 const char *

@@ -104,6 +104,7 @@ enum termination {
 	TERM_CPU,
 	TERM_MEMORY,
 	TERM_OUTPUT,
+	TERM_ABORTED,		/* the client went away (nginx closed) */
 };
 
 /* verdict.c: what boot.py said before the user's code started */
@@ -136,6 +137,7 @@ struct run {
 	int		 fd_ctl;
 	int		 fd_data;	/* zygote mode: the files, to init */
 	int		 fd_work;	/* workspace dirfd, from CTL_READY */
+	int		 watch_fd;	/* not owned: its hang-up ends the run */
 	size_t		 stdin_off;
 	int		 time_limit;	/* seconds: wall deadline and CPU rlimit */
 	struct buf	 out;

@@ -42,6 +42,7 @@ run_init(struct run *r, const struct config *cfg)
 	r->pidfd = -1;
 	r->fd_stdin = r->fd_stdout = r->fd_stderr = -1;
 	r->fd_verdict = r->fd_ctl = r->fd_data = r->fd_work = -1;
+	r->watch_fd = -1;
 	buf_init(&r->out, (size_t)cfg->max_output_bytes);
 	buf_init(&r->err, (size_t)cfg->max_output_bytes);
 	buf_init(&r->verdict, VERDICT_MAX);
@@ -377,7 +378,7 @@ send_stream(int fd, const struct exec_req *req, bool admin, double deadline)
 static void
 supervise(struct run *r, const struct exec_req *req, double deadline)
 {
-	struct pollfd	 pfd[6];
+	struct pollfd	 pfd[7];
 	bool		 overflow = false, vover = false, gone = false;
 	double		 now;
 	ssize_t		 n;
@@ -399,6 +400,14 @@ supervise(struct run *r, const struct exec_req *req, double deadline)
 		pfd[np++] = (struct pollfd){ r->fd_ctl, POLLIN, 0 };
 		pfd[np++] = (struct pollfd){ r->fd_stdin, POLLOUT, 0 };
 		pfd[np++] = (struct pollfd){ r->pidfd, POLLIN, 0 };
+		/*
+		 * nginx closes the FastCGI connection when its client goes
+		 * away; it sends nothing else once the body is read, so only
+		 * the hang-up is looked at (an unread end-of-body record must
+		 * not count). After a kill, no longer watched.
+		 */
+		pfd[np++] = (struct pollfd){ r->term == TERM_NONE ?
+		    r->watch_fd : -1, POLLRDHUP, 0 };
 		if (poll(pfd, (nfds_t)np, timeout) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -433,6 +442,8 @@ supervise(struct run *r, const struct exec_req *req, double deadline)
 			close_quietly(&r->fd_ctl);
 			gone = true;
 		}
+		if (pfd[6].revents & (POLLRDHUP | POLLHUP | POLLERR))
+			kill_run(r, TERM_ABORTED);
 		/* Past the cap the run is stopped: memory here stays bounded. */
 		if (overflow && r->term == TERM_NONE)
 			kill_run(r, TERM_OUTPUT);
