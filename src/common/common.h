@@ -42,6 +42,8 @@ struct config {
 	long long	 max_stdin_bytes;
 	int		 workspace_limit_mb;
 	int		 max_concurrent;
+	int		 max_queue_wait_ms;	/* 0: busy is 503 at once */
+	int		 max_queue_waiters;
 	int		 rate_limit_per_minute;
 	int		 daily_quota;
 	int		 rate_limit_ipv6_prefix;

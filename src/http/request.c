@@ -452,6 +452,8 @@ parse_fields(const struct config *cfg, struct json_object *root,
 	if (json_object_object_get_ex(root, "return_files", &v) && v != NULL &&
 	    (e = parse_return_files(cfg, v, r, msg, msglen)) != PYX_OK)
 		return e;
+	/* Set last: a refused request leaves *r all zero (req_free). */
+	cfg_run_limits(cfg, &r->limits);
 	if (json_object_object_get_ex(root, "limits", &v) && v != NULL &&
 	    (e = parse_limits(cfg, v, r, msg, msglen)) != PYX_OK)
 		return e;
@@ -469,7 +471,6 @@ req_parse(const struct config *cfg, const char *body, size_t len,
 	size_t			 end, nchars;
 
 	memset(r, 0, sizeof(*r));
-	cfg_run_limits(cfg, &r->limits);
 	if (len == 0) {
 		snprintf(msg, msglen, "The request body is empty.");
 		return PYX_E_VALIDATION;

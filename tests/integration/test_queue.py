@@ -1,0 +1,121 @@
+"""max_queue_wait_ms (issue 17 item 5): with every slot busy a request
+waits for one, first come first served across the workers, at most
+max_queue_waiters at once, and gets 503 only at the end of its wait."""
+import glob
+import os
+import struct
+import threading
+import time
+
+from escape_util import jail_pids
+
+CONFIG = {'max_concurrent': 1, 'time_limit_seconds': 60,
+          'max_queue_wait_ms': 30000, 'max_queue_waiters': 3}
+WORKERS = 7
+
+HOLD = 'import time\nprint("hold", flush=True)\ntime.sleep(%.2f)\nprint("held")'
+STAMP = 'import time\nprint("%.6f" % time.monotonic())'
+
+
+def waiting(s):
+    """Requests waiting now: queue files holding a ticket."""
+    n = 0
+    for path in glob.glob(os.path.join(s.config['runtime_dir'], 'queue.*')):
+        with open(path, 'rb') as f:
+            data = f.read(8)
+        n += len(data) == 8 and struct.unpack('=Q', data)[0] != 0
+    return n
+
+
+def wait_for(pred, limit, what):
+    t0 = time.time()
+    while time.time() - t0 < limit:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError('timed out waiting for ' + what)
+
+
+def hold(s, secs, results, key):
+    def go():
+        results[key] = s.execute({'code': HOLD % secs}, ip='192.0.2.1')
+    t = threading.Thread(target=go)
+    t.start()
+    return t
+
+
+def started(s, key, results, code, ip):
+    def go():
+        t0 = time.time()
+        r = s.execute({'code': code}, ip=ip, timeout=120)
+        results[key] = (r, time.time() - t0)
+    t = threading.Thread(target=go)
+    t.start()
+    return t
+
+
+def hold_time(s):
+    return min(12.0, max(3.0, 15 * s.run_cost()))
+
+
+def test_waits_for_slot_in_order(s):
+    results = {}
+    h = hold_time(s)
+    th = [hold(s, h, results, 'hold')]
+    # the holder is in flight once a waiter appears behind it
+    th.append(started(s, 'a', results, STAMP, '192.0.2.11'))
+    wait_for(lambda: waiting(s) == 1, 30, 'a waiting')
+    th.append(started(s, 'b', results, STAMP, '192.0.2.12'))
+    wait_for(lambda: waiting(s) == 2, 30, 'b waiting')
+    th.append(started(s, 'c', results, STAMP, '192.0.2.13'))
+    wait_for(lambda: waiting(s) == 3, 30, 'c waiting')
+    for t in th:
+        t.join()
+    assert results['hold'][0] == 200, results['hold']
+    stamps = []
+    for k in 'abc':
+        (st, doc, _), took = results[k]
+        assert st == 200, (k, st, doc)
+        assert doc['user_info']['requests_today'] == 1, doc['user_info']
+        stamps.append(float(doc['execution_details']['stdout']))
+    # first come, first served
+    assert stamps == sorted(stamps), stamps
+    assert waiting(s) == 0
+
+
+def test_waiting_room_is_bounded(s):
+    results = {}
+    h = hold_time(s)
+    th = [hold(s, h, results, 'hold')]
+    for i, k in enumerate('abc'):
+        th.append(started(s, k, results, 'print(1)', '192.0.2.%d' % (21 + i)))
+        wait_for(lambda: waiting(s) == i + 1, 30, '%s waiting' % k)
+    t0 = time.time()
+    st, doc, hdrs = s.execute({'code': 'print(1)'}, ip='192.0.2.29')
+    took = time.time() - t0
+    assert st == 503 and doc['error_details']['type'] == 'ServerBusy', doc
+    assert hdrs['retry-after'] == '1'
+    assert took < h, 'a full waiting room answers at once (%.2fs)' % took
+    assert doc['user_info']['requests_today'] == 0
+    for t in th:
+        t.join()
+    for k in 'abc':
+        assert results[k][0][0] == 200, results[k]
+
+
+def test_wait_ends_in_503_at_deadline(s):
+    results = {}
+    th = [hold(s, 45, results, 'hold')]
+    # the holder's jail exists: its slot is taken
+    wait_for(lambda: jail_pids(s), 30, 'holder')
+    t0 = time.time()
+    st, doc, hdrs = s.execute({'code': 'print(1)'}, ip='192.0.2.31',
+                              timeout=120)
+    took = time.time() - t0
+    assert st == 503 and doc['error_details']['type'] == 'ServerBusy', doc
+    # it waited its 30 s, not less, and was not charged
+    assert took >= 29, took
+    assert doc['user_info']['requests_today'] == 0
+    for t in th:
+        t.join()
+    assert results['hold'][0] == 200
