@@ -228,7 +228,11 @@ start_worker(struct worker *w)
 	w->runner = (struct runner){ .cfg = &w->cfg, .policy = &w->policy,
 	    .cg = &w->cg, .zyg = &w->zyg, .uids = &w->uids,
 	    .uid = w->uid, .gid = w->gid,
-	    .wipe = w->admin_key, .wipe_len = w->admin_key_len };
+	    .wipe = w->admin_key, .wipe_len = w->admin_key_len,
+	    .fontlist_fd = -1 };
+	if (w->cfg.mode == MODE_EXEC)
+		w->runner.fontlist_fd = fontlist_build(&w->cfg,
+		    w->runner.fontlist_name, sizeof(w->runner.fontlist_name));
 	worker_sweep(w);
 	if (selftest_run(&w->runner) == -1)
 		fatalx("self-test failed: refusing to serve");

@@ -93,6 +93,8 @@ struct runner {
 	gid_t		 gid;
 	char		*wipe;		/* exec mode: the admin key, zeroed in */
 	size_t		 wipe_len;	/* the jail init's copy of the worker */
+	int		 fontlist_fd;	/* exec mode: matplotlib's font list, */
+	char		 fontlist_name[64]; /* read-only (fontlist.c); -1: none */
 };
 
 /* supervise.c */
@@ -179,6 +181,9 @@ struct outfiles {
 struct json_object *outputs_collect(int, char **, size_t, long long,
 		    long long, size_t, struct outfiles *);
 void		 outfiles_free(struct outfiles *);
+
+/* fontlist.c */
+int	 fontlist_build(const struct config *, char *, size_t);
 
 /* selftest.c: a probe in a real jail before a worker serves */
 int	 selftest_run(struct runner *);

@@ -196,6 +196,9 @@ fill_spec(struct jail_params *s, const struct runner *rn, const struct run *r,
 	s->max_files = (uint32_t)c->max_attachments;
 	s->wipe = rn->wipe;
 	s->wipe_len = rn->wipe_len;
+	/* Zygote mode: the zygote holds the font list in memory. */
+	s->fontlist_fd = c->mode == MODE_ZYGOTE ? -1 : rn->fontlist_fd;
+	s->fontlist_name = rn->fontlist_name;
 }
 
 static void
