@@ -28,8 +28,9 @@ DEPS=(
 	libsqlite3-dev sqlite3
 	nginx spawn-fcgi multiwatch openssl curl ca-certificates
 	python3 python3-numpy python3-pil python3-reportlab python3-matplotlib
-	# valgrind; clang and its ASan/UBSan/libFuzzer runtimes (build-fuzz).
-	valgrind clang libclang-rt-14-dev
+	# valgrind; clang and its ASan/UBSan/libFuzzer runtimes (build-fuzz);
+	# strace (test_reply_atomic counts the writes of a reply).
+	valgrind clang libclang-rt-14-dev strace
 	# The Debian package and its install test (tests/package).
 	debhelper lintian debootstrap dh-python
 	# The playground in a real browser, the OpenAPI check, the client.

@@ -7,17 +7,23 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
+#include <fastcgi.h>
 #include <fcgiapp.h>
 
 #include "common/common.h"
 #include "http/http.h"
 
 #define REQ_TRIM_BYTES	(256 * 1024)
+#define REPLY_ATOMIC_MAX	(512 * 1024)
+#define FCGI_RECORD_MAX		65528	/* under 64 KiB, a multiple of 8 */
 
 static long long
 fcgi_read_body(void *opaque, char *buf, size_t len)
@@ -69,15 +75,33 @@ get_request_id(char out[33], const char *p)
 	out[32] = '\0';
 }
 
+/*
+ * Where a reply's bytes go: libfcgi's stream, or (mem != NULL) a buffer
+ * of fixed size that the caller sends whole. Writing past the buffer's
+ * end fails, and the caller falls back to the stream.
+ */
+struct sink {
+	FCGX_Request	*req;
+	char		*mem;
+	size_t		 len, cap;
+};
+
 static int
-put_bytes(FCGX_Request *req, const char *p, size_t len)
+put_bytes(struct sink *s, const char *p, size_t len)
 {
 	size_t	 off = 0;
 	int	 n;
 
+	if (s->mem != NULL) {
+		if (len > s->cap - s->len)
+			return -1;
+		memcpy(s->mem + s->len, p, len);
+		s->len += len;
+		return 0;
+	}
 	while (off < len) {
 		n = len - off > (1 << 20) ? (1 << 20) : (int)(len - off);
-		if (FCGX_PutStr(p + off, n, req->out) != n)
+		if (FCGX_PutStr(p + off, n, s->req->out) != n)
 			return -1;	/* the client went away */
 		off += (size_t)n;
 	}
@@ -89,7 +113,7 @@ put_bytes(FCGX_Request *req, const char *p, size_t len)
  * of 3, so only the last chunk is padded).
  */
 static int
-put_file(FCGX_Request *req, const struct outfile *f)
+put_file(struct sink *s, const struct outfile *f)
 {
 	uint8_t		 raw[48 * 1024];
 	char		 enc[64 * 1024 + 4];
@@ -118,7 +142,7 @@ put_file(FCGX_Request *req, const struct outfile *f)
 			}
 		}
 		b64_encode(raw, want, enc);
-		if (put_bytes(req, enc, b64_encoded_len(want)) == -1)
+		if (put_bytes(s, enc, b64_encoded_len(want)) == -1)
 			return -1;
 		off += (long long)want;
 	}
@@ -126,27 +150,32 @@ put_file(FCGX_Request *req, const struct outfile *f)
 }
 
 /*
- * The body, with each file placeholder (outputs.c: the nonce, the file's
- * index, a dot) replaced by that file's content. Only this request's
- * nonce is looked for, and only indexes it issued are accepted.
+ * The reply: headers, then the body with each file placeholder (outputs.c:
+ * the nonce, the file's index, a dot) replaced by that file's content.
+ * Only this request's nonce is looked for, and only indexes it issued are
+ * accepted.
  */
-static void
-send_reply(FCGX_Request *req, const struct http_reply *rep)
+static int
+put_reply(struct sink *s, const struct http_reply *rep)
 {
 	const struct outfiles	*of = &rep->files;
 	const char		*p = rep->body, *end = rep->body + rep->body_len;
 	const char		*q;
-	char			*e;
+	char			*e, head[512];
 	size_t			 nlen = strlen(of->nonce);
 	unsigned long		 i;
+	int			 n;
 
-	FCGX_FPrintF(req->out, "Status: %d %s\r\n"
+	n = snprintf(head, sizeof(head), "Status: %d %s\r\n"
 	    "Content-Type: %s\r\n"
 	    "Cache-Control: no-store\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
 	    "%s\r\n", rep->status, rep->reason,
 	    rep->content_type ? rep->content_type : "application/json",
 	    rep->extra_headers);
+	if (n < 0 || (size_t)n >= sizeof(head) ||
+	    put_bytes(s, head, (size_t)n) == -1)
+		return -1;
 	while (of->n > 0 && nlen > 0 &&
 	    (q = memmem(p, (size_t)(end - p), of->nonce, nlen)) != NULL) {
 		errno = 0;
@@ -155,12 +184,123 @@ send_reply(FCGX_Request *req, const struct http_reply *rep)
 			log_warnx("malformed file placeholder in a reply");
 			break;
 		}
-		if (put_bytes(req, p, (size_t)(q - p)) == -1 ||
-		    put_file(req, &of->f[i]) == -1)
-			return;
+		if (put_bytes(s, p, (size_t)(q - p)) == -1 ||
+		    put_file(s, &of->f[i]) == -1)
+			return -1;
 		p = e + 1;
 	}
-	(void)put_bytes(req, p, (size_t)(end - p));
+	return put_bytes(s, p, (size_t)(end - p));
+}
+
+static void
+send_reply(FCGX_Request *req, const struct http_reply *rep)
+{
+	struct sink	 s = { .req = req };
+
+	(void)put_reply(&s, rep);
+}
+
+static void
+record_header(unsigned char *h, int type, int id, size_t len)
+{
+	h[0] = FCGI_VERSION_1;
+	h[1] = (unsigned char)type;
+	h[2] = (unsigned char)((id >> 8) & 0xff);
+	h[3] = (unsigned char)(id & 0xff);
+	h[4] = (unsigned char)((len >> 8) & 0xff);
+	h[5] = (unsigned char)(len & 0xff);
+	h[6] = 0;	/* no padding */
+	h[7] = 0;
+}
+
+/*
+ * The largest reply handed to the kernel in one write(2): half of what the
+ * connection's send buffer holds (the rest is skb overhead), so the write
+ * never has to wait, and a kill cannot split it. The buffer is first
+ * raised to what an unprivileged process may have (net.core.wmem_max).
+ */
+static size_t
+atomic_cap(int fd)
+{
+	int		 want = 1 << 20, got = 0;
+	socklen_t	 len = sizeof(got);
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want));
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &got, &len) == -1 ||
+	    got <= 0)
+		return 0;
+	return (size_t)got / 2 > REPLY_ATOMIC_MAX ? REPLY_ATOMIC_MAX :
+	    (size_t)got / 2;
+}
+
+/*
+ * A reply that fits goes out whole in one write(2), the end-of-request
+ * record included. A worker killed (SIGKILL, an operator, the OOM killer)
+ * at any moment then leaves nginx the whole reply or none of it, and none
+ * is answered with nginx's documented 503 (pyexec-locations.conf), never
+ * a 200 cut in the middle. Larger replies are streamed; a kill while one
+ * is sent still cuts it, and the client sees the broken HTTP framing.
+ * Uses FCGX_Request's ipcFd and keepConnection, stable since libfcgi
+ * 2.4.0 like wipe_input()'s fields; a connection nginx keeps open takes
+ * the streamed path. Returns 0 when sent (the caller then frees the
+ * request without libfcgi writing anything more), -1 to stream instead.
+ */
+static int
+send_atomic(FCGX_Request *req, const struct http_reply *rep)
+{
+	const struct outfiles	*of = &rep->files;
+	struct sink		 s = { .req = req };
+	unsigned char		*wire = NULL, *w;
+	size_t			 cap, bound, i, off, chunk, nrec, wlen;
+	ssize_t			 n;
+	int			 rc = -1;
+
+	if (req->ipcFd < 0 || req->keepConnection || req->requestId <= 0 ||
+	    req->requestId > 0xffff || (cap = atomic_cap(req->ipcFd)) == 0)
+		return -1;
+	/* An upper bound (placeholders only shrink) keeps big replies off. */
+	bound = rep->body_len + 512;
+	for (i = 0; i < of->n && bound <= cap; i++)
+		bound += b64_encoded_len((size_t)of->f[i].size);
+	if (bound > cap)
+		return -1;
+	if ((s.mem = malloc(cap)) == NULL)
+		return -1;
+	s.cap = cap;
+	if (put_reply(&s, rep) == -1)
+		goto out;
+	nrec = s.len / FCGI_RECORD_MAX + 1;
+	wlen = s.len + (nrec + 2) * FCGI_HEADER_LEN + 8;
+	if ((wire = malloc(wlen)) == NULL)
+		goto out;
+	for (w = wire, off = 0; off < s.len; off += chunk) {
+		chunk = s.len - off > FCGI_RECORD_MAX ? FCGI_RECORD_MAX :
+		    s.len - off;
+		record_header(w, FCGI_STDOUT, req->requestId, chunk);
+		memcpy(w + FCGI_HEADER_LEN, s.mem + off, chunk);
+		w += FCGI_HEADER_LEN + chunk;
+	}
+	record_header(w, FCGI_STDOUT, req->requestId, 0);	/* end of stdout */
+	w += FCGI_HEADER_LEN;
+	record_header(w, FCGI_END_REQUEST, req->requestId, 8);
+	w += FCGI_HEADER_LEN;
+	memset(w, 0, 8);	/* appStatus 0, FCGI_REQUEST_COMPLETE */
+	w += 8;
+	wlen = (size_t)(w - wire);
+	for (off = 0; off < wlen; off += (size_t)n) {
+		n = write(req->ipcFd, wire + off, wlen - off);
+		if (n == -1 && errno == EINTR) {
+			n = 0;
+			continue;
+		}
+		if (n <= 0)
+			break;	/* nginx went away: nothing left to tell it */
+	}
+	rc = 0;		/* never stream after part of it went out */
+out:
+	free(wire);
+	free(s.mem);
+	return rc;
 }
 
 /*
@@ -195,6 +335,7 @@ fcgi_serve(struct worker *w)
 	FCGX_Request		 req;
 	struct http_req		 h;
 	struct http_reply	 rep;
+	bool			 atomic;
 
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0, 0) != 0) {
 		log_warnx("FCGX_Init failed");
@@ -222,11 +363,16 @@ fcgi_serve(struct worker *w)
 		if (h.method == NULL)
 			h.method = "";
 		execute_handle(w, &h, &rep);
-		send_reply(&req, &rep);
+		atomic = send_atomic(&req, &rep) == 0;
+		if (!atomic)
+			send_reply(&req, &rep);
 		free(rep.body);
 		outfiles_free(&rep.files);
 		wipe_input(req.in);
-		FCGX_Finish_r(&req);
+		if (atomic)
+			FCGX_Free(&req, 1);	/* libfcgi must add nothing */
+		else
+			FCGX_Finish_r(&req);
 		/* What a large request left in the heap goes back now. */
 		if (rep.trim || h.content_length > REQ_TRIM_BYTES ||
 		    rep.body_len > REQ_TRIM_BYTES)
