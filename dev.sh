@@ -9,7 +9,7 @@
 #                   "N passed, N failed", and the exit status is non-zero
 #                   on any failure. Arguments go to tests/run.py:
 #                   --suite unit,sanitize,valgrind,fuzz,integration,escape,
-#                   leftovers,package (a subset), --only NAME, --modes exec
+#                   soak,leftovers,package (a subset), --only NAME, --modes exec
 #
 # Other steps, for developers: deps (install only), build (into ./build),
 # test-package (the Debian package's install test alone), test-vm (the

@@ -10,8 +10,8 @@ Suites, in order:
   escape       tests/escape/*.py, one attack per file, real stack
   soak         bench/soak.py --short: about 2,000 checked requests under
                random faults (workers and zygotes killed, store locked,
-               corrupted and its disk full, the pool killed). Not in the
-               default set yet: it does not pass every time (README, Soak)
+               corrupted and its disk full, the pool killed); every answer
+               checked, and 0 wrong, 0 lost, 0 left, counters exact
   leftovers    no process, mount or workspace of ours left behind
   package      tests/package (issue: Debian package), when present
 
@@ -319,7 +319,7 @@ def run_leftovers():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--only', default='')
-    ap.add_argument('--suite', default='unit,sanitize,valgrind,fuzz,integration,escape,leftovers,package')
+    ap.add_argument('--suite', default='unit,sanitize,valgrind,fuzz,integration,escape,soak,leftovers,package')
     ap.add_argument('--modes', default='exec,zygote',
                     help='run modes the stack suites run in')
     args = ap.parse_args()

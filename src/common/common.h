@@ -57,6 +57,13 @@ struct config {
 	enum run_mode	 mode;
 	enum run_uids	 run_uids;
 	char		 uidmap_socket[PATH_MAX];
+	/* sessions (src/session/, http/sessions.c) */
+	int		 max_sessions;
+	int		 max_sessions_per_ip;
+	int		 session_idle_seconds;
+	int		 session_max_seconds;
+	int		 session_memory_mb;	/* 0: memory_limit_mb */
+	int		 session_cpu_seconds;
 };
 
 /*
@@ -95,6 +102,9 @@ enum pyx_err {
 	PYX_E_BUSY,		/* 503: max_concurrent runs in flight */
 	PYX_E_UNAVAILABLE,	/* 503: the counter store failed */
 	PYX_E_RESTARTING,	/* 503: the zygote died while starting the run */
+	PYX_E_SESSION_NOT_FOUND, /* 404: unknown, malformed, expired or released */
+	PYX_E_SESSION_BUSY,	/* 409: another call on the session in progress */
+	PYX_E_FILE_NOT_FOUND,	/* 404: no such file in a session's workspace */
 	PYX_E__COUNT
 };
 

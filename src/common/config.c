@@ -63,6 +63,12 @@ static const struct cfg_key cfg_keys[] = {
 	{ "zygote_max_age_seconds", K_INT, OFF(zygote_max_age_seconds), 1, 86400 },
 	{ "run_uids",		K_UIDS,	OFF(run_uids), 0, 0 },
 	{ "uidmap_socket",	K_PATH,	OFF(uidmap_socket), 0, 0 },
+	{ "max_sessions",	K_INT,	OFF(max_sessions), 0, 4096 },
+	{ "max_sessions_per_ip", K_INT, OFF(max_sessions_per_ip), 1, 4096 },
+	{ "session_idle_seconds", K_INT, OFF(session_idle_seconds), 1, 604800 },
+	{ "session_max_seconds", K_INT, OFF(session_max_seconds), 1, 604800 },
+	{ "session_memory_mb",	K_INT,	OFF(session_memory_mb), 32, 65536 },
+	{ "session_cpu_seconds", K_INT, OFF(session_cpu_seconds), 1, 86400 },
 };
 #define NKEYS	(sizeof(cfg_keys) / sizeof(cfg_keys[0]))
 
@@ -98,6 +104,12 @@ cfg_defaults(struct config *c)
 	c->run_uids = UIDS_PER_SLOT;
 	strlcpy(c->uidmap_socket, "/run/pyexec-uidmap.sock",
 	    sizeof(c->uidmap_socket));
+	c->max_sessions = 16;
+	c->max_sessions_per_ip = 2;
+	c->session_idle_seconds = 600;
+	c->session_max_seconds = 3600;
+	c->session_memory_mb = 0;	/* = memory_limit_mb */
+	c->session_cpu_seconds = 300;
 }
 
 static bool

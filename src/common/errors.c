@@ -46,6 +46,12 @@ static const struct pyx_errinfo errtab[PYX_E__COUNT] = {
 	[PYX_E_RESTARTING] = { 503, "Service Unavailable",
 	    "SandboxUnavailable",
 	    "The sandbox was restarting; the code was not run. Retry shortly." },
+	[PYX_E_SESSION_NOT_FOUND] = { 404, "Not Found", "SessionNotFound",
+	    "No such session: unknown, expired or released." },
+	[PYX_E_SESSION_BUSY] = { 409, "Conflict", "SessionBusy",
+	    "Another call on this session is in progress; retry when it ends." },
+	[PYX_E_FILE_NOT_FOUND] = { 404, "Not Found", "FileNotFound",
+	    "No such file in the session's workspace." },
 };
 
 const struct pyx_errinfo *

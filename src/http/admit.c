@@ -75,6 +75,7 @@ admit(struct exec_ctx *c)
 	const struct config	*cfg = &c->w->cfg;
 	struct store		*st;
 	char			 err[256];
+	time_t			 now;
 
 	switch (slots_acquire_wait(&c->slot, cfg->runtime_dir,
 	    cfg->max_concurrent, cfg->max_queue_waiters, cfg->max_queue_wait_ms,
@@ -98,11 +99,13 @@ admit(struct exec_ctx *c)
 		c->retry_after = 5;
 		return PYX_E_UNAVAILABLE;
 	}
-	switch (store_charge(st, c->client, time(NULL),
+	now = time(NULL);
+	switch (store_charge(st, c->client, now,
 	    cfg->rate_limit_per_minute,
 	    cfg->daily_quota, &c->quota)) {
 	case STORE_OK:
 		c->have_quota = true;
+		c->charged_at = now;
 		return PYX_OK;
 	case STORE_RATE_LIMITED:
 		met_ratelimited(MET_RL_MINUTE);
@@ -147,4 +150,34 @@ admit_status(struct exec_ctx *c)
 		    sizeof(err))) >= 0)
 			c->active = n;
 	}
+}
+
+/*
+ * The sandbox failed before the code started (the zygote died while it
+ * started the run, a jail step failed): the answer says the code was not
+ * run and to retry, so the charge is taken back, and the figures in the
+ * answer say so. A store that fails now keeps the charge (logged): the
+ * client loses one request of its quota, nothing else.
+ */
+void
+admit_refund(struct exec_ctx *c)
+{
+	struct store	*st;
+
+	if (c->charged_at == 0)
+		return;
+	if ((st = admit_store(c->w)) == NULL ||
+	    store_refund(st, c->client, c->charged_at) == -1) {
+		log_warnx("refund of a run that never started: %s",
+		    st ? store_errmsg(st) : "no store");
+		return;
+	}
+	c->charged_at = 0;
+	if (c->quota.requests_today > 0)
+		c->quota.requests_today--;
+	if (c->quota.requests_last_minute > 0)
+		c->quota.requests_last_minute--;
+	if (c->quota.requests_today < c->quota.daily_limit)
+		c->quota.remaining_today = c->quota.daily_limit -
+		    c->quota.requests_today;
 }

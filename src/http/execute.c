@@ -49,6 +49,7 @@ ctx_free(struct exec_ctx *c)
 	json_object_put(c->outputs);
 	outfiles_free(&c->outfiles);
 	json_object_put(c->err_extra);
+	json_object_put(c->sess_details);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -179,6 +180,8 @@ do_execute(struct exec_ctx *c)
 	    c->slot.index, c->slot.fd)) != PYX_OK) {
 		if (e == PYX_E_RESTARTING)
 			c->retry_after = 1;
+		if (e == PYX_E_RESTARTING || e == PYX_E_SANDBOX)
+			admit_refund(c);	/* the code did not start */
 		return e;
 	}
 	if (c->run.verdict_info.kind == VERDICT_SYNTAX ||
@@ -298,7 +301,10 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	strlcpy(path, h->uri ? h->uri : "", sizeof(path));
 	path[strcspn(path, "?")] = '\0';
 	mr = met_route_of(path);
-	if ((rt = route_find(path)) == NULL)
+	if (strcmp(path, "/sessions") == 0 ||
+	    strncmp(path, "/sessions/", 10) == 0)
+		c.err = sessions_route(&c, rep, path);
+	else if ((rt = route_find(path)) == NULL)
 		c.err = PYX_E_NOT_FOUND;
 	else {
 		c.is_execute = rt->execute;

@@ -13,7 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 
 #include <fastcgi.h>
 #include <fcgiapp.h>
@@ -304,6 +306,37 @@ out:
 }
 
 /*
+ * A reply too big for one write is streamed by a child of the worker,
+ * which the worker waits for (one request at a time, as before). A worker
+ * killed while the reply is on its way (SIGKILL, the OOM killer, an
+ * operator) then no longer cuts it: the child holds the connection too
+ * and finishes the reply. The child only writes and exits; whatever kills
+ * it kills a process that holds no run. Returns 0 when the child sent it
+ * (the caller frees the request without writing), -1 to stream here.
+ */
+static int
+send_by_child(FCGX_Request *req, const struct http_reply *rep)
+{
+	pid_t	 pid;
+	int	 st;
+
+	if (req->ipcFd < 0 || req->keepConnection)
+		return -1;
+	if ((pid = fork()) == -1)
+		return -1;
+	if (pid == 0) {
+		/* Named apart from the workers: a worker's killer spares it. */
+		(void)prctl(PR_SET_NAME, "pyexec-reply", 0, 0, 0);
+		send_reply(req, rep);
+		FCGX_Finish_r(req);
+		_exit(0);
+	}
+	while (waitpid(pid, &st, 0) == -1 && errno == EINTR)
+		;
+	return 0;
+}
+
+/*
  * Zeroes libfcgi's input buffer, which holds the last records read, the
  * end of the request body included (an admin key, say), and which libfcgi
  * frees without clearing: an exec-mode jail's init is a copy of this
@@ -335,7 +368,7 @@ fcgi_serve(struct worker *w)
 	FCGX_Request		 req;
 	struct http_req		 h;
 	struct http_reply	 rep;
-	bool			 atomic;
+	bool			 sent;
 
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0, 0) != 0) {
 		log_warnx("FCGX_Init failed");
@@ -363,13 +396,14 @@ fcgi_serve(struct worker *w)
 		if (h.method == NULL)
 			h.method = "";
 		execute_handle(w, &h, &rep);
-		atomic = send_atomic(&req, &rep) == 0;
-		if (!atomic)
+		sent = send_atomic(&req, &rep) == 0 ||
+		    send_by_child(&req, &rep) == 0;
+		if (!sent)
 			send_reply(&req, &rep);
 		free(rep.body);
 		outfiles_free(&rep.files);
 		wipe_input(req.in);
-		if (atomic)
+		if (sent)
 			FCGX_Free(&req, 1);	/* libfcgi must add nothing */
 		else
 			FCGX_Finish_r(&req);

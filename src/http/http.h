@@ -95,13 +95,19 @@ struct exec_ctx {
 	struct slots	 slot;
 	struct quota_info quota;
 	bool		 have_quota;
+	time_t		 charged_at;	/* 0: this request was not charged */
 	int		 active;	/* runs in flight when this one arrived */
 	int		 retry_after;	/* seconds, for 429 and 503 */
+	struct json_object *sess_details;	/* sessions: into execution_details */
 };
 
 void	 execute_handle(struct worker *, struct http_req *, struct http_reply *);
 enum pyx_err ctx_fail(struct exec_ctx *, enum pyx_err, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
+
+/* sessions.c: every /sessions route */
+enum pyx_err sessions_route(struct exec_ctx *, struct http_reply *,
+	    const char *);
 
 /* admit.c: the caller's role, a slot, the rate limit and quota */
 bool	 admit_is_admin(const struct worker *, const struct exec_req *);
@@ -109,6 +115,7 @@ bool	 admin_key_match(const struct worker *, const char *, size_t);
 struct store *admit_store(struct worker *);
 enum pyx_err admit(struct exec_ctx *);
 void	 admit_status(struct exec_ctx *);
+void	 admit_refund(struct exec_ctx *);
 
 /* stats.c: GET /metrics and GET /status */
 enum pyx_err stats_handle(struct worker *, const struct http_req *, bool,

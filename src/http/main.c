@@ -198,10 +198,11 @@ raise_nofile(void)
 }
 
 static void
-start_worker(struct worker *w)
+start_worker(struct worker *w, const char *conf)
 {
 	struct sigaction	 sa;
 	char			 err[3 * PATH_MAX];
+	int			 age;
 
 	if (geteuid() == 0 || getuid() == 0)
 		fatalx("refusing to run as root: run the workers as an "
@@ -234,8 +235,13 @@ start_worker(struct worker *w)
 		w->runner.fontlist_fd = fontlist_build(&w->cfg,
 		    w->runner.fontlist_name, sizeof(w->runner.fontlist_name));
 	worker_sweep(w);
-	if (selftest_run(&w->runner) == -1)
+	if ((age = selftest_recent(&w->cfg, conf)) >= 0)
+		log_info("self-test: passed %d s ago for this binary, "
+		    "configuration and boot; not repeated", age);
+	else if (selftest_run(&w->runner) == -1)
 		fatalx("self-test failed: refusing to serve");
+	else
+		selftest_stamp(&w->cfg, conf);
 	/*
 	 * A store that cannot be opened does not stop the worker: public
 	 * requests get 503 (retrying the open each time), admins still run.
@@ -303,7 +309,7 @@ main(int argc, char *argv[])
 		return 0;
 	}
 
-	start_worker(&w);
+	start_worker(&w, f.conf);
 	if (fcgi_serve(&w) == -1)
 		return 1;
 	stop_worker(&w);

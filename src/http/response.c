@@ -155,6 +155,11 @@ execution_details(struct exec_ctx *c)
 	json_object_object_add(o, "cpu_time_sec", json_seconds(r->cpu_sec));
 	json_object_object_add(o, "max_rss_kb",
 	    json_object_new_int64(r->maxrss_kb));
+	/* A session's call: result, display, error, session_alive. */
+	if (c->sess_details != NULL) {
+		json_object_object_foreach(c->sess_details, k, v)
+			json_object_object_add(o, k, json_object_get(v));
+	}
 	return o;
 }
 

@@ -202,8 +202,394 @@ def _pyexec_exit_status(e):
     return 1
 
 
+# ---- sessions: the driver of one long-lived interpreter (session/keeper.c)
+#
+# Requests arrive on fd 0 and replies leave on fd 3, each a native uint32
+# length and JSON; fds 1 and 2 are pipes the keeper drains, so output of
+# child processes and C code is captured too. Cells run in one module
+# dict registered as __main__, so functions see later globals. SIGINT is
+# ignored between cells and is KeyboardInterrupt inside one: the keeper's
+# wall limit. Nothing here is trusted by the keeper or the worker: a cell
+# can rewrite all of it, and so forge only its own session's results.
+
+def _pyexec_session(mode, allowed):
+    import os, io, json, signal, traceback, linecache, builtins, base64
+    import ast as _ast_mod, stat as _stat
+    allowed = frozenset(allowed.split(','))
+    req_fd = os.dup(0)
+    rep_fd = os.dup(3)
+    os.close(3)
+    null = os.open('/dev/null', os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _read, _write, _open, _close = os.read, os.write, os.open, os.close
+    # The jail always brings a script.py; a session has none.
+    try:
+        if os.stat('/work/script.py', follow_symlinks=False).st_size == 0:
+            os.unlink('/work/script.py')
+    except OSError:
+        pass
+
+    def read_exact(n):
+        chunks = []
+        while n:
+            b = _read(req_fd, min(n, 1 << 20))
+            if not b:
+                _os_exit(0)
+            chunks.append(b)
+            n -= len(b)
+        return b''.join(chunks)
+
+    def send(obj):
+        data = json.dumps(obj).encode('ascii')
+        data = len(data).to_bytes(4, sys.byteorder) + data
+        while data:
+            data = data[_write(rep_fd, data):]
+
+    _os_exit = os._exit
+    main = type(sys)('__main__')
+    main.__builtins__ = builtins
+    main.__loader__ = main.__spec__ = main.__cached__ = None
+    sys.modules['__main__'] = main
+    sys.argv[:] = ['']
+    g = main.__dict__
+    displays = []
+
+    def rich(obj):
+        if hasattr(obj, 'save') and hasattr(obj, 'mode'):    # PIL
+            b = io.BytesIO()
+            obj.save(b, format='PNG')
+            return {'mime_type': 'image/png', 'data_base64':
+                    base64.b64encode(b.getvalue()).decode()}
+        if hasattr(obj, 'savefig'):                          # a figure
+            b = io.BytesIO()
+            obj.savefig(b, format='png', bbox_inches='tight')
+            return {'mime_type': 'image/png', 'data_base64':
+                    base64.b64encode(b.getvalue()).decode()}
+        for meth, mime in (('_repr_png_', 'image/png'),
+                           ('_repr_svg_', 'image/svg+xml')):
+            f = getattr(obj, meth, None)
+            if f is not None:
+                v = f()
+                if isinstance(v, str):
+                    v = v.encode()
+                if v:
+                    return {'mime_type': mime, 'data_base64':
+                            base64.b64encode(v).decode()}
+        return {'mime_type': 'text/plain', 'data_base64':
+                base64.b64encode(repr(obj).encode()).decode()}
+
+    def display(*objs):
+        for o in objs:
+            displays.append(rich(o))
+
+    builtins.display = display
+
+    def figures():
+        plt = sys.modules.get('matplotlib.pyplot')
+        if plt is None:
+            return
+        for num in plt.get_fignums():
+            fig = plt.figure(num)
+            if fig.axes:
+                displays.append(rich(fig))
+        plt.close('all')
+
+    def forbidden(tree):
+        bad = []
+        stack = [tree]
+        while stack:
+            node = stack.pop()
+            names = ()
+            if isinstance(node, _ast_mod.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, _ast_mod.ImportFrom) and not node.level:
+                names = [node.module or '']
+            for n in names:
+                top = n.split('.')[0]
+                if top not in allowed and top not in bad:
+                    bad.append(top)
+            for field in node._fields:
+                v = getattr(node, field, None)
+                if isinstance(v, list):
+                    stack.extend(x for x in v if isinstance(x, _ast_mod.AST))
+                elif isinstance(v, _ast_mod.AST):
+                    stack.append(v)
+        return sorted(bad)
+
+    def error_of(e):
+        tb = e.__traceback__
+        # Our own frames first (this driver): the cell's start from <cell-.
+        while tb is not None and not tb.tb_frame.f_code.co_filename.startswith('<cell-'):
+            tb = tb.tb_next
+        lines = traceback.format_exception(type(e), e, tb)
+        return {'type': type(e).__name__, 'message': str(e),
+                'traceback': ''.join(lines)}
+
+    def run_cell(req, n):
+        code = req.get('code')
+        if not isinstance(code, str):
+            return {'refused': 'invalid'}
+        name = '<cell-%d>' % n
+        try:
+            tree = compile(code, name, 'exec', _ast_mod.PyCF_ONLY_AST,
+                           dont_inherit=True)
+            last = None
+            if tree.body and isinstance(tree.body[-1], _ast_mod.Expr):
+                last = tree.body.pop()
+            body = compile(tree, name, 'exec', dont_inherit=True)
+            expr = (compile(_ast_mod.Expression(last.value), name, 'eval',
+                            dont_inherit=True) if last is not None else None)
+        except (SyntaxError, ValueError, RecursionError) as e:
+            return {'refused': 'syntax', 'line': getattr(e, 'lineno', 0) or 0,
+                    'offset': getattr(e, 'offset', 0) or 0,
+                    'message': str(getattr(e, 'msg', None) or e)}
+        if mode == 'public':
+            bad = forbidden(tree if last is None else
+                            _ast_mod.Module(body=tree.body + [last],
+                                            type_ignores=[]))
+            if bad:
+                return {'refused': 'forbidden', 'names': bad}
+        linecache.cache[name] = (len(code), None, code.splitlines(True), name)
+        stdin = req.get('stdin')
+        sys.stdin = io.StringIO(stdin if isinstance(stdin, str) else '')
+        del displays[:]
+        value = None
+        err = None
+        t0 = os.times()
+        try:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            exec(body, g)
+            if expr is not None:
+                value = eval(expr, g)
+        except BaseException as e:
+            err = e
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        out = {'result': None, 'error': None, 'display': None}
+        try:
+            if err is not None:
+                out['error'] = error_of(err)
+            elif value is not None:
+                builtins._ = value
+                out['result'] = repr(value)
+            figures()
+        except BaseException as e:
+            out['error'] = error_of(e)
+        for f in (sys.stdout, sys.stderr):
+            try:
+                f.flush()
+            except BaseException:
+                pass
+        t1 = os.times()
+        out['display'] = list(displays)
+        del displays[:]
+        out['cpu'] = (t1.user - t0.user) + (t1.system - t0.system)
+        return out
+
+    def run_cmd(req):
+        import subprocess
+        cmd = req.get('cmd')
+        stdin = req.get('stdin')
+        try:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            p = subprocess.run(['/bin/sh', '-c', cmd], cwd='/work',
+                               input=stdin.encode() if isinstance(stdin, str) else None,
+                               stdin=None if isinstance(stdin, str) else subprocess.DEVNULL)
+            rc = p.returncode
+        except KeyboardInterrupt:
+            rc = -signal.SIGINT
+        finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+        return {'exit_code': rc if rc >= 0 else None,
+                'signal': -rc if rc < 0 else None}
+
+    # Files: every path walked from /work one component at a time, never
+    # following a symlink (O_NOFOLLOW), so nothing outside the workspace
+    # is reached, whatever the session planted.
+    class FileErr(Exception):
+        pass
+
+    def walk(path, create):
+        parts = path.split('/')
+        d = _open('/work', os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            for p in parts[:-1]:
+                if create:
+                    try:
+                        os.mkdir(p, 0o755, dir_fd=d)
+                    except FileExistsError:
+                        pass
+                try:
+                    nd = _open(p, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW,
+                               dir_fd=d)
+                except OSError as e:
+                    # O_NOFOLLOW on a symlinked directory: ENOTDIR or ELOOP.
+                    raise FileErr('symlink' if is_link(d, p) else why(e, p))
+                _close(d)
+                d = nd
+        except BaseException:
+            _close(d)
+            raise
+        return d, parts[-1]
+
+    def why(e, name):
+        import errno
+        if e.errno in (errno.ELOOP, errno.ENOTDIR):
+            return 'symlink' if e.errno == errno.ELOOP else 'notdir'
+        if e.errno == errno.ENOENT:
+            return 'notfound'
+        if e.errno == errno.EISDIR:
+            return 'isdir'
+        if e.errno == errno.ENOTEMPTY:
+            return 'notempty'
+        if e.errno == errno.ENOSPC or e.errno == errno.EFBIG:
+            return 'nospace'
+        return 'oserror'
+
+    def is_link(d, name):
+        try:
+            return _stat.S_ISLNK(os.stat(name, dir_fd=d,
+                                         follow_symlinks=False).st_mode)
+        except OSError:
+            return False
+
+    def file_op(req):
+        op = req.get('op')
+        try:
+            if op == 'list':
+                files = []
+                def rec(d, prefix):
+                    for e in sorted(os.scandir(d), key=lambda e: e.name):
+                        if len(files) >= 10000:
+                            return
+                        p = prefix + e.name
+                        if e.is_symlink():
+                            files.append({'path': p, 'size_bytes': 0,
+                                          'type': 'symlink'})
+                        elif e.is_dir(follow_symlinks=False):
+                            files.append({'path': p, 'size_bytes': 0,
+                                          'type': 'dir'})
+                            rec(e.path, p + '/')
+                        elif e.is_file(follow_symlinks=False):
+                            files.append({'path': p, 'type': 'file',
+                                          'size_bytes': e.stat(follow_symlinks=False).st_size})
+                rec('/work', '')
+                return {'files': files}
+            if op == 'get':
+                d, name = walk(req['path'], False)
+                try:
+                    if is_link(d, name):
+                        raise FileErr('symlink')
+                    try:
+                        fd = _open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=d)
+                    except OSError as e:
+                        raise FileErr(why(e, name))
+                    try:
+                        st = os.fstat(fd)
+                        if not _stat.S_ISREG(st.st_mode):
+                            raise FileErr('isdir' if _stat.S_ISDIR(st.st_mode) else 'notfile')
+                        if st.st_size > int(req['max']):
+                            raise FileErr('toolarge')
+                        data = b''
+                        while True:
+                            b = _read(fd, 1 << 20)
+                            if not b:
+                                break
+                            data += b
+                            if len(data) > int(req['max']):
+                                raise FileErr('toolarge')
+                    finally:
+                        _close(fd)
+                finally:
+                    _close(d)
+                return {'data_base64': base64.b64encode(data).decode()}
+            if op == 'put':
+                data = base64.b64decode(req['data_base64'], validate=True)
+                d, name = walk(req['path'], True)
+                try:
+                    if is_link(d, name):
+                        raise FileErr('symlink')
+                    try:
+                        fd = _open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC |
+                                   os.O_NOFOLLOW, 0o644, dir_fd=d)
+                    except OSError as e:
+                        raise FileErr(why(e, name))
+                    try:
+                        mv = memoryview(data)
+                        while mv:
+                            mv = mv[_write(fd, mv):]
+                    except OSError as e:
+                        raise FileErr(why(e, name))
+                    finally:
+                        _close(fd)
+                finally:
+                    _close(d)
+                return {'size_bytes': len(data)}
+            if op == 'delete':
+                d, name = walk(req['path'], False)
+                try:
+                    try:
+                        st = os.stat(name, dir_fd=d, follow_symlinks=False)
+                        if _stat.S_ISDIR(st.st_mode):
+                            os.rmdir(name, dir_fd=d)
+                        else:
+                            os.unlink(name, dir_fd=d)
+                    except OSError as e:
+                        raise FileErr(why(e, name))
+                finally:
+                    _close(d)
+                return {}
+            if op == 'move':
+                d1, n1 = walk(req['from'], False)
+                try:
+                    d2, n2 = walk(req['to'], True)
+                    try:
+                        try:
+                            os.stat(n1, dir_fd=d1, follow_symlinks=False)
+                            os.rename(n1, n2, src_dir_fd=d1, dst_dir_fd=d2)
+                        except OSError as e:
+                            raise FileErr(why(e, n1))
+                    finally:
+                        _close(d2)
+                finally:
+                    _close(d1)
+                return {}
+        except FileErr as e:
+            return {'file_error': str(e.args[0])}
+        except (KeyError, ValueError, TypeError):
+            return {'file_error': 'invalid'}
+        return {'file_error': 'invalid'}
+
+    me = os.getpid()
+    send({'ready': 1})
+    n = 0
+    while True:
+        size = int.from_bytes(read_exact(4), sys.byteorder)
+        try:
+            req = json.loads(read_exact(size))
+        except ValueError:
+            req = {}
+        op = req.get('op') if isinstance(req, dict) else None
+        if op == 'exec':
+            n += 1
+            out = run_cell(req, n)
+        elif op == 'run':
+            out = run_cmd(req)
+        else:
+            out = file_op(req if isinstance(req, dict) else {})
+        # A process the cell forked that got back here (an exception in
+        # the child of os.fork) is not the driver: it must not answer.
+        if os.getpid() != me:
+            _os_exit(1)
+        send(out)
+
+
 if __name__ == '__main__':
     # exec mode: python3 -I -u -c BOOT MODE ALLOWED
+    if sys.argv[1].startswith('session-'):
+        _pyexec_session(sys.argv[1][8:], sys.argv[2])
     _pyexec_code, _pyexec_globals = _pyexec_boot(sys.argv[1], sys.argv[2])
     try:
         exec(_pyexec_code, _pyexec_globals)

@@ -450,3 +450,73 @@ cg_cleanup(struct cgroups *cg)
 	if (cg->cpu[0])
 		(void)rmdir(cg->cpu);
 }
+
+/*
+ * A session's own cgroups, beside the per-run ones: "sess.N" (N: the
+ * session slot) with the session's memory cap (no swap) and the run's
+ * pids cap, holding pid (the session jail's init, before its go). The
+ * directories go to out[] for the session's keeper, which removes them
+ * when the session ends; the per-run sweeps never match the name.
+ * Returns 0 (out[] "" where no cgroup is delegated), or -1.
+ */
+int
+cg_session_attach(const struct cgroups *cg, int slot, long long mem_bytes,
+    pid_t pid, char out[2][PATH_MAX])
+{
+	const char	*src[2] = { NULL, NULL };
+	char		 val[32], p[32], parent[PATH_MAX], *slash;
+	int		 i;
+
+	out[0][0] = out[1][0] = '\0';
+	snprintf(p, sizeof(p), "%ld", (long)pid);
+	if (cg->version == 2) {
+		if (snprintf(out[0], PATH_MAX, "%s/sess.%d", cg->base, slot) >=
+		    PATH_MAX)
+			return -1;
+		(void)rmdir(out[0]);	/* a dead keeper's, empty */
+		if (mkdir(out[0], 0700) == -1) {
+			out[0][0] = '\0';
+			return -1;
+		}
+		snprintf(val, sizeof(val), "%lld", mem_bytes);
+		if (write_str(out[0], "memory.max", val) == -1 ||
+		    write_str(out[0], "pids.max", cg->pids_max) == -1 ||
+		    write_str(out[0], "memory.oom.group", "1") == -1 ||
+		    (write_str(out[0], "memory.swap.max", "0") == -1 &&
+		    errno != ENOENT) ||
+		    write_str(out[0], "cgroup.procs", p) == -1)
+			return -1;
+		return 0;
+	}
+	if (cg->version != 1)
+		return 0;
+	src[0] = cg->mem[0] ? cg->mem : NULL;
+	src[1] = cg->pids[0] ? cg->pids : NULL;
+	for (i = 0; i < 2; i++) {
+		if (src[i] == NULL)
+			continue;
+		strlcpy(parent, src[i], sizeof(parent));
+		if ((slash = strrchr(parent, '/')) == NULL)
+			return -1;
+		*slash = '\0';
+		if (snprintf(out[i], PATH_MAX, "%s/sess.%d", parent, slot) >=
+		    PATH_MAX)
+			return -1;
+		(void)rmdir(out[i]);
+		if (mkdir(out[i], 0700) == -1) {
+			out[i][0] = '\0';
+			return -1;
+		}
+		if (i == 0) {
+			snprintf(val, sizeof(val), "%lld", mem_bytes);
+			if (write_str(out[i], "memory.limit_in_bytes", val) == -1)
+				return -1;
+			(void)write_str(out[i], "memory.memsw.limit_in_bytes", val);
+			(void)write_str(out[i], "memory.swappiness", "0");
+		} else if (write_str(out[i], "pids.max", cg->pids_max) == -1)
+			return -1;
+		if (write_str(out[i], "cgroup.procs", p) == -1)
+			return -1;
+	}
+	return 0;
+}

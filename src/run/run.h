@@ -73,6 +73,8 @@ double	 cg_cpu_sec(const struct cgroups *);
 void	 cg_run_end(struct cgroups *);
 void	 cg_sweep(struct cgroups *);
 void	 cg_cleanup(struct cgroups *);
+int	 cg_session_attach(const struct cgroups *, int, long long, pid_t,
+	    char [2][PATH_MAX]);
 /* cgroup2.c: the unified hierarchy, under systemd's Delegate= */
 int	 cg2_init(struct cgroups *, const struct config *, char *, size_t);
 int	 cg2_attach(struct cgroups *, pid_t);
@@ -164,6 +166,12 @@ void		 run_set_limits(struct run *, const struct run_limits *);
 enum pyx_err	 sup_run(struct run *, struct runner *,
 		    const struct exec_req *, const char *, bool, int, int);
 void		 run_free(struct run *);
+/* for sessions (http/sessions.c): a jail's spec and its data stream */
+struct jail_file *sup_jail_files(const struct exec_req *);
+void		 sup_session_spec(struct jail_params *, const struct runner *,
+		    const struct jail_file *, size_t, const char *,
+		    const char **, int, int);
+int		 sup_send_stream(int, const struct exec_req *, bool, double);
 
 /* outputs.c */
 #define OUTF_TOKEN_MAX	64	/* "pyexec-file-" + 32 hex + "-" + index + "." */
@@ -187,5 +195,8 @@ int	 fontlist_build(const struct config *, char *, size_t);
 
 /* selftest.c: a probe in a real jail before a worker serves */
 int	 selftest_run(struct runner *);
+int	 selftest_recent(const struct config *, const char *);
+void	 selftest_stamp(const struct config *, const char *);
+#define SELFTEST_REUSE_SECONDS	300	/* a restarted worker trusts a probe this recent */
 
 #endif /* PYX_RUN_H */

@@ -7,8 +7,14 @@
  */
 #include "config.h"
 
+#include <sys/stat.h>
+
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -131,4 +137,108 @@ selftest_run(struct runner *rn)
 	(void)rmdir(dir);
 	free(req.code);
 	return rv;
+}
+
+/*
+ * A worker that multiwatch restarts (a crash, a kill, recycling) need not
+ * repeat the probe another worker passed moments ago: the same binary,
+ * the same configuration file and the same boot leave nothing the probe
+ * checks changed, and a restarted worker that probes again keeps requests
+ * waiting in the listening socket's backlog for its whole duration (on a
+ * loaded machine whose pool is killed repeatedly, past nginx's read
+ * timeout). Every run still fails closed on each jail step. The stamp
+ * lives in runtime_dir, which only the service user can write and no jail
+ * sees; it is trusted only if that user owns it and nobody else can write
+ * it.
+ */
+#define STAMP_NAME	"selftest.ok"
+
+static int
+stamp_identity(const char *conf, char *out, size_t len)
+{
+	struct stat	 exe;
+	char		 boot[64], buf[8192];
+	uint64_t	 h = 14695981039346656037ULL;	/* FNV-1a */
+	ssize_t		 n, i;
+	int		 fd;
+
+	if (stat("/proc/self/exe", &exe) == -1 ||
+	    (fd = open("/proc/sys/kernel/random/boot_id",
+	    O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, boot, sizeof(boot) - 1);
+	close(fd);
+	if (n < 32)
+		return -1;
+	boot[32] = '\0';
+	if ((fd = open(conf, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (i = 0; i < n; i++)
+			h = (h ^ (unsigned char)buf[i]) * 1099511628211ULL;
+	close(fd);
+	if (n == -1)
+		return -1;
+	return snprintf(out, len, "v1 %s %llu %llu %lld.%09ld %016llx", boot,
+	    (unsigned long long)exe.st_dev, (unsigned long long)exe.st_ino,
+	    (long long)exe.st_mtim.tv_sec, exe.st_mtim.tv_nsec,
+	    (unsigned long long)h) >= (int)len ? -1 : 0;
+}
+
+/* Seconds since a probe passed for this identity, or -1. */
+int
+selftest_recent(const struct config *cfg, const char *conf)
+{
+	char		 path[PATH_MAX], id[256], buf[320], *sp;
+	struct stat	 st;
+	long long	 at, now = (long long)time(NULL);
+	ssize_t		 n;
+	int		 fd;
+
+	if (stamp_identity(conf, id, sizeof(id)) == -1 ||
+	    snprintf(path, sizeof(path), "%s/%s", cfg->runtime_dir,
+	    STAMP_NAME) >= (int)sizeof(path) ||
+	    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid() || (st.st_mode & 022) != 0) {
+		close(fd);
+		return -1;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	if ((sp = strrchr(buf, ' ')) == NULL || (size_t)(sp - buf) !=
+	    strlen(id) || memcmp(buf, id, strlen(id)) != 0)
+		return -1;
+	at = strtoll(sp + 1, NULL, 10);
+	if (at <= 0 || at > now || now - at > SELFTEST_REUSE_SECONDS)
+		return -1;
+	return (int)(now - at);
+}
+
+/* Records that a probe passed now (best effort: the next one probes). */
+void
+selftest_stamp(const struct config *cfg, const char *conf)
+{
+	char	 path[PATH_MAX], tmp[PATH_MAX], id[256], buf[320];
+	int	 fd, n;
+
+	if (stamp_identity(conf, id, sizeof(id)) == -1 ||
+	    snprintf(path, sizeof(path), "%s/%s", cfg->runtime_dir,
+	    STAMP_NAME) >= (int)sizeof(path) ||
+	    snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid()) >=
+	    (int)sizeof(tmp))
+		return;
+	n = snprintf(buf, sizeof(buf), "%s %lld\n", id, (long long)time(NULL));
+	if (n <= 0 || n >= (int)sizeof(buf))
+		return;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1)
+		return;
+	if (write(fd, buf, (size_t)n) != n || close(fd) == -1 ||
+	    rename(tmp, path) == -1)
+		(void)unlink(tmp);
 }

@@ -759,3 +759,43 @@ out:
 	free(files);
 	return e;
 }
+
+/*
+ * Sessions (http/sessions.c): the same jail as a run, with the session's
+ * limits: RLIMIT_CPU is the session's whole CPU budget (it accumulates
+ * over the interpreter's life, so it cannot be a per-call limit; the
+ * keeper's wall clock is), the rest as for one run.
+ */
+void
+sup_session_spec(struct jail_params *s, const struct runner *rn,
+    const struct jail_file *files, size_t nfiles, const char *jaildir,
+    const char **argv, int slot, int cpu_seconds)
+{
+	struct run	 r;
+	struct run_limits lim;
+	int		 i;
+
+	memset(&r, 0, sizeof(r));
+	r.time_limit = cpu_seconds;
+	/* The server's limits: per-request ones are for /execute only. */
+	cfg_run_limits(rn->cfg, &lim);
+	fill_spec(s, rn, &r, &lim, files, nfiles, jaildir, argv, slot);
+	for (i = 0; i < s->nrlim; i++)
+		if (s->rlim_res[i] == RLIMIT_CPU)
+			s->rlim[i].rlim_cur = (rlim_t)cpu_seconds;
+	s->wipe = NULL;
+	s->wipe_len = 0;
+}
+
+struct jail_file *
+sup_jail_files(const struct exec_req *req)
+{
+	return jail_files(req);
+}
+
+int
+sup_send_stream(int fd, const struct exec_req *req, bool admin,
+    double deadline)
+{
+	return send_stream(fd, req, admin, deadline);
+}

@@ -279,6 +279,48 @@ slots_count(const char *dir, int max, char *err, size_t errlen)
 }
 
 /*
+ * Session slots (http/sessions.c): slots first .. first + n - 1, past the
+ * runs' and the self-tests'. The lock is taken on a description of its
+ * own, never the cached one, and handed with the fd to the session's
+ * keeper, which holds it for the session's life: the kernel drops it when
+ * the keeper ends, however it ends. Returns the fd (*index set), -1 with
+ * *index -1 when every slot is held, or -1 with err set.
+ */
+int
+slots_take(const char *dir, int first, int n, int *index, char *err,
+    size_t errlen)
+{
+	struct flock	 fl;
+	int		 i, fd;
+
+	*index = -1;
+	err[0] = '\0';
+	for (i = first; i < first + n; i++) {
+		if ((fd = slot_open(dir, i, true, err, errlen)) == -1)
+			return -1;
+		whole_file(&fl, F_WRLCK);
+		if (fcntl(fd, F_OFD_SETLK, &fl) == 0) {
+			*index = i;
+			return fd;
+		}
+		close(fd);
+		if (errno != EAGAIN && errno != EACCES) {
+			snprintf(err, errlen, "%s/slot.%d: F_OFD_SETLK: %s",
+			    dir, i, strerror(errno));
+			return -1;
+		}
+	}
+	return -1;
+}
+
+/* 1: slot i is held (by anyone, a keeper included); 0: free; -1: error. */
+int
+slots_is_held(const char *dir, int i, char *err, size_t errlen)
+{
+	return slot_held(dir, i, err, errlen);
+}
+
+/*
  * The waiting room, for max_queue_wait_ms. A request that finds every slot
  * busy takes a place: an OFD lock on one of runtime_dir/queue.0 ..
  * queue.<waiters-1> (none free: the room is full, 503 at once), holding

@@ -94,6 +94,8 @@ enum store_q {
 	Q_DAILY_GET,
 	Q_MINUTE_ADD,
 	Q_DAILY_ADD,
+	Q_MINUTE_SUB,
+	Q_DAILY_SUB,
 	Q__COUNT
 };
 
@@ -114,6 +116,10 @@ static const char *const store_sql[Q__COUNT] = {
 	    " VALUES (?1, ?2, 1) ON CONFLICT (ip, ts) DO UPDATE SET n = n + 1",
 	[Q_DAILY_ADD] = "INSERT INTO daily (ip, day, n)"
 	    " VALUES (?1, ?2, 1) ON CONFLICT (ip, day) DO UPDATE SET n = n + 1",
+	[Q_MINUTE_SUB] = "UPDATE minute_hits SET n = n - 1"
+	    " WHERE ip = ?1 AND ts = ?2 AND n > 0",
+	[Q_DAILY_SUB] = "UPDATE daily SET n = n - 1"
+	    " WHERE ip = ?1 AND day = ?2 AND n > 0",
 };
 
 struct store {
@@ -406,6 +412,33 @@ fail:
 	out->minute_limit = per_minute;
 	out->daily_limit = daily;
 	return STORE_FAILED;
+}
+
+/*
+ * Takes back one charge store_charge() made for ip at when (the same
+ * instant, so the same rows), for a request whose code never started
+ * because the sandbox failed: the caller was told to retry and must not
+ * pay twice. A row pruned meanwhile is simply not found. 0, or -1 with
+ * store_errmsg() set.
+ */
+int
+store_refund(struct store *st, const char *ip, time_t when)
+{
+	int64_t	 t = (int64_t)when;
+
+	if (st == NULL || ip == NULL || *ip == '\0' ||
+	    strlen(ip) >= STORE_KEY_MAX)
+		return -1;
+	if (exec_q(st, Q_BEGIN_WRITE, "begin") == -1 ||
+	    bind_key(st, Q_MINUTE_SUB, ip, t) == -1 ||
+	    exec_q(st, Q_MINUTE_SUB, "refund window") == -1 ||
+	    bind_key(st, Q_DAILY_SUB, ip, floor_div(t, STORE_DAY)) == -1 ||
+	    exec_q(st, Q_DAILY_SUB, "refund quota") == -1 ||
+	    exec_q(st, Q_COMMIT, "commit") == -1) {
+		rollback(st);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -759,4 +792,76 @@ store_client_key(const char *addr, int v6prefix, char *out, size_t outlen)
 		}
 	}
 	strlcpy(out, addr, outlen);
+}
+
+/*
+ * Sessions per client: one row per live public session, keyed by its
+ * session slot. A row whose slot's lock is no longer held (held() says
+ * 0: its keeper is gone, however it ended) is stale and deleted here, so
+ * the count needs no cleaner. One IMMEDIATE transaction: two workers
+ * creating sessions for one client cannot both take the last place.
+ * max 0: an admin session, whose slot only loses any stale row.
+ * STORE_RATE_LIMITED: the client has max live sessions already.
+ */
+enum store_result
+store_session_claim(struct store *st, const char *ip, int slot, int max,
+    time_t now, int (*held)(int, void *), void *arg)
+{
+	sqlite3_stmt	*s = NULL;
+	int		 live = 0, other, rc, h;
+
+	if (st == NULL || ip == NULL)
+		return STORE_FAILED;
+	if (exec_q(st, Q_BEGIN_WRITE, "begin") == -1)
+		return STORE_FAILED;
+	if (sqlite3_exec(st->db, "CREATE TABLE IF NOT EXISTS sessions ("
+	    " slot INTEGER PRIMARY KEY, ip TEXT NOT NULL,"
+	    " created INTEGER NOT NULL)", NULL, NULL, NULL) != SQLITE_OK) {
+		seterr(st, "sessions table");
+		goto fail;
+	}
+	if (sqlite3_prepare_v2(st->db, "SELECT slot FROM sessions WHERE ip = ?1"
+	    " AND slot != ?2", -1, &s, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 1, ip, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 2, slot) != SQLITE_OK) {
+		seterr(st, "sessions select");
+		goto fail;
+	}
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		other = sqlite3_column_int(s, 0);
+		if ((h = held(other, arg)) == -1)
+			goto fail;
+		live += h;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (rc != SQLITE_DONE) {
+		seterr(st, "sessions step");
+		goto fail;
+	}
+	if (max > 0 && live >= max) {
+		rollback(st);
+		return STORE_RATE_LIMITED;
+	}
+	/* Stale rows of this client (their keepers are gone) and the slot's. */
+	if (sqlite3_prepare_v2(st->db, max > 0 ? "INSERT OR REPLACE INTO"
+	    " sessions (slot, ip, created) VALUES (?2, ?1, ?3)" :
+	    "DELETE FROM sessions WHERE slot = ?2 OR ip = ?1 AND 0 = ?3", -1,
+	    &s, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(s, 1, ip, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int(s, 2, slot) != SQLITE_OK ||
+	    sqlite3_bind_int64(s, 3, max > 0 ? (int64_t)now : 1) !=
+	    SQLITE_OK || sqlite3_step(s) != SQLITE_DONE) {
+		seterr(st, "sessions write");
+		goto fail;
+	}
+	sqlite3_finalize(s);
+	s = NULL;
+	if (exec_q(st, Q_COMMIT, "commit") == -1)
+		goto fail;
+	return STORE_OK;
+fail:
+	sqlite3_finalize(s);
+	rollback(st);
+	return STORE_FAILED;
 }

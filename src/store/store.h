@@ -32,6 +32,7 @@ struct store;
 struct store	*store_open(const char *, char *, size_t);
 enum store_result store_charge(struct store *, const char *, time_t, int, int,
 		    struct quota_info *);
+int		 store_refund(struct store *, const char *, time_t);
 int		 store_peek(struct store *, const char *, time_t, int, int,
 		    struct quota_info *);
 const char	*store_errmsg(const struct store *);
@@ -63,5 +64,11 @@ enum slots_result slots_acquire_wait(struct slots *, const char *, int, int,
 		    int, int, char *, size_t);
 void		 slots_release(struct slots *);
 int		 slots_count(const char *, int, char *, size_t);
+int		 slots_take(const char *, int, int, int *, char *, size_t);
+int		 slots_is_held(const char *, int, char *, size_t);
+
+/* store.c: live public sessions per client (http/sessions.c) */
+enum store_result store_session_claim(struct store *, const char *, int, int,
+		    time_t, int (*)(int, void *), void *);
 
 #endif /* PYX_STORE_H */

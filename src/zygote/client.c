@@ -194,6 +194,73 @@ reap_strays(struct zygote *z)
  * run's pipes, which must end with them (they are closed on failure), so
  * the run fails as "not run", which is true: -2, to be retried (503).
  */
+static struct zyg_spawn *
+spawn_msg(struct zygote *z, const struct jail_params *s)
+{
+	struct zyg_spawn	*m;
+
+	m = xcalloc(1, sizeof(*m));
+	m->magic = ZYG_MAGIC;
+	m->version = ZYG_VERSION;
+	m->kind = ZYG_KIND_RUN;
+	strlcpy(m->jaildir, s->jaildir, sizeof(m->jaildir));
+	memcpy(m->uid_map, s->uid_map, sizeof(m->uid_map));
+	memcpy(m->gid_map, s->gid_map, sizeof(m->gid_map));
+	memcpy(m->ws_opts, s->ws_opts, sizeof(m->ws_opts));
+	strlcpy(m->allowed, z->cfg->allowed_imports, sizeof(m->allowed));
+	m->nrlim = s->nrlim;
+	memcpy(m->rlim_res, s->rlim_res, sizeof(m->rlim_res));
+	memcpy(m->rlim, s->rlim, sizeof(m->rlim));
+	m->nproc = s->nproc;
+	m->wait_go = s->wait_go;
+	m->max_files = s->max_files;
+	m->jail_uid = s->ids_by_parent ? s->jail_uid : 0;
+	m->jail_gid = s->ids_by_parent ? s->jail_gid : 0;
+	return m;
+}
+
+/*
+ * A session: the zygote forks a keeper (session/keeper.c) that clones the
+ * jail as its own child, so the session outlives this worker and this
+ * zygote. *pid is the keeper's. Returns 0, -1, or -2 (no zygote: 503).
+ */
+int
+zyg_spawn_session(struct zygote *z, const struct jail_params *s,
+    const struct sess_params *p, const int *fds, pid_t *pid)
+{
+	struct zyg_spawn	*m;
+	struct zyg_reply	 r;
+	int			 fd, rv = -1;
+
+	if (z->pid <= 0 && zyg_start(z) == -1)
+		return -2;
+	m = spawn_msg(z, s);
+	m->kind = ZYG_KIND_SESSION;
+	m->sess = *p;
+	reap_strays(z);
+	if (fd_send(z->ctl, m, sizeof(*m), fds, SESS_NFDS) == -1) {
+		log_warn("passing a session's descriptors to the zygote");
+		zyg_stop(z);
+		rv = -2;
+	} else if (recv_reply(z->ctl, &r, &fd, ZYG_SPAWN_TIMEOUT_MS) == -1) {
+		log_warnx("zygote %ld died forking a session keeper",
+		    (long)z->pid);
+		zyg_stop(z);
+		rv = -2;
+	} else {
+		close_quietly(&fd);
+		if (r.pid > 0) {
+			*pid = r.pid;
+			rv = 0;
+		} else {
+			errno = r.err;
+			log_warn("zygote could not fork a session keeper");
+		}
+	}
+	free(m);
+	return rv;
+}
+
 int
 zyg_spawn(struct zygote *z, const struct jail_params *s, pid_t *pid, int *pidfd)
 {
@@ -208,22 +275,7 @@ zyg_spawn(struct zygote *z, const struct jail_params *s, pid_t *pid, int *pidfd)
 		met_zygote_replaced(MET_ZYG_RECYCLED);
 		zyg_stop(z);
 	}
-	m = xcalloc(1, sizeof(*m));
-	m->magic = ZYG_MAGIC;
-	m->version = ZYG_VERSION;
-	strlcpy(m->jaildir, s->jaildir, sizeof(m->jaildir));
-	memcpy(m->uid_map, s->uid_map, sizeof(m->uid_map));
-	memcpy(m->gid_map, s->gid_map, sizeof(m->gid_map));
-	memcpy(m->ws_opts, s->ws_opts, sizeof(m->ws_opts));
-	strlcpy(m->allowed, z->cfg->allowed_imports, sizeof(m->allowed));
-	m->nrlim = s->nrlim;
-	memcpy(m->rlim_res, s->rlim_res, sizeof(m->rlim_res));
-	memcpy(m->rlim, s->rlim, sizeof(m->rlim));
-	m->nproc = s->nproc;
-	m->wait_go = s->wait_go;
-	m->max_files = s->max_files;
-	m->jail_uid = s->ids_by_parent ? s->jail_uid : 0;
-	m->jail_gid = s->ids_by_parent ? s->jail_gid : 0;
+	m = spawn_msg(z, s);
 	reap_strays(z);
 	for (attempt = 0; attempt < 2 && rv == -1; attempt++) {
 		/* Killed while starting, as a rule: nothing ran, retry (503). */

@@ -15,13 +15,19 @@
 #include <stdint.h>
 
 #include "jail/jail.h"
+#include "session/session.h"
 
 #define ZYG_MAGIC	0x5a595850u	/* "PYXZ" */
-#define ZYG_VERSION	2		/* bump on any change below */
+#define ZYG_VERSION	3		/* bump on any change below */
 
-struct zyg_spawn {			/* + JAIL_NFDS fds as SCM_RIGHTS */
+#define ZYG_KIND_RUN	0	/* clone a jail as the worker's child */
+#define ZYG_KIND_SESSION 1	/* fork a keeper that owns a session's jail */
+
+struct zyg_spawn {			/* + JAIL_NFDS (run) or SESS_NFDS fds */
 	uint32_t	 magic;
 	uint32_t	 version;
+	uint32_t	 kind;
+	struct sess_params sess;	/* ZYG_KIND_SESSION */
 	int32_t		 nrlim;
 	char		 jaildir[PATH_MAX];
 	char		 uid_map[64];

@@ -44,6 +44,7 @@
 #include "policy/policy.h"
 #include "zygote/proto.h"
 #include "zygote/zygote.h"
+#include "session/session.h"
 #include "boot_py.h"
 
 #define ZYG_CTL_FD	3
@@ -86,6 +87,7 @@ vm_size(void)
 	fclose(fp);
 	return kb << 10;
 }
+static PyObject	*session_fn;		/* boot.py's _pyexec_session */
 
 /* The Python child of a jail, after jail_enter() returned in it. */
 __attribute__((noreturn)) static void
@@ -111,6 +113,26 @@ run_inproc(bool admin, const char *allowed_imports)
 	} else
 		PyErr_Print();
 	_exit((int)status);
+}
+
+/* A session's Python child: the driver loop (boot.py), until its end. */
+__attribute__((noreturn)) static void
+run_session(bool admin, const char *allowed_imports)
+{
+	PyObject	*r;
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+	(void)sigaction(SIGXFSZ, &sa, NULL);
+	PyOS_AfterFork_Child();
+	r = PyObject_CallFunction(session_fn, "ss", admin ? "admin" : "public",
+	    allowed_imports);
+	if (r == NULL)
+		PyErr_Print();
+	Py_XDECREF(r);
+	_exit(1);
 }
 
 /*
@@ -236,6 +258,10 @@ init_python(void)
 	 */
 	after = vm_size();
 	as_extra = after > before ? after - before : 0;
+	if ((session_fn = PyDict_GetItemString(globals, "_pyexec_session")) ==
+	    NULL)
+		fatalx("bootstrap has no _pyexec_session");
+	Py_INCREF(session_fn);
 }
 
 /*
@@ -286,6 +312,78 @@ map_jail(pid_t pid, uint32_t uid, uint32_t gid)
 	return 0;
 }
 
+struct sess_clone {
+	uint32_t	 uid, gid;	/* per-slot ids, or 0 */
+	const char	*allowed;
+};
+
+/*
+ * In the keeper: the session's jail as our own child (no CLONE_PARENT:
+ * its parent-death signal follows the keeper), with a network namespace
+ * of its own, since a session overlaps this zygote's other runs.
+ */
+static pid_t
+clone_session(struct jail_params *spec, void *arg)
+{
+	struct sess_clone	*c = arg;
+	pid_t			 pid;
+
+	PyOS_BeforeFork();
+	pid = (pid_t)syscall(SYS_clone, SIGCHLD | JAIL_CLONE_FLAGS, NULL, NULL,
+	    NULL, NULL);
+	if (pid == 0) {
+		bool	 admin = false;
+
+		jail_enter(spec, &admin);
+		run_session(admin, c->allowed);
+	}
+	PyOS_AfterFork_Parent();
+	if (pid > 0 && spec->ids_by_parent && map_jail(pid, c->uid, c->gid) ==
+	    -1) {
+		log_warn("mapping a session's ids %u/%u", c->uid, c->gid);
+		(void)kill(pid, SIGKILL);
+		(void)waitpid(pid, NULL, 0);
+		return -1;
+	}
+	return pid;
+}
+
+/*
+ * Forks the session's keeper, which never comes back here: it leaves our
+ * session (setsid) and owns the jail until the session ends. The zygote
+ * holds nothing of the session: the keeper's fds are closed here at once.
+ */
+static void
+serve_session(int ctl, struct zyg_spawn *req, struct jail_params *spec,
+    int *fds, int nfds)
+{
+	static struct sess_clone c;
+	struct sess_params	 p;
+	pid_t			 pid;
+	int			 i, err;
+
+	p = req->sess;
+	p.sock_path[sizeof(p.sock_path) - 1] = '\0';
+	p.jaildir[sizeof(p.jaildir) - 1] = '\0';
+	c.uid = req->jail_uid;
+	c.gid = req->jail_gid;
+	c.allowed = req->allowed;
+	PyOS_BeforeFork();
+	pid = fork();
+	if (pid == 0) {
+		PyOS_AfterFork_Child();
+		close(ctl);
+		(void)setsid();
+		spec->jaildir = p.jaildir;
+		keeper_main(&p, spec, fds, clone_session, &c);
+	}
+	err = errno;
+	PyOS_AfterFork_Parent();
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	reply(ctl, pid > 0 ? (int32_t)pid : -1, pid > 0 ? 0 : err, -1);
+}
+
 /* Receives one spawn request; returns 0, or -1 when the worker is gone. */
 static int
 serve_one(int ctl, const struct policy *pol)
@@ -301,7 +399,9 @@ serve_one(int ctl, const struct policy *pol)
 		return 0;
 	if (n <= 0)
 		return -1;
-	if (n != (ssize_t)sizeof(req) || nfds != JAIL_NFDS ||
+	if (n != (ssize_t)sizeof(req) || (req.kind == ZYG_KIND_RUN ?
+	    nfds != JAIL_NFDS : req.kind != ZYG_KIND_SESSION ||
+	    nfds != SESS_NFDS) ||
 	    req.magic != ZYG_MAGIC || req.version != ZYG_VERSION || req.nrlim < 0 || req.nrlim > JAIL_NRLIM ||
 	    memchr(req.jaildir, '\0', sizeof(req.jaildir)) == NULL ||
 	    memchr(req.allowed, '\0', sizeof(req.allowed)) == NULL) {
@@ -355,6 +455,10 @@ serve_one(int ctl, const struct policy *pol)
 		spec.ids_by_parent = true;
 	}
 	spec.argv = NULL;		/* Python runs here: run_inproc */
+	if (req.kind == ZYG_KIND_SESSION) {
+		serve_session(ctl, &req, &spec, fds, nfds);
+		return 0;
+	}
 	memcpy(spec.fds, fds, sizeof(fds));
 
 	/* CPython's own fork protocol; the child finishes it (run_inproc). */

@@ -27,5 +27,8 @@ struct zygote {
 void	 zyg_init(struct zygote *, const struct config *);
 int	 zyg_spawn(struct zygote *, const struct jail_params *, pid_t *, int *);
 void	 zyg_stop(struct zygote *);
+struct sess_params;
+int	 zyg_spawn_session(struct zygote *, const struct jail_params *,
+	    const struct sess_params *, const int *, pid_t *);
 
 #endif /* PYX_ZYGOTE_H */

@@ -80,9 +80,24 @@ class Checker:
             o = self.resolver.resolve(o['$ref'])[1]
         return o
 
+    def route_of(self, path):
+        """The spec's path for a concrete one: exact, or a template
+        (/sessions/{id}/files/{path}: {path} may hold slashes)."""
+        route = path.split('?', 1)[0]
+        if route in self.spec['paths']:
+            return route
+        for tmpl in self.spec['paths']:
+            if '{' not in tmpl:
+                continue
+            rx = re.escape(tmpl).replace(r'\{path\}', '.+')
+            rx = re.sub(r'\\\{[a-z_]+\\\}', '[^/]+', rx)
+            if re.fullmatch(rx, route):
+                return tmpl
+        return route
+
     def response_spec(self, method, path, status):
         """The response object for this answer, or an error string."""
-        route = path.split('?', 1)[0]
+        route = self.route_of(path)
         item = self.spec['paths'].get(route)
         m = 'get' if method == 'HEAD' else method.lower()
         status = str(status)
@@ -112,7 +127,7 @@ class Checker:
             problems.append(err)
         else:
             problems += self._check(method, resp, status, headers, body)
-        route = path.split('?', 1)[0]
+        route = self.route_of(path)
         with self.lock:
             self.checked += 1
             self.seen.add((method, route if route in self.spec['paths']

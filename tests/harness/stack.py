@@ -131,6 +131,14 @@ def cgroup_v1_dirs(name):
 CALIBRATION_IP = '198.51.100.250'
 
 
+def _alive(pid):
+    try:
+        with open('/proc/%d/status' % pid) as f:
+            return 'State:\tZ' not in f.read()
+    except OSError:
+        return False
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
@@ -429,6 +437,7 @@ class Stack:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
         self.procs = []
+        self._stop_keepers()
         u, self.uidmap_proc = self.uidmap_proc, None
         if u is not None and u.poll() is None:
             u.terminate()
@@ -437,6 +446,42 @@ class Stack:
             except subprocess.TimeoutExpired:
                 u.kill()
                 u.wait()
+
+    def _keepers(self):
+        """Session keepers of this stack: setsid'd processes that hold a
+        file of runtime_dir (their session slot's lock)."""
+        rd = getattr(self, 'config', {}).get('runtime_dir')
+        out = []
+        if not rd:
+            return out
+        for p in os.listdir('/proc'):
+            if not p.isdigit():
+                continue
+            try:
+                for fd in os.listdir('/proc/%s/fd' % p):
+                    if os.readlink('/proc/%s/fd/%s' % (p, fd)).startswith(rd + '/'):
+                        out.append(int(p))
+                        break
+            except OSError:
+                continue
+        return out
+
+    def _stop_keepers(self):
+        """What systemd does to the unit's cgroup on stop: SIGTERM (a
+        keeper then frees its session), SIGKILL after a grace."""
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+            pids = self._keepers()
+            for pid in pids:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+            deadline = time.monotonic() + wait
+            while pids and time.monotonic() < deadline:
+                pids = [p for p in pids if _alive(p)]
+                time.sleep(0.1)
+            if not pids:
+                return
 
     def cleanup(self):
         for d in getattr(self, 'cgroups', []):

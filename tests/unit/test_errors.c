@@ -30,6 +30,9 @@ static const struct {
 	{ PYX_E_BUSY, 503, "ServerBusy" },
 	{ PYX_E_UNAVAILABLE, 503, "ServiceUnavailable" },
 	{ PYX_E_RESTARTING, 503, "SandboxUnavailable" },
+	{ PYX_E_SESSION_NOT_FOUND, 404, "SessionNotFound" },
+	{ PYX_E_SESSION_BUSY, 409, "SessionBusy" },
+	{ PYX_E_FILE_NOT_FOUND, 404, "FileNotFound" },
 };
 #define NWANT	(sizeof(want) / sizeof(want[0]))
 
@@ -38,7 +41,7 @@ static const struct {
 	const char	*reason;
 } reasons[] = {
 	{ 200, "OK" }, { 400, "Bad Request" }, { 403, "Forbidden" },
-	{ 404, "Not Found" },
+	{ 404, "Not Found" }, { 409, "Conflict" },
 	{ 405, "Method Not Allowed" }, { 413, "Payload Too Large" },
 	{ 415, "Unsupported Media Type" }, { 429, "Too Many Requests" },
 	{ 500, "Internal Server Error" }, { 503, "Service Unavailable" },

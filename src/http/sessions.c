@@ -1,0 +1,1477 @@
+/*
+ * sessions.c: the /sessions routes, the worker's side of sessions.
+ *
+ * A session is a jail like a run's around one long-lived interpreter,
+ * owned by a keeper process (session/keeper.c) that is not this worker's
+ * child: in zygote mode the zygote forks it, in exec mode this worker
+ * double-forks it. Any worker reaches it through its Unix socket,
+ * runtime_dir/sessions/<keyed hash of the id>.sock (0600, the service's
+ * user only). The id itself is stored nowhere.
+ *
+ * Shared state: the live-session count is the number of held session
+ * slots (locked files beside the run slots, held by the keepers: the
+ * kernel releases them however a keeper ends); the per-client count is
+ * a table in the SQLite store whose stale rows (slot no longer held) are
+ * deleted as they are met.
+ *
+ * Everything a keeper sends is bounded (SESS_FRAME_MAX), read against a
+ * deadline and parsed strictly: the keeper relays the session's own
+ * driver, which is the user's code.
+ */
+#include "config.h"
+
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "common/common.h"
+#include "http/http.h"
+#include "session/session.h"
+#include "store/metrics.h"
+#include "boot_py.h"
+
+#define CONNECT_TIMEOUT_MS	5000
+#define GRACE_MS		3000	/* after the interrupt, before a kill */
+#define SETUP_MS		120000	/* a session's start on a slow machine */
+
+static uint8_t	 sess_key[16];
+static bool	 have_key;
+
+/* The keyed hash's key: made once per service start, in runtime_dir. */
+static int
+load_key(const struct config *cfg)
+{
+	char	 path[PATH_MAX + 64], tmp[PATH_MAX + 64];
+	uint8_t	 k[16];
+	int	 fd;
+	ssize_t	 n;
+
+	if (have_key)
+		return 0;
+	snprintf(path, sizeof(path), "%s/session.key", cfg->runtime_dir);
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		if (errno != ENOENT)
+			return -1;
+		if (getrandom(k, sizeof(k), 0) != (ssize_t)sizeof(k))
+			return -1;
+		snprintf(tmp, sizeof(tmp), "%s/session.key.%ld",
+		    cfg->runtime_dir, (long)getpid());
+		if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+		    O_CLOEXEC, 0600)) == -1)
+			return -1;
+		n = write(fd, k, sizeof(k));
+		close(fd);
+		/* link() never replaces: the first worker's key wins. */
+		if (n != (ssize_t)sizeof(k) || (link(tmp, path) == -1 &&
+		    errno != EEXIST)) {
+			(void)unlink(tmp);
+			return -1;
+		}
+		(void)unlink(tmp);
+		explicit_bzero(k, sizeof(k));
+		if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+			return -1;
+	}
+	n = read(fd, sess_key, sizeof(sess_key));
+	close(fd);
+	if (n != (ssize_t)sizeof(sess_key))
+		return -1;
+	have_key = true;
+	return 0;
+}
+
+static int
+sock_path(const struct config *cfg, const char *id, char *out, size_t len)
+{
+	char	 hex[SESS_HASH_HEX + 1];
+
+	sess_id_hash(sess_key, id, strlen(id), hex);
+	if (snprintf(out, len, "%s/sessions/%s.sock", cfg->runtime_dir, hex) >=
+	    (int)len || strlen(out) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+first_slot(const struct config *cfg)
+{
+	return cfg->max_concurrent + SLOTS_SELFTEST;
+}
+
+/* The one place sessions ask who the caller is (the lead wires Bearer). */
+static bool
+sess_caller_is_admin(struct exec_ctx *c)
+{
+	return admit_is_admin(c->w, &c->req);
+}
+
+static void
+iso_time(time_t t, char *out, size_t len)
+{
+	struct tm	 tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, len, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+}
+
+/* ---- talking to a keeper ---- */
+
+struct sconn {
+	int		 fd;
+	int		 ws;		/* the workspace, from the banner */
+	uint32_t	 flags;
+	struct sess_info info;
+};
+
+static void
+sconn_close(struct sconn *s)
+{
+	close_quietly(&s->fd);
+	close_quietly(&s->ws);
+}
+
+static int
+read_timed(int fd, void *buf, size_t n, double end)
+{
+	struct pollfd	 p = { fd, POLLIN, 0 };
+	char		*c = buf;
+	ssize_t		 r;
+	int		 left;
+
+	while (n > 0) {
+		left = (int)((end - mono_now()) * 1000);
+		if (left <= 0)
+			return -1;
+		if (poll(&p, 1, left) == -1 && errno != EINTR)
+			return -1;
+		r = read(fd, c, n);
+		if (r == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0)
+			return -1;
+		c += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int
+write_timed(int fd, const void *buf, size_t n, double end)
+{
+	struct pollfd	 p = { fd, POLLOUT, 0 };
+	const char	*c = buf;
+	ssize_t		 w;
+	int		 left;
+
+	while (n > 0) {
+		left = (int)((end - mono_now()) * 1000);
+		if (left <= 0)
+			return -1;
+		if (poll(&p, 1, left) == -1 && errno != EINTR)
+			return -1;
+		w = send(fd, c, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w == -1 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (w <= 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * Connects to the session named by the path's id. Unknown, malformed,
+ * expired and released ids all give SessionNotFound, alike.
+ */
+static enum pyx_err
+sess_open(struct exec_ctx *c, const char *id, size_t idlen, struct sconn *s)
+{
+	struct sockaddr_un	 sun;
+	struct sess_hdr		 h;
+	char			 ids[SESS_ID_LEN + 1];
+	int			 got[2], ngot = 0;
+	struct pollfd		 p;
+	ssize_t			 n;
+
+	s->fd = s->ws = -1;
+	if (!sess_id_valid(id, idlen))
+		return PYX_E_SESSION_NOT_FOUND;
+	memcpy(ids, id, idlen);
+	ids[idlen] = '\0';
+	if (load_key(&c->w->cfg) == -1) {
+		log_warn("session key in %s", c->w->cfg.runtime_dir);
+		return PYX_E_INTERNAL;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (sock_path(&c->w->cfg, ids, sun.sun_path, sizeof(sun.sun_path)) ==
+	    -1)
+		return PYX_E_INTERNAL;
+	if ((s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return PYX_E_INTERNAL;
+	if (connect(s->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		close_quietly(&s->fd);
+		return PYX_E_SESSION_NOT_FOUND;
+	}
+	/* The banner: who the session is, and whether it is free. */
+	p = (struct pollfd){ s->fd, POLLIN, 0 };
+	if (poll(&p, 1, CONNECT_TIMEOUT_MS) != 1 ||
+	    (n = fd_recv(s->fd, &h, sizeof(h), got, 2, &ngot, 0)) !=
+	    (ssize_t)sizeof(h) || h.magic != SESS_MAGIC ||
+	    h.version != SESS_VERSION || h.op != SESS_OP_BANNER ||
+	    h.len != sizeof(s->info) || read_timed(s->fd, &s->info,
+	    sizeof(s->info), mono_now() + CONNECT_TIMEOUT_MS / 1000.0) == -1) {
+		while (ngot > 0)
+			close(got[--ngot]);
+		sconn_close(s);
+		/* A keeper that ended between connect and banner: gone. */
+		return PYX_E_SESSION_NOT_FOUND;
+	}
+	if (ngot > 0)
+		s->ws = got[0];
+	while (ngot > 1)
+		close(got[--ngot]);
+	s->flags = h.flags;
+	if (h.flags & SESS_F_BUSY) {
+		sconn_close(s);
+		return PYX_E_SESSION_BUSY;
+	}
+	return PYX_OK;
+}
+
+struct sreply {
+	struct sess_result	 r;
+	char			*out, *err;
+	struct json_object	*drv;
+};
+
+static void
+sreply_free(struct sreply *r)
+{
+	free(r->out);
+	free(r->err);
+	json_object_put(r->drv);
+	memset(r, 0, sizeof(*r));
+}
+
+/* One call: op + JSON out, struct sess_result + bytes back, all checked. */
+static enum pyx_err
+sess_call(struct exec_ctx *c, struct sconn *s, uint16_t op,
+    struct json_object *payload, struct sreply *rep)
+{
+	const struct config	*cfg = &c->w->cfg;
+	struct sess_hdr		 h;
+	const char		*body = "";
+	size_t			 len = 0;
+	char			*drv = NULL;
+	double			 end;
+	struct json_tokener	*tok;
+
+	memset(rep, 0, sizeof(*rep));
+	if (payload != NULL)
+		body = json_object_to_json_string_length(payload,
+		    JSON_C_TO_STRING_PLAIN, &len);
+	memset(&h, 0, sizeof(h));
+	h.magic = SESS_MAGIC;
+	h.version = SESS_VERSION;
+	h.op = op;
+	h.len = (uint32_t)len;
+	end = mono_now() + cfg->time_limit_seconds + GRACE_MS / 1000.0 + 15;
+	if (write_timed(s->fd, &h, sizeof(h), end) == -1 ||
+	    write_timed(s->fd, body, len, end) == -1)
+		return PYX_E_SESSION_NOT_FOUND;
+	if (read_timed(s->fd, &h, sizeof(h), end) == -1) {
+		log_warnx("session: no reply from the keeper");
+		return op == SESS_OP_DELETE ? PYX_OK : PYX_E_INTERNAL;
+	}
+	if (h.magic != SESS_MAGIC || h.version != SESS_VERSION ||
+	    h.op != SESS_OP_REPLY || h.len < sizeof(rep->r) ||
+	    h.len > SESS_FRAME_MAX ||
+	    read_timed(s->fd, &rep->r, sizeof(rep->r), end) == -1 ||
+	    (uint64_t)rep->r.out_len + rep->r.err_len + rep->r.drv_len +
+	    sizeof(rep->r) != h.len ||
+	    rep->r.out_len > (uint64_t)cfg->max_output_bytes ||
+	    rep->r.err_len > (uint64_t)cfg->max_output_bytes) {
+		log_warnx("session: a malformed reply from the keeper");
+		return PYX_E_INTERNAL;
+	}
+	rep->out = xmalloc(rep->r.out_len + 1);
+	rep->err = xmalloc(rep->r.err_len + 1);
+	drv = xmalloc(rep->r.drv_len + 1);
+	if (read_timed(s->fd, rep->out, rep->r.out_len, end) == -1 ||
+	    read_timed(s->fd, rep->err, rep->r.err_len, end) == -1 ||
+	    read_timed(s->fd, drv, rep->r.drv_len, end) == -1) {
+		free(drv);
+		return PYX_E_INTERNAL;
+	}
+	if (rep->r.drv_len > 0) {
+		/* The driver is the user's code: strict, bounded, an object. */
+		if ((tok = json_tokener_new_ex(32)) == NULL)
+			fatalx("json_tokener_new_ex");
+		json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+		    JSON_TOKENER_VALIDATE_UTF8);
+		rep->drv = json_tokener_parse_ex(tok, drv, (int)rep->r.drv_len);
+		if (json_tokener_get_error(tok) != json_tokener_success ||
+		    !json_object_is_type(rep->drv, json_type_object)) {
+			json_object_put(rep->drv);
+			rep->drv = NULL;
+		}
+		json_tokener_free(tok);
+	}
+	free(drv);
+	return PYX_OK;
+}
+
+/* A string field of the driver's reply, or NULL; never trusted further. */
+static const char *
+drv_str(struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* ---- bodies ---- */
+
+static enum pyx_err
+read_body(struct exec_ctx *c, size_t max, bool json)
+{
+	struct http_req	*h = c->http;
+	long long	 got;
+
+	if (h->content_length <= 0) {
+		c->body_len = 0;
+		return PYX_OK;
+	}
+	if (json && h->content_type != NULL &&
+	    strncasecmp(h->content_type, "application/json", 16) != 0)
+		return PYX_E_MEDIA_TYPE;
+	if ((size_t)h->content_length > max)
+		return ctx_fail(c, PYX_E_TOO_LARGE, "The request body is larger "
+		    "than %zu bytes.", max);
+	c->body_len = (size_t)h->content_length;
+	c->body = xmalloc(c->body_len + 1);
+	got = h->read_body(h->body_ctx, c->body, c->body_len);
+	if (got != h->content_length)
+		return ctx_fail(c, PYX_E_VALIDATION, "The request body ended "
+		    "early.");
+	c->body[c->body_len] = '\0';
+	return PYX_OK;
+}
+
+/*
+ * Parses a JSON body whose keys must all be in allowed[], renaming
+ * rename_from to "code" (a run's "cmd"), into c->req through req_parse:
+ * the same checks as /execute. A body without "code" gets an empty one.
+ */
+static enum pyx_err
+parse_json_body(struct exec_ctx *c, const char *const *allowed,
+    const char *rename_from, bool need_code)
+{
+	struct json_object	*root = NULL, *copy, *v;
+	const char		*s;
+	size_t			 i, len;
+	enum pyx_err		 e;
+	bool			 ok;
+
+	if (c->body_len == 0)
+		root = json_object_new_object();
+	else {
+		root = json_tokener_parse(c->body);
+		if (root == NULL || !json_object_is_type(root, json_type_object)) {
+			json_object_put(root);
+			return ctx_fail(c, PYX_E_VALIDATION, "The request body "
+			    "must be a JSON object.");
+		}
+	}
+	{
+		json_object_object_foreach(root, k, val) {
+			(void)val;
+			ok = false;
+			for (i = 0; allowed[i] != NULL; i++)
+				if (strcmp(k, allowed[i]) == 0)
+					ok = true;
+			if (!ok) {
+				e = ctx_fail(c, PYX_E_VALIDATION, "Unknown field "
+				    "'%.64s'.", k);
+				json_object_put(root);
+				return e;
+			}
+		}
+	}
+	copy = json_object_new_object();
+	json_object_object_foreach(root, k2, v2) {
+		if (rename_from != NULL && strcmp(k2, rename_from) == 0)
+			json_object_object_add(copy, "code", json_object_get(v2));
+		else
+			json_object_object_add(copy, k2, json_object_get(v2));
+	}
+	json_object_put(root);
+	if (!json_object_object_get_ex(copy, "code", &v)) {
+		if (need_code) {
+			json_object_put(copy);
+			return ctx_fail(c, PYX_E_INVALID_REQUEST, "The request "
+			    "must contain a '%s' field.", rename_from ?
+			    rename_from : "code");
+		}
+		json_object_object_add(copy, "code", json_object_new_string(
+		    "pass"));
+	}
+	s = json_object_to_json_string_length(copy, JSON_C_TO_STRING_PLAIN,
+	    &len);
+	e = req_parse(&c->w->cfg, s, len, &c->req, c->errmsg,
+	    sizeof(c->errmsg));
+	json_object_put(copy);
+	if (c->body != NULL) {
+		explicit_bzero(c->body, c->body_len);
+		free(c->body);
+		c->body = NULL;
+	}
+	return e;
+}
+
+/* ---- POST /sessions ---- */
+
+static int
+held_cb(int slot, void *arg)
+{
+	struct exec_ctx	*c = arg;
+	char		 err[256];
+
+	return slots_is_held(c->w->cfg.runtime_dir, slot, err, sizeof(err));
+}
+
+struct exec_keeper {
+	struct worker	*w;
+	int		 slot, slot_fd;
+};
+
+/* exec mode: the keeper's jail, cloned by the keeper itself. */
+static pid_t
+clone_exec(struct jail_params *spec, void *arg)
+{
+	struct exec_keeper	*k = arg;
+	pid_t			 pid;
+	int			 pidfd;
+
+	pid = (pid_t)syscall(SYS_clone, SIGCHLD | JAIL_CLONE_FLAGS, NULL, NULL,
+	    NULL, NULL);
+	if (pid == 0) {
+		jail_enter(spec, NULL);		/* execs python3 */
+		_exit(127);
+	}
+	if (pid > 0 && spec->ids_by_parent) {
+		if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1 ||
+		    uids_map_slot(&k->w->uids, pidfd, k->slot_fd, k->slot) == -1) {
+			log_warn("mapping a session's ids");
+			(void)kill(pid, SIGKILL);
+			(void)waitpid(pid, NULL, 0);
+			if (pidfd >= 0)
+				close(pidfd);
+			return -1;
+		}
+		close(pidfd);
+	}
+	return pid;
+}
+
+/* Closes every fd but 2 and keep[]; moves nothing. */
+static void
+close_except(const int *keep, int n)
+{
+	int	 fd, i, max = 0;
+	bool	 k;
+
+	for (i = 0; i < n; i++)
+		if (keep[i] > max)
+			max = keep[i];
+	for (fd = 0; fd <= max; fd++) {
+		k = fd == 2;
+		for (i = 0; i < n; i++)
+			if (keep[i] == fd)
+				k = true;
+		if (!k)
+			(void)close(fd);
+	}
+	(void)syscall(SYS_close_range, max + 1, ~0U, 0);
+	/* fds 0 and 1 of a daemon: /dev/null, never a socket of ours. */
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		if (fd != 0)
+			(void)dup2(fd, 0);
+		if (fd != 1)
+			(void)dup2(fd, 1);
+		if (fd > 2)
+			close(fd);
+	}
+}
+
+/* exec mode: this worker double-forks the keeper, which wipes the key. */
+static int
+fork_keeper(struct exec_ctx *c, const struct sess_params *p,
+    struct jail_params *spec, int *fds, int slot)
+{
+	struct exec_keeper	 k;
+	pid_t			 mid;
+	int			 st, keep[4];
+
+	if ((mid = fork()) == -1)
+		return -1;
+	if (mid == 0) {
+		if (fork() != 0)
+			_exit(0);
+		(void)setsid();
+		signal(SIGTERM, SIG_DFL);
+		if (c->w->admin_key != NULL)
+			explicit_bzero(c->w->admin_key, c->w->admin_key_len);
+		keep[0] = fds[0];
+		keep[1] = fds[1];
+		keep[2] = fds[2];
+		keep[3] = c->w->uids.fd;
+		close_except(keep, 4);
+		/*
+		 * pyexec-uidmap maps only a child of the process that asks:
+		 * the jail is ours, so ask on a connection of our own.
+		 */
+		if (uids_per_slot(&c->w->uids)) {
+			close_quietly(&c->w->uids.fd);
+			uids_init(&c->w->uids, &c->w->cfg, geteuid());
+		}
+		k.w = c->w;
+		k.slot = slot;
+		k.slot_fd = fds[SESS_FD_SLOT];
+		keeper_main(p, spec, fds, clone_exec, &k);
+	}
+	while (waitpid(mid, &st, 0) == -1 && errno == EINTR)
+		;
+	return 0;
+}
+
+/* The creation dialog: cgroups, the files, the driver's first word. */
+static enum pyx_err
+setup_dialog(struct exec_ctx *c, int setup, int slot)
+{
+	const struct config	*cfg = &c->w->cfg;
+	struct sess_setup	 m;
+	struct pollfd		 p = { setup, POLLIN, 0 };
+	int			 got[2], ngot = 0, pidfd = -1, data = -1;
+	double			 end = mono_now() + SETUP_MS / 1000.0;
+	ssize_t			 n;
+	long long		 mem;
+	pid_t			 pid;
+	enum pyx_err		 e = PYX_E_SANDBOX;
+
+	if (poll(&p, 1, SETUP_MS) != 1 ||
+	    (n = fd_recv(setup, &m, sizeof(m), got, 2, &ngot, 0)) !=
+	    (ssize_t)sizeof(m) || m.kind != SETUP_INIT || ngot < 1) {
+		m.text[sizeof(m.text) - 1] = '\0';
+		log_warnx("session keeper: no jail (%s)", ngot == 0 &&
+		    m.kind == SETUP_FAIL ? m.text : "no report");
+		while (ngot > 0)
+			close(got[--ngot]);
+		return PYX_E_SANDBOX;
+	}
+	pidfd = got[0];
+	data = ngot > 1 ? got[1] : -1;
+	pid = (pid_t)m.pid;
+	memset(&m, 0, sizeof(m));
+	m.kind = SETUP_GO;
+	mem = (long long)(cfg->session_memory_mb ? cfg->session_memory_mb :
+	    cfg->memory_limit_mb) << 20;
+	/* init waits for this go: nothing runs outside the session's caps. */
+	/* The server's pids cap, not the last run's (a request may lower it). */
+	cg_limits(&c->w->cg, cfg->memory_limit_mb, cfg->max_processes);
+	if (cg_enabled(&c->w->cg) && cg_session_attach(&c->w->cg, slot, mem,
+	    pid, m.cg) == -1) {
+		log_warn("session cgroups");
+		goto out;
+	}
+	if (fd_send(setup, &m, sizeof(m), NULL, 0) == -1)
+		goto out;
+	/* Zygote mode: the attachments, straight to the jail's init. */
+	if (data != -1) {
+		if (sup_send_stream(data, &c->req, c->admin, end) == -1)
+			log_debug("session data stream cut short");
+		close_quietly(&data);
+	}
+	p.events = POLLIN;
+	if (poll(&p, 1, (int)((end - mono_now()) * 1000) + 1) != 1 ||
+	    fd_recv(setup, &m, sizeof(m), got, 2, &ngot, 0) !=
+	    (ssize_t)sizeof(m) || m.kind != SETUP_READY) {
+		while (ngot > 0)
+			close(got[--ngot]);
+		log_warnx("session: the interpreter did not start");
+		goto out;
+	}
+	e = PYX_OK;
+out:
+	close_quietly(&pidfd);
+	close_quietly(&data);
+	return e;
+}
+
+static enum pyx_err
+sess_create(struct exec_ctx *c, struct http_reply *rep)
+{
+	static const char *const allowed[] = { "attachments", "api_key", NULL };
+	const struct config	*cfg = &c->w->cfg;
+	AUTOCLOSE int		 lfd = -1;
+	AUTOCLOSE int		 slot_fd = -1;
+	int			 slot, sp[2] = { -1, -1 }, fds[SESS_NFDS];
+	char			 id[SESS_ID_LEN + 1], err[256], dir[PATH_MAX + 16];
+	char			 created[40], expires[40], ts[48];
+	struct sockaddr_un	 sun;
+	struct sess_params	 p;
+	struct jail_params	 spec;
+	struct jail_file	*files = NULL;
+	const char		*argv[8];
+	struct json_object	*o, *lim;
+	const char		*s;
+	size_t			 len;
+	pid_t			 kpid;
+	enum pyx_err		 e;
+	time_t			 now;
+	int			 rv;
+
+	if ((e = read_body(c, cfg_max_body(cfg), true)) != PYX_OK ||
+	    (e = parse_json_body(c, allowed, NULL, false)) != PYX_OK)
+		return e;
+	c->admin = sess_caller_is_admin(c);
+	c->req.code_len = 0;	/* the jail's script.py: empty, removed */
+	if (cfg->max_sessions == 0) {
+		c->retry_after = 60;
+		return ctx_fail(c, PYX_E_BUSY, "Sessions are disabled on this "
+		    "server (max_sessions = 0).");
+	}
+	if (load_key(cfg) == -1) {
+		log_warn("session key in %s", cfg->runtime_dir);
+		return PYX_E_INTERNAL;
+	}
+	if (uids_per_slot(&c->w->uids) && c->w->uids.count <
+	    (uint32_t)(first_slot(cfg) + cfg->max_sessions)) {
+		log_warnx("the subordinate id range is too small for "
+		    "max_sessions %d", cfg->max_sessions);
+		return PYX_E_INTERNAL;
+	}
+	/* A session slot: the live-session cap, and the session's own uid. */
+	if ((slot_fd = slots_take(cfg->runtime_dir, first_slot(cfg),
+	    cfg->max_sessions, &slot, err, sizeof(err))) == -1) {
+		if (slot == -1 && err[0] == '\0') {
+			c->retry_after = 5;
+			return ctx_fail(c, PYX_E_BUSY, "The server has its maximum "
+			    "of %d live sessions; retry later.", cfg->max_sessions);
+		}
+		log_warnx("session slots: %s", err);
+		return PYX_E_INTERNAL;
+	}
+	if (admit_store(c->w) == NULL) {
+		c->retry_after = 5;
+		return PYX_E_UNAVAILABLE;
+	}
+	switch (store_session_claim(c->w->store, c->client, slot, c->admin ?
+	    0 : cfg->max_sessions_per_ip, time(NULL), held_cb, c)) {
+	case STORE_OK:
+		break;
+	case STORE_RATE_LIMITED:
+		c->retry_after = 60;
+		return ctx_fail(c, PYX_E_RATE_LIMIT, "This address has %d live "
+		    "sessions, the most allowed; delete one first.",
+		    cfg->max_sessions_per_ip);
+	default:
+		log_warnx("session store: %s", store_errmsg(c->w->store));
+		c->retry_after = 5;
+		return PYX_E_UNAVAILABLE;
+	}
+	/* Charged like one /execute; a run slot while the jail starts. */
+	if ((e = admit(c)) != PYX_OK)
+		return e;
+
+	if (sess_id_new(id, sizeof(id)) == -1)
+		return PYX_E_INTERNAL;
+	snprintf(dir, sizeof(dir), "%s/sessions", cfg->runtime_dir);
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		log_warn("mkdir %s", dir);
+		return PYX_E_INTERNAL;
+	}
+	memset(&p, 0, sizeof(p));
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (sock_path(cfg, id, p.sock_path, sizeof(sun.sun_path)) == -1) {
+		log_warnx("runtime_dir %s is too long for session sockets",
+		    cfg->runtime_dir);
+		return PYX_E_INTERNAL;
+	}
+	strlcpy(sun.sun_path, p.sock_path, sizeof(sun.sun_path));
+	if ((lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(p.sock_path, 0600) == -1 || listen(lfd, 64) == -1) {
+		log_warn("session socket %s", p.sock_path);
+		(void)unlink(p.sock_path);
+		return PYX_E_INTERNAL;
+	}
+	if (snprintf(p.jaildir, sizeof(p.jaildir), "%s/sjail.%d.XXXXXX",
+	    cfg->runtime_dir, slot) >= (int)sizeof(p.jaildir) ||
+	    mkdtemp(p.jaildir) == NULL) {
+		log_warn("mkdtemp in %s", cfg->runtime_dir);
+		(void)unlink(p.sock_path);
+		return PYX_E_INTERNAL;
+	}
+	now = time(NULL);
+	p.time_limit = cfg->time_limit_seconds;
+	p.grace_ms = GRACE_MS;
+	p.idle_seconds = cfg->session_idle_seconds;
+	p.max_seconds = cfg->session_max_seconds;
+	p.created = (int64_t)now;
+	p.max_output = (uint64_t)cfg->max_output_bytes;
+	p.admin = c->admin;
+	p.setup_ms = SETUP_MS;
+
+	argv[0] = "/usr/bin/python3";
+	argv[1] = "-I";
+	argv[2] = "-u";
+	argv[3] = "-c";
+	argv[4] = boot_py;
+	argv[5] = c->admin ? "session-admin" : "session-public";
+	argv[6] = cfg->allowed_imports;
+	argv[7] = NULL;
+	if (cfg->mode != MODE_ZYGOTE)
+		files = sup_jail_files(&c->req);
+	sup_session_spec(&spec, &c->w->runner, files, files ? c->req.natt + 1 :
+	    0, p.jaildir, cfg->mode == MODE_ZYGOTE ? NULL : argv, slot,
+	    cfg->session_cpu_seconds);
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
+		free(files);
+		goto fail;
+	}
+	fds[SESS_FD_LISTEN] = lfd;
+	fds[SESS_FD_SLOT] = slot_fd;
+	fds[SESS_FD_SETUP] = sp[1];
+	if (cfg->mode == MODE_ZYGOTE)
+		rv = zyg_spawn_session(&c->w->zyg, &spec, &p, fds, &kpid);
+	else
+		rv = fork_keeper(c, &p, &spec, fds, slot);
+	free(files);
+	close_quietly(&sp[1]);
+	if (rv != 0) {
+		close_quietly(&sp[0]);
+		if (rv == -2) {
+			c->retry_after = 1;
+			e = PYX_E_RESTARTING;
+		} else
+			e = PYX_E_SANDBOX;
+		admit_refund(c);	/* no session started */
+		(void)unlink(p.sock_path);
+		(void)rmdir(p.jaildir);
+		return e;
+	}
+	/* The keeper holds them now; it removes the socket and the dir. */
+	close_quietly(&lfd);
+	close_quietly(&slot_fd);
+	e = setup_dialog(c, sp[0], slot);
+	close_quietly(&sp[0]);
+	if (e == PYX_E_SANDBOX || e == PYX_E_RESTARTING)
+		admit_refund(c);	/* no session started */
+	if (e != PYX_OK)
+		return e;
+	c->ran = false;
+
+	resp_timestamp(ts, sizeof(ts));
+	iso_time(now, created, sizeof(created));
+	iso_time(now + (cfg->session_idle_seconds < cfg->session_max_seconds ?
+	    cfg->session_idle_seconds : cfg->session_max_seconds), expires,
+	    sizeof(expires));
+	o = json_object_new_object();
+	json_object_object_add(o, "status", json_object_new_string("success"));
+	json_object_object_add(o, "timestamp_utc", json_object_new_string(ts));
+	json_object_object_add(o, "session_id", json_object_new_string(id));
+	json_object_object_add(o, "created_utc", json_object_new_string(created));
+	json_object_object_add(o, "expires_utc", json_object_new_string(expires));
+	json_object_object_add(o, "idle_timeout_seconds",
+	    json_object_new_int(cfg->session_idle_seconds));
+	lim = json_object_new_object();
+	json_object_object_add(lim, "time_limit_seconds",
+	    json_object_new_int(cfg->time_limit_seconds));
+	json_object_object_add(lim, "max_seconds",
+	    json_object_new_int(cfg->session_max_seconds));
+	json_object_object_add(lim, "memory_mb", json_object_new_int(
+	    cfg->session_memory_mb ? cfg->session_memory_mb :
+	    cfg->memory_limit_mb));
+	json_object_object_add(lim, "cpu_seconds",
+	    json_object_new_int(cfg->session_cpu_seconds));
+	json_object_object_add(lim, "max_output_bytes",
+	    json_object_new_int64(cfg->max_output_bytes));
+	json_object_object_add(o, "limits", lim);
+	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	rep->status = 201;
+	rep->reason = "Created";
+	rep->body = xmalloc(len + 2);
+	memcpy(rep->body, s, len);
+	rep->body[len] = '\n';
+	rep->body[len + 1] = '\0';
+	rep->body_len = len + 1;
+	json_object_put(o);
+	explicit_bzero(id, sizeof(id));
+	c->replied = true;
+	log_info("%s POST /sessions 201 admin=%d slot=%d rid=%s", c->ip,
+	    c->admin, slot, c->http->request_id);
+	return PYX_OK;
+fail:
+	(void)unlink(p.sock_path);
+	(void)rmdir(p.jaildir);
+	return PYX_E_INTERNAL;
+}
+
+/* ---- replies ---- */
+
+static void
+reply_json(struct exec_ctx *c, struct http_reply *rep, int status,
+    struct json_object *o)
+{
+	const char	*s;
+	char		 ts[48];
+	size_t		 len;
+
+	resp_timestamp(ts, sizeof(ts));
+	json_object_object_add(o, "status", json_object_new_string("success"));
+	json_object_object_add(o, "timestamp_utc", json_object_new_string(ts));
+	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	rep->status = status;
+	rep->reason = "OK";
+	rep->body = xmalloc(len + 2);
+	memcpy(rep->body, s, len);
+	rep->body[len] = '\n';
+	rep->body[len + 1] = '\0';
+	rep->body_len = len + 1;
+	json_object_put(o);
+	c->replied = true;
+}
+
+static void
+add_time(struct json_object *o, const char *key, int64_t t)
+{
+	char	 s[40];
+
+	iso_time((time_t)t, s, sizeof(s));
+	json_object_object_add(o, key, json_object_new_string(s));
+}
+
+static enum pyx_err
+sess_get(struct exec_ctx *c, struct http_reply *rep, const char *id,
+    size_t idlen)
+{
+	struct sconn		 s;
+	struct json_object	*o;
+	enum pyx_err		 e;
+	char			 ids[SESS_ID_LEN + 1];
+
+	e = sess_open(c, id, idlen, &s);
+	if (e == PYX_E_SESSION_BUSY) {
+		/* The banner said busy and carried the state: still answer. */
+		e = PYX_OK;
+	}
+	if (e != PYX_OK)
+		return e;
+	sconn_close(&s);
+	memcpy(ids, id, idlen);
+	ids[idlen] = '\0';
+	o = json_object_new_object();
+	json_object_object_add(o, "session_id", json_object_new_string(ids));
+	add_time(o, "created_utc", s.info.created);
+	add_time(o, "last_used_utc", s.info.last_used);
+	add_time(o, "expires_utc", s.info.expires);
+	json_object_object_add(o, "executions",
+	    json_object_new_int64((int64_t)s.info.executions));
+	json_object_object_add(o, "busy", json_object_new_boolean(s.info.busy));
+	json_object_object_add(o, "memory_bytes",
+	    json_object_new_int64((int64_t)s.info.memory_bytes));
+	reply_json(c, rep, 200, o);
+	return PYX_OK;
+}
+
+static enum pyx_err
+sess_delete(struct exec_ctx *c, struct http_reply *rep, const char *id,
+    size_t idlen)
+{
+	struct sconn	 s;
+	struct sreply	 r;
+	enum pyx_err	 e;
+
+	if ((e = sess_open(c, id, idlen, &s)) != PYX_OK)
+		return e;
+	e = sess_call(c, &s, SESS_OP_DELETE, NULL, &r);
+	sreply_free(&r);
+	sconn_close(&s);
+	if (e != PYX_OK)
+		return e;
+	reply_json(c, rep, 200, json_object_new_object());
+	return PYX_OK;
+}
+
+/* The keeper's verdict on the call, in /execute's words. */
+static void
+judge_call(struct exec_ctx *c, const struct sreply *r, bool *alive,
+    const char **why)
+{
+	struct run	*run = &c->run;
+	int		 st = r->r.wstatus;
+
+	*alive = (r->r.flags & SESS_R_ALIVE) != 0;
+	*why = NULL;
+	switch (r->r.term) {
+	case SESS_T_OK:
+		run->term = TERM_EXITED;
+		break;
+	case SESS_T_INTERRUPTED:
+		run->term = TERM_TIMEOUT;
+		*why = "The call reached the time limit and was interrupted "
+		    "(KeyboardInterrupt); the session lives on.";
+		break;
+	case SESS_T_KILLED_TIMEOUT:
+		run->term = TERM_TIMEOUT;
+		*why = "The call reached the time limit and did not stop when "
+		    "interrupted: the session was ended.";
+		break;
+	case SESS_T_EXPIRED:
+		run->term = TERM_TIMEOUT;
+		*why = "The session reached its maximum lifetime and was ended.";
+		break;
+	case SESS_T_DIED:
+		if (WIFEXITED(st)) {
+			run->term = TERM_EXITED;
+			run->exit_code = WEXITSTATUS(st);
+			*why = "The session's interpreter exited.";
+		} else if (WIFSIGNALED(st)) {
+			run->signal = WTERMSIG(st);
+			run->term = run->signal == SIGXCPU ? TERM_CPU :
+			    TERM_SIGNALED;
+			*why = run->signal == SIGXCPU ? "The session used up "
+			    "its CPU time (session_cpu_seconds)." :
+			    "The session's interpreter was killed by a signal.";
+		} else {
+			run->term = TERM_SIGNALED;
+			run->signal = SIGKILL;
+			*why = "The session's interpreter was killed.";
+		}
+		break;
+	default:
+		run->term = TERM_SIGNALED;
+		run->signal = SIGKILL;
+		*why = "The session broke the protocol and was ended.";
+	}
+	if (r->r.flags & SESS_R_OOM) {
+		run->oom_killed = true;
+		if (!*alive) {
+			run->term = TERM_MEMORY;
+			*why = "The session reached its memory limit and was "
+			    "ended.";
+		}
+	}
+	buf_free(&run->out);
+	buf_free(&run->err);
+	buf_init(&run->out, (size_t)c->w->cfg.max_output_bytes);
+	buf_init(&run->err, (size_t)c->w->cfg.max_output_bytes);
+	(void)buf_append(&run->out, r->out, r->r.out_len);
+	(void)buf_append(&run->err, r->err, r->r.err_len);
+	run->out.truncated = (r->r.flags & SESS_R_OUT_TRUNC) != 0;
+	run->err.truncated = (r->r.flags & SESS_R_ERR_TRUNC) != 0;
+	run->wall_sec = r->r.wall_sec;
+}
+
+/* A refusal by the driver before the cell ran: /execute's 400s. */
+static enum pyx_err
+refused(struct exec_ctx *c, struct json_object *drv)
+{
+	const char		*kind = drv_str(drv, "refused"), *msg;
+	struct json_object	*v, *arr;
+	size_t			 i, n;
+	char			 names[512] = "";
+
+	if (kind == NULL)
+		return PYX_OK;
+	c->err_extra = json_object_new_object();
+	if (strcmp(kind, "syntax") == 0) {
+		msg = drv_str(drv, "message");
+		if (json_object_object_get_ex(drv, "line", &v) &&
+		    json_object_is_type(v, json_type_int))
+			json_object_object_add(c->err_extra, "line",
+			    json_object_new_int(json_object_get_int(v)));
+		if (json_object_object_get_ex(drv, "offset", &v) &&
+		    json_object_is_type(v, json_type_int))
+			json_object_object_add(c->err_extra, "offset",
+			    json_object_new_int(json_object_get_int(v)));
+		return ctx_fail(c, PYX_E_SYNTAX, "Syntax error in code: %.300s.",
+		    msg ? msg : "?");
+	}
+	if (strcmp(kind, "forbidden") == 0 &&
+	    json_object_object_get_ex(drv, "names", &v) &&
+	    json_object_is_type(v, json_type_array)) {
+		arr = json_object_new_array();
+		n = json_object_array_length(v);
+		for (i = 0; i < n && i < 64; i++) {
+			struct json_object *x = json_object_array_get_idx(v, i);
+
+			if (!json_object_is_type(x, json_type_string))
+				continue;
+			json_object_array_add(arr, json_object_new_string(
+			    json_object_get_string(x)));
+			if (names[0])
+				strlcat(names, ",", sizeof(names));
+			strlcat(names, json_object_get_string(x), sizeof(names));
+		}
+		json_object_object_add(c->err_extra, "disallowed", arr);
+		return ctx_fail(c, PYX_E_FORBIDDEN_IMPORT, "Import of disallowed "
+		    "module(s): %.300s.", names);
+	}
+	return ctx_fail(c, PYX_E_VALIDATION, "The request is not valid.");
+}
+
+/* The driver's "error" object, re-made from checked strings only. */
+static struct json_object *
+error_obj(struct json_object *drv)
+{
+	struct json_object	*e, *o;
+	const char		*t, *m, *tb;
+
+	if (drv == NULL || !json_object_object_get_ex(drv, "error", &e) ||
+	    !json_object_is_type(e, json_type_object))
+		return NULL;
+	t = drv_str(e, "type");
+	m = drv_str(e, "message");
+	tb = drv_str(e, "traceback");
+	o = json_object_new_object();
+	json_object_object_add(o, "type", json_object_new_string(t ? t : "?"));
+	json_object_object_add(o, "message", json_object_new_string(m ? m : ""));
+	json_object_object_add(o, "traceback",
+	    json_object_new_string(tb ? tb : ""));
+	return o;
+}
+
+static struct json_object *
+display_arr(struct json_object *drv)
+{
+	struct json_object	*d, *arr, *x, *o;
+	const char		*mt, *data;
+	size_t			 i, n;
+
+	arr = json_object_new_array();
+	if (drv == NULL || !json_object_object_get_ex(drv, "display", &d) ||
+	    !json_object_is_type(d, json_type_array))
+		return arr;
+	n = json_object_array_length(d);
+	for (i = 0; i < n && i < 64; i++) {
+		x = json_object_array_get_idx(d, i);
+		if ((mt = drv_str(x, "mime_type")) == NULL ||
+		    (data = drv_str(x, "data_base64")) == NULL)
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "mime_type", json_object_new_string(mt));
+		json_object_object_add(o, "data_base64",
+		    json_object_new_string(data));
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
+/* POST /sessions/{id}/execute and /run */
+static enum pyx_err
+sess_exec(struct exec_ctx *c, const char *id, size_t idlen, bool run)
+{
+	static const char *const ex_allowed[] = { "code", "stdin_data",
+	    "return_files", "api_key", NULL };
+	static const char *const run_allowed[] = { "cmd", "stdin_data",
+	    "api_key", NULL };
+	const struct config	*cfg = &c->w->cfg;
+	struct sconn		 s = { -1, -1, 0, { 0 } };
+	struct sreply		 r;
+	struct json_object	*q, *v, *err;
+	const char		*why;
+	bool			 alive;
+	enum pyx_err		 e;
+	double			 cpu = 0;
+
+	if ((e = read_body(c, cfg_max_body(cfg), true)) != PYX_OK)
+		return e;
+	if (c->body_len == 0)
+		return PYX_E_INVALID_REQUEST;
+	if ((e = parse_json_body(c, run ? run_allowed : ex_allowed, run ?
+	    "cmd" : NULL, true)) != PYX_OK)
+		return e;
+	if (c->req.natt > 0)
+		return ctx_fail(c, PYX_E_VALIDATION, "Attachments are not taken "
+		    "here: PUT /sessions/{id}/files/{path}.");
+	if ((e = sess_open(c, id, idlen, &s)) != PYX_OK)
+		return e;
+	/* The session's role, fixed at its creation, decides the charging. */
+	c->admin = (s.flags & SESS_F_ADMIN) != 0;
+	if ((e = admit(c)) != PYX_OK) {
+		sconn_close(&s);
+		return e;
+	}
+	q = json_object_new_object();
+	json_object_object_add(q, "op", json_object_new_string(run ? "run" :
+	    "exec"));
+	json_object_object_add(q, run ? "cmd" : "code",
+	    json_object_new_string_len(c->req.code, (int)c->req.code_len));
+	if (c->req.stdin_provided)
+		json_object_object_add(q, "stdin", json_object_new_string_len(
+		    c->req.stdin_data, (int)c->req.stdin_len));
+	c->ran = true;
+	e = sess_call(c, &s, SESS_OP_CALL, q, &r);
+	json_object_put(q);
+	if (e != PYX_OK) {
+		sconn_close(&s);
+		sreply_free(&r);
+		c->ran = false;
+		return e;
+	}
+	if (!run && (e = refused(c, r.drv)) != PYX_OK) {
+		c->ran = false;
+		sconn_close(&s);
+		sreply_free(&r);
+		return e;
+	}
+	judge_call(c, &r, &alive, &why);
+	if (r.drv != NULL && json_object_object_get_ex(r.drv, "cpu", &v) &&
+	    (json_object_is_type(v, json_type_double) ||
+	    json_object_is_type(v, json_type_int)))
+		cpu = json_object_get_double(v);
+	c->run.cpu_sec = cpu >= 0 && cpu < 1e6 ? cpu : 0;
+	c->sess_details = json_object_new_object();
+	if (run) {
+		c->run.exit_code = -1;
+		if (r.drv != NULL && json_object_object_get_ex(r.drv,
+		    "exit_code", &v) && json_object_is_type(v, json_type_int) &&
+		    alive && r.r.term == SESS_T_OK) {
+			c->run.exit_code = json_object_get_int(v) & 0xff;
+			c->run.term = TERM_EXITED;
+		} else if (alive && r.r.term == SESS_T_OK && r.drv != NULL &&
+		    json_object_object_get_ex(r.drv, "signal", &v) &&
+		    json_object_is_type(v, json_type_int)) {
+			c->run.term = TERM_SIGNALED;
+			c->run.signal = json_object_get_int(v) & 0x7f;
+		}
+	} else {
+		err = error_obj(r.drv);
+		if (r.r.term == SESS_T_OK)
+			c->run.exit_code = err == NULL ? 0 : 1;
+		json_object_object_add(c->sess_details, "result",
+		    drv_str(r.drv, "result") != NULL && err == NULL ?
+		    json_object_new_string(drv_str(r.drv, "result")) : NULL);
+		json_object_object_add(c->sess_details, "display",
+		    display_arr(r.drv));
+		json_object_object_add(c->sess_details, "error", err);
+	}
+	json_object_object_add(c->sess_details, "session_alive",
+	    json_object_new_boolean(alive));
+	json_object_object_add(c->sess_details, "session_message",
+	    why ? json_object_new_string(why) : NULL);
+	if (!run && alive && s.ws >= 0 && c->req.nret > 0)
+		c->outputs = outputs_collect(s.ws, c->req.ret, c->req.nret,
+		    cfg->max_file_bytes, cfg->max_return_bytes,
+		    (size_t)cfg->max_return_files, &c->outfiles);
+	sconn_close(&s);
+	sreply_free(&r);
+	return PYX_OK;
+}
+
+/* ---- files ---- */
+
+static int
+hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes a path from the URI and checks it as a file name. */
+static enum pyx_err
+file_path(struct exec_ctx *c, const char *in, char *out, size_t outlen)
+{
+	size_t		 o = 0, nchars;
+	const char	*why = NULL;
+	int		 hi, lo;
+
+	for (; *in != '\0'; in++) {
+		if (o + 1 >= outlen)
+			return ctx_fail(c, PYX_E_VALIDATION, "The path is too long.");
+		if (*in == '%') {
+			if ((hi = hexval(in[1])) < 0 || (lo = hexval(in[2])) < 0)
+				return ctx_fail(c, PYX_E_VALIDATION, "The path "
+				    "has a bad percent escape.");
+			out[o++] = (char)(hi << 4 | lo);
+			in += 2;
+		} else
+			out[o++] = *in;
+	}
+	out[o] = '\0';
+	if (o == 0 || memchr(out, '\0', o) != NULL ||
+	    utf8_count(out, o, &nchars) == -1 ||
+	    name_check(out, o, &why) == -1)
+		return ctx_fail(c, PYX_E_VALIDATION, "Bad path: %s.", why ? why :
+		    "not a relative path of the workspace");
+	return PYX_OK;
+}
+
+static enum pyx_err
+file_error(struct exec_ctx *c, const char *what, const char *path)
+{
+	static const struct { const char *code, *msg; } tab[] = {
+		{ "symlink", "is a symbolic link (never followed)" },
+		{ "notfound", "does not exist" },
+		{ "notdir", "has a parent that is not a directory" },
+		{ "isdir", "is a directory" },
+		{ "notfile", "is not a regular file" },
+		{ "notempty", "is a directory that is not empty" },
+		{ "toolarge", "is larger than max_file_bytes" },
+		{ "nospace", "does not fit in the workspace" },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+		if (strcmp(what, tab[i].code) == 0) {
+			if (strcmp(what, "notfound") == 0) {
+				c->err_extra = json_object_new_object();
+				json_object_object_add(c->err_extra, "path",
+				    json_object_new_string(path));
+			}
+			return ctx_fail(c, strcmp(what, "notfound") == 0 ?
+			    PYX_E_FILE_NOT_FOUND : PYX_E_VALIDATION,
+			    "'%.255s' %s.", path, tab[i].msg);
+		}
+	return ctx_fail(c, PYX_E_VALIDATION, "'%.255s': the operation failed.",
+	    path);
+}
+
+static enum pyx_err
+sess_files(struct exec_ctx *c, struct http_reply *rep, const char *id,
+    size_t idlen, const char *rest, bool move)
+{
+	const struct config	*cfg = &c->w->cfg;
+	const char		*m = c->http->method, *fe, *b64s;
+	char			 path[PYX_NAME_MAX * 3 + 1], to[PYX_NAME_MAX + 1];
+	struct sconn		 s = { -1, -1, 0, { 0 } };
+	struct sreply		 r;
+	struct json_object	*q, *v, *o;
+	enum pyx_err		 e;
+	uint8_t			*data;
+	size_t			 blen, dlen;
+	char			*enc;
+
+	q = json_object_new_object();
+	path[0] = '\0';
+	if (move) {
+		struct json_object	*root;
+		const char		*f, *t;
+
+		if ((e = read_body(c, 64 * 1024, true)) != PYX_OK)
+			goto out;
+		root = c->body ? json_tokener_parse(c->body) : NULL;
+		if (root == NULL || !json_object_is_type(root, json_type_object) ||
+		    json_object_object_length(root) != 2 ||
+		    (f = drv_str(root, "from")) == NULL ||
+		    (t = drv_str(root, "to")) == NULL) {
+			json_object_put(root);
+			e = ctx_fail(c, PYX_E_VALIDATION, "The body must be "
+			    "{\"from\": path, \"to\": path}.");
+			goto out;
+		}
+		if ((e = file_path(c, f, path, sizeof(path))) != PYX_OK ||
+		    strchr(f, '%') != NULL ||
+		    (e = file_path(c, t, to, sizeof(to))) != PYX_OK ||
+		    strchr(t, '%') != NULL) {
+			json_object_put(root);
+			if (e == PYX_OK)
+				e = ctx_fail(c, PYX_E_VALIDATION, "Bad path.");
+			goto out;
+		}
+		json_object_put(root);
+		json_object_object_add(q, "op", json_object_new_string("move"));
+		json_object_object_add(q, "from", json_object_new_string(path));
+		json_object_object_add(q, "to", json_object_new_string(to));
+	} else if (rest == NULL) {
+		json_object_object_add(q, "op", json_object_new_string("list"));
+	} else {
+		if ((e = file_path(c, rest, path, sizeof(path))) != PYX_OK)
+			goto out;
+		json_object_object_add(q, "path", json_object_new_string(path));
+		if (strcmp(m, "GET") == 0) {
+			json_object_object_add(q, "op", json_object_new_string("get"));
+			json_object_object_add(q, "max",
+			    json_object_new_int64(cfg->max_file_bytes));
+		} else if (strcmp(m, "DELETE") == 0)
+			json_object_object_add(q, "op",
+			    json_object_new_string("delete"));
+		else {
+			if ((e = read_body(c, (size_t)cfg->max_file_bytes, false))
+			    != PYX_OK)
+				goto out;
+			enc = xmalloc(b64_encoded_len(c->body_len) + 1);
+			b64_encode((const uint8_t *)(c->body ? c->body : ""),
+			    c->body_len, enc);
+			json_object_object_add(q, "op", json_object_new_string("put"));
+			json_object_object_add(q, "data_base64",
+			    json_object_new_string_len(enc,
+			    (int)b64_encoded_len(c->body_len)));
+			free(enc);
+		}
+	}
+	if ((e = sess_open(c, id, idlen, &s)) != PYX_OK)
+		goto out;
+	e = sess_call(c, &s, SESS_OP_CALL, q, &r);
+	sconn_close(&s);
+	if (e != PYX_OK)
+		goto out;
+	if (!(r.r.flags & SESS_R_ALIVE) || r.drv == NULL) {
+		sreply_free(&r);
+		e = r.r.term == SESS_T_KILLED_TIMEOUT ? PYX_E_SESSION_NOT_FOUND :
+		    PYX_E_SESSION_NOT_FOUND;
+		goto out;
+	}
+	if ((fe = drv_str(r.drv, "file_error")) != NULL) {
+		e = file_error(c, fe, path);
+		sreply_free(&r);
+		goto out;
+	}
+	if (rest == NULL && !move) {
+		o = json_object_new_object();
+		if (json_object_object_get_ex(r.drv, "files", &v) &&
+		    json_object_is_type(v, json_type_array))
+			json_object_object_add(o, "files", json_object_get(v));
+		else
+			json_object_object_add(o, "files", json_object_new_array());
+		reply_json(c, rep, 200, o);
+	} else if (!move && strcmp(m, "GET") == 0) {
+		if ((b64s = drv_str(r.drv, "data_base64")) == NULL) {
+			sreply_free(&r);
+			e = PYX_E_INTERNAL;
+			goto out;
+		}
+		blen = strlen(b64s);
+		data = xmalloc(blen / 4 * 3 + 3);
+		if (b64_decode(b64s, blen, data, blen / 4 * 3 + 3, &dlen) == -1 ||
+		    dlen > (size_t)cfg->max_file_bytes) {
+			free(data);
+			sreply_free(&r);
+			e = PYX_E_INTERNAL;
+			goto out;
+		}
+		rep->status = 200;
+		rep->reason = "OK";
+		rep->content_type = "application/octet-stream";
+		rep->body = (char *)data;
+		rep->body_len = dlen;
+		c->replied = true;
+	} else {
+		o = json_object_new_object();
+		if (move) {
+			json_object_object_add(o, "from", json_object_new_string(path));
+			json_object_object_add(o, "to", json_object_new_string(to));
+		} else
+			json_object_object_add(o, "path",
+			    json_object_new_string(path));
+		if (strcmp(m, "PUT") == 0)
+			json_object_object_add(o, "size_bytes",
+			    json_object_new_int64((int64_t)c->body_len));
+		reply_json(c, rep, 200, o);
+	}
+	sreply_free(&r);
+	e = PYX_OK;
+out:
+	json_object_put(q);
+	return e;
+}
+
+/* ---- routing ---- */
+
+static enum pyx_err
+method_not_allowed(struct http_reply *rep, const char *allow)
+{
+	snprintf(rep->extra_headers, sizeof(rep->extra_headers),
+	    "Allow: %s\r\n", allow);
+	return PYX_E_METHOD;
+}
+
+/*
+ * Every /sessions route. The id is the path's second component; routes
+ * below it are fixed names. Returns the error for execute.c's envelope,
+ * or PYX_OK with c->replied when the reply is built here.
+ */
+enum pyx_err
+sessions_route(struct exec_ctx *c, struct http_reply *rep, const char *path)
+{
+	const char	*m = c->http->method, *id, *slash, *sub;
+	size_t		 idlen;
+
+	if (strcmp(path, "/sessions") == 0) {
+		if (strcmp(m, "POST") != 0)
+			return method_not_allowed(rep, "POST");
+		c->is_execute = true;
+		c->err = sess_create(c, rep);
+		if (c->err != PYX_OK)
+			admit_status(c);
+		return c->err;
+	}
+	id = path + strlen("/sessions/");
+	slash = strchr(id, '/');
+	idlen = slash ? (size_t)(slash - id) : strlen(id);
+	sub = slash ? slash : "";
+	if (strcmp(sub, "") == 0) {
+		if (strcmp(m, "GET") == 0)
+			return sess_get(c, rep, id, idlen);
+		if (strcmp(m, "DELETE") == 0)
+			return sess_delete(c, rep, id, idlen);
+		return method_not_allowed(rep, "GET, DELETE");
+	}
+	if (strcmp(sub, "/execute") == 0 || strcmp(sub, "/run") == 0) {
+		if (strcmp(m, "POST") != 0)
+			return method_not_allowed(rep, "POST");
+		c->is_execute = true;
+		c->err = sess_exec(c, id, idlen, sub[1] == 'r');
+		admit_status(c);
+		return c->err;
+	}
+	if (strcmp(sub, "/files") == 0) {
+		if (strcmp(m, "GET") != 0)
+			return method_not_allowed(rep, "GET");
+		return sess_files(c, rep, id, idlen, NULL, false);
+	}
+	if (strncmp(sub, "/files/", 7) == 0) {
+		if (strcmp(m, "GET") != 0 && strcmp(m, "PUT") != 0 &&
+		    strcmp(m, "DELETE") != 0)
+			return method_not_allowed(rep, "GET, PUT, DELETE");
+		return sess_files(c, rep, id, idlen, sub + 7, false);
+	}
+	if (strcmp(sub, "/move") == 0) {
+		if (strcmp(m, "POST") != 0)
+			return method_not_allowed(rep, "POST");
+		return sess_files(c, rep, id, idlen, NULL, true);
+	}
+	return PYX_E_NOT_FOUND;
+}

@@ -1,0 +1,786 @@
+/*
+ * keeper.c: the owner of one session. One small process per session, not
+ * a worker's child (zygote mode: forked by the zygote; exec mode: double-
+ * forked by the worker, setsid), so a worker that crashes or is recycled
+ * ends no session. It is the jail's parent (init's parent-death signal
+ * follows it), holds the session slot's lock (the live-session count and
+ * the per-slot uid), listens on the session's socket, relays one call at
+ * a time to the driver, enforces the per-call wall limit (SIGINT, then
+ * after a grace SIGKILL of the whole jail) and the session's idle and
+ * total lifetime with its own clock, and frees everything on every path:
+ * jail, cgroup directories, socket, mount point, slot.
+ *
+ * Everything from the jail is hostile: the driver's frames are bounded by
+ * SESS_FRAME_MAX and read against the call's deadline, output is capped
+ * per stream, and a driver that writes when not asked, or garbage, ends
+ * the session. A session can forge only its own results.
+ *
+ * Single-threaded, one poll loop. Never links request code: no json-c,
+ * SQLite or libfcgi; it knows lengths, deadlines and process states.
+ */
+#include "config.h"
+
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/common.h"
+#include "jail/jail.h"
+#include "session/session.h"
+
+#define IO_TIMEOUT_MS	10000	/* a worker's frame, or our reply to it */
+#define CHUNK		65536
+
+enum cstate { C_NONE, C_READ, C_RUN };
+
+struct keeper {
+	const struct sess_params *p;
+	int		 listen, slot, setup;
+	pid_t		 init;
+	int		 pidfd, ctl, work;
+	int		 drv_in, drv_out, out, err, data;
+	struct buf	 obuf, ebuf;
+	char		 cg[2][PATH_MAX];
+	/* the call in progress */
+	int		 cli;
+	enum cstate	 cst;
+	struct sess_hdr	 chdr;
+	size_t		 chdr_got;
+	uint8_t		*creq;
+	size_t		 creq_got;
+	uint8_t		 dlen[4];
+	size_t		 dlen_got;
+	uint8_t		*drep;
+	uint32_t	 drep_len;
+	size_t		 drep_got;
+	double		 t0, deadline;
+	bool		 interrupted;
+	/* the session */
+	time_t		 last_used;
+	uint64_t	 executions;
+	bool		 dead;
+	bool		 got_exit;	/* init reported the interpreter's end */
+	long		 oom_before;	/* OOM kills when the call started */
+	int		 wstatus;
+};
+
+static volatile sig_atomic_t stop_requested;
+struct keeper;
+static void	 recv_ctl(struct keeper *);
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static time_t
+now_s(void)
+{
+	return time(NULL);
+}
+
+static int
+poll_one(int fd, short ev, int ms)
+{
+	struct pollfd	 p = { fd, ev, 0 };
+	int		 n;
+
+	while ((n = poll(&p, 1, ms)) == -1 && errno == EINTR)
+		;
+	return n == 1 ? 0 : -1;
+}
+
+/* Whole write to a peer that must keep up, or -1. */
+static int
+write_timed(int fd, const void *buf, size_t n, int ms)
+{
+	const char	*c = buf;
+	double		 end = mono_now() + ms / 1000.0;
+	ssize_t		 w;
+
+	while (n > 0) {
+		if (poll_one(fd, POLLOUT, (int)((end - mono_now()) * 1000) + 1)
+		    == -1)
+			return -1;
+		w = send(fd, c, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w == -1 && errno == ENOTSOCK)
+			w = write(fd, c, n);
+		if (w == -1 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (w <= 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+		if (mono_now() > end)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+hdr_fill(struct sess_hdr *h, uint16_t op, uint32_t flags, uint32_t len)
+{
+	memset(h, 0, sizeof(*h));
+	h->magic = SESS_MAGIC;
+	h->version = SESS_VERSION;
+	h->op = op;
+	h->flags = flags;
+	h->len = len;
+}
+
+/* The session's memory, from its cgroup (v2 memory.current, v1 usage). */
+static uint64_t
+memory_bytes(const struct keeper *k)
+{
+	static const char *const files[] = { "memory.current",
+	    "memory.usage_in_bytes" };
+	char	 path[PATH_MAX + 32], buf[32];
+	size_t	 i;
+	ssize_t	 n;
+	int	 fd;
+
+	for (i = 0; i < 2 && k->cg[0][0] != '\0'; i++) {
+		snprintf(path, sizeof(path), "%s/%s", k->cg[0], files[i]);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			return strtoull(buf, NULL, 10);
+		}
+	}
+	return 0;
+}
+
+/* The session's memory cgroup's OOM kills so far (v2 memory.events, v1 oom_control). */
+static long
+oom_kills(const struct keeper *k)
+{
+	static const char *const files[] = { "memory.events",
+	    "memory.oom_control" };
+	char	 path[PATH_MAX + 32], buf[512], *p;
+	size_t	 i;
+	ssize_t	 n;
+	int	 fd;
+
+	for (i = 0; i < 2 && k->cg[0][0] != '\0'; i++) {
+		snprintf(path, sizeof(path), "%s/%s", k->cg[0], files[i]);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		if ((p = strstr(buf, "oom_kill ")) != NULL)
+			return strtol(p + 9, NULL, 10);
+	}
+	return 0;
+}
+
+/* Kills the whole jail (init's death takes its namespace) and reaps it. */
+static void
+kill_jail(struct keeper *k)
+{
+	int	 st;
+
+	if (k->pidfd >= 0) {
+		(void)syscall(SYS_pidfd_send_signal, k->pidfd, SIGKILL, NULL, 0);
+		(void)poll_one(k->pidfd, POLLIN, 10000);
+		close_quietly(&k->pidfd);
+	}
+	if (k->init > 0) {
+		(void)kill(k->init, SIGKILL);
+		while (waitpid(k->init, &st, 0) == -1 && errno == EINTR)
+			;
+		k->init = -1;
+	}
+}
+
+/* Every resource of the session, on every path; then exit. */
+__attribute__((noreturn)) static void
+finish(struct keeper *k, int status)
+{
+	int	 i, tries;
+
+	kill_jail(k);
+	(void)unlink(k->p->sock_path);
+	close_quietly(&k->listen);
+	close_quietly(&k->cli);
+	close_quietly(&k->work);
+	close_quietly(&k->setup);
+	/* The kernel frees a cgroup only once its last process is gone. */
+	for (i = 0; i < 2; i++)
+		for (tries = 0; k->cg[i][0] != '\0' && tries < 100; tries++) {
+			if (rmdir(k->cg[i]) == 0 || errno == ENOENT)
+				break;
+			usleep(20000);
+		}
+	if (k->p->jaildir[0] != '\0' && rmdir(k->p->jaildir) == -1 &&
+	    errno != ENOENT)
+		log_warn("rmdir %s", k->p->jaildir);
+	/* Last: the slot's lock is the session's liveness for the workers. */
+	close_quietly(&k->slot);
+	_exit(status);
+}
+
+static ssize_t
+drain(int *fd, struct buf *b)
+{
+	char	 chunk[CHUNK];
+	ssize_t	 n;
+
+	n = read(*fd, chunk, sizeof(chunk));
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return 1;
+	if (n <= 0) {
+		close_quietly(fd);
+		return n;
+	}
+	(void)buf_append(b, chunk, (size_t)n);
+	return n;
+}
+
+static void
+drain_all(struct keeper *k)
+{
+	while (k->out != -1 && drain(&k->out, &k->obuf) > 1)
+		;
+	while (k->err != -1 && drain(&k->err, &k->ebuf) > 1)
+		;
+}
+
+static void
+call_reset(struct keeper *k)
+{
+	close_quietly(&k->cli);
+	free(k->creq);
+	free(k->drep);
+	k->creq = k->drep = NULL;
+	k->creq_got = k->chdr_got = k->dlen_got = k->drep_got = 0;
+	k->drep_len = 0;
+	k->cst = C_NONE;
+	k->interrupted = false;
+}
+
+/* The reply to the caller; drv may be NULL. */
+static void
+reply(struct keeper *k, enum sess_end term, const uint8_t *drv, size_t dlen)
+{
+	struct sess_hdr		 h;
+	struct sess_result	 r;
+	size_t			 total;
+
+	if (k->cli == -1)
+		return;
+	if (!k->dead)
+		drain_all(k);
+	memset(&r, 0, sizeof(r));
+	r.term = term;
+	r.flags = (k->dead ? 0 : SESS_R_ALIVE) |
+	    (oom_kills(k) > k->oom_before ? SESS_R_OOM : 0) |
+	    (k->obuf.truncated ? SESS_R_OUT_TRUNC : 0) |
+	    (k->ebuf.truncated ? SESS_R_ERR_TRUNC : 0);
+	r.wstatus = k->wstatus;
+	r.out_len = (uint32_t)k->obuf.len;
+	r.err_len = (uint32_t)k->ebuf.len;
+	r.drv_len = (uint32_t)dlen;
+	r.wall_sec = mono_now() - k->t0;
+	total = sizeof(r) + k->obuf.len + k->ebuf.len + dlen;
+	hdr_fill(&h, SESS_OP_REPLY, 0, (uint32_t)total);
+	if (write_timed(k->cli, &h, sizeof(h), IO_TIMEOUT_MS) == -1 ||
+	    write_timed(k->cli, &r, sizeof(r), IO_TIMEOUT_MS) == -1 ||
+	    (k->obuf.len && write_timed(k->cli, k->obuf.data, k->obuf.len,
+	    IO_TIMEOUT_MS) == -1) ||
+	    (k->ebuf.len && write_timed(k->cli, k->ebuf.data, k->ebuf.len,
+	    IO_TIMEOUT_MS) == -1) ||
+	    (dlen && write_timed(k->cli, drv, dlen, IO_TIMEOUT_MS) == -1))
+		log_warnx("session: a worker did not take its reply");
+	buf_free(&k->obuf);
+	buf_free(&k->ebuf);
+	buf_init(&k->obuf, (size_t)k->p->max_output);
+	buf_init(&k->ebuf, (size_t)k->p->max_output);
+	call_reset(k);
+	/* Only calls keep a session alive; a GET of its state does not. */
+	k->last_used = now_s();
+}
+
+/* The jail is gone (or going): answer a waiting caller, then end. */
+__attribute__((noreturn)) static void
+session_over(struct keeper *k, enum sess_end term)
+{
+	if (k->out != -1 || k->err != -1) {
+		/* What the interpreter wrote before it died is the caller's. */
+		if (k->out != -1)
+			(void)fcntl(k->out, F_SETFL, O_NONBLOCK);
+		if (k->err != -1)
+			(void)fcntl(k->err, F_SETFL, O_NONBLOCK);
+		drain_all(k);
+	}
+	/* The interpreter ended on its own: init's report follows at once. */
+	if (term == SESS_T_DIED && !k->got_exit && k->pidfd >= 0) {
+		(void)poll_one(k->pidfd, POLLIN, 2000);
+		while (k->ctl != -1 && poll_one(k->ctl, POLLIN, 0) == 0)
+			recv_ctl(k);
+	}
+	kill_jail(k);
+	k->dead = true;
+	/* No report: init itself was killed (the OOM killer, as a rule). */
+	if (!k->got_exit)
+		k->wstatus = SIGKILL;
+	if (k->cst == C_RUN)
+		reply(k, term, NULL, 0);
+	finish(k, 0);
+}
+
+static void
+fill_info(const struct keeper *k, struct sess_info *in)
+{
+	time_t	 idle_end = k->last_used + k->p->idle_seconds;
+	time_t	 max_end = k->p->created + k->p->max_seconds;
+
+	memset(in, 0, sizeof(*in));
+	in->created = k->p->created;
+	in->last_used = k->last_used;
+	in->expires = idle_end < max_end ? idle_end : max_end;
+	in->executions = k->executions;
+	in->memory_bytes = memory_bytes(k);
+	in->busy = k->cst != C_NONE;
+}
+
+/*
+ * The banner: the session's role and state, and (when free) its
+ * workspace, for the worker to read return files beneath it.
+ */
+static void
+send_banner(struct keeper *k, int fd, bool busy)
+{
+	struct sess_hdr	 h;
+	struct sess_info in;
+	int		 ws = k->work;
+
+	fill_info(k, &in);
+	hdr_fill(&h, SESS_OP_BANNER, (k->p->admin ? SESS_F_ADMIN : 0) |
+	    (busy ? SESS_F_BUSY : 0), sizeof(in));
+	if (poll_one(fd, POLLOUT, 1000) == -1 ||
+	    fd_send(fd, &h, sizeof(h), &ws, busy || ws < 0 ? 0 : 1) == -1 ||
+	    write_timed(fd, &in, sizeof(in), 1000) == -1)
+		log_debug("session: banner not delivered");
+}
+
+static void
+accept_one(struct keeper *k)
+{
+	int	 fd;
+
+	fd = accept4(k->listen, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (fd == -1)
+		return;
+	if (k->cst != C_NONE) {
+		/* One call at a time; the next caller hears so at once. */
+		send_banner(k, fd, true);
+		close(fd);
+		return;
+	}
+	send_banner(k, fd, false);
+	k->cli = fd;
+	k->cst = C_READ;
+	k->t0 = mono_now();
+	k->deadline = k->t0 + IO_TIMEOUT_MS / 1000.0;
+}
+
+/* A whole request frame is in: do it. */
+static void
+start_call(struct keeper *k)
+{
+	uint8_t		 len[4];
+	uint32_t	 n = k->chdr.len;
+
+	switch (k->chdr.op) {
+	case SESS_OP_DELETE:
+		k->dead = true;
+		kill_jail(k);
+		k->cst = C_RUN;
+		reply(k, SESS_T_OK, NULL, 0);
+		finish(k, 0);
+	case SESS_OP_CALL:
+		break;
+	default:
+		call_reset(k);
+		return;
+	}
+	/* Output between calls (a thread, a background process) is dropped. */
+	drain_all(k);
+	buf_free(&k->obuf);
+	buf_free(&k->ebuf);
+	buf_init(&k->obuf, (size_t)k->p->max_output);
+	buf_init(&k->ebuf, (size_t)k->p->max_output);
+	memcpy(len, &n, 4);
+	k->cst = C_RUN;
+	k->executions++;
+	k->oom_before = oom_kills(k);
+	k->t0 = mono_now();
+	k->deadline = k->t0 + k->p->time_limit;
+	if (write_timed(k->drv_in, len, 4, IO_TIMEOUT_MS) == -1 ||
+	    write_timed(k->drv_in, k->creq, n, IO_TIMEOUT_MS) == -1)
+		session_over(k, SESS_T_PROTOCOL);
+	free(k->creq);
+	k->creq = NULL;
+}
+
+/* Reads what the caller sent so far; starts the call when complete. */
+static void
+read_request(struct keeper *k)
+{
+	ssize_t	 n;
+
+	if (k->chdr_got < sizeof(k->chdr)) {
+		n = read(k->cli, (char *)&k->chdr + k->chdr_got,
+		    sizeof(k->chdr) - k->chdr_got);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			call_reset(k);
+			return;
+		}
+		k->chdr_got += (size_t)n;
+		if (k->chdr_got < sizeof(k->chdr))
+			return;
+		if (k->chdr.magic != SESS_MAGIC || k->chdr.version !=
+		    SESS_VERSION || k->chdr.len > SESS_FRAME_MAX) {
+			log_warnx("session: a malformed request frame");
+			call_reset(k);
+			return;
+		}
+		k->creq = xmalloc(k->chdr.len + 1);
+	}
+	if (k->creq_got < k->chdr.len) {
+		n = read(k->cli, k->creq + k->creq_got, k->chdr.len -
+		    k->creq_got);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			call_reset(k);
+			return;
+		}
+		k->creq_got += (size_t)n;
+	}
+	if (k->creq_got == k->chdr.len)
+		start_call(k);
+}
+
+/* The driver's reply: a length, then that many bytes, all hostile. */
+static void
+read_driver(struct keeper *k)
+{
+	ssize_t	 n;
+
+	if (k->cst != C_RUN) {
+		log_warnx("session: the driver wrote unasked; ending it");
+		session_over(k, SESS_T_PROTOCOL);
+	}
+	if (k->dlen_got < 4) {
+		n = read(k->drv_out, k->dlen + k->dlen_got, 4 - k->dlen_got);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0)
+			session_over(k, SESS_T_DIED);
+		k->dlen_got += (size_t)n;
+		if (k->dlen_got < 4)
+			return;
+		memcpy(&k->drep_len, k->dlen, 4);
+		if (k->drep_len > SESS_FRAME_MAX) {
+			log_warnx("session: driver frame of %u bytes", k->drep_len);
+			session_over(k, SESS_T_PROTOCOL);
+		}
+		k->drep = xmalloc(k->drep_len + 1);
+	}
+	if (k->drep_got < k->drep_len) {
+		n = read(k->drv_out, k->drep + k->drep_got, k->drep_len -
+		    k->drep_got);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0)
+			session_over(k, SESS_T_DIED);
+		k->drep_got += (size_t)n;
+	}
+	if (k->drep_got == k->drep_len)
+		reply(k, k->interrupted ? SESS_T_INTERRUPTED : SESS_T_OK,
+		    k->drep, k->drep_len);
+}
+
+static void
+recv_ctl(struct keeper *k)
+{
+	struct ctl_msg	 m;
+	int		 fds[4], nfds, i;
+	ssize_t		 n;
+
+	n = fd_recv(k->ctl, &m, sizeof(m), fds, 4, &nfds, MSG_DONTWAIT);
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		close_quietly(&k->ctl);
+		return;
+	}
+	if (n == (ssize_t)sizeof(m) && m.type == CTL_READY && nfds == 1 &&
+	    k->work == -1) {
+		k->work = fds[0];
+		nfds = 0;
+	} else if (n == (ssize_t)sizeof(m) && m.type == CTL_EXIT) {
+		k->wstatus = m.wstatus;
+		k->got_exit = true;
+	}
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+}
+
+static void
+serve(struct keeper *k)
+{
+	struct pollfd	 pfd[7];
+	double		 now, wake;
+	time_t		 t;
+	int		 timeout;
+
+	for (;;) {
+		if (stop_requested)
+			session_over(k, SESS_T_EXPIRED);
+		now = mono_now();
+		t = now_s();
+		if (t >= k->p->created + k->p->max_seconds)
+			session_over(k, SESS_T_EXPIRED);
+		if (k->cst == C_NONE && t >= k->last_used + k->p->idle_seconds)
+			finish(k, 0);
+		if (k->cst == C_READ && now >= k->deadline)
+			call_reset(k);
+		if (k->cst == C_RUN && now >= k->deadline) {
+			if (!k->interrupted) {
+				/*
+				 * KeyboardInterrupt in the cell: the driver's
+				 * process group (init ignores it: no handler).
+				 */
+				(void)kill(-k->init, SIGINT);
+				k->interrupted = true;
+				k->deadline = now + k->p->grace_ms / 1000.0;
+			} else
+				session_over(k, SESS_T_KILLED_TIMEOUT);
+		}
+		wake = 1.0;
+		if (k->cst != C_NONE && k->deadline - now < wake)
+			wake = k->deadline - now;
+		timeout = (int)(wake * 1000) + 1;
+
+		pfd[0] = (struct pollfd){ k->listen, POLLIN, 0 };
+		pfd[1] = (struct pollfd){ k->cst == C_READ ? k->cli : -1,
+		    POLLIN, 0 };
+		pfd[2] = (struct pollfd){ k->drv_out, POLLIN, 0 };
+		pfd[3] = (struct pollfd){ k->out, POLLIN, 0 };
+		pfd[4] = (struct pollfd){ k->err, POLLIN, 0 };
+		pfd[5] = (struct pollfd){ k->pidfd, POLLIN, 0 };
+		pfd[6] = (struct pollfd){ k->ctl, POLLIN, 0 };
+		if (poll(pfd, 7, timeout) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_warn("session: poll");
+			session_over(k, SESS_T_PROTOCOL);
+		}
+		if (pfd[3].revents)
+			(void)drain(&k->out, &k->obuf);
+		if (pfd[4].revents)
+			(void)drain(&k->err, &k->ebuf);
+		if (pfd[6].revents)
+			recv_ctl(k);
+		if (pfd[2].revents)
+			read_driver(k);
+		if (pfd[5].revents) {
+			/* init is gone: its last report first. */
+			while (k->ctl != -1 && poll_one(k->ctl, POLLIN, 0) == 0)
+				recv_ctl(k);
+			session_over(k, SESS_T_DIED);
+		}
+		if (pfd[1].revents)
+			read_request(k);
+		if (pfd[0].revents)
+			accept_one(k);
+	}
+}
+
+static int
+channel(int *mine, int *theirs, bool mine_is_write)
+{
+	int	 p[2];
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return -1;
+	*mine = p[mine_is_write ? 1 : 0];
+	*theirs = p[mine_is_write ? 0 : 1];
+	return 0;
+}
+
+static void
+setup_fail(struct keeper *k, const char *what)
+{
+	struct sess_setup	 m;
+
+	memset(&m, 0, sizeof(m));
+	m.kind = SETUP_FAIL;
+	m.err = errno;
+	strlcpy(m.text, what, sizeof(m.text));
+	if (k->setup >= 0)
+		(void)fd_send(k->setup, &m, sizeof(m), NULL, 0);
+	log_warn("session keeper: %s", what);
+	finish(k, 1);
+}
+
+/* Reads the driver's first frame ("ready"), against the setup deadline. */
+static int
+await_driver(struct keeper *k, double end)
+{
+	uint8_t		 len[4];
+	char		 buf[64];
+	uint32_t	 n;
+	size_t		 got = 0;
+	ssize_t		 r;
+
+	while (got < 4) {
+		if (k->ctl != -1 && poll_one(k->ctl, POLLIN, 0) == 0)
+			recv_ctl(k);
+		if (poll_one(k->drv_out, POLLIN, (int)((end - mono_now()) *
+		    1000) + 1) == -1)
+			return -1;
+		r = read(k->drv_out, len + got, 4 - got);
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	memcpy(&n, len, 4);
+	if (n == 0 || n > sizeof(buf))
+		return -1;
+	for (got = 0; got < n; got += (size_t)r) {
+		if (poll_one(k->drv_out, POLLIN, (int)((end - mono_now()) *
+		    1000) + 1) == -1 || (r = read(k->drv_out, buf + got, n -
+		    got)) <= 0)
+			return -1;
+	}
+	return 0;
+}
+
+void
+keeper_main(const struct sess_params *p, struct jail_params *spec,
+    const int *fds, sess_clone_fn clone_jail, void *arg)
+{
+	struct keeper		 k;
+	struct sess_setup	 m;
+	struct sigaction	 sa;
+	int			 j_in = -1, j_out = -1, j_err = -1, j_drv = -1;
+	int			 j_ctl = -1, j_data = -1, sp[2], give[2], ngive;
+	int			 got[2], ngot;
+	double			 end;
+	ssize_t			 n;
+
+	memset(&k, 0, sizeof(k));
+	k.p = p;
+	k.listen = fds[SESS_FD_LISTEN];
+	k.slot = fds[SESS_FD_SLOT];
+	k.setup = fds[SESS_FD_SETUP];
+	k.init = -1;
+	k.pidfd = k.ctl = k.work = k.cli = -1;
+	k.drv_in = k.drv_out = k.out = k.err = k.data = -1;
+	k.last_used = now_s();
+	buf_init(&k.obuf, (size_t)p->max_output);
+	buf_init(&k.ebuf, (size_t)p->max_output);
+	end = mono_now() + p->setup_ms / 1000.0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	(void)sigaction(SIGTERM, &sa, NULL);
+	(void)sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	(void)sigaction(SIGCHLD, &sa, NULL);	/* the zygote's NOCLDWAIT */
+
+	if (channel(&k.drv_in, &j_in, true) == -1 ||
+	    channel(&k.out, &j_out, false) == -1 ||
+	    channel(&k.err, &j_err, false) == -1 ||
+	    channel(&k.drv_out, &j_drv, false) == -1 ||
+	    (spec->argv == NULL && channel(&k.data, &j_data, true) == -1) ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1)
+		setup_fail(&k, "pipes");
+	k.ctl = sp[0];
+	j_ctl = sp[1];
+	spec->fds[JAIL_FD_STDIN] = j_in;
+	spec->fds[JAIL_FD_STDOUT] = j_out;
+	spec->fds[JAIL_FD_STDERR] = j_err;
+	spec->fds[JAIL_FD_VERDICT] = j_drv;
+	spec->fds[JAIL_FD_CTL] = j_ctl;
+	spec->fds[JAIL_FD_DATA] = j_data;
+	spec->jaildir = p->jaildir;
+	spec->wait_go = true;
+
+	if ((k.init = clone_jail(spec, arg)) <= 0)
+		setup_fail(&k, "clone");
+	close(j_in);
+	close(j_out);
+	close(j_err);
+	close(j_drv);
+	close(j_ctl);
+	if (j_data != -1)
+		close(j_data);
+	if ((k.pidfd = (int)syscall(SYS_pidfd_open, k.init, 0)) == -1)
+		setup_fail(&k, "pidfd_open");
+
+	/* The worker attaches cgroups (and maps ids in exec mode). */
+	memset(&m, 0, sizeof(m));
+	m.kind = SETUP_INIT;
+	m.pid = k.init;
+	give[0] = k.pidfd;
+	give[1] = k.data;
+	ngive = k.data != -1 ? 2 : 1;
+	if (fd_send(k.setup, &m, sizeof(m), give, ngive) == -1)
+		setup_fail(&k, "setup: init");
+	close_quietly(&k.data);		/* the worker writes the files */
+	if (poll_one(k.setup, POLLIN, (int)((end - mono_now()) * 1000) + 1)
+	    == -1)
+		setup_fail(&k, "setup: the worker did not answer");
+	n = fd_recv(k.setup, &m, sizeof(m), got, 2, &ngot, 0);
+	while (ngot > 0)
+		close(got[--ngot]);
+	if (n != (ssize_t)sizeof(m) || m.kind != SETUP_GO)
+		setup_fail(&k, "setup: no go");
+	memcpy(k.cg, m.cg, sizeof(k.cg));
+	k.cg[0][PATH_MAX - 1] = k.cg[1][PATH_MAX - 1] = '\0';
+	if (write(k.ctl, "g", 1) != 1)
+		setup_fail(&k, "releasing the jail");
+	if (await_driver(&k, end) == -1) {
+		errno = ETIMEDOUT;
+		setup_fail(&k, "the session's interpreter did not start");
+	}
+	(void)fcntl(k.drv_out, F_SETFL, O_NONBLOCK);
+	(void)fcntl(k.drv_in, F_SETFL, O_NONBLOCK);
+	(void)fcntl(k.out, F_SETFL, O_NONBLOCK);
+	(void)fcntl(k.err, F_SETFL, O_NONBLOCK);
+	(void)fcntl(k.listen, F_SETFL, O_NONBLOCK);
+	memset(&m, 0, sizeof(m));
+	m.kind = SETUP_READY;
+	m.pid = k.init;
+	if (fd_send(k.setup, &m, sizeof(m), NULL, 0) == -1)
+		setup_fail(&k, "setup: ready");
+	close_quietly(&k.setup);
+	k.last_used = now_s();
+	serve(&k);
+	finish(&k, 0);
+}

@@ -1,0 +1,119 @@
+"""A public request whose code never started, because the zygote died
+while it started the run, answers 503 SandboxUnavailable ("the code was not
+run", retry) and is not charged: the client, told to retry, must not pay
+twice (issue 19's soak found the store one request above the answers)."""
+import os
+import re
+import signal
+import threading
+import time
+
+from helpers import err
+
+MODES = ('zygote',)
+CONFIG = {'rate_limit_per_minute': 1000, 'daily_quota': 50}
+
+
+def _zygotes(s):
+    out = []
+    for pid in set(re.findall(r'zygote (\d+) ready', s.worker_log_text())):
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                if f.read().startswith(b'pyexec-zygote'):
+                    out.append(int(pid))
+        except OSError:
+            pass
+    return out
+
+
+def _warm_all_workers(s):
+    """Every worker has a live zygote: as many concurrent runs as workers
+    (a worker serves one at a time), so a zygote killed by an earlier test
+    has been replaced everywhere."""
+    res = []
+    ts = [threading.Thread(target=lambda: res.append(s.execute(
+        {'code': 'import time\ntime.sleep(1)', 'api_key': s.admin_key},
+        timeout=120))) for _ in range(s.workers)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(120)
+    assert [r[0] for r in res] == [200] * s.workers, res
+
+
+def _stopped(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] == 'T'
+    except OSError:
+        return True
+
+
+def test_sandbox_unavailable_is_not_charged(s):
+    ip = '198.51.100.77'
+    st, doc, _ = s.execute({'code': 'print(1)'}, ip=ip)
+    assert st == 200 and doc['user_info']['requests_today'] == 1, doc
+    _warm_all_workers(s)
+    zygs = _zygotes(s)
+    assert zygs, 'no live zygote'
+    for z in zygs:
+        os.kill(z, signal.SIGSTOP)
+    try:
+        deadline = time.monotonic() + 30
+        while not all(_stopped(z) for z in zygs):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        res = {}
+        t = threading.Thread(target=lambda: res.update(r=s.execute(
+            {'code': 'print(2)'}, ip=ip, timeout=120)))
+        t.start()
+        # Admitted and charged, then waiting for a stopped zygote; killing
+        # it now is a zygote dying while it starts the run.
+        time.sleep(3)
+    finally:
+        for z in zygs:
+            try:
+                os.kill(z, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    t.join(120)
+    doc = err(res['r'], 503, 'SandboxUnavailable')
+    assert res['r'][2].get('retry-after'), res['r'][2]
+    assert doc['user_info']['requests_today'] == 1, doc['user_info']
+    # The store agrees: the next request is the second one charged.
+    st, doc, _ = s.execute({'code': 'print(3)'}, ip=ip, timeout=120)
+    assert st == 200 and doc['user_info']['requests_today'] == 2, doc
+
+
+def test_failed_session_creation_is_not_charged(s):
+    ip = '198.51.100.78'
+    st, doc, _ = s.execute({'code': 'print(1)'}, ip=ip)
+    assert st == 200 and doc['user_info']['requests_today'] == 1, doc
+    _warm_all_workers(s)
+    zygs = _zygotes(s)
+    assert zygs, 'no live zygote'
+    for z in zygs:
+        os.kill(z, signal.SIGSTOP)
+    try:
+        deadline = time.monotonic() + 30
+        while not all(_stopped(z) for z in zygs):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        res = {}
+        t = threading.Thread(target=lambda: res.update(r=s.request(
+            'POST', '/sessions', body=b'{}',
+            headers={'Content-Type': 'application/json',
+                     'X-Forwarded-For': ip}, timeout=120)))
+        t.start()
+        time.sleep(3)
+    finally:
+        for z in zygs:
+            try:
+                os.kill(z, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    t.join(120)
+    st = res['r'][0]
+    assert st in (500, 503), res['r']
+    st, doc, _ = s.execute({'code': 'print(3)'}, ip=ip, timeout=120)
+    assert st == 200 and doc['user_info']['requests_today'] == 2, doc
