@@ -785,6 +785,8 @@ sup_session_spec(struct jail_params *s, const struct runner *rn,
 			s->rlim[i].rlim_cur = (rlim_t)cpu_seconds;
 	s->wipe = NULL;
 	s->wipe_len = 0;
+	/* A session's jail is cloned by its keeper, not by this worker. */
+	s->fontlist_fd = -1;
 }
 
 struct jail_file *
