@@ -55,8 +55,10 @@ def test(stack):
     for root, dirs, files in os.walk(stack.base):
         found += [os.path.join(root, n) for n in dirs + files if tag in n]
     assert not found, 'found on the host: %s' % found
-    # runtime_dir also holds the concurrency slots' lock files (slot.N)
-    # and the pool's metrics counters (metrics.v1).
+    # runtime_dir also holds the concurrency slots' lock files (slot.N),
+    # the waiting room's (queue.N), the pool's metrics counters
+    # (metrics.v1) and the self-test's stamp (selftest.ok).
     jails = [n for n in os.listdir(os.path.join(stack.base, 'jails'))
-             if not n.startswith('slot.') and n != 'metrics.v1']
+             if not n.startswith(('slot.', 'queue.')) and
+             n not in ('metrics.v1', 'selftest.ok')]
     assert jails == [], 'jail mount points left behind: %s' % jails
