@@ -327,6 +327,8 @@
         return ['The server is busy', msg + (retry > 0 ? '\nRetry in ' + retry + ' s.' : ''), retry];
       case 'ServiceUnavailable':
         return ['Service unavailable', msg, retry];
+      case 'InvalidApiKey':
+        return ['Wrong API key', msg + '\nCorrect it, or empty the API key field to run as a public user.'];
       case 'ValidationError': case 'InvalidRequest':
         return ['The request was refused', msg];
       case 'PayloadTooLarge':

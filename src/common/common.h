@@ -49,6 +49,8 @@ struct config {
 	int		 rate_limit_ipv6_prefix;
 	char		 admin_api_key_file[PATH_MAX];
 	char		 allowed_imports[4096];	/* comma-separated */
+	/* appended to allowed_imports once the whole file is read */
+	char		 allowed_imports_extra[4096];
 	char		 runtime_dir[PATH_MAX];
 	char		 state_dir[PATH_MAX];
 	char		 zygote_path[PATH_MAX];
@@ -105,6 +107,7 @@ enum pyx_err {
 	PYX_E_SESSION_NOT_FOUND, /* 404: unknown, malformed, expired or released */
 	PYX_E_SESSION_BUSY,	/* 409: another call on the session in progress */
 	PYX_E_FILE_NOT_FOUND,	/* 404: no such file in a session's workspace */
+	PYX_E_BAD_KEY,		/* 401: a key was given and it is not the admin's */
 	PYX_E__COUNT
 };
 
@@ -142,6 +145,7 @@ char	*utf8_sanitize(const char *, size_t, size_t *, bool *);
 
 /* log.c */
 void	 log_init(const char *, int);
+void	 log_set_request(const char *);
 void	 log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_warnx(const char *, ...) __attribute__((format(printf, 1, 2)));
 void	 log_info(const char *, ...) __attribute__((format(printf, 1, 2)));

@@ -55,6 +55,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ "rate_limit_ipv6_prefix", K_INT, OFF(rate_limit_ipv6_prefix), 32, 128 },
 	{ "admin_api_key_file",	K_PATH,	OFF(admin_api_key_file), 0, 0 },
 	{ "allowed_imports",	K_IMPORTS, OFF(allowed_imports), 0, 0 },
+	{ "allowed_imports_extra", K_IMPORTS, OFF(allowed_imports_extra), 0, 0 },
 	{ "runtime_dir",	K_PATH,	OFF(runtime_dir), 0, 0 },
 	{ "state_dir",		K_PATH,	OFF(state_dir), 0, 0 },
 	{ "mode",		K_MODE,	OFF(mode), 0, 0 },
@@ -160,6 +161,46 @@ parse_imports(const char *v, char *out, size_t outlen, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * allowed_imports_extra adds to allowed_imports (the default list, or the
+ * file's own), wherever either appears in the file: replacing the list to
+ * add numpy used to drop every default module not named again.
+ */
+static int
+merge_imports(struct config *c, char *err, size_t errlen)
+{
+	char		*out = c->allowed_imports;
+	const char	*p, *q, *have;
+	size_t		 o = strlen(out), n, hl, outlen = sizeof(c->allowed_imports);
+	bool		 dup;
+
+	for (p = c->allowed_imports_extra; *p != '\0'; p = *q ? q + 1 : q) {
+		q = p + strcspn(p, ",");
+		n = (size_t)(q - p);
+		dup = false;
+		for (have = out; *have != '\0' && !dup;) {
+			hl = strcspn(have, ",");
+			dup = hl == n && memcmp(have, p, n) == 0;
+			have += hl;
+			if (*have == ',')
+				have++;
+		}
+		if (dup)
+			continue;
+		if (o + n + 2 > outlen) {
+			snprintf(err, errlen, "allowed_imports_extra: the lists "
+			    "together are too long");
+			return -1;
+		}
+		if (o > 0)
+			out[o++] = ',';
+		memcpy(out + o, p, n);
+		o += n;
+		out[o] = '\0';
+	}
+	return 0;
+}
+
 static int
 set_key(struct config *c, const struct cfg_key *k, const char *v, char *err,
     size_t errlen)
@@ -195,7 +236,7 @@ set_key(struct config *c, const struct cfg_key *k, const char *v, char *err,
 		}
 		return 0;
 	case K_IMPORTS:
-		if (parse_imports(v, c->allowed_imports,
+		if (parse_imports(v, (char *)c + k->off,
 		    sizeof(c->allowed_imports), err, errlen) == -1) {
 			/* prefix the key name */
 			char	 tmp[256];
@@ -316,6 +357,10 @@ cfg_parse(struct config *c, FILE *fp, const char *name, char *err,
 	}
 	if (ferror(fp)) {
 		snprintf(err, errlen, "%s: read error", name);
+		goto out;
+	}
+	if (merge_imports(c, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: %s", name, why);
 		goto out;
 	}
 	rv = 0;

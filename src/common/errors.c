@@ -1,7 +1,9 @@
 /*
  * errors.c: the single table from error to HTTP status, error type and
  * default public message. Nothing else in pyexec picks a status code.
- * Types and codes follow seed 002's contract; messages never carry
+ * Types and codes follow the contract of the service pyexec replaces
+ * (InvalidApiKey, a wrong key refused rather than served as public, is
+ * the one deliberate deviation); messages never carry
  * internal detail (paths, errno) — that goes to the log.
  */
 #include "config.h"
@@ -52,6 +54,9 @@ static const struct pyx_errinfo errtab[PYX_E__COUNT] = {
 	    "Another call on this session is in progress; retry when it ends." },
 	[PYX_E_FILE_NOT_FOUND] = { 404, "Not Found", "FileNotFound",
 	    "No such file in the session's workspace." },
+	/* One message whichever key was wrong (header or body): no hint. */
+	[PYX_E_BAD_KEY] = { 401, "Unauthorized", "InvalidApiKey",
+	    "The API key is not valid." },
 };
 
 const struct pyx_errinfo *

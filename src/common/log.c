@@ -17,12 +17,30 @@
 
 static const char *log_tag = "pyexec";
 static int log_verbose;
+/* The request being served: lines logged meanwhile name it ("rid=..."). */
+static char log_rid[40];
 
 void
 log_init(const char *tag, int verbose)
 {
 	log_tag = tag;
 	log_verbose = verbose;
+}
+
+/*
+ * Until called again with NULL, every line is prefixed "rid=ID: ", so a
+ * warning in the middle of a request (a jail that failed, a store error)
+ * can be matched to the request's own line and to the client's
+ * X-Request-Id. The id is nginx's (32 hex digits) or "-"; anything else
+ * is escaped like every other logged byte.
+ */
+void
+log_set_request(const char *rid)
+{
+	if (rid == NULL)
+		log_rid[0] = '\0';
+	else
+		strlcpy(log_rid, rid, sizeof(log_rid));
 }
 
 static void	vlog(int, const char *, va_list, int)
@@ -58,8 +76,13 @@ static void
 vlog(int prio, const char *fmt, va_list ap, int errnum)
 {
 	char	 raw[1024], msg[4 * sizeof(raw) + 1];
+	int	 n = 0;
 
-	vsnprintf(raw, sizeof(raw), fmt, ap);
+	if (log_rid[0] != '\0')
+		n = snprintf(raw, sizeof(raw), "rid=%s: ", log_rid);
+	if (n < 0 || (size_t)n >= sizeof(raw))
+		n = 0;
+	vsnprintf(raw + n, sizeof(raw) - (size_t)n, fmt, ap);
 	escape(raw, msg, sizeof(msg));
 	if (errnum)
 		fprintf(stderr, "<%d>%s[%ld]: %s: %s\n", prio, log_tag,

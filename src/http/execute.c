@@ -80,6 +80,8 @@ is_json_type(const char *ct)
 	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
 }
 
+#define PFX	"Import of disallowed module(s): "
+
 /* The bootstrap refused the code (run/verdict.c parsed why). */
 static enum pyx_err
 verdict_error(struct exec_ctx *c)
@@ -87,8 +89,8 @@ verdict_error(struct exec_ctx *c)
 	struct verdict_info	 vi;
 	struct json_object	*arr;
 	const char		*p, *end, *comma;
-	char			*clean;
-	size_t			 len;
+	char			*clean, *full;
+	size_t			 len, o;
 	int			 msglen;
 	bool			 lossy;
 
@@ -115,16 +117,38 @@ verdict_error(struct exec_ctx *c)
 		return ctx_fail(c, PYX_E_SYNTAX, "Syntax error in code: %.*s "
 		    "(line %d).", msglen, vi.text, vi.line);
 	}
+	/*
+	 * The message names every module, as "disallowed" does, however
+	 * many: it is built to size (the verdict is bounded) and replaces
+	 * the fixed-size errmsg in the reply (response.c merges err_extra
+	 * last). "a, b, c" is at most the list plus a space per comma.
+	 */
 	arr = json_object_new_array();
+	full = xmalloc(sizeof(PFX) + 2 * vi.text_len + 2);
+	memcpy(full, PFX, sizeof(PFX) - 1);
+	o = sizeof(PFX) - 1;
 	end = vi.text + vi.text_len;
 	for (p = vi.text; p < end; p = comma + 1) {
 		if ((comma = memchr(p, ',', (size_t)(end - p))) == NULL)
 			comma = end;
-		if (comma > p)
-			json_object_array_add(arr, json_object_new_string_len(p,
-			    (int)(comma - p)));
+		if (comma == p)
+			continue;
+		json_object_array_add(arr, json_object_new_string_len(p,
+		    (int)(comma - p)));
+		if (o > sizeof(PFX) - 1) {
+			full[o++] = ',';
+			full[o++] = ' ';
+		}
+		memcpy(full + o, p, (size_t)(comma - p));
+		o += (size_t)(comma - p);
 	}
+	full[o++] = '.';
+	full[o] = '\0';
 	json_object_object_add(c->err_extra, "disallowed", arr);
+	json_object_object_add(c->err_extra, "message",
+	    json_object_new_string_len(full, (int)o));
+	free(full);
+	/* The short form, for anything reading errmsg (the log). */
 	return ctx_fail(c, PYX_E_FORBIDDEN_IMPORT, "Import of disallowed "
 	    "module(s): %.*s.", msglen, vi.text);
 }
@@ -162,7 +186,20 @@ do_execute(struct exec_ctx *c)
 	if (e != PYX_OK)
 		return e;
 	run_set_limits(&c->run, &c->req.limits);
-	c->admin = admit_is_admin(c->w, &c->req);
+	e = admit_caller(c->w, h, c->req.api_key, c->req.api_key_len,
+	    &c->admin);
+	/*
+	 * The role is decided: no copy of a key need live on through the
+	 * run (an exec-mode jail's init starts as a copy of this process).
+	 * The header's string is libfcgi's heap copy of the parameter.
+	 */
+	if (c->req.api_key != NULL)
+		explicit_bzero(c->req.api_key, c->req.api_key_len);
+	if (h->authorization != NULL)
+		explicit_bzero((char *)(uintptr_t)h->authorization,
+		    strlen(h->authorization));
+	if (e != PYX_OK)
+		return e;
 	if ((e = admit(c)) != PYX_OK)
 		return e;
 
@@ -288,6 +325,7 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 
 	memset(&c, 0, sizeof(c));
 	memset(rep, 0, sizeof(*rep));
+	log_set_request(h->request_id);
 	c.w = w;
 	c.http = h;
 	c.t0 = mono_now();
@@ -319,6 +357,7 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	if (c.replied) {
 		met_request(mr, PYX_OK);
 		ctx_free(&c);
+		log_set_request(NULL);
 		return;
 	}
 
@@ -331,6 +370,9 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	if (c.retry_after > 0)
 		snprintf(rep->extra_headers, sizeof(rep->extra_headers),
 		    "Retry-After: %d\r\n", c.retry_after);
+	if (c.err == PYX_E_BAD_KEY)
+		strlcpy(rep->extra_headers, "WWW-Authenticate: Bearer "
+		    "realm=\"pyexec\"\r\n", sizeof(rep->extra_headers));
 	rep->status = ei->status;
 	rep->reason = ei->reason;
 	rep->body = resp_build(&c, &rep->body_len);
@@ -339,7 +381,7 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	 * (libfcgi's, json-c's); returning free pages to the kernel zeroes
 	 * most of them before an exec-mode jail's init copies this process.
 	 */
-	rep->trim = c.req.api_key != NULL;
+	rep->trim = c.req.api_key != NULL || h->authorization != NULL;
 	/* The reply's placeholders need the files: the reply owns them now. */
 	if (c.outputs != NULL && c.ran &&
 	    (c.err == PYX_OK || c.err == PYX_E_TIMEOUT)) {
@@ -347,11 +389,21 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 		memset(&c.outfiles, 0, sizeof(c.outfiles));
 	}
 	w->served++;
-	log_info("%s %s %.64s %d %s admin=%d term=%d wall=%.3fs total=%.3fs "
-	    "rid=%s", h->remote_addr ? h->remote_addr : "-", h->method, path,
-	    ei->status, ei->type ? ei->type : "-", c.admin, c.run.term,
-	    c.run.wall_sec, mono_now() - c.t0, h->request_id);
+	/*
+	 * The request's own line, in words: term is the reply's termination
+	 * ("none": nothing ran), and the id ends it (it names the request
+	 * already, so the line carries no prefix).
+	 */
+	log_set_request(NULL);
+	log_info("%s %s %.64s %d %s role=%s term=%s oom=%s wall=%.3fs "
+	    "total=%.3fs rid=%s", h->remote_addr ? h->remote_addr : "-",
+	    h->method, path, ei->status, ei->type ? ei->type : "-",
+	    c.admin ? "admin" : "public", resp_term_name(c.ran ? c.run.term :
+	    TERM_NONE), c.run.oom_killed ? "yes" : "no", c.run.wall_sec,
+	    mono_now() - c.t0, h->request_id);
+	log_set_request(h->request_id);
 	ctx_free(&c);
+	log_set_request(NULL);
 	if (w->served % 8 == 0)
 		worker_sweep(w);
 }

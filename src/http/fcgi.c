@@ -368,6 +368,7 @@ fcgi_serve(struct worker *w)
 	FCGX_Request		 req;
 	struct http_req		 h;
 	struct http_reply	 rep;
+	char			*auth;
 	bool			 sent;
 
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0, 0) != 0) {
@@ -387,7 +388,7 @@ fcgi_serve(struct worker *w)
 		h.read_body = fcgi_read_body;
 		h.conn_fd = req.ipcFd;
 		h.body_ctx = &req;
-		h.authorization = FCGX_GetParam("HTTP_AUTHORIZATION",
+		h.authorization = auth = FCGX_GetParam("HTTP_AUTHORIZATION",
 		    req.envp);
 		h.metrics_allowed = FCGX_GetParam("PYEXEC_METRICS_ALLOWED",
 		    req.envp);
@@ -403,6 +404,13 @@ fcgi_serve(struct worker *w)
 		free(rep.body);
 		outfiles_free(&rep.files);
 		wipe_input(req.in);
+		/*
+		 * The header may hold the admin key: libfcgi frees the params
+		 * without clearing them, and an exec-mode jail's init is a
+		 * copy of this process.
+		 */
+		if (auth != NULL)
+			explicit_bzero(auth, strlen(auth));
 		if (sent)
 			FCGX_Free(&req, 1);	/* libfcgi must add nothing */
 		else

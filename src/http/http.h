@@ -110,7 +110,8 @@ enum pyx_err sessions_route(struct exec_ctx *, struct http_reply *,
 	    const char *);
 
 /* admit.c: the caller's role, a slot, the rate limit and quota */
-bool	 admit_is_admin(const struct worker *, const struct exec_req *);
+enum pyx_err admit_caller(const struct worker *, const struct http_req *,
+	    const char *, size_t, bool *);
 bool	 admin_key_match(const struct worker *, const char *, size_t);
 struct store *admit_store(struct worker *);
 enum pyx_err admit(struct exec_ctx *);

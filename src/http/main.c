@@ -13,10 +13,14 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+
 #include <dirent.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcgiapp.h>
+#include <getopt.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,13 +37,17 @@ __attribute__((noreturn)) static void
 usage(void)
 {
 	fprintf(stderr, "usage: pyexec-fcgi [-tBPv] [-c config] [-k keyfile]\n"
+	    "       pyexec-fcgi [-c config] --quota address [--reset]\n"
 	    "  -c config  configuration file (default " DEFAULT_CONFIG ")\n"
 	    "  -k file    admin key file, overriding admin_api_key_file (for\n"
 	    "             systemd credentials: -k ${CREDENTIALS_DIRECTORY}/admin.key)\n"
 	    "  -t         check the configuration and exit\n"
 	    "  -B         print the largest valid request body in bytes\n"
 	    "  -P         print the seccomp filter and exit\n"
-	    "  -v         verbose logging\n");
+	    "  -v         verbose logging\n"
+	    "  --quota address  print a client's rate-limit and quota counts\n"
+	    "             (an IPv6 address counts as its network, as served)\n"
+	    "  --reset    with --quota: forget that client's counts\n");
 	exit(2);
 }
 
@@ -133,18 +141,31 @@ worker_sweep(struct worker *w)
 struct flags {
 	const char	*conf;
 	const char	*keyfile;
-	bool		 check, body, dump, verbose;
+	const char	*quota;		/* --quota ADDRESS */
+	bool		 check, body, dump, verbose, reset;
 };
 
 static void
 parse_flags(int argc, char *argv[], struct flags *f)
 {
+	static const struct option longopts[] = {
+		{ "quota", required_argument, NULL, 'Q' },
+		{ "reset", no_argument, NULL, 'R' },
+		{ NULL, 0, NULL, 0 },
+	};
 	int	 ch;
 
 	memset(f, 0, sizeof(*f));
 	f->conf = DEFAULT_CONFIG;
-	while ((ch = getopt(argc, argv, "BPc:k:tv")) != -1) {
+	while ((ch = getopt_long(argc, argv, "BPc:k:tv", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
+		case 'Q':
+			f->quota = optarg;
+			break;
+		case 'R':
+			f->reset = true;
+			break;
 		case 'B':
 			f->body = true;
 			break;
@@ -167,7 +188,8 @@ parse_flags(int argc, char *argv[], struct flags *f)
 			usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (f->reset && f->quota == NULL) ||
+	    (f->quota != NULL && (f->check || f->body || f->dump)))
 		usage();
 }
 
@@ -195,6 +217,18 @@ raise_nofile(void)
 	rl.rlim_cur = rl.rlim_max;
 	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 		fatal("setrlimit(RLIMIT_NOFILE)");
+}
+
+/*
+ * The path of the rate-limit store in state_dir: the workers' and
+ * --quota's alike.
+ */
+static void
+store_path_of(const struct config *c, char *out, size_t len)
+{
+	if (snprintf(out, len, "%s/ratelimit.sqlite", c->state_dir) >=
+	    (int)len)
+		fatalx("state_dir is too long");
 }
 
 static void
@@ -246,10 +280,7 @@ start_worker(struct worker *w, const char *conf)
 	 * A store that cannot be opened does not stop the worker: public
 	 * requests get 503 (retrying the open each time), admins still run.
 	 */
-	if (snprintf(w->store_path, sizeof(w->store_path),
-	    "%s/ratelimit.sqlite", w->cfg.state_dir) >=
-	    (int)sizeof(w->store_path))
-		fatalx("state_dir is too long");
+	store_path_of(&w->cfg, w->store_path, sizeof(w->store_path));
 	if ((w->store = store_open(w->store_path, err, sizeof(err))) == NULL)
 		log_warnx("rate-limit store %s: %s (public requests get 503 "
 		    "until it opens)", w->store_path, err);
@@ -273,6 +304,64 @@ stop_worker(struct worker *w)
 		explicit_bzero(w->admin_key, w->admin_key_len);
 		free(w->admin_key);
 	}
+}
+
+/*
+ * pyexec-fcgi --quota ADDRESS [--reset]: an operator's look at one
+ * client's counters, in the workers' own store, counted under the same
+ * key (an IPv6 address becomes its rate_limit_ipv6_prefix network).
+ * Run as root it first becomes the owner of state_dir (the service's
+ * user): SQLite's -wal and -shm files made by root would lock the
+ * workers out, and the store refuses a directory that is not the
+ * caller's.
+ */
+static int
+quota_main(const struct config *cfg, const char *addr, bool reset)
+{
+	struct quota_info	 q;
+	struct store		*st;
+	struct stat		 sb;
+	unsigned char		 bin[sizeof(struct in6_addr)];
+	char			 path[PATH_MAX], key[STORE_KEY_MAX];
+	char			 err[3 * PATH_MAX];
+	long long		 removed = 0;
+
+	if (inet_pton(AF_INET, addr, bin) != 1 &&
+	    inet_pton(AF_INET6, addr, bin) != 1) {
+		fprintf(stderr, "pyexec-fcgi: --quota: '%s' is not an IPv4 or "
+		    "IPv6 address\n", addr);
+		return 2;
+	}
+	if (geteuid() == 0) {
+		if (stat(cfg->state_dir, &sb) == -1)
+			fatal("state_dir %s", cfg->state_dir);
+		if (sb.st_uid != 0 && (setgroups(0, NULL) == -1 ||
+		    setresgid(sb.st_gid, sb.st_gid, sb.st_gid) == -1 ||
+		    setresuid(sb.st_uid, sb.st_uid, sb.st_uid) == -1))
+			fatal("becoming the owner of %s", cfg->state_dir);
+	}
+	store_path_of(cfg, path, sizeof(path));
+	store_client_key(addr, cfg->rate_limit_ipv6_prefix, key, sizeof(key));
+	if ((st = store_open(path, err, sizeof(err))) == NULL)
+		fatalx("rate-limit store %s: %s", path, err);
+	if (reset && (removed = store_reset(st, key)) == -1)
+		fatalx("%s", store_errmsg(st));
+	if (store_peek(st, key, time(NULL), cfg->rate_limit_per_minute,
+	    cfg->daily_quota, &q) == -1)
+		fatalx("%s", store_errmsg(st));
+	store_close(st);
+	printf("client: %s\n", key);
+	if (reset)
+		printf("reset: %lld rows removed\n", removed);
+	printf("requests_today: %lld\n"
+	    "daily_quota: %lld\n"
+	    "remaining_today: %lld\n"
+	    "requests_last_minute: %lld\n"
+	    "rate_limit_per_minute: %lld\n"
+	    "retry_after_seconds: %d\n",
+	    q.requests_today, q.daily_limit, q.remaining_today,
+	    q.requests_last_minute, q.minute_limit, q.retry_after_seconds);
+	return 0;
 }
 
 int
@@ -308,6 +397,8 @@ main(int argc, char *argv[])
 			fatalx("seccomp: %s", err);
 		return 0;
 	}
+	if (f.quota != NULL)
+		return quota_main(&w.cfg, f.quota, f.reset);
 
 	start_worker(&w, f.conf);
 	if (fcgi_serve(&w) == -1)

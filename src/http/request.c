@@ -145,10 +145,11 @@ static enum pyx_err
 parse_attachments(const struct config *cfg, struct json_object *arr,
     struct exec_req *r, char *msg, size_t msglen)
 {
-	struct json_object	*it, *fn, *cb;
-	const char		*why, *b64;
+	struct json_object	*it, *fn, *cb, *cb2;
+	const char		*why, *b64, *cbname;
 	size_t			 i, j, n, b64len, maxenc, nlen;
 	int			 nkeys;
+	bool			 has_a;
 
 	if (!json_object_is_type(arr, json_type_array)) {
 		snprintf(msg, msglen, "'attachments' must be an array, not %s",
@@ -172,12 +173,30 @@ parse_attachments(const struct config *cfg, struct json_object *arr,
 			    "with 'filename' and 'content_base_64'", i);
 			return PYX_E_VALIDATION;
 		}
+		/*
+		 * The original contract spells the content "content_base_64",
+		 * replies spell it "content_base64": either is accepted, never
+		 * both (which one would win is not the client's guess to make).
+		 */
 		nkeys = json_object_object_length(it);
-		if (!json_object_object_get_ex(it, "filename", &fn) ||
-		    !json_object_object_get_ex(it, "content_base_64", &cb) ||
+		cbname = "content_base_64";
+		has_a = json_object_object_get_ex(it, cbname, &cb);
+		if (json_object_object_get_ex(it, "content_base64", &cb2)) {
+			if (has_a) {
+				snprintf(msg, msglen, "attachments[%zu] has both "
+				    "'content_base_64' and 'content_base64'; "
+				    "give one", i);
+				return PYX_E_VALIDATION;
+			}
+			cb = cb2;
+			cbname = "content_base64";
+			has_a = true;
+		}
+		if (!json_object_object_get_ex(it, "filename", &fn) || !has_a ||
 		    nkeys != 2) {
 			snprintf(msg, msglen, "attachments[%zu] must have exactly "
-			    "the fields 'filename' and 'content_base_64'", i);
+			    "the fields 'filename' and 'content_base_64' (or "
+			    "'content_base64')", i);
 			return PYX_E_VALIDATION;
 		}
 		if (!json_object_is_type(fn, json_type_string)) {
@@ -186,8 +205,8 @@ parse_attachments(const struct config *cfg, struct json_object *arr,
 			return PYX_E_VALIDATION;
 		}
 		if (!json_object_is_type(cb, json_type_string)) {
-			snprintf(msg, msglen, "attachments[%zu].content_base_64 "
-			    "must be a string", i);
+			snprintf(msg, msglen, "attachments[%zu].%s must be a "
+			    "string", i, cbname);
 			return PYX_E_VALIDATION;
 		}
 		r->att[i].name = dup_string(fn, &nlen);
@@ -222,8 +241,8 @@ parse_attachments(const struct config *cfg, struct json_object *arr,
 		r->att[i].data = xmalloc(b64_decoded_max(b64len));
 		if (b64_decode(b64, b64len, r->att[i].data,
 		    b64_decoded_max(b64len), &r->att[i].len) == -1) {
-			snprintf(msg, msglen, "attachments[%zu].content_base_64 "
-			    "is not valid base64", i);
+			snprintf(msg, msglen, "attachments[%zu].%s is not "
+			    "valid base64", i, cbname);
 			return PYX_E_VALIDATION;
 		}
 		if (r->att[i].len > (size_t)cfg->max_file_bytes) {

@@ -32,6 +32,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -115,11 +116,25 @@ first_slot(const struct config *cfg)
 	return cfg->max_concurrent + SLOTS_SELFTEST;
 }
 
-/* The one place sessions ask who the caller is (the lead wires Bearer). */
-static bool
-sess_caller_is_admin(struct exec_ctx *c)
+/*
+ * The one place sessions ask who the caller is: admit_caller() (the body's
+ * api_key or an Authorization header; a wrong key is 401 on every route).
+ * Then no copy of a key lives on: an exec-mode keeper starts as a copy of
+ * this process.
+ */
+static enum pyx_err
+sess_caller(struct exec_ctx *c, bool *admin)
 {
-	return admit_is_admin(c->w, &c->req);
+	enum pyx_err	 e;
+
+	e = admit_caller(c->w, c->http, c->req.api_key, c->req.api_key_len,
+	    admin);
+	if (c->req.api_key != NULL)
+		explicit_bzero(c->req.api_key, c->req.api_key_len);
+	if (c->http != NULL && c->http->authorization != NULL)
+		explicit_bzero((char *)(uintptr_t)c->http->authorization,
+		    strlen(c->http->authorization));
+	return e;
 }
 
 static void
@@ -656,7 +671,8 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	if ((e = read_body(c, cfg_max_body(cfg), true)) != PYX_OK ||
 	    (e = parse_json_body(c, allowed, NULL, false)) != PYX_OK)
 		return e;
-	c->admin = sess_caller_is_admin(c);
+	if ((e = sess_caller(c, &c->admin)) != PYX_OK)
+		return e;
 	c->req.code_len = 0;	/* the jail's script.py: empty, removed */
 	if (cfg->max_sessions == 0) {
 		c->retry_after = 60;
@@ -1107,7 +1123,7 @@ sess_exec(struct exec_ctx *c, const char *id, size_t idlen, bool run)
 	struct sreply		 r;
 	struct json_object	*q, *v, *err;
 	const char		*why;
-	bool			 alive;
+	bool			 alive, keyed;
 	enum pyx_err		 e;
 	double			 cpu = 0;
 
@@ -1121,6 +1137,9 @@ sess_exec(struct exec_ctx *c, const char *id, size_t idlen, bool run)
 	if (c->req.natt > 0)
 		return ctx_fail(c, PYX_E_VALIDATION, "Attachments are not taken "
 		    "here: PUT /sessions/{id}/files/{path}.");
+	/* A wrong key is refused; a right one changes nothing here. */
+	if ((e = sess_caller(c, &keyed)) != PYX_OK)
+		return e;
 	if ((e = sess_open(c, id, idlen, &s)) != PYX_OK)
 		return e;
 	/* The session's role, fixed at its creation, decides the charging. */

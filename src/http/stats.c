@@ -4,11 +4,11 @@
  * counters (metrics.c) and the slot files (slots.c).
  *
  * Who may read them: a caller presenting the admin key
- * ("Authorization: Bearer KEY", compared in constant time), or one whose
+ * ("Authorization: Bearer KEY", admit_caller in admit.c), or one whose
  * address the operator listed in nginx's geo block, which nginx reports
  * in the PYEXEC_METRICS_ALLOWED parameter (a FastCGI parameter: clients
- * cannot set it, unlike headers). Anyone else gets 403, before anything
- * is read. Owns only the reply body it builds.
+ * cannot set it, unlike headers). A wrong key gets 401, anyone else 403,
+ * before anything is read. Owns only the reply body it builds.
  */
 #include "config.h"
 
@@ -34,18 +34,19 @@ static const char *const zyg_names[MET_ZYG__COUNT] = {
 	[MET_ZYG_DIED] = "died",
 };
 
-static bool
+/* A wrong key is refused even from a listed address: it is a mistake. */
+static enum pyx_err
 stats_allowed(const struct worker *w, const struct http_req *h)
 {
-	const char	*a = h->authorization;
-	size_t		 n = strlen("Bearer ");
+	enum pyx_err	 e;
+	bool		 admin;
 
-	if (h->metrics_allowed != NULL && strcmp(h->metrics_allowed, "1") == 0)
-		return true;
-	if (a == NULL || strncasecmp(a, "Bearer ", n) != 0)
-		return false;
-	a += n;
-	return admin_key_match(w, a, strlen(a));
+	if ((e = admit_caller(w, h, NULL, 0, &admin)) != PYX_OK)
+		return e;
+	if (admin || (h->metrics_allowed != NULL &&
+	    strcmp(h->metrics_allowed, "1") == 0))
+		return PYX_OK;
+	return PYX_E_FORBIDDEN;
 }
 
 static void
@@ -271,13 +272,14 @@ stats_handle(struct worker *w, const struct http_req *h, bool prometheus,
     struct http_reply *rep)
 {
 	struct met_counters	 s;
+	enum pyx_err		 e;
 	char			 err[256];
 	int			 in_flight;
 	FILE			*f;
 	size_t			 len;
 
-	if (!stats_allowed(w, h))
-		return PYX_E_FORBIDDEN;
+	if ((e = stats_allowed(w, h)) != PYX_OK)
+		return e;
 	met_snapshot(&s);
 	if ((in_flight = slots_count(w->cfg.runtime_dir, w->cfg.max_concurrent,
 	    err, sizeof(err))) < 0) {

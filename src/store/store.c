@@ -96,6 +96,8 @@ enum store_q {
 	Q_DAILY_ADD,
 	Q_MINUTE_SUB,
 	Q_DAILY_SUB,
+	Q_RESET_MINUTE,
+	Q_RESET_DAILY,
 	Q__COUNT
 };
 
@@ -120,6 +122,8 @@ static const char *const store_sql[Q__COUNT] = {
 	    " WHERE ip = ?1 AND ts = ?2 AND n > 0",
 	[Q_DAILY_SUB] = "UPDATE daily SET n = n - 1"
 	    " WHERE ip = ?1 AND day = ?2 AND n > 0",
+	[Q_RESET_MINUTE] = "DELETE FROM minute_hits WHERE ip = ?1",
+	[Q_RESET_DAILY] = "DELETE FROM daily WHERE ip = ?1",
 };
 
 struct store {
@@ -473,6 +477,41 @@ fail:
 	memset(out, 0, sizeof(*out));
 	out->minute_limit = per_minute;
 	out->daily_limit = daily;
+	return -1;
+}
+
+/*
+ * Forgets every count of one client key (the operator's --quota --reset):
+ * its window and its days, in one write transaction, so a worker charging
+ * meanwhile is counted either before (and forgotten) or after. Returns the
+ * rows removed, or -1 with store_errmsg() set.
+ */
+long long
+store_reset(struct store *st, const char *ip)
+{
+	struct quota_info	 scratch;
+	long long		 n;
+
+	if (st == NULL || check_args(st, ip, 1, 1, &scratch) == -1)
+		return -1;
+	if (exec_q(st, Q_BEGIN_WRITE, "begin") == -1)
+		goto fail;
+	if (sqlite3_bind_text(st->q[Q_RESET_MINUTE], 1, ip, -1,
+	    SQLITE_STATIC) != SQLITE_OK || exec_q(st, Q_RESET_MINUTE,
+	    "reset window") == -1)
+		goto fail;
+	n = sqlite3_changes(st->db);
+	if (sqlite3_bind_text(st->q[Q_RESET_DAILY], 1, ip, -1,
+	    SQLITE_STATIC) != SQLITE_OK || exec_q(st, Q_RESET_DAILY,
+	    "reset quota") == -1)
+		goto fail;
+	n += sqlite3_changes(st->db);
+	if (exec_q(st, Q_COMMIT, "commit") == -1)
+		goto fail;
+	return n;
+
+fail:
+	rollback(st);
 	return -1;
 }
 

@@ -35,6 +35,7 @@ enum store_result store_charge(struct store *, const char *, time_t, int, int,
 int		 store_refund(struct store *, const char *, time_t);
 int		 store_peek(struct store *, const char *, time_t, int, int,
 		    struct quota_info *);
+long long	 store_reset(struct store *, const char *);
 const char	*store_errmsg(const struct store *);
 #define STORE_KEY_MAX	128	/* bytes of a client key (store_client_key) */
 void		 store_client_key(const char *, int, char *, size_t);

@@ -37,9 +37,10 @@ def test_access_rule(s):
         st, h, body = s.request('GET', path, headers=far)
         assert st == 403, (path, st)
         assert json.loads(body)['error_details']['type'] == 'Forbidden'
+        # A wrong key is refused, not taken for a caller without one.
         st, h, body = s.request('GET', path, headers=dict(
             far, Authorization='Bearer wrong-key-0123456789'))
-        assert st == 403, (path, st)
+        assert st == 401, (path, st)
         st, h, body = s.request('GET', path, headers=dict(
             far, Authorization='Bearer ' + s.admin_key))
         assert st == 200, (path, st, body[:200])

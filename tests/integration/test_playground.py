@@ -133,6 +133,21 @@ def test_shows_errors(s):
     assert 'bad' in d.find_element('id', 'exit').get_attribute('class')
 
 
+def test_wrong_key_explained(s):
+    # A wrong key is refused (401), and the page says what to do about it.
+    d = driver(s)
+    set_value(d, 'api-key', 'not-the-admin-key-0123456789')
+    try:
+        run(d, 'print(1)')
+        err = d.find_element('id', 'error')
+        assert err.is_displayed() and 'Wrong API key' in err.text, err.text
+        assert 'empty the API key field' in err.text, err.text
+    finally:
+        set_value(d, 'api-key', '')
+    run(d, 'print(2)')
+    assert text(d, 'stdout') == '2\n'
+
+
 def test_stdin(s):
     d = driver(s)
     run(d, 'import sys\nprint(sys.stdin.read().upper(), end="")',

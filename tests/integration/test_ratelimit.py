@@ -57,10 +57,13 @@ def test_admin_bypasses_limits(s):
     assert doc['user_info']['requests_today'] == 1, doc
 
 
-def test_wrong_key_is_public_and_limited(s):
+def test_wrong_key_is_refused_and_not_charged(s):
+    # A wrong key is 401 (not a silent public caller), and costs nothing.
     ip = '203.0.113.50'
     bad = s.admin_key[:-2] + 'zz'
     codes = [s.execute({'code': 'pass', 'api_key': bad}, ip=ip)[0] for _ in range(6)]
+    assert codes == [401] * 6, codes
+    codes = [s.execute({'code': 'pass'}, ip=ip)[0] for _ in range(6)]
     assert codes == [200] * 5 + [429], codes
 
 

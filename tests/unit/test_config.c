@@ -263,6 +263,37 @@ test_imports(void)
 	text[o] = '\0';
 	ok(parse(&c, text) == -1 && strstr(err, "t.conf:1: allowed_imports: "
 	    "list too long") != NULL, "an over-long list is an error");
+
+	/* allowed_imports_extra appends, wherever either key is. */
+	is_int(parse(&c, "allowed_imports_extra = matplotlib, scipy\n"), 0,
+	    "allowed_imports_extra alone");
+	ok(strncmp(c.allowed_imports, "math,", 5) == 0 &&
+	    strstr(c.allowed_imports, ",time,") != NULL &&
+	    strcmp(c.allowed_imports + strlen(c.allowed_imports) - 21,
+	    ",sys,matplotlib,scipy") == 0,
+	    "extra names follow the whole default list (time kept)");
+	parse(&c, "allowed_imports_extra = x, a\nallowed_imports = a, b\n");
+	is_str(c.allowed_imports, "a,b,x", "extra before the list: appended "
+	    "to the file's list, duplicates once");
+	parse(&c, "allowed_imports = \nallowed_imports_extra = q\n");
+	is_str(c.allowed_imports, "q", "extra to an empty list");
+	ok(parse(&c, "allowed_imports_extra = os.path\n") == -1 &&
+	    strstr(err, "t.conf:1: allowed_imports_extra: 'os.path' is not a "
+	    "module name") != NULL, "extra names are checked like the list's");
+	/* 440 names (3959 bytes) fit alone, not after the default list. */
+	text[0] = '\0';
+	o = (size_t)snprintf(text, 32, "allowed_imports_extra = ");
+	for (i = 0; i < 440; i++)
+		o += (size_t)snprintf(text + o, 10, "%sx%07zu", i ? "," : "",
+		    i);
+	text[o++] = '\n';
+	text[o] = '\0';
+	ok(parse(&c, text) == -1 && strstr(err, "t.conf: "
+	    "allowed_imports_extra: the lists together are too long") != NULL,
+	    "lists too long together: an error");
+	memcpy(text, "allowed_imports      ", 21);
+	ok(parse(&c, text) == 0 && strlen(c.allowed_imports) == 3959,
+	    "the same names fit as the list itself");
 	free(text);
 }
 
@@ -405,7 +436,7 @@ test_max_body(void)
 int
 main(void)
 {
-	plan(109);
+	plan(116);
 	test_defaults();
 	test_full_file();
 	test_errors();

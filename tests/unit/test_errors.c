@@ -33,6 +33,7 @@ static const struct {
 	{ PYX_E_SESSION_NOT_FOUND, 404, "SessionNotFound" },
 	{ PYX_E_SESSION_BUSY, 409, "SessionBusy" },
 	{ PYX_E_FILE_NOT_FOUND, 404, "FileNotFound" },
+	{ PYX_E_BAD_KEY, 401, "InvalidApiKey" },
 };
 #define NWANT	(sizeof(want) / sizeof(want[0]))
 
@@ -40,7 +41,8 @@ static const struct {
 	int		 status;
 	const char	*reason;
 } reasons[] = {
-	{ 200, "OK" }, { 400, "Bad Request" }, { 403, "Forbidden" },
+	{ 200, "OK" }, { 400, "Bad Request" }, { 401, "Unauthorized" },
+	{ 403, "Forbidden" },
 	{ 404, "Not Found" }, { 409, "Conflict" },
 	{ 405, "Method Not Allowed" }, { 413, "Payload Too Large" },
 	{ 415, "Unsupported Media Type" }, { 429, "Too Many Requests" },

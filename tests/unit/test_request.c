@@ -575,8 +575,11 @@ static const struct {
 	{ "{\"code\":\"\",\"attachments\":[{}]}",
 	    "attachments[0] must have exactly the fields" },
 	{ "{\"code\":\"\",\"attachments\":[{\"filename\":\"a\","
-	    "\"content_base64\":\"\"}]}",
-	    "attachments[0] must have exactly the fields" },
+	    "\"content_base64\":\"\",\"content_base_64\":\"\"}]}",
+	    "attachments[0] has both 'content_base_64' and 'content_base64'" },
+	{ "{\"code\":\"\",\"attachments\":[{\"filename\":\"a\","
+	    "\"content_base64\":1}]}",
+	    "attachments[0].content_base64 must be a string" },
 };
 #define NTYPE_ERRS	(sizeof(type_errs) / sizeof(type_errs[0]))
 
@@ -719,6 +722,21 @@ test_base64(void)
 	    r.att[1].len == 1 && r.att[1].data[0] == (uint8_t)0xff,
 	    "base64 with CRLF, and with an escaped '/', decodes");
 	req_free(&r);
+
+	/* The replies' spelling is accepted in requests too. */
+	body = "{\"code\":\"\",\"attachments\":[{\"filename\":\"a\","
+	    "\"content_base64\":\"Zm9vYmFy\"},{\"content_base_64\":\"\\/w==\","
+	    "\"filename\":\"b\"}]}";
+	ok(parse_ok(&dflt, body, strlen(body), &r) && r.natt == 2 &&
+	    r.att[0].len == 6 && memcmp(r.att[0].data, "foobar", 6) == 0 &&
+	    r.att[1].len == 1 && r.att[1].data[0] == (uint8_t)0xff,
+	    "content_base64 and content_base_64 both decode, mixed in one "
+	    "request");
+	req_free(&r);
+	rejects(&dflt, "{\"code\":\"\",\"attachments\":[{\"filename\":"
+	    "\"a\",\"content_base64\":\"Zg=\"}]}",
+	    "attachments[0].content_base64 is not valid base64",
+	    "bad base64 under the other spelling");
 }
 
 /* Attachment names, return_files names, clashes. */
@@ -988,7 +1006,7 @@ main(void)
 	small.max_attachments = 2;
 	small.max_return_files = 3;
 
-	plan(270);
+	plan(273);
 	memset(&r, 0, sizeof(r));
 	req_free(&r);
 	ok(1, "req_free of a zeroed request is harmless");

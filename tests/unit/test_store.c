@@ -267,6 +267,34 @@ test_isolation(struct store *st)
 	    "an IPv4 client unaffected");
 }
 
+/* The operator's reset (pyexec-fcgi --quota ADDR --reset). */
+static void
+test_reset(struct store *st)
+{
+	struct quota_info	 q;
+
+	store_charge(st, "198.51.100.9", NOON - 86400, 5, 3, &q);
+	store_charge(st, "198.51.100.9", NOON, 5, 3, &q);
+	store_charge(st, "198.51.100.9", NOON, 5, 3, &q);
+	store_charge(st, "198.51.100.9", NOON, 5, 3, &q);
+	store_charge(st, "198.51.100.10", NOON, 5, 3, &q);
+	ok(store_charge(st, "198.51.100.9", NOON, 5, 3, &q) ==
+	    STORE_QUOTA_EXCEEDED, "reset: the client has used its quota");
+	ok(store_reset(st, "198.51.100.9") == 3,
+	    "reset removes the client's rows (two days, one window second)");
+	ok(store_peek(st, "198.51.100.9", NOON, 5, 3, &q) == 0 &&
+	    q.requests_today == 0 && q.requests_last_minute == 0,
+	    "after the reset its counts are zero");
+	ok(store_charge(st, "198.51.100.9", NOON, 5, 3, &q) == STORE_OK &&
+	    q.requests_today == 1, "and it may run again");
+	ok(store_peek(st, "198.51.100.10", NOON, 5, 3, &q) == 0 &&
+	    q.requests_today == 1, "another client's count is untouched");
+	ok(store_reset(st, "198.51.100.11") == 0,
+	    "resetting a client never seen removes nothing");
+	ok(store_reset(st, "") == -1 && store_reset(NULL, "x") == -1,
+	    "reset refuses an empty key and a missing store");
+}
+
 static void
 test_peek(struct store *st)
 {
@@ -815,6 +843,7 @@ main(void)
 	test_daily(st);
 	test_isolation(st);
 	test_peek(st);
+	test_reset(st);
 	store_close(st);
 	test_persist();
 	test_prune();

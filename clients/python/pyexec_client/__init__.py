@@ -6,7 +6,7 @@
 """
 from .client import AsyncClient, Client
 from .errors import (Busy, CodeSyntaxError, Forbidden, ForbiddenImport,
-                     InvalidRequest, NotFound, PyexecError, RateLimited,
+                     InvalidApiKey, InvalidRequest, NotFound, PyexecError, RateLimited,
                      ServerError, SessionNotFound, Timeout, TransportError,
                      Unavailable, Unsupported)
 from .models import ExecutionResult, OutputFile
@@ -14,7 +14,8 @@ from .models import ExecutionResult, OutputFile
 __version__ = '0.1.0'
 __all__ = [
     'AsyncClient', 'Busy', 'Client', 'CodeSyntaxError', 'ExecutionResult',
-    'Forbidden', 'ForbiddenImport', 'InvalidRequest', 'NotFound',
+    'Forbidden', 'ForbiddenImport', 'InvalidApiKey', 'InvalidRequest',
+    'NotFound',
     'OutputFile', 'PyexecError', 'RateLimited', 'ServerError',
     'SessionNotFound', 'Timeout', 'TransportError', 'Unavailable',
     'Unsupported',

@@ -71,6 +71,10 @@ class Forbidden(PyexecError):
     """403: the admin key is needed (metrics, status)."""
 
 
+class InvalidApiKey(Forbidden):
+    """401 InvalidApiKey: the key given is not the server's admin key."""
+
+
 class NotFound(PyexecError):
     """404 NotFound."""
 
@@ -121,6 +125,7 @@ BY_TYPE = {
     'ForbiddenImportError': ForbiddenImport,
     'TimeoutError': Timeout,
     'Forbidden': Forbidden,
+    'InvalidApiKey': InvalidApiKey,
     'NotFound': NotFound,
     'SessionNotFound': SessionNotFound,
     'RateLimitExceeded': RateLimited,
