@@ -59,6 +59,7 @@ struct config {
 	enum run_mode	 mode;
 	enum run_uids	 run_uids;
 	char		 uidmap_socket[PATH_MAX];
+	int		 max_cases;		/* /evaluate: cases per request */
 	/* sessions (src/session/, http/sessions.c) */
 	int		 max_sessions;
 	int		 max_sessions_per_ip;

@@ -64,6 +64,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ "zygote_max_age_seconds", K_INT, OFF(zygote_max_age_seconds), 1, 86400 },
 	{ "run_uids",		K_UIDS,	OFF(run_uids), 0, 0 },
 	{ "uidmap_socket",	K_PATH,	OFF(uidmap_socket), 0, 0 },
+	{ "max_cases",		K_INT,	OFF(max_cases), 1, 10000 },
 	{ "max_sessions",	K_INT,	OFF(max_sessions), 0, 4096 },
 	{ "max_sessions_per_ip", K_INT, OFF(max_sessions_per_ip), 1, 4096 },
 	{ "session_idle_seconds", K_INT, OFF(session_idle_seconds), 1, 604800 },
@@ -105,6 +106,7 @@ cfg_defaults(struct config *c)
 	c->run_uids = UIDS_PER_SLOT;
 	strlcpy(c->uidmap_socket, "/run/pyexec-uidmap.sock",
 	    sizeof(c->uidmap_socket));
+	c->max_cases = 100;
 	c->max_sessions = 16;
 	c->max_sessions_per_ip = 2;
 	c->session_idle_seconds = 600;

@@ -136,9 +136,9 @@ admit(struct exec_ctx *c)
 		return PYX_E_UNAVAILABLE;
 	}
 	now = time(NULL);
-	switch (store_charge(st, c->client, now,
+	switch (store_charge_n(st, c->client, now,
 	    cfg->rate_limit_per_minute,
-	    cfg->daily_quota, &c->quota)) {
+	    cfg->daily_quota, c->charge > 0 ? c->charge : 1, &c->quota)) {
 	case STORE_OK:
 		c->have_quota = true;
 		c->charged_at = now;

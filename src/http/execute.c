@@ -49,6 +49,7 @@ ctx_free(struct exec_ctx *c)
 	json_object_put(c->outputs);
 	outfiles_free(&c->outfiles);
 	json_object_put(c->err_extra);
+	json_object_put(c->extra_body);
 	json_object_put(c->sess_details);
 	memset(c, 0, sizeof(*c));
 }
@@ -83,7 +84,7 @@ is_json_type(const char *ct)
 #define PFX	"Import of disallowed module(s): "
 
 /* The bootstrap refused the code (run/verdict.c parsed why). */
-static enum pyx_err
+enum pyx_err
 verdict_error(struct exec_ctx *c)
 {
 	struct verdict_info	 vi;
@@ -153,14 +154,14 @@ verdict_error(struct exec_ctx *c)
 	    "module(s): %.*s.", msglen, vi.text);
 }
 
-static enum pyx_err
-do_execute(struct exec_ctx *c)
+/* Content type and length, then the body into c->body (NUL-terminated). */
+enum pyx_err
+read_json_body(struct exec_ctx *c)
 {
 	const struct config	*cfg = &c->w->cfg;
 	struct http_req		*h = c->http;
 	size_t			 max = cfg_max_body(cfg);
 	long long		 got;
-	enum pyx_err		 e;
 
 	if (!is_json_type(h->content_type))
 		return PYX_E_MEDIA_TYPE;
@@ -176,7 +177,18 @@ do_execute(struct exec_ctx *c)
 		return ctx_fail(c, PYX_E_VALIDATION, "The request body ended "
 		    "early.");
 	c->body[c->body_len] = '\0';
+	return PYX_OK;
+}
 
+static enum pyx_err
+do_execute(struct exec_ctx *c)
+{
+	const struct config	*cfg = &c->w->cfg;
+	struct http_req		*h = c->http;
+	enum pyx_err		 e;
+
+	if ((e = read_json_body(c)) != PYX_OK)
+		return e;
 	e = req_parse(cfg, c->body, c->body_len, &c->req, c->errmsg,
 	    sizeof(c->errmsg));
 	/* The body may carry the admin key: leave no copy of it behind. */
@@ -290,6 +302,8 @@ static const struct route {
 	    route_stats },
 	{ "/status", { "GET", "HEAD" }, "Allow: GET, HEAD\r\n", false,
 	    route_stats },
+	{ "/evaluate", { "POST", NULL }, "Allow: POST\r\n", true,
+	    route_evaluate },
 };
 
 static const struct route *
@@ -321,7 +335,7 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	const struct pyx_errinfo	*ei;
 	const struct route		*rt;
 	enum met_route			 mr;
-	char				 path[256];
+	char				 path[1024];
 
 	memset(&c, 0, sizeof(c));
 	memset(rep, 0, sizeof(*rep));
@@ -336,7 +350,9 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	run_init(&c.run, &w->cfg);
 	slots_init(&c.slot);
 
-	strlcpy(path, h->uri ? h->uri : "", sizeof(path));
+	/* A path too long to hold is no route, never a shorter one. */
+	if (strlcpy(path, h->uri ? h->uri : "", sizeof(path)) >= sizeof(path))
+		path[0] = '\0';
 	path[strcspn(path, "?")] = '\0';
 	mr = met_route_of(path);
 	if (strcmp(path, "/sessions") == 0 ||

@@ -23,6 +23,8 @@ struct json_object;
 /* request.c: JSON -> struct exec_req, strict */
 enum pyx_err	 req_parse(const struct config *, const char *, size_t,
 		    struct exec_req *, char *, size_t);
+enum pyx_err	 req_parse_ex(const struct config *, const char *, size_t,
+		    struct exec_req *, struct json_object **, char *, size_t);
 void		 req_free(struct exec_req *);
 int		 req_shape_check(const struct config *, const char *, size_t,
 		    char *, size_t);
@@ -98,6 +100,8 @@ struct exec_ctx {
 	time_t		 charged_at;	/* 0: this request was not charged */
 	int		 active;	/* runs in flight when this one arrived */
 	int		 retry_after;	/* seconds, for 429 and 503 */
+	int		 charge;	/* requests to charge; 0: one */
+	struct json_object *extra_body;	/* /evaluate: merged into the reply */
 	struct json_object *sess_details;	/* sessions: into execution_details */
 };
 
@@ -105,6 +109,10 @@ void	 execute_handle(struct worker *, struct http_req *, struct http_reply *);
 enum pyx_err ctx_fail(struct exec_ctx *, enum pyx_err, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 
+/* evaluate.c: POST /evaluate, the grader */
+enum pyx_err route_evaluate(struct exec_ctx *, struct http_reply *);
+enum pyx_err verdict_error(struct exec_ctx *);
+enum pyx_err read_json_body(struct exec_ctx *);
 /* sessions.c: every /sessions route */
 enum pyx_err sessions_route(struct exec_ctx *, struct http_reply *,
 	    const char *);

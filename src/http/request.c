@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "common/common.h"
+#include "common/pylit.h"
 #include "http/http.h"
 
 #define REQ_JSON_DEPTH	8	/* the deepest valid request is 4 levels */
@@ -52,6 +53,9 @@ shape_limits(const struct config *cfg, struct shape_limits *l)
 	l->depth = REQ_JSON_DEPTH;
 }
 
+static int	 shape_check(const struct config *, const char *, size_t, bool,
+		    char *, size_t);
+
 /*
  * Counts containers, members (every ',' outside a string separates two,
  * and every container may hold a first one) and nesting depth. Syntax is
@@ -62,12 +66,42 @@ int
 req_shape_check(const struct config *cfg, const char *s, size_t n,
     char *msg, size_t msglen)
 {
+	return shape_check(cfg, s, n, false, msg, msglen);
+}
+
+/*
+ * /evaluate: per case a few containers and members plus its values
+ * (arguments, expected), which nest up to PYLIT_DEPTH levels below the
+ * case; the count of values is bounded by the body size (max_cases
+ * cases of EVAL_CASE_VALUES values each).
+ */
+#define EVAL_JSON_DEPTH		(PYLIT_DEPTH + 5)
+#define EVAL_CASE_VALUES	1024
+
+static void
+eval_shape_limits(const struct config *cfg, struct shape_limits *l)
+{
+	size_t	 nc = (size_t)cfg->max_cases;
+
+	shape_limits(cfg, l);
+	l->containers += nc * EVAL_CASE_VALUES;
+	l->members += nc * EVAL_CASE_VALUES;
+	l->depth = EVAL_JSON_DEPTH;
+}
+
+static int
+shape_check(const struct config *cfg, const char *s, size_t n, bool evaluate,
+    char *msg, size_t msglen)
+{
 	struct shape_limits	 l;
 	size_t			 i, containers = 0, commas = 0;
 	int			 depth = 0;
 	bool			 instr = false;
 
-	shape_limits(cfg, &l);
+	if (evaluate)
+		eval_shape_limits(cfg, &l);
+	else
+		shape_limits(cfg, &l);
 	for (i = 0; i < n; i++) {
 		if (instr) {
 			if (s[i] == '\\')
@@ -216,6 +250,11 @@ parse_attachments(const struct config *cfg, struct json_object *arr,
 			if (strlen(r->att[i].name) != nlen)
 				why = "contains a control character";
 			snprintf(msg, msglen, "attachments[%zu].filename %s", i, why);
+			return PYX_E_VALIDATION;
+		}
+		if (names_clash(r->att[i].name, PYX_CASE_NAME)) {
+			snprintf(msg, msglen, "attachments[%zu]: '%s' is "
+			    "reserved for the grader", i, PYX_CASE_NAME);
 			return PYX_E_VALIDATION;
 		}
 		/* "script.py/x" would need script.py to be a directory. */
@@ -392,9 +431,24 @@ parse_limits(const struct config *cfg, struct json_object *obj,
 	return PYX_OK;
 }
 
+/* POST /evaluate's own fields, parsed by evaluate.c. */
+static bool
+eval_key(const char *key)
+{
+	static const char *const keys[] = { "entry_point", "cases",
+	    "io_cases", "comparator", "time_limit_per_case_seconds",
+	    "stop_on_first_failure" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(key, keys[i]) == 0)
+			return true;
+	return false;
+}
+
 static enum pyx_err
 parse_fields(const struct config *cfg, struct json_object *root,
-    struct exec_req *r, char *msg, size_t msglen)
+    struct exec_req *r, bool evaluate, char *msg, size_t msglen)
 {
 	struct json_object	*v;
 	enum pyx_err		 e;
@@ -402,6 +456,14 @@ parse_fields(const struct config *cfg, struct json_object *root,
 
 	json_object_object_foreach(root, key, val) {
 		(void)val;
+		if (evaluate && eval_key(key))
+			continue;
+		if (evaluate && (strcmp(key, "stdin_data") == 0 ||
+		    strcmp(key, "return_files") == 0)) {
+			snprintf(msg, msglen, "'%s' is not a field of /evaluate "
+			    "(program-mode cases carry their own stdin).", key);
+			return PYX_E_VALIDATION;
+		}
 		if (strcmp(key, "code") != 0 && strcmp(key, "stdin_data") != 0 &&
 		    strcmp(key, "attachments") != 0 &&
 		    strcmp(key, "return_files") != 0 &&
@@ -483,6 +545,20 @@ enum pyx_err
 req_parse(const struct config *cfg, const char *body, size_t len,
     struct exec_req *r, char *msg, size_t msglen)
 {
+	return req_parse_ex(cfg, body, len, r, NULL, msg, msglen);
+}
+
+/*
+ * req_parse, or with evalroot set, POST /evaluate's body: the same fields
+ * (less stdin_data and return_files) plus the grader's, whose JSON is
+ * handed to evaluate.c in *evalroot (the caller's to put). Its shape is
+ * bounded by max_cases instead (eval_shape_limits).
+ */
+enum pyx_err
+req_parse_ex(const struct config *cfg, const char *body, size_t len,
+    struct exec_req *r, struct json_object **evalroot, char *msg,
+    size_t msglen)
+{
 	struct json_tokener	*tok;
 	struct json_object	*root;
 	enum json_tokener_error	 jerr;
@@ -508,9 +584,12 @@ req_parse(const struct config *cfg, const char *body, size_t len,
 		snprintf(msg, msglen, "The request body is not valid UTF-8.");
 		return PYX_E_VALIDATION;
 	}
-	if (req_shape_check(cfg, body, len, msg, msglen) == -1)
+	if (evalroot != NULL)
+		*evalroot = NULL;
+	if (shape_check(cfg, body, len, evalroot != NULL, msg, msglen) == -1)
 		return PYX_E_VALIDATION;
-	if ((tok = json_tokener_new_ex(REQ_JSON_DEPTH)) == NULL)
+	if ((tok = json_tokener_new_ex(evalroot != NULL ? EVAL_JSON_DEPTH :
+	    REQ_JSON_DEPTH)) == NULL)
 		fatalx("json_tokener_new_ex");
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
 	    JSON_TOKENER_VALIDATE_UTF8);
@@ -543,7 +622,9 @@ req_parse(const struct config *cfg, const char *body, size_t len,
 		json_object_put(root);
 		return PYX_E_VALIDATION;
 	}
-	e = parse_fields(cfg, root, r, msg, msglen);
+	e = parse_fields(cfg, root, r, evalroot != NULL, msg, msglen);
+	if (e == PYX_OK && evalroot != NULL)
+		*evalroot = json_object_get(root);
 	json_object_put(root);
 	if (e != PYX_OK)
 		req_free(r);

@@ -226,6 +226,10 @@ resp_build(struct exec_ctx *c, size_t *lenp)
 		}
 		json_object_object_add(root, "error_details", ed);
 	}
+	if (c->extra_body != NULL && c->err == PYX_OK) {
+		json_object_object_foreach(c->extra_body, k, v)
+			json_object_object_add(root, k, json_object_get(v));
+	}
 	if (c->is_execute) {
 		json_object_object_add(root, "user_info", user_info(c));
 		json_object_object_add(root, "server_status", server_status(c));

@@ -761,6 +761,8 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	p.max_output = (uint64_t)cfg->max_output_bytes;
 	p.admin = c->admin;
 	p.setup_ms = SETUP_MS;
+	p.cpu_seconds = cfg->session_cpu_seconds > 0 ?
+	    (uint32_t)cfg->session_cpu_seconds : 0;
 
 	argv[0] = "/usr/bin/python3";
 	argv[1] = "-I";

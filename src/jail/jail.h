@@ -23,6 +23,8 @@
 #define PYX_NAME_MAX	255	/* bytes in one attachment/return-file path */
 #define PYX_DEPTH_MAX	16	/* path components in one such path */
 #define PYX_SCRIPT_NAME	"script.py"
+/* /evaluate: the case, read and removed by boot.py before user code */
+#define PYX_CASE_NAME	".pyexec-case"
 #define PYX_JAIL_UID	1000	/* the script's uid and gid inside the jail */
 
 /*
@@ -142,11 +144,15 @@ struct jail_params {
 	uint32_t	 max_files;	/* zygote mode: files the stream may hold */
 	int		 fontlist_fd;	/* exec mode: bound read-only at */
 	const char	*fontlist_name;	/* /tmp/.matplotlib/<name>; -1: none */
+	uint32_t	 netns_lane;	/* zygote mode, runs that overlap: the
+					 * zygote's netns number k, not its own */
 };
 
 /* The jail's environment; also the zygote's, whose children inherit it. */
 extern const char *const jail_env[];
 
+/* Zygote mode: network namespaces kept for runs that overlap (/evaluate) */
+#define JAIL_NETNS_LANES	64
 #define JAIL_CLONE_FLAGS	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | \
 	    CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
 

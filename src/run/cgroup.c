@@ -452,6 +452,72 @@ cg_cleanup(struct cgroups *cg)
 }
 
 /*
+ * /evaluate runs several cases of one request at once, each under limits
+ * of its own: lane k > 0 gets a cgroup set beside the worker's (v1: the
+ * sibling directories w<pid>.g<k>, with the same limits; v2: its own run
+ * cgroups, named apart by their sequence numbers). Never nested under
+ * the worker's: a parent's limit would cap the lanes together.
+ */
+static int
+v1_lane_dir(const char *base, char *dir, size_t len, int k, const char *file,
+    const char *val)
+{
+	if (snprintf(dir, len, "%s.g%d", base, k) >= (int)len) {
+		dir[0] = '\0';
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		dir[0] = '\0';
+		return -1;
+	}
+	return write_str(dir, file, val);
+}
+
+int
+cg_lane(const struct cgroups *base, struct cgroups *lane, int k)
+{
+	*lane = *base;
+	lane->check_next = false;
+	lane->run[0] = '\0';
+	lane->mem[0] = lane->pids[0] = '\0';
+	if (base->version == 2) {
+		lane->seq = base->seq + ((unsigned long)k << 32);
+		return 0;
+	}
+	if (base->version != 1)
+		return 0;
+	if (base->mem[0]) {
+		if (v1_lane_dir(base->mem, lane->mem, sizeof(lane->mem), k,
+		    "memory.limit_in_bytes", base->mem_max) == -1)
+			goto fail;
+		(void)write_str(lane->mem, "memory.memsw.limit_in_bytes",
+		    base->mem_max);
+		(void)write_str(lane->mem, "memory.swappiness", "0");
+	}
+	if (base->pids[0] && v1_lane_dir(base->pids, lane->pids,
+	    sizeof(lane->pids), k, "pids.max", base->pids_max) == -1)
+		goto fail;
+	return 0;
+fail:
+	log_warn("cgroup for a concurrent case");
+	cg_lane_free(lane);
+	return -1;
+}
+
+void
+cg_lane_free(struct cgroups *lane)
+{
+	if (lane->version == 2)
+		cg2_end(lane);
+	if (lane->version == 1 && lane->mem[0])
+		(void)rmdir(lane->mem);
+	if (lane->version == 1 && lane->pids[0])
+		(void)rmdir(lane->pids);
+	lane->mem[0] = lane->pids[0] = '\0';
+}
+
+/*
  * A session's own cgroups, beside the per-run ones: "sess.N" (N: the
  * session slot) with the session's memory cap (no swap) and the run's
  * pids cap, holding pid (the session jail's init, before its go). The

@@ -73,6 +73,8 @@ double	 cg_cpu_sec(const struct cgroups *);
 void	 cg_run_end(struct cgroups *);
 void	 cg_sweep(struct cgroups *);
 void	 cg_cleanup(struct cgroups *);
+int	 cg_lane(const struct cgroups *, struct cgroups *, int);
+void	 cg_lane_free(struct cgroups *);
 int	 cg_session_attach(const struct cgroups *, int, long long, pid_t,
 	    char [2][PATH_MAX]);
 /* cgroup2.c: the unified hierarchy, under systemd's Delegate= */
@@ -159,6 +161,17 @@ struct run {
 	bool		 oom_killed;	/* the memory cgroup killed a process */
 	bool		 got_exit;
 	char		 fail[256];	/* CTL_FAIL text: why the jail failed */
+	/* The poll loop's state, so that several runs can share one loop. */
+	double		 t0;
+	double		 deadline;
+	bool		 overflow;	/* stdout or stderr passed its cap */
+	bool		 vover;		/* the verdict channel passed its cap */
+	bool		 gone;		/* init's pidfd said it is gone */
+	bool		 started;	/* sup_start succeeded */
+	uint32_t	 extra_files;	/* files past max_attachments (grading) */
+	uint32_t	 netns_lane;	/* zygote mode: runs overlap (grading) */
+	const char	*argv[8];
+	struct cgroups	*cg;
 };
 
 void		 run_init(struct run *, const struct config *);
@@ -166,6 +179,17 @@ void		 run_set_limits(struct run *, const struct run_limits *);
 enum pyx_err	 sup_run(struct run *, struct runner *,
 		    const struct exec_req *, const char *, bool, int, int);
 void		 run_free(struct run *);
+/* The same in steps, for several runs in one poll loop (/evaluate). */
+struct pollfd;
+#define SUP_NFDS	7	/* pollfd entries per run */
+enum pyx_err	 sup_start(struct run *, struct runner *,
+		    const struct exec_req *, const char *, bool, int, int);
+int		 sup_pollfds(struct run *, struct pollfd *);
+void		 sup_step(struct run *, const struct exec_req *,
+		    const struct pollfd *);
+bool		 sup_done(const struct run *);
+void		 sup_abort(struct run *);
+enum pyx_err	 sup_finish(struct run *, struct runner *);
 /* for sessions (http/sessions.c): a jail's spec and its data stream */
 struct jail_file *sup_jail_files(const struct exec_req *);
 void		 sup_session_spec(struct jail_params *, const struct runner *,

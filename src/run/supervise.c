@@ -193,7 +193,8 @@ fill_spec(struct jail_params *s, const struct runner *rn, const struct run *r,
 		s->jail_uid = rn->uids->uid_base + (uint32_t)slot;
 		s->jail_gid = rn->uids->gid_base + (uint32_t)slot;
 	}
-	s->max_files = (uint32_t)c->max_attachments;
+	s->max_files = (uint32_t)c->max_attachments + r->extra_files;
+	s->netns_lane = r->netns_lane;
 	s->wipe = rn->wipe;
 	s->wipe_len = rn->wipe_len;
 	/* Zygote mode: the zygote holds the font list in memory. */
@@ -372,84 +373,115 @@ send_stream(int fd, const struct exec_req *req, bool admin, double deadline)
 }
 
 /*
- * The poll loop. It ends when init is gone (its pidfd is readable: the
- * kernel has then reaped every process of the namespace), having read what
- * was left in the pipes, or when every pipe is at EOF. Not at EOF alone: a
- * pipe end parked in an SCM_RIGHTS cycle survives the namespace until the
- * kernel's socket garbage collector runs, which may be never.
+ * The poll loop, one step at a time, so that one process can supervise
+ * several runs at once (/evaluate). It ends when init is gone (its pidfd
+ * is readable: the kernel has then reaped every process of the
+ * namespace), having read what was left in the pipes, or when every pipe
+ * is at EOF. Not at EOF alone: a pipe end parked in an SCM_RIGHTS cycle
+ * survives the namespace until the kernel's socket garbage collector
+ * runs, which may be never.
  */
-static void
-supervise(struct run *r, const struct exec_req *req, double deadline)
+bool
+sup_done(const struct run *r)
 {
-	struct pollfd	 pfd[7];
-	bool		 overflow = false, vover = false, gone = false;
-	double		 now;
-	ssize_t		 n;
-	int		 np, timeout;
+	return r->gone || (r->fd_stdout == -1 && r->fd_stderr == -1 &&
+	    r->fd_verdict == -1 && r->fd_ctl == -1);
+}
 
-	while (!gone && (r->fd_stdout != -1 || r->fd_stderr != -1 ||
-	    r->fd_verdict != -1 || r->fd_ctl != -1)) {
-		now = mono_now();
-		if (now >= deadline && r->term == TERM_NONE)
-			kill_run(r, TERM_TIMEOUT);
-		/* After a kill, the end is imminent; poll without a deadline. */
-		timeout = r->term != TERM_NONE ? 1000 :
-		    (int)((deadline - now) * 1000) + 1;
+/* Fills SUP_NFDS entries of pfd; returns the poll timeout it needs (ms). */
+int
+sup_pollfds(struct run *r, struct pollfd *pfd)
+{
+	double	 now = mono_now();
 
-		np = 0;
-		pfd[np++] = (struct pollfd){ r->fd_stdout, POLLIN, 0 };
-		pfd[np++] = (struct pollfd){ r->fd_stderr, POLLIN, 0 };
-		pfd[np++] = (struct pollfd){ r->fd_verdict, POLLIN, 0 };
-		pfd[np++] = (struct pollfd){ r->fd_ctl, POLLIN, 0 };
-		pfd[np++] = (struct pollfd){ r->fd_stdin, POLLOUT, 0 };
-		pfd[np++] = (struct pollfd){ r->pidfd, POLLIN, 0 };
-		/*
-		 * nginx closes the FastCGI connection when its client goes
-		 * away; it sends nothing else once the body is read, so only
-		 * the hang-up is looked at (an unread end-of-body record must
-		 * not count). After a kill, no longer watched.
-		 */
-		pfd[np++] = (struct pollfd){ r->term == TERM_NONE ?
-		    r->watch_fd : -1, POLLRDHUP, 0 };
-		if (poll(pfd, (nfds_t)np, timeout) == -1) {
+	if (now >= r->deadline && r->term == TERM_NONE)
+		kill_run(r, TERM_TIMEOUT);
+	pfd[0] = (struct pollfd){ r->fd_stdout, POLLIN, 0 };
+	pfd[1] = (struct pollfd){ r->fd_stderr, POLLIN, 0 };
+	pfd[2] = (struct pollfd){ r->fd_verdict, POLLIN, 0 };
+	pfd[3] = (struct pollfd){ r->fd_ctl, POLLIN, 0 };
+	pfd[4] = (struct pollfd){ r->fd_stdin, POLLOUT, 0 };
+	pfd[5] = (struct pollfd){ r->pidfd, POLLIN, 0 };
+	/*
+	 * nginx closes the FastCGI connection when its client goes away; it
+	 * sends nothing else once the body is read, so only the hang-up is
+	 * looked at (an unread end-of-body record must not count). After a
+	 * kill, no longer watched.
+	 */
+	pfd[6] = (struct pollfd){ r->term == TERM_NONE ? r->watch_fd : -1,
+	    POLLRDHUP, 0 };
+	/* After a kill, the end is imminent; poll without a deadline. */
+	return r->term != TERM_NONE ? 1000 :
+	    (int)((r->deadline - now) * 1000) + 1;
+}
+
+/* Handles what poll() reported for one run. */
+void
+sup_step(struct run *r, const struct exec_req *req, const struct pollfd *pfd)
+{
+	ssize_t	 n;
+
+	if (pfd[0].revents)
+		(void)drain(&r->fd_stdout, &r->out, &r->overflow);
+	if (pfd[1].revents)
+		(void)drain(&r->fd_stderr, &r->err, &r->overflow);
+	if (pfd[2].revents)
+		(void)drain(&r->fd_verdict, &r->verdict, &r->vover);
+	if (pfd[3].revents)
+		(void)recv_ctl(r);
+	if (pfd[4].revents) {
+		n = write(r->fd_stdin, req->stdin_data + r->stdin_off,
+		    req->stdin_len - r->stdin_off);
+		if (n > 0)
+			r->stdin_off += (size_t)n;
+		if ((n == -1 && errno != EAGAIN && errno != EINTR) ||
+		    r->stdin_off == req->stdin_len)
+			close_quietly(&r->fd_stdin);
+	}
+	/* init is gone, and with it every process of the run. */
+	if (pfd[5].revents) {
+		drain_rest(&r->fd_stdout, &r->out, &r->overflow);
+		drain_rest(&r->fd_stderr, &r->err, &r->overflow);
+		drain_rest(&r->fd_verdict, &r->verdict, &r->vover);
+		while (r->fd_ctl != -1 && recv_ctl(r))
+			;
+		close_quietly(&r->fd_ctl);
+		r->gone = true;
+	}
+	if (pfd[6].revents & (POLLRDHUP | POLLHUP | POLLERR))
+		kill_run(r, TERM_ABORTED);
+	/* Past the cap the run is stopped: memory here stays bounded. */
+	if (r->overflow && r->term == TERM_NONE)
+		kill_run(r, TERM_OUTPUT);
+	if (sup_done(r))
+		close_quietly(&r->fd_stdin);
+}
+
+/* A poll() that failed: the run cannot be supervised, so it ends. */
+void
+sup_abort(struct run *r)
+{
+	kill_run(r, TERM_SIGNALED);
+	r->gone = true;
+	close_quietly(&r->fd_stdin);
+}
+
+static void
+supervise(struct run *r, const struct exec_req *req)
+{
+	struct pollfd	 pfd[SUP_NFDS];
+	int		 timeout;
+
+	while (!sup_done(r)) {
+		timeout = sup_pollfds(r, pfd);
+		if (poll(pfd, SUP_NFDS, timeout) == -1) {
 			if (errno == EINTR)
 				continue;
 			log_warn("poll");
-			kill_run(r, TERM_SIGNALED);
+			sup_abort(r);
 			break;
 		}
-		if (pfd[0].revents)
-			(void)drain(&r->fd_stdout, &r->out, &overflow);
-		if (pfd[1].revents)
-			(void)drain(&r->fd_stderr, &r->err, &overflow);
-		if (pfd[2].revents)
-			(void)drain(&r->fd_verdict, &r->verdict, &vover);
-		if (pfd[3].revents)
-			(void)recv_ctl(r);
-		if (pfd[4].revents) {
-			n = write(r->fd_stdin, req->stdin_data + r->stdin_off,
-			    req->stdin_len - r->stdin_off);
-			if (n > 0)
-				r->stdin_off += (size_t)n;
-			if ((n == -1 && errno != EAGAIN && errno != EINTR) ||
-			    r->stdin_off == req->stdin_len)
-				close_quietly(&r->fd_stdin);
-		}
-		/* init is gone, and with it every process of the run. */
-		if (pfd[5].revents) {
-			drain_rest(&r->fd_stdout, &r->out, &overflow);
-			drain_rest(&r->fd_stderr, &r->err, &overflow);
-			drain_rest(&r->fd_verdict, &r->verdict, &vover);
-			while (r->fd_ctl != -1 && recv_ctl(r))
-				;
-			close_quietly(&r->fd_ctl);
-			gone = true;
-		}
-		if (pfd[6].revents & (POLLRDHUP | POLLHUP | POLLERR))
-			kill_run(r, TERM_ABORTED);
-		/* Past the cap the run is stopped: memory here stays bounded. */
-		if (overflow && r->term == TERM_NONE)
-			kill_run(r, TERM_OUTPUT);
+		sup_step(r, req, pfd);
 	}
 	close_quietly(&r->fd_stdin);
 }
@@ -621,12 +653,13 @@ judge(struct run *r, struct runner *rn, int wstatus)
 }
 
 /*
- * One run, start to reap. Every fd and process it makes is owned by r
- * (released by run_free) or, for the jail's ends of the channels, by a
- * local closed on every path (AUTOCLOSE).
+ * Starts one run: channels, the jail, its release, its files. Every fd
+ * and process it makes is owned by r (released by run_free) or, for the
+ * jail's ends of the channels, by a local closed on every path
+ * (AUTOCLOSE). Then sup_pollfds/sup_step until sup_done, then sup_finish.
  */
 enum pyx_err
-sup_run(struct run *r, struct runner *rn, const struct exec_req *req,
+sup_start(struct run *r, struct runner *rn, const struct exec_req *req,
     const char *jaildir, bool admin, int slot, int slot_fd)
 {
 	AUTOCLOSE int	 j_in = -1;
@@ -637,16 +670,12 @@ sup_run(struct run *r, struct runner *rn, const struct exec_req *req,
 	AUTOCLOSE int	 j_data = -1;
 	struct jail_params	 spec;
 	struct jail_file	*files = NULL;
-	const char	*argv[8];
-	int		 sp[2], st = 0;
+	int		 sp[2];
 	bool		 zygote = rn->cfg->mode == MODE_ZYGOTE;
-	double		 t0, deadline;
 	enum pyx_err	 e = PYX_E_SANDBOX;
 	int		 spawned;
-	struct rusage	 ru;
-	long		 peak_kb;
-	double		 cpu;
 
+	r->cg = rn->cg;
 	if (uids_per_slot(rn->uids) && (slot < 0 || slot_fd < 0)) {
 		log_warnx("a run without a slot has no uid of its own");
 		return PYX_E_INTERNAL;
@@ -663,19 +692,19 @@ sup_run(struct run *r, struct runner *rn, const struct exec_req *req,
 	r->fd_ctl = sp[0];
 	j_ctl = sp[1];
 
-	argv[0] = "/usr/bin/python3";
-	argv[1] = "-I";
-	argv[2] = "-u";
-	argv[3] = "-c";
-	argv[4] = boot_py;
-	argv[5] = admin ? "admin" : "public";
-	argv[6] = rn->cfg->allowed_imports;
-	argv[7] = NULL;
+	r->argv[0] = "/usr/bin/python3";
+	r->argv[1] = "-I";
+	r->argv[2] = "-u";
+	r->argv[3] = "-c";
+	r->argv[4] = boot_py;
+	r->argv[5] = admin ? "admin" : "public";
+	r->argv[6] = rn->cfg->allowed_imports;
+	r->argv[7] = NULL;
 	/* Zygote mode: the files go on the data stream, not through it. */
 	if (!zygote)
 		files = jail_files(req);
 	fill_spec(&spec, rn, r, &req->limits, files, files ? req->natt + 1 : 0,
-	    jaildir, argv, slot);
+	    jaildir, r->argv, slot);
 	cg_limits(rn->cg, req->limits.memory_limit_mb, req->limits.max_processes);
 	spec.fds[JAIL_FD_STDIN] = j_in;
 	spec.fds[JAIL_FD_STDOUT] = j_out;
@@ -689,13 +718,16 @@ sup_run(struct run *r, struct runner *rn, const struct exec_req *req,
 			e = PYX_E_RESTARTING;
 		goto out;
 	}
+	/* exec mode: the jail has its own copy of the files by now. */
+	free(files);
+	files = NULL;
 	/*
 	 * The run's clock starts once its jail exists: replacing a recycled
 	 * zygote (seconds of imports on a slow machine) is ours, not the
 	 * script's time.
 	 */
-	t0 = mono_now();
-	deadline = t0 + (double)r->time_limit;
+	r->t0 = mono_now();
+	r->deadline = r->t0 + (double)r->time_limit;
 	/* The jail holds its ends now; ours would hide its EOFs. */
 	close_quietly(&j_in);
 	close_quietly(&j_out);
@@ -707,7 +739,7 @@ sup_run(struct run *r, struct runner *rn, const struct exec_req *req,
 		goto out;
 	if (zygote) {
 		/* On failure the jail reports why (CTL_FAIL) or dies: go on. */
-		if (send_stream(r->fd_data, req, admin, deadline) == -1)
+		if (send_stream(r->fd_data, req, admin, r->deadline) == -1)
 			log_debug("data stream to the jail was cut short");
 		close_quietly(&r->fd_data);
 	}
@@ -718,9 +750,24 @@ sup_run(struct run *r, struct runner *rn, const struct exec_req *req,
 	set_nonblock(r->fd_stdout);
 	set_nonblock(r->fd_stderr);
 	set_nonblock(r->fd_verdict);
+	r->started = true;
+	return PYX_OK;
+out:
+	cg_run_end(rn->cg);	/* kills init if it was attached */
+	free(files);
+	return e;
+}
 
-	supervise(r, req, deadline);
-	r->wall_sec = mono_now() - t0;
+/* After sup_done: reap, cgroup figures, and why the run ended. */
+enum pyx_err
+sup_finish(struct run *r, struct runner *rn)
+{
+	struct rusage	 ru;
+	long		 peak_kb;
+	double		 cpu;
+	int		 st = 0;
+
+	r->wall_sec = mono_now() - r->t0;
 	/*
 	 * Readable once init has exited, which the kernel completes only
 	 * after every other process of its namespace is gone.
@@ -751,13 +798,21 @@ sup_run(struct run *r, struct runner *rn, const struct exec_req *req,
 	if ((cpu = cg_cpu_sec(rn->cg)) > r->cpu_sec)
 		r->cpu_sec = cpu;
 	cg_run_end(rn->cg);
-	e = judge(r, rn, st);
-	free(files);
-	return e;
-out:
-	cg_run_end(rn->cg);	/* kills init if it was attached */
-	free(files);
-	return e;
+	return judge(r, rn, st);
+}
+
+/* One run, start to reap, supervised alone (/execute). */
+enum pyx_err
+sup_run(struct run *r, struct runner *rn, const struct exec_req *req,
+    const char *jaildir, bool admin, int slot, int slot_fd)
+{
+	enum pyx_err	 e;
+
+	if ((e = sup_start(r, rn, req, jaildir, admin, slot, slot_fd)) !=
+	    PYX_OK)
+		return e;
+	supervise(r, req);
+	return sup_finish(r, rn);
 }
 
 /*

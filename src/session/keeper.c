@@ -190,6 +190,65 @@ oom_kills(const struct keeper *k)
 	return 0;
 }
 
+/*
+ * CPU seconds the session has used: every process in its cgroup, each with
+ * the children it reaped (utime, stime, cutime, cstime). Orphans are
+ * reaped by the jail's init, so nothing that ended is lost; what a process
+ * used before it moved out cannot happen (the jail cannot leave its
+ * cgroup). RLIMIT_CPU alone is per process, and a cell can leave behind a
+ * chain of processes that each fork before their own limit. -1 without a
+ * cgroup to list.
+ */
+static double
+session_cpu(const struct keeper *k)
+{
+	char		 path[PATH_MAX + 32], buf[1024], *p, *end;
+	char		 pids[8192];
+	unsigned long long v[4], ticks = 0;
+	long		 hz = sysconf(_SC_CLK_TCK);
+	ssize_t		 n;
+	int		 fd, i;
+	long		 pid;
+
+	if (k->cg[0][0] == '\0' || hz <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/cgroup.procs", k->cg[0]);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, pids, sizeof(pids) - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	pids[n] = '\0';
+	for (p = pids; *p != '\0'; p = end) {
+		pid = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		while (*end == '\n')
+			end++;
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;	/* gone: its parent or init has its time */
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* Fields 14-17, counted after the command's closing paren. */
+		if ((p = strrchr(buf, ')')) == NULL)
+			continue;
+		for (i = 0; i < 11 && p != NULL; i++)
+			p = strchr(p + 1, ' ');
+		if (p == NULL || sscanf(p, " %llu %llu %llu %llu", &v[0], &v[1],
+		    &v[2], &v[3]) != 4)
+			continue;
+		ticks += v[0] + v[1] + v[2] + v[3];
+	}
+	return (double)ticks / (double)hz;
+}
+
 /* Kills the whole jail (init's death takes its namespace) and reaps it. */
 static void
 kill_jail(struct keeper *k)
@@ -564,6 +623,13 @@ serve(struct keeper *k)
 			session_over(k, SESS_T_EXPIRED);
 		if (k->cst == C_NONE && t >= k->last_used + k->p->idle_seconds)
 			finish(k, 0);
+		/* Checked at each wake (at least once a second). */
+		if (k->p->cpu_seconds > 0 &&
+		    session_cpu(k) >= (double)k->p->cpu_seconds) {
+			k->got_exit = true;
+			k->wstatus = SIGXCPU;	/* as the kernel's own limit says */
+			session_over(k, SESS_T_DIED);
+		}
 		if (k->cst == C_READ && now >= k->deadline)
 			call_reset(k);
 		if (k->cst == C_RUN && now >= k->deadline) {

@@ -113,6 +113,7 @@ struct sess_params {
 	uint64_t	 max_output;		/* per stream per call */
 	uint32_t	 admin;
 	uint32_t	 setup_ms;		/* creation deadline */
+	uint32_t	 cpu_seconds;		/* the whole session's; 0: none */
 };
 
 /* The creation dialog on the setup socket. */

@@ -115,9 +115,9 @@ static const char *const store_sql[Q__COUNT] = {
 	    " WHERE ip = ?1 AND ts > ?2 ORDER BY ts",
 	[Q_DAILY_GET] = "SELECT n FROM daily WHERE ip = ?1 AND day = ?2",
 	[Q_MINUTE_ADD] = "INSERT INTO minute_hits (ip, ts, n)"
-	    " VALUES (?1, ?2, 1) ON CONFLICT (ip, ts) DO UPDATE SET n = n + 1",
+	    " VALUES (?1, ?2, ?3) ON CONFLICT (ip, ts) DO UPDATE SET n = n + ?3",
 	[Q_DAILY_ADD] = "INSERT INTO daily (ip, day, n)"
-	    " VALUES (?1, ?2, 1) ON CONFLICT (ip, day) DO UPDATE SET n = n + 1",
+	    " VALUES (?1, ?2, ?3) ON CONFLICT (ip, day) DO UPDATE SET n = n + ?3",
 	[Q_MINUTE_SUB] = "UPDATE minute_hits SET n = n - 1"
 	    " WHERE ip = ?1 AND ts = ?2 AND n > 0",
 	[Q_DAILY_SUB] = "UPDATE daily SET n = n - 1"
@@ -207,6 +207,17 @@ bind_key(struct store *st, enum store_q q, const char *ip, int64_t v)
 	return 0;
 }
 
+static int
+bind_n(struct store *st, enum store_q q, int n)
+{
+	if (sqlite3_bind_int(st->q[q], 3, n) != SQLITE_OK) {
+		seterr(st, "bind");
+		sqlite3_clear_bindings(st->q[q]);
+		return -1;
+	}
+	return 0;
+}
+
 /* Deletes at most STORE_PRUNE rows older than before. */
 static int
 prune(struct store *st, enum store_q q, int64_t before, const char *what)
@@ -272,7 +283,7 @@ window_retry(struct store *st, const char *ip, int64_t now, int64_t used,
  */
 static int
 evaluate(struct store *st, const char *ip, int64_t now, int per_minute,
-    int daily, struct quota_info *out, enum store_result *verdict)
+    int daily, int n, struct quota_info *out, enum store_result *verdict)
 {
 	int64_t		 day = floor_div(now, STORE_DAY), used, today;
 	int		 retry_min = 0, retry_day;
@@ -288,12 +299,12 @@ evaluate(struct store *st, const char *ip, int64_t now, int per_minute,
 	out->requests_today = today;
 	out->remaining_today = today < daily ? daily - today : 0;
 	out->requests_last_minute = used;
-	window_full = used >= per_minute;
-	if (window_full && window_retry(st, ip, now, used, per_minute,
+	window_full = used + n > per_minute;
+	if (window_full && window_retry(st, ip, now, used, per_minute - n + 1,
 	    &retry_min) == -1)
 		return -1;
 
-	if (today >= daily) {
+	if (today + n > daily) {
 		/* Until midnight, unless the window stays full past it. */
 		retry_day = (int)((day + 1) * STORE_DAY - now);
 		out->retry_after_seconds = retry_min > retry_day ?
@@ -349,6 +360,17 @@ enum store_result
 store_charge(struct store *st, const char *ip, time_t now, int per_minute,
     int daily, struct quota_info *out)
 {
+	return store_charge_n(st, ip, now, per_minute, daily, 1, out);
+}
+
+/*
+ * n requests at once (POST /evaluate: one per test case), all or none:
+ * refused unless the window and the day both have room for all n.
+ */
+enum store_result
+store_charge_n(struct store *st, const char *ip, time_t now, int per_minute,
+    int daily, int n, struct quota_info *out)
+{
 	struct quota_info	 scratch;
 	enum store_result	 verdict;
 	int64_t			 t = (int64_t)now;
@@ -361,6 +383,11 @@ store_charge(struct store *st, const char *ip, time_t now, int per_minute,
 	}
 	if (check_args(st, ip, per_minute, daily, out) == -1)
 		return STORE_FAILED;
+	if (n < 1) {
+		snprintf(st->errmsg, sizeof(st->errmsg), "%s: a charge of %d",
+		    st->path, n);
+		return STORE_FAILED;
+	}
 
 	/*
 	 * Refusals are decided on a read snapshot, without the write lock:
@@ -369,7 +396,7 @@ store_charge(struct store *st, const char *ip, time_t now, int per_minute,
 	 * refused address does not queue every worker behind the writer.
 	 */
 	if (exec_q(st, Q_BEGIN_READ, "begin") == -1 ||
-	    evaluate(st, ip, t, per_minute, daily, out, &verdict) == -1 ||
+	    evaluate(st, ip, t, per_minute, daily, n, out, &verdict) == -1 ||
 	    exec_q(st, Q_COMMIT, "commit") == -1)
 		goto fail;
 	if (verdict != STORE_OK)
@@ -389,13 +416,15 @@ store_charge(struct store *st, const char *ip, time_t now, int per_minute,
 		goto fail;
 
 	/* Again, now that no other worker can charge in between. */
-	if (evaluate(st, ip, t, per_minute, daily, out, &verdict) == -1)
+	if (evaluate(st, ip, t, per_minute, daily, n, out, &verdict) == -1)
 		goto fail;
 	if (verdict == STORE_OK) {
 		if (bind_key(st, Q_MINUTE_ADD, ip, t) == -1 ||
+		    bind_n(st, Q_MINUTE_ADD, n) == -1 ||
 		    exec_q(st, Q_MINUTE_ADD, "charge window") == -1 ||
 		    bind_key(st, Q_DAILY_ADD, ip,
 		    floor_div(t, STORE_DAY)) == -1 ||
+		    bind_n(st, Q_DAILY_ADD, n) == -1 ||
 		    exec_q(st, Q_DAILY_ADD, "charge quota") == -1)
 			goto fail;
 	}
@@ -403,10 +432,10 @@ store_charge(struct store *st, const char *ip, time_t now, int per_minute,
 		goto fail;
 
 	if (verdict == STORE_OK) {
-		out->requests_today++;
+		out->requests_today += n;
 		out->remaining_today = out->requests_today < daily ?
 		    daily - out->requests_today : 0;
-		out->requests_last_minute++;
+		out->requests_last_minute += n;
 	}
 	return verdict;
 
@@ -465,7 +494,7 @@ store_peek(struct store *st, const char *ip, time_t now, int per_minute,
 		return -1;
 	if (exec_q(st, Q_BEGIN_READ, "begin") == -1)
 		goto fail;
-	if (evaluate(st, ip, (int64_t)now, per_minute, daily, out,
+	if (evaluate(st, ip, (int64_t)now, per_minute, daily, 1, out,
 	    &verdict) == -1)
 		goto fail;
 	if (exec_q(st, Q_COMMIT, "commit") == -1)

@@ -32,6 +32,8 @@ struct store;
 struct store	*store_open(const char *, char *, size_t);
 enum store_result store_charge(struct store *, const char *, time_t, int, int,
 		    struct quota_info *);
+enum store_result store_charge_n(struct store *, const char *, time_t, int,
+		    int, int, struct quota_info *);
 int		 store_refund(struct store *, const char *, time_t);
 int		 store_peek(struct store *, const char *, time_t, int, int,
 		    struct quota_info *);

@@ -163,18 +163,24 @@ zyg_start(struct zygote *z)
  * answering (cloned as our child, it exits when it finds its pipes closed)
  * and a dead zygote (then forgotten, so it is never signalled by pid).
  * WNOWAIT first: a live run's init is never among them (runs are reaped
- * by sup_run before the next spawn).
+ * by sup_run before the next spawn; /evaluate's runs in flight are listed
+ * in z->busy, and one of them found ended stops the sweep, to be reaped
+ * by its own supervisor, which may still signal its pid).
  */
 static void
 reap_strays(struct zygote *z)
 {
 	siginfo_t	 si;
+	size_t		 i;
 
 	for (;;) {
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1 ||
 		    si.si_pid == 0)
 			return;
+		for (i = 0; i < z->nbusy; i++)
+			if (z->busy[i] == si.si_pid)
+				return;
 		if (si.si_pid == z->pid) {
 			log_warnx("zygote %ld died", (long)z->pid);
 			close_quietly(&z->ctl);
@@ -214,6 +220,7 @@ spawn_msg(struct zygote *z, const struct jail_params *s)
 	m->nproc = s->nproc;
 	m->wait_go = s->wait_go;
 	m->max_files = s->max_files;
+	m->netns_lane = s->netns_lane;
 	m->jail_uid = s->ids_by_parent ? s->jail_uid : 0;
 	m->jail_gid = s->ids_by_parent ? s->jail_gid : 0;
 	return m;

@@ -140,7 +140,12 @@ run_session(bool admin, const char *allowed_imports)
  * new one per run (creating and tearing down a netns is the costliest
  * namespace step). Its runs never overlap (a worker runs one jail at a
  * time and waits for its init to be gone), so no two runs ever share its
- * abstract Unix sockets. The jails' user namespaces are children of this
+ * abstract Unix sockets. POST /evaluate runs several at once, one per
+ * "lane": each lane k has a netns of its own, made here once (unshare,
+ * kept as an fd) and entered around the clone of that lane's jails, so
+ * overlapping runs never share one and sequential runs of a lane share
+ * it as /execute's do (zyg_spawn.netns_lane). The jails' user
+ * namespaces are children of this
  * one, so nothing in a jail has a capability over the netns: loopback
  * stays down. Done before CPython starts: unshare(CLONE_NEWUSER) needs a
  * single-threaded caller. The id maps are the identity.
@@ -312,6 +317,45 @@ map_jail(pid_t pid, uint32_t uid, uint32_t gid)
 	return 0;
 }
 
+static int	 home_ns = -1;
+static int	 lane_ns[JAIL_NETNS_LANES + 1];
+
+/*
+ * Enters lane k's netns for the next clone (0: stay home). Made on first
+ * use: unshare, keep it, go home; never left in: a failure to return
+ * home is fatal.
+ */
+static int
+enter_lane_netns(uint32_t k)
+{
+	if (k == 0)
+		return 0;
+	if (k > JAIL_NETNS_LANES)
+		return -1;
+	if (home_ns == -1 &&
+	    (home_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	if (lane_ns[k] <= 0) {
+		if (unshare(CLONE_NEWNET) == -1)
+			return -1;
+		lane_ns[k] = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (setns(home_ns, CLONE_NEWNET) == -1)
+			fatal("setns: back to the zygote's netns");
+		if (lane_ns[k] == -1) {
+			lane_ns[k] = 0;
+			return -1;
+		}
+	}
+	return setns(lane_ns[k], CLONE_NEWNET);
+}
+
+static void
+leave_lane_netns(uint32_t k)
+{
+	if (k != 0 && setns(home_ns, CLONE_NEWNET) == -1)
+		fatal("setns: back to the zygote's netns");
+}
+
 struct sess_clone {
 	uint32_t	 uid, gid;	/* per-slot ids, or 0 */
 	const char	*allowed;
@@ -461,10 +505,18 @@ serve_one(int ctl, const struct policy *pol)
 	}
 	memcpy(spec.fds, fds, sizeof(fds));
 
+	if (enter_lane_netns(req.netns_lane) == -1) {
+		log_warn("netns for lane %u", req.netns_lane);
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		reply(ctl, -1, EINVAL, -1);
+		return 0;
+	}
 	/* CPython's own fork protocol; the child finishes it (run_inproc). */
 	PyOS_BeforeFork();
 	/*
-	 * The netns is this zygote's own empty one (enter_empty_netns).
+	 * The netns is this zygote's own empty one (enter_empty_netns), or
+	 * its lane's (enter_lane_netns).
 	 * CLONE_PARENT: the jail is the worker's child, not ours. The worker
 	 * supervises it (deadline, pidfd, reaping) and its init's parent-death
 	 * signal follows the worker, so a run survives the death of this
@@ -480,6 +532,7 @@ serve_one(int ctl, const struct policy *pol)
 	}
 	err = errno;
 	PyOS_AfterFork_Parent();
+	leave_lane_netns(req.netns_lane);
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	if (pid == -1) {

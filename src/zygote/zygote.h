@@ -22,6 +22,8 @@ struct zygote {
 	unsigned long	 runs;
 	double		 started;
 	struct uids	*uids;		/* per-slot ids: the range is mapped for it */
+	const pid_t	*busy;		/* inits of runs in flight (/evaluate): */
+	size_t		 nbusy;		/* never reaped as strays */
 };
 
 void	 zyg_init(struct zygote *, const struct config *);

@@ -49,8 +49,11 @@ def _stopped(pid):
         return True
 
 
-def test_sandbox_unavailable_is_not_charged(s):
-    ip = '198.51.100.77'
+def _zygotes_die_while_starting(s, ip, send):
+    """Charges one request of ip, warms every worker, stops every zygote,
+    runs send() (admitted and charged, then waiting for a stopped zygote),
+    kills the zygotes: a zygote dying while it starts the run. Returns
+    what send() returned."""
     st, doc, _ = s.execute({'code': 'print(1)'}, ip=ip)
     assert st == 200 and doc['user_info']['requests_today'] == 1, doc
     _warm_all_workers(s)
@@ -58,17 +61,14 @@ def test_sandbox_unavailable_is_not_charged(s):
     assert zygs, 'no live zygote'
     for z in zygs:
         os.kill(z, signal.SIGSTOP)
+    res = {}
     try:
         deadline = time.monotonic() + 30
         while not all(_stopped(z) for z in zygs):
             assert time.monotonic() < deadline
             time.sleep(0.02)
-        res = {}
-        t = threading.Thread(target=lambda: res.update(r=s.execute(
-            {'code': 'print(2)'}, ip=ip, timeout=120)))
+        t = threading.Thread(target=lambda: res.update(r=send()))
         t.start()
-        # Admitted and charged, then waiting for a stopped zygote; killing
-        # it now is a zygote dying while it starts the run.
         time.sleep(3)
     finally:
         for z in zygs:
@@ -77,8 +77,15 @@ def test_sandbox_unavailable_is_not_charged(s):
             except ProcessLookupError:
                 pass
     t.join(120)
-    doc = err(res['r'], 503, 'SandboxUnavailable')
-    assert res['r'][2].get('retry-after'), res['r'][2]
+    return res['r']
+
+
+def test_sandbox_unavailable_is_not_charged(s):
+    ip = '198.51.100.77'
+    r = _zygotes_die_while_starting(s, ip, lambda: s.execute(
+        {'code': 'print(2)'}, ip=ip, timeout=120))
+    doc = err(r, 503, 'SandboxUnavailable')
+    assert r[2].get('retry-after'), r[2]
     assert doc['user_info']['requests_today'] == 1, doc['user_info']
     # The store agrees: the next request is the second one charged.
     st, doc, _ = s.execute({'code': 'print(3)'}, ip=ip, timeout=120)
@@ -87,33 +94,10 @@ def test_sandbox_unavailable_is_not_charged(s):
 
 def test_failed_session_creation_is_not_charged(s):
     ip = '198.51.100.78'
-    st, doc, _ = s.execute({'code': 'print(1)'}, ip=ip)
-    assert st == 200 and doc['user_info']['requests_today'] == 1, doc
-    _warm_all_workers(s)
-    zygs = _zygotes(s)
-    assert zygs, 'no live zygote'
-    for z in zygs:
-        os.kill(z, signal.SIGSTOP)
-    try:
-        deadline = time.monotonic() + 30
-        while not all(_stopped(z) for z in zygs):
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        res = {}
-        t = threading.Thread(target=lambda: res.update(r=s.request(
-            'POST', '/sessions', body=b'{}',
-            headers={'Content-Type': 'application/json',
-                     'X-Forwarded-For': ip}, timeout=120)))
-        t.start()
-        time.sleep(3)
-    finally:
-        for z in zygs:
-            try:
-                os.kill(z, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-    t.join(120)
-    st = res['r'][0]
-    assert st in (500, 503), res['r']
+    r = _zygotes_die_while_starting(s, ip, lambda: s.request(
+        'POST', '/sessions', body=b'{}',
+        headers={'Content-Type': 'application/json',
+                 'X-Forwarded-For': ip}, timeout=120))
+    assert r[0] in (500, 503), r
     st, doc, _ = s.execute({'code': 'print(3)'}, ip=ip, timeout=120)
     assert st == 200 and doc['user_info']['requests_today'] == 2, doc

@@ -253,6 +253,38 @@ test_daily(struct store *st)
 	    "after midnight the quota is fresh but the window still full");
 }
 
+/* POST /evaluate: n requests at once, all or none. */
+static void
+test_charge_n(struct store *st)
+{
+	struct quota_info	 q;
+	enum store_result	 r;
+
+	r = store_charge_n(st, "192.0.2.40", NOON, 5, 8, 3, &q);
+	ok(r == STORE_OK && q.requests_today == 3 && q.remaining_today == 5 &&
+	    q.requests_last_minute == 3, "charge 3 at once: today 3, left 5");
+	r = store_charge_n(st, "192.0.2.40", NOON + 1, 5, 8, 3, &q);
+	ok(r == STORE_RATE_LIMITED && q.retry_after_seconds == 59,
+	    "3 more in the minute (5 max): refused whole, retry 59 (%d)",
+	    q.retry_after_seconds);
+	ok(store_peek(st, "192.0.2.40", NOON + 1, 5, 8, &q) == 0 &&
+	    q.requests_today == 3 && q.requests_last_minute == 3,
+	    "the refusal charged nothing");
+	r = store_charge_n(st, "192.0.2.40", NOON + 2, 5, 8, 2, &q);
+	ok(r == STORE_OK && q.requests_today == 5, "2 fit exactly");
+	r = store_charge_n(st, "192.0.2.40", NOON + 120, 5, 8, 4, &q);
+	ok(r == STORE_QUOTA_EXCEEDED && q.requests_today == 5,
+	    "4 more would pass the day's 8: quota exceeded, nothing charged");
+	r = store_charge_n(st, "192.0.2.40", NOON + 120, 5, 8, 3, &q);
+	ok(r == STORE_OK && q.requests_today == 8 && q.remaining_today == 0,
+	    "3 fill the day exactly");
+	r = store_charge_n(st, "192.0.2.41", NOON, 5, 8, 6, &q);
+	ok(r == STORE_RATE_LIMITED, "more than the per-minute limit at once "
+	    "never passes");
+	ok(store_charge_n(st, "192.0.2.41", NOON, 5, 8, 0, &q) ==
+	    STORE_FAILED, "a charge of 0 is refused (fail closed)");
+}
+
 static void
 test_isolation(struct store *st)
 {
@@ -841,6 +873,7 @@ main(void)
 	test_minute(st);
 	test_limited_costs_nothing(st);
 	test_daily(st);
+	test_charge_n(st);
 	test_isolation(st);
 	test_peek(st);
 	test_reset(st);
