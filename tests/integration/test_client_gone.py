@@ -73,3 +73,25 @@ def test_connected_client_still_served(s):
                             'api_key': s.admin_key})
     assert st == 200 and doc['execution_details']['stdout'] == 'x\n', doc
     assert doc['execution_details']['termination'] == 'exited'
+
+
+def test_disconnect_stops_evaluate(s):
+    # /evaluate: the running case is killed and no further case starts.
+    # Three cases of 60 s each on the one slot would hold it for minutes.
+    before = runs_by_termination(s, 'client_gone')
+    conn = s.connection(timeout=120)
+    body = json.dumps({'code': 'import time\ntime.sleep(100)',
+                       'cases': [{'stdin': '', 'expected_stdout': ''}] * 3,
+                       'api_key': s.admin_key}).encode()
+    conn.request('POST', '/evaluate', body=body,
+                 headers={'Content-Type': 'application/json'})
+    wait_status(s, 503, 30)
+    conn.close()
+    took, doc = wait_status(s, 200, 45)
+    assert took < 40, took
+    deadline = time.time() + 10
+    while jail_pids(s) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not jail_pids(s), jail_pids(s)
+    # one case was running, and it alone was stopped
+    assert runs_by_termination(s, 'client_gone') == before + 1
