@@ -480,7 +480,8 @@ cg_lane(const struct cgroups *base, struct cgroups *lane, int k)
 	*lane = *base;
 	lane->check_next = false;
 	lane->run[0] = '\0';
-	lane->mem[0] = lane->pids[0] = '\0';
+	lane->mem[0] = lane->pids[0] = lane->cpu[0] = '\0';
+	lane->cpu_ok = false;
 	if (base->version == 2) {
 		lane->seq = base->seq + ((unsigned long)k << 32);
 		return 0;
@@ -498,6 +499,19 @@ cg_lane(const struct cgroups *base, struct cgroups *lane, int k)
 	if (base->pids[0] && v1_lane_dir(base->pids, lane->pids,
 	    sizeof(lane->pids), k, "pids.max", base->pids_max) == -1)
 		goto fail;
+	/* What the lane's files hold now, for v1_set_limits. */
+	strlcpy(lane->v1_mem_set, base->mem_max, sizeof(lane->v1_mem_set));
+	strlcpy(lane->v1_pids_set, base->pids_max, sizeof(lane->v1_pids_set));
+	/*
+	 * Counting only, as the worker's: a lane sharing the worker's
+	 * cpuacct group would add the other lanes' CPU time to its own.
+	 */
+	if (base->cpu[0] && v1_lane_dir(base->cpu, lane->cpu,
+	    sizeof(lane->cpu), k, "cpuacct.usage", "0") == -1) {
+		if (lane->cpu[0])
+			(void)rmdir(lane->cpu);
+		lane->cpu[0] = '\0';
+	}
 	return 0;
 fail:
 	log_warn("cgroup for a concurrent case");
@@ -514,7 +528,9 @@ cg_lane_free(struct cgroups *lane)
 		(void)rmdir(lane->mem);
 	if (lane->version == 1 && lane->pids[0])
 		(void)rmdir(lane->pids);
-	lane->mem[0] = lane->pids[0] = '\0';
+	if (lane->cpu[0])
+		(void)rmdir(lane->cpu);
+	lane->mem[0] = lane->pids[0] = lane->cpu[0] = '\0';
 }
 
 /*
