@@ -140,6 +140,7 @@ fill_spec(struct jail_params *s, const struct runner *rn, const struct run *r,
 {
 	const struct config	*c = rn->cfg;
 	unsigned long long	 ws = (unsigned long long)c->workspace_limit_mb << 20;
+	rlim_t			 as;
 	rlim_t			 t = (rlim_t)r->time_limit;
 
 	memset(s, 0, sizeof(*s));
@@ -159,8 +160,17 @@ fill_spec(struct jail_params *s, const struct runner *rn, const struct run *r,
 	s->envp = jail_env;
 	/* CPU: SIGXCPU at the limit, SIGKILL one second later. */
 	add_rlimit(s, RLIMIT_CPU, t, t + 1);
-	add_rlimit(s, RLIMIT_AS, (rlim_t)lim->memory_limit_mb << 20,
-	    (rlim_t)lim->memory_limit_mb << 20);
+	/*
+	 * memory_limit_mb is what the run may allocate on top of the
+	 * interpreter it starts as. Zygote mode: the zygote adds its own
+	 * address space (zygote.c). Exec mode: room for python3's start-up,
+	 * which boot.py takes back before the user's code runs (down to
+	 * what the interpreter then holds, plus memory_limit_mb).
+	 */
+	as = (rlim_t)lim->memory_limit_mb << 20;
+	if (c->mode != MODE_ZYGOTE)
+		as += EXEC_AS_START;
+	add_rlimit(s, RLIMIT_AS, as, as);
 	add_rlimit(s, RLIMIT_FSIZE, ws, ws);
 	add_rlimit(s, RLIMIT_NOFILE, 256, 256);
 	add_rlimit(s, RLIMIT_CORE, 0, 0);

@@ -69,23 +69,24 @@ static const char prelude[] =
 	"gc.freeze()\n";
 
 static PyObject	*run_fn;		/* boot.py's _pyexec_run_inproc */
-static rlim_t	 as_extra;		/* address space the plot preload took */
 
 /* This process's address space in bytes (VmSize), or 0. */
 static rlim_t
 vm_size(void)
 {
-	char	 line[128];
-	FILE	*fp;
-	rlim_t	 kb = 0;
+	char	 buf[128];
+	ssize_t	 n;
+	int	 fd;
 
-	if ((fp = fopen("/proc/self/status", "re")) == NULL)
+	/* statm's first field: the whole address space, in pages. */
+	if ((fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) == -1)
 		return 0;
-	while (fgets(line, sizeof(line), fp) != NULL)
-		if (strncmp(line, "VmSize:", 7) == 0)
-			kb = (rlim_t)strtoull(line + 7, NULL, 10);
-	fclose(fp);
-	return kb << 10;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return (rlim_t)strtoull(buf, NULL, 10) * (rlim_t)sysconf(_SC_PAGESIZE);
 }
 static PyObject	*session_fn;		/* boot.py's _pyexec_session */
 
@@ -196,7 +197,6 @@ init_python(void)
 	PyConfig	 config;
 	PyStatus	 st;
 	PyObject	*mod, *globals, *res;
-	rlim_t		 before, after;
 
 	/*
 	 * The isolated presets leave the locale alone; python3 itself sets
@@ -246,7 +246,6 @@ init_python(void)
 	 * the run's fresh /tmp). Optional: a host without matplotlib still
 	 * serves.
 	 */
-	before = vm_size();
 	if (PyRun_SimpleString("import importlib.util\n"
 	    "if importlib.util.find_spec('matplotlib') is not None:\n"
 	    "    import _pyexec_boot\n"
@@ -255,14 +254,6 @@ init_python(void)
 	    "gc.collect()\n"
 	    "gc.freeze()\n") != 0)
 		fatalx("preloading matplotlib failed (see above)");
-	/*
-	 * A forked run starts with the zygote's address space; the preload's
-	 * share of it is mapped already (shared, counted by the memory cgroup
-	 * only once), so RLIMIT_AS grows by it and a script can still
-	 * allocate what it could before the preload.
-	 */
-	after = vm_size();
-	as_extra = after > before ? after - before : 0;
 	if ((session_fn = PyDict_GetItemString(globals, "_pyexec_session")) ==
 	    NULL)
 		fatalx("bootstrap has no _pyexec_session");
@@ -435,6 +426,7 @@ serve_one(int ctl, const struct policy *pol)
 	struct zyg_spawn	 req;
 	struct jail_params		 spec;
 	int			 fds[JAIL_NFDS], nfds, i, pidfd, err;
+	rlim_t			 as_base;
 	pid_t			 pid;
 	ssize_t			 n;
 
@@ -470,12 +462,22 @@ serve_one(int ctl, const struct policy *pol)
 	memcpy(spec.rlim_res, req.rlim_res, sizeof(spec.rlim_res));
 	memcpy(spec.rlim, req.rlim, sizeof(spec.rlim));
 	spec.nrlim = req.nrlim;
+	/*
+	 * A run forked from here starts with this process's whole address
+	 * space: the interpreter and the preloaded modules (numpy, pyplot,
+	 * about 90 MiB of mappings, shared with the zygote and not the run's
+	 * to spend). RLIMIT_AS is memory_limit_mb on top of it, so that a
+	 * run may allocate what its limit says (a 32 MiB limit could not
+	 * even start otherwise); the memory cgroup, where delegated, caps
+	 * what the run really uses at memory_limit_mb.
+	 */
+	as_base = vm_size();
 	for (i = 0; i < spec.nrlim; i++)
 		if (spec.rlim_res[i] == RLIMIT_AS &&
 		    spec.rlim[i].rlim_max != RLIM_INFINITY &&
-		    spec.rlim[i].rlim_max < RLIM_INFINITY - as_extra) {
-			spec.rlim[i].rlim_cur += as_extra;
-			spec.rlim[i].rlim_max += as_extra;
+		    spec.rlim[i].rlim_max < RLIM_INFINITY - as_base) {
+			spec.rlim[i].rlim_cur += as_base;
+			spec.rlim[i].rlim_max += as_base;
 		}
 	spec.nproc = req.nproc;
 	spec.wait_go = req.wait_go != 0;

@@ -3,6 +3,7 @@ for runs stopped at a limit (item 3).
 
 The server's time limit is far (60 s), so a run that must stop at the
 request's 1 or 2 s limit proves the request's limit, not the server's."""
+import json
 import time
 
 from helpers import err, ok
@@ -114,6 +115,7 @@ def test_limits_malformed_refused(s):
 
 
 BUSY = '''
+import json
 import time
 t = time.process_time()
 while True:
@@ -183,3 +185,79 @@ def test_rss_of_run_killed_at_wall_limit(s):
     if d['stdout'] == 'held\n':
         assert d['max_rss_kb'] >= 96 * 1024, d['max_rss_kb']
     assert d['cpu_time_sec'] > 0, d['cpu_time_sec']
+
+
+def test_minimum_memory_limit_usable(s):
+    # The smallest memory limit a request may ask for runs a script in
+    # either mode (in zygote mode the run inherits the zygote's ~90 MiB
+    # of mappings; they do not count against the limit) ...
+    d = ok(s.execute({'code': 'print(1)', 'limits': {'memory_limit_mb': 32}}))
+    assert d['success'] is True and d['stdout'] == '1\n', d
+    # ... and holds the script to it: 64 MiB more is refused, as the
+    # README says: MemoryError in the process that asked, or the memory
+    # cgroup stops the run (memory_limit).
+    d = ok(s.execute({'code': 'x = bytearray(64 * 1024 * 1024)\n'
+                              'print("allocated")',
+                      'limits': {'memory_limit_mb': 32}}))
+    assert 'allocated' not in d['stdout'], d
+    assert ('MemoryError' in d['stderr'] and d['termination'] == 'exited'
+            and d['exit_code'] == 1) or \
+        d['termination'] == 'memory_limit', d
+    # and 16 MiB fits in 32
+    d = ok(s.execute({'code': 'x = bytearray(16 * 1024 * 1024)\n'
+                              'print("allocated")',
+                      'limits': {'memory_limit_mb': 32}}))
+    assert d['stdout'] == 'allocated\n', d
+
+
+def evaluate(s, payload):
+    body = dict(payload, api_key=s.admin_key)
+    st, _, data = s.request('POST', '/evaluate', json.dumps(body).encode(),
+                            {'Content-Type': 'application/json'},
+                            timeout=180)
+    return st, json.loads(data), None
+
+
+def test_evaluate_honours_limits(s):
+    # Program mode: every case runs under the request's limits.
+    cases = [{'stdin': '', 'expected_stdout': '1\n'}]
+    lim = {'time_limit_seconds': 2, 'memory_limit_mb': 100,
+           'max_output_bytes': 2000, 'max_processes': 3}
+    st, doc, _ = evaluate(s, {'code': 'print(1)', 'cases': cases,
+                              'limits': lim})
+    assert st == 200 and doc['passed'] is True, doc
+    assert doc['request_context']['limits'] == lim, doc['request_context']
+    st, doc, _ = evaluate(s, {'code': 'while True:\n    print("x" * 100)',
+                              'cases': cases, 'limits': lim})
+    r = doc['case_results'][0]
+    assert r['termination'] == 'output_limit', r
+    assert '2000 bytes' in r['error']['message'], r['error']
+    st, doc, _ = evaluate(s, {'code': 'x = bytearray(200 * 1024 * 1024)\n'
+                                      'print(1)',
+                              'cases': cases, 'limits': lim})
+    r = doc['case_results'][0]
+    assert r['passed'] is False and (r['termination'] == 'memory_limit' or
+                                     'MemoryError' in r['stderr']), r
+    t0 = time.time()
+    st, doc, _ = evaluate(s, {'code': 'import time\ntime.sleep(100)',
+                              'cases': cases, 'limits': lim})
+    r = doc['case_results'][0]
+    assert r['termination'] == 'timeout', r
+    # the request's 2 s, far below the server's 60 s
+    assert time.time() - t0 < 2 + min(30, s.slack()), time.time() - t0
+    # A per-case time may lower the request's, not raise it; ceilings and
+    # malformed limits are refused as /execute refuses them.
+    st, doc, _ = evaluate(s, {'code': 'print(1)', 'cases': cases,
+                              'limits': lim, 'time_limit_per_case_seconds': 1})
+    assert st == 200 and doc['request_context']['limits'][
+        'time_limit_seconds'] == 1, doc
+    for extra in ({'limits': lim, 'time_limit_per_case_seconds': 3},
+                  {'limits': {'max_processes': 11}},
+                  {'limits': {'timeout': 2}}):
+        st, doc, _ = evaluate(s, dict({'code': 'print(1)', 'cases': cases},
+                                      **extra))
+        assert st == 400, (extra, doc)
+        assert doc['error_details']['type'] == 'ValidationError', doc
+    st, doc, _ = evaluate(s, {'code': 'print(1)', 'cases': cases,
+                              'limits': lim, 'time_limit_per_case_seconds': 3})
+    assert 'limits.time_limit_seconds' in doc['error_details']['message']
