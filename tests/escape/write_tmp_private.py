@@ -57,8 +57,8 @@ def test(stack):
     assert not found, 'found on the host: %s' % found
     # runtime_dir also holds the concurrency slots' lock files (slot.N),
     # the waiting room's (queue.N), the pool's metrics counters
-    # (metrics.v1) and the workers' self-test stamp (selftest.ok*).
+    # (metrics.v2) and the workers' self-test stamp (selftest.ok*).
     jails = [n for n in os.listdir(os.path.join(stack.base, 'jails'))
-             if not n.startswith(('slot.', 'queue.', 'selftest.ok')) and
-             n != 'metrics.v1']
+             if not n.startswith(('slot.', 'queue.', 'metrics.v',
+                                  'selftest.ok'))]
     assert jails == [], 'jail mount points left behind: %s' % jails
