@@ -748,28 +748,8 @@ def _pyexec_session(mode, allowed):
         send(out)
 
 
-# Exec mode: the jail starts python3 with RLIMIT_AS at memory_limit_mb
-# plus this much for the interpreter's own start-up (EXEC_AS_START in
-# run/run.h). Before any of the user's code, it becomes memory_limit_mb on
-# top of what the interpreter holds by then, as a run forked from the
-# zygote gets it (zygote.c): a limit means what the code may allocate.
-_PYEXEC_AS_START = 64 << 20
-
-
-def _pyexec_fit_memory():
-    import resource
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    if hard == resource.RLIM_INFINITY or hard <= _PYEXEC_AS_START:
-        return
-    with open('/proc/self/statm', 'rb') as f:
-        size = int(f.read().split()[0]) * resource.getpagesize()
-    new = min(hard, size + hard - _PYEXEC_AS_START)
-    resource.setrlimit(resource.RLIMIT_AS, (new, new))
-
-
 if __name__ == '__main__':
     # exec mode: python3 -I -u -c BOOT MODE ALLOWED
-    _pyexec_fit_memory()
     if sys.argv[1].startswith('session-'):
         _pyexec_session(sys.argv[1][8:], sys.argv[2])
     _pyexec_code, _pyexec_globals = _pyexec_boot(sys.argv[1], sys.argv[2])

@@ -182,11 +182,6 @@ enum pyx_err	 sup_run(struct run *, struct runner *,
 void		 run_free(struct run *);
 /* The same in steps, for several runs in one poll loop (/evaluate). */
 struct pollfd;
-/*
- * Exec mode: RLIMIT_AS room for python3's own start-up, above the run's
- * memory_limit_mb; boot.py's _PYEXEC_AS_START is the same number.
- */
-#define EXEC_AS_START	((rlim_t)64 << 20)
 #define SUP_NFDS	7	/* pollfd entries per run */
 enum pyx_err	 sup_start(struct run *, struct runner *,
 		    const struct exec_req *, const char *, bool, int, int);

@@ -161,15 +161,11 @@ fill_spec(struct jail_params *s, const struct runner *rn, const struct run *r,
 	/* CPU: SIGXCPU at the limit, SIGKILL one second later. */
 	add_rlimit(s, RLIMIT_CPU, t, t + 1);
 	/*
-	 * memory_limit_mb is what the run may allocate on top of the
-	 * interpreter it starts as. Zygote mode: the zygote adds its own
-	 * address space (zygote.c). Exec mode: room for python3's start-up,
-	 * which boot.py takes back before the user's code runs (down to
-	 * what the interpreter then holds, plus memory_limit_mb).
+	 * Zygote mode: the zygote adds its own address space (zygote.c), so
+	 * the limit is what the run may allocate. Exec mode: it includes
+	 * python3's own start-up (about 15 MiB).
 	 */
 	as = (rlim_t)lim->memory_limit_mb << 20;
-	if (c->mode != MODE_ZYGOTE)
-		as += EXEC_AS_START;
 	add_rlimit(s, RLIMIT_AS, as, as);
 	add_rlimit(s, RLIMIT_FSIZE, ws, ws);
 	add_rlimit(s, RLIMIT_NOFILE, 256, 256);
