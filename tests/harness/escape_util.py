@@ -192,6 +192,11 @@ def grace():
     return 3 if SESSION else 0
 
 
+def keepers():
+    """Processes of a run's tree outside its jail: a session's keeper."""
+    return 1 if SESSION else 0
+
+
 def requests_per_run():
     """Requests the harness makes for one run() (log lines with role=)."""
     return 3 if SESSION else 1
