@@ -63,8 +63,16 @@ static const char prelude[] =
 	 * A fork copies every generator's state. The stdlib's random reseeds
 	 * itself at fork; numpy's global one does not, so reseed it from the
 	 * kernel in every child, or two runs would print the same numbers.
+	 * The whole MT19937 key from the kernel, through set_state (which
+	 * also drops a cached Gaussian), costs about 90 page faults less per
+	 * run than numpy.random.seed(), whose SeedSequence runs a lot of
+	 * numpy in the child (bench/runcost.py).
 	 */
-	"os.register_at_fork(after_in_child=lambda: numpy.random.seed())\n"
+	"def _pyexec_reseed(st=numpy.random.set_state, urandom=os.urandom,\n"
+	"        key=lambda b: numpy.frombuffer(b, numpy.uint32)):\n"
+	"    st(('MT19937', key(urandom(2496)), 624, 0, 0.0))\n"
+	"os.register_at_fork(after_in_child=_pyexec_reseed)\n"
+	"del _pyexec_reseed\n"
 	"gc.collect()\n"
 	"gc.freeze()\n";
 
@@ -133,6 +141,7 @@ run_session(bool admin, const char *allowed_imports)
  * single-threaded caller. The id maps are the identity.
  */
 static int	 reply(int, int32_t, int32_t, int);
+static int	 thin_fd = -1;	/* the thin init's image (jail/thin.c) */
 static bool	 per_slot;	/* argv[1] "per-slot": jails' ids from the range */
 
 static void
@@ -449,6 +458,8 @@ serve_one(int ctl, const struct policy *pol)
 		spec.ids_by_parent = true;
 	}
 	spec.argv = NULL;		/* Python runs here: run_inproc */
+	spec.thin = true;		/* init does not stay a copy of us */
+	spec.thin_fd = thin_fd;
 	if (req.kind == ZYG_KIND_SESSION) {
 		serve_session(ctl, &req, &spec, fds, nfds);
 		return 0;
@@ -543,6 +554,8 @@ main(int argc, char *argv[])
 
 	if (policy_prepare(&pol, err, sizeof(err)) == -1)
 		fatalx("seccomp: %s", err);
+	if ((thin_fd = thin_init_open()) == -1)
+		fatal("the thin init's image");
 	init_python();
 	reply(ZYG_CTL_FD, (int32_t)getpid(), 0, -1);	/* ready */
 	while (serve_one(ZYG_CTL_FD, &pol) == 0)
