@@ -258,12 +258,20 @@ def start_seed002(src, port):
     return p, base, key
 
 
+HEADER = ('| server | scenario | conc | req/s | p50 ms | faults by process '
+          '| faults | x floor | CPU ms by process | CPU ms | x floor '
+          '| p50 x floor | failed |')
+
+
 def fmt_row(label, name, c, r, fl):
     f = r['total']
-    return ('| %s | %s | %d | %.0f | %.2f | %s | %.0f | %.2f | %.2f | %.2f | %.2f | %d |' % (
+    return ('| %s | %s | %d | %.0f | %.2f | %s | %.0f | %.2f | %s | %.2f | %.2f | %.2f | %d |' % (
         label, name, c, r['rps'], r['p50_us'] / 1e3,
-        ' / '.join('%.0f' % r['per_req'][role]['minflt'] for role in ROLES),
-        f['minflt'] + f['majflt'], (f['minflt'] + f['majflt']) / fl['minflt'],
+        ' / '.join('%.0f' % (r['per_req'][role]['minflt'] +
+                             r['per_req'][role]['majflt']) for role in ROLES),
+        f['minflt'] + f['majflt'],
+        (f['minflt'] + f['majflt']) / (fl['minflt'] + fl['majflt']),
+        ' / '.join('%.2f' % (r['per_req'][role]['cpu'] * 1e3) for role in ROLES),
         f['cpu'] * 1e3, f['cpu'] / fl['cpu'], r['p50_us'] / 1e6 / fl['p50'],
         r['failed']))
 
@@ -295,6 +303,7 @@ def main():
             k, f['minflt'] + f['majflt'], f['majflt'], f['cpu'] * 1e3,
             f['p50'] * 1e3), flush=True)
     ref = floors['python3 -I -S -c pass']
+    print(HEADER)
 
     tmp = tempfile.mkdtemp(prefix='pyexec-bench-')
     os.chmod(tmp, 0o755)
@@ -349,12 +358,12 @@ def main():
         print('| %s | %.0f | %.2f | %.2f |' % (k, f['minflt'] + f['majflt'],
                                               f['cpu'] * 1e3, f['p50'] * 1e3))
     print()
-    print('Per request; faults per process: nginx / worker / jail / zygote / '
-          'other; ratios to `python3 -I -S -c pass` of the same run:')
+    print('Per request; by process: nginx / worker / jail / zygote / other '
+          '(seed 002: - / gunicorn workers / per-request pythons / - / '
+          'master); ratios to `python3 -I -S -c pass` of the same run:')
     print()
-    print('| server | scenario | conc | req/s | p50 ms | faults by process '
-          '| faults | x floor | CPU ms | x floor | p50 x floor | failed |')
-    print('|---|---|---|---|---|---|---|---|---|---|---|---|')
+    print(HEADER)
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
     for label, name, c, r in rows:
         print(fmt_row(label, name, c, r, ref))
     if args.json:
