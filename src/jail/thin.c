@@ -39,6 +39,11 @@ thin_init_open(void)
 	char	 path[48];
 	int	 rw, ro, e;
 
+#if !defined(__x86_64__) && !defined(__aarch64__)
+	errno = ENOSYS;		/* thin_init.c has no system calls here */
+	return -1;
+#endif
+
 	rw = memfd_create("pyexec-thin-init", MFD_CLOEXEC | MFD_ALLOW_SEALING |
 	    MFD_EXEC);
 	if (rw == -1 && errno == EINVAL)	/* a kernel without MFD_EXEC */

@@ -467,7 +467,7 @@ serve_one(int ctl, const struct policy *pol)
 		spec.ids_by_parent = true;
 	}
 	spec.argv = NULL;		/* Python runs here: run_inproc */
-	spec.thin = true;		/* init does not stay a copy of us */
+	spec.thin = thin_fd != -1;	/* init does not stay a copy of us */
 	spec.thin_fd = thin_fd;
 	if (req.kind == ZYG_KIND_SESSION) {
 		serve_session(ctl, &req, &spec, fds, nfds);
@@ -563,7 +563,11 @@ main(int argc, char *argv[])
 
 	if (policy_prepare(&pol, err, sizeof(err)) == -1)
 		fatalx("seccomp: %s", err);
-	if ((thin_fd = thin_init_open()) == -1)
+	/*
+	 * Without an image (an architecture thin_init.c does not know), each
+	 * jail's init reaps in its copy of us, as it did before there was one.
+	 */
+	if ((thin_fd = thin_init_open()) == -1 && errno != ENOSYS)
 		fatal("the thin init's image");
 	init_python();
 	reply(ZYG_CTL_FD, (int32_t)getpid(), 0, -1);	/* ready */
