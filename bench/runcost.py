@@ -21,15 +21,15 @@ worker's children's counters. The same run measures the floors: a bare
 fork (+ _exit + wait) of this small Python process, `python3 -I -S -c
 pass` and `python3 -I -c "import numpy"` (fork + exec + wait), with
 their faults, CPU and wall time, and prints each scenario's ratios to
-them. With --seed002, the same scenarios against seed 002 (Flask +
-gunicorn -w 4, a fresh `python` per request; plain HTTP, no sandbox),
-from ../shared/peers/seed002, counted the same way (gunicorn's workers
-reap the per-request pythons).
+them. With --flask-peer DIR, the same scenarios against the peer in DIR
+(seed 002, ../shared/peers/seed002: Flask + gunicorn -w 4, a fresh
+`python` per request; plain HTTP, no sandbox), counted the same way
+(gunicorn's workers reap the per-request pythons).
 
     python3 bench/runcost.py [--seconds 10] [--modes zygote] [--conc 1,4]
-                             [--scenarios hello,numpy] [--seed002 DIR]
+                             [--scenarios hello,numpy] [--flask-peer DIR]
 
-As root, after ./dev.sh build. Needs wrk; --seed002 needs Debian's
+As root, after ./dev.sh build. Needs wrk; --flask-peer needs Debian's
 python3-flask, python3-flask-cors and gunicorn.
 """
 import argparse
@@ -212,7 +212,7 @@ def stack_roots(st):
     return roots
 
 
-def start_seed002(src, port):
+def start_flask_peer(src, port):
     """gunicorn -w 4 on 127.0.0.1:port as the unprivileged service user,
     from a copy of seed 002 (it writes data/ next to itself); `python`
     on its PATH is Debian's python3."""
@@ -222,7 +222,7 @@ def start_seed002(src, port):
             raise RuntimeError('seed 002 needs Debian package for %s' % mod)
     stack.ensure_user()
     pw = pwd.getpwnam(stack.SERVICE_USER)
-    base = tempfile.mkdtemp(prefix='pyexec-seed002-')
+    base = tempfile.mkdtemp(prefix='pyexec-flaskpeer-')
     os.chmod(base, 0o755)
     app = os.path.join(base, 'app')
     shutil.copytree(src, app)
@@ -283,8 +283,8 @@ def main():
     ap.add_argument('--conc', default='1,4')
     ap.add_argument('--scenarios', default='hello,numpy')
     ap.add_argument('--floor-runs', type=int, default=200)
-    ap.add_argument('--seed002', metavar='DIR', help="seed 002's code "
-                    '(e.g. ../shared/peers/seed002)')
+    ap.add_argument('--flask-peer', metavar='DIR', help="the Flask peer's "
+                    'code (seed 002: ../shared/peers/seed002)')
     ap.add_argument('--json', metavar='FILE', help='also write the raw figures')
     args = ap.parse_args()
     concs = [int(c) for c in args.conc.split(',')]
@@ -327,12 +327,12 @@ def main():
                                 stack_roots(st))
                     rows.append(('pyexec ' + mode, name, c, r))
                     print(fmt_row('pyexec ' + mode, name, c, r, ref), flush=True)
-    if args.seed002:
+    if args.flask_peer:
         port = stack.free_port()
-        p, base, key = start_seed002(args.seed002, port)
+        p, base, key = start_flask_peer(args.flask_peer, port)
         try:
             for name in names:
-                path = os.path.join(tmp, 'seed002-' + name + '.json')
+                path = os.path.join(tmp, 'peer-' + name + '.json')
                 with open(path, 'w') as f:
                     json.dump(dict(SCENARIOS[name], api_key=key), f)
                 url = 'http://127.0.0.1:%d/execute' % port
@@ -340,8 +340,8 @@ def main():
                 for c in concs:
                     r = run_wrk(url, path, c, args.seconds, [p.pid],
                                 gunicorn_roles([p.pid]))
-                    rows.append(('seed002', name, c, r))
-                    print(fmt_row('seed002', name, c, r, ref), flush=True)
+                    rows.append(('flask peer', name, c, r))
+                    print(fmt_row('flask peer', name, c, r, ref), flush=True)
         finally:
             os.killpg(p.pid, signal.SIGTERM)
             p.wait()
@@ -359,7 +359,7 @@ def main():
                                               f['cpu'] * 1e3, f['p50'] * 1e3))
     print()
     print('Per request; by process: nginx / worker / jail / zygote / other '
-          '(seed 002: - / gunicorn workers / per-request pythons / - / '
+          '(flask peer: - / gunicorn workers / per-request pythons / - / '
           'master); ratios to `python3 -I -S -c pass` of the same run:')
     print()
     print(HEADER)
