@@ -97,6 +97,17 @@ void	*memset(void *p, int c, size_t n)
 	return p;
 }
 
+void	*memcpy(void *, const void *, size_t);
+void	*memcpy(void *to, const void *from, size_t n)
+{
+	volatile unsigned char	*d = to;
+	const unsigned char	*s = from;
+
+	while (n-- > 0)
+		*d++ = *s++;
+	return to;
+}
+
 __attribute__((noreturn)) static void
 sys_exit(int status)
 {
