@@ -24,6 +24,82 @@
 # jail. The expected values never come here.
 import sys
 
+# matplotlib's backend in the jail (MPLBACKEND=module://_pyexec_mpl): Agg,
+# whose show() saves every open figure as /work/figure_N.png (N counting
+# up over the run) and closes it, as a window the user closed would be:
+# a one-shot run has no screen, and return_files ["figure_*.png"] brings
+# the figures back. Loaded only when a script plots.
+_PYEXEC_MPL = """
+from matplotlib.backends.backend_agg import FigureCanvasAgg as FigureCanvas
+from matplotlib.backends.backend_agg import FigureManagerBase as FigureManager
+_saved = 0
+
+
+def show(*args, **kwargs):
+    global _saved
+    import matplotlib.pyplot as plt
+    for num in plt.get_fignums():
+        _saved += 1
+        plt.figure(num).savefig('/work/figure_%d.png' % _saved)
+    plt.close('all')
+"""
+
+
+class _PyexecMplFinder:
+    """Finds the one module _pyexec_mpl, from _PYEXEC_MPL."""
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name != '_pyexec_mpl':
+            return None
+        import importlib.util
+        return importlib.util.spec_from_loader(name, cls)
+
+    @staticmethod
+    def create_module(spec):
+        return None
+
+    @staticmethod
+    def exec_module(module):
+        exec(compile(_PYEXEC_MPL, '<pyexec matplotlib backend>', 'exec'),
+             module.__dict__)
+
+
+sys.meta_path.append(_PyexecMplFinder)
+
+
+def _pyexec_preload_plots():
+    """The zygote's preload: pyplot with its backend, one figure drawn so
+    that Agg, the fonts and the font list are loaded once, before any fork.
+    matplotlib builds its font list (~0.8 s) in a private directory that is
+    gone afterwards; the runs inherit the list in memory and use /tmp in
+    their jail for anything matplotlib writes later."""
+    import io
+    import os
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix='pyexec-mpl-')
+    try:
+        os.environ['MPLCONFIGDIR'] = d
+        import matplotlib
+        import matplotlib.font_manager as fm
+        import matplotlib.pyplot as plt
+        fig = plt.figure()
+        plt.plot([0, 1], [0, 1])
+        plt.title('warm')
+        fig.savefig(io.BytesIO(), format='png')
+        plt.close('all')
+        # A cached font holds its file open: the jail closes every fd the
+        # zygote had, so drop them here and let each run reopen its own.
+        fm._get_font.cache_clear()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+        os.environ['MPLCONFIGDIR'] = '/tmp/.matplotlib'
+
+    def here():
+        os.makedirs('/tmp/.matplotlib', exist_ok=True)
+        return '/tmp/.matplotlib'
+    matplotlib.get_configdir = matplotlib.get_cachedir = here
 _pyexec_type = type
 _pyexec_CASE = '.pyexec-case'
 
@@ -420,14 +496,29 @@ def _pyexec_session(mode, allowed):
                     stack.append(v)
         return sorted(bad)
 
-    def error_of(e):
+    # The reply's caps (the keeper ends a session whose frame is larger):
+    # each text within max_result bytes of JSON, displays within
+    # max_display. Measured as sent (json.dumps, ASCII escapes).
+    def fit(text, limit):
+        if not isinstance(text, str):
+            text = str(text)
+        n = len(json.dumps(text))
+        if n <= limit:
+            return text, False
+        while n > limit and text:
+            text = text[:max(0, len(text) * limit // n - 1)]
+            n = len(json.dumps(text))
+        return text, True
+
+    def error_of(e, limit):
         tb = e.__traceback__
         # Our own frames first (this driver): the cell's start from <cell-.
         while tb is not None and not tb.tb_frame.f_code.co_filename.startswith('<cell-'):
             tb = tb.tb_next
         lines = traceback.format_exception(type(e), e, tb)
-        return {'type': type(e).__name__, 'message': str(e),
-                'traceback': ''.join(lines)}
+        return {'type': fit(type(e).__name__, 256)[0],
+                'message': fit(str(e), limit)[0],
+                'traceback': fit(''.join(lines), limit)[0]}
 
     def run_cell(req, n):
         code = req.get('code')
@@ -446,13 +537,14 @@ def _pyexec_session(mode, allowed):
         except (SyntaxError, ValueError, RecursionError) as e:
             return {'refused': 'syntax', 'line': getattr(e, 'lineno', 0) or 0,
                     'offset': getattr(e, 'offset', 0) or 0,
-                    'message': str(getattr(e, 'msg', None) or e)}
+                    'message': fit(str(getattr(e, 'msg', None) or e), 4096)[0]}
         if mode == 'public':
             bad = forbidden(tree if last is None else
                             _ast_mod.Module(body=tree.body + [last],
                                             type_ignores=[]))
             if bad:
-                return {'refused': 'forbidden', 'names': bad}
+                return {'refused': 'forbidden',
+                        'names': [fit(b, 256)[0] for b in bad[:64]]}
         linecache.cache[name] = (len(code), None, code.splitlines(True), name)
         stdin = req.get('stdin')
         sys.stdin = io.StringIO(stdin if isinstance(stdin, str) else '')
@@ -470,22 +562,36 @@ def _pyexec_session(mode, allowed):
         finally:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
         out = {'result': None, 'error': None, 'display': None}
+        limit = req.get('max_result')
+        limit = limit if isinstance(limit, int) and limit > 0 else 1 << 20
+        room = req.get('max_display')
+        room = room if isinstance(room, int) and room >= 0 else 16 << 20
         try:
             if err is not None:
-                out['error'] = error_of(err)
+                out['error'] = error_of(err, limit)
             elif value is not None:
                 builtins._ = value
-                out['result'] = repr(value)
+                out['result'], out['result_truncated'] = fit(repr(value), limit)
             figures()
         except BaseException as e:
-            out['error'] = error_of(e)
+            out['error'] = error_of(e, limit)
         for f in (sys.stdout, sys.stderr):
             try:
                 f.flush()
             except BaseException:
                 pass
         t1 = os.times()
-        out['display'] = list(displays)
+        out['display'] = []
+        for d in displays:
+            try:
+                n = len(json.dumps(d)) + 2      # and its separator
+            except BaseException:
+                continue
+            if n > room:
+                out['display_truncated'] = True
+                break
+            room -= n
+            out['display'].append(d)
         del displays[:]
         out['cpu'] = (t1.user - t0.user) + (t1.system - t0.system)
         return out
@@ -507,9 +613,10 @@ def _pyexec_session(mode, allowed):
         return {'exit_code': rc if rc >= 0 else None,
                 'signal': -rc if rc < 0 else None}
 
-    # Files: every path walked from /work one component at a time, never
-    # following a symlink (O_NOFOLLOW), so nothing outside the workspace
-    # is reached, whatever the session planted.
+    # File writes (reads are done by the worker, which runs no code of the
+    # session): every path walked from /work one component at a time,
+    # never following a symlink (O_NOFOLLOW), so nothing outside the
+    # workspace is reached, whatever the session planted.
     class FileErr(Exception):
         pass
 
@@ -560,53 +667,6 @@ def _pyexec_session(mode, allowed):
     def file_op(req):
         op = req.get('op')
         try:
-            if op == 'list':
-                files = []
-                def rec(d, prefix):
-                    for e in sorted(os.scandir(d), key=lambda e: e.name):
-                        if len(files) >= 10000:
-                            return
-                        p = prefix + e.name
-                        if e.is_symlink():
-                            files.append({'path': p, 'size_bytes': 0,
-                                          'type': 'symlink'})
-                        elif e.is_dir(follow_symlinks=False):
-                            files.append({'path': p, 'size_bytes': 0,
-                                          'type': 'dir'})
-                            rec(e.path, p + '/')
-                        elif e.is_file(follow_symlinks=False):
-                            files.append({'path': p, 'type': 'file',
-                                          'size_bytes': e.stat(follow_symlinks=False).st_size})
-                rec('/work', '')
-                return {'files': files}
-            if op == 'get':
-                d, name = walk(req['path'], False)
-                try:
-                    if is_link(d, name):
-                        raise FileErr('symlink')
-                    try:
-                        fd = _open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=d)
-                    except OSError as e:
-                        raise FileErr(why(e, name))
-                    try:
-                        st = os.fstat(fd)
-                        if not _stat.S_ISREG(st.st_mode):
-                            raise FileErr('isdir' if _stat.S_ISDIR(st.st_mode) else 'notfile')
-                        if st.st_size > int(req['max']):
-                            raise FileErr('toolarge')
-                        data = b''
-                        while True:
-                            b = _read(fd, 1 << 20)
-                            if not b:
-                                break
-                            data += b
-                            if len(data) > int(req['max']):
-                                raise FileErr('toolarge')
-                    finally:
-                        _close(fd)
-                finally:
-                    _close(d)
-                return {'data_base64': base64.b64encode(data).decode()}
             if op == 'put':
                 data = base64.b64decode(req['data_base64'], validate=True)
                 d, name = walk(req['path'], True)

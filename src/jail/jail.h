@@ -143,6 +143,8 @@ struct jail_params {
 	char		*wipe;		/* exec mode: the worker's admin key, which */
 	size_t		 wipe_len;	/* init zeroes in its own (COW) copy */
 	uint32_t	 max_files;	/* zygote mode: files the stream may hold */
+	int		 fontlist_fd;	/* exec mode: bound read-only at */
+	const char	*fontlist_name;	/* /tmp/.matplotlib/<name>; -1: none */
 	uint32_t	 netns_lane;	/* zygote mode, runs that overlap: the
 					 * zygote's netns number k, not its own */
 	bool		 thin;		/* init execs the thin init (thin_fd) */
@@ -166,7 +168,8 @@ extern const char *const jail_env[];
  * with errno, then ends init.
  */
 #define JAIL_HIGH_FD	200	/* init parks the fds it keeps at 200 + JAIL_FD_* */
-#define JAIL_THIN_FD	(JAIL_HIGH_FD + JAIL_NFDS)	/* the thin init's image */
+/* past the font list's JAIL_HIGH_FD + JAIL_NFDS (exec mode): */
+#define JAIL_THIN_FD	(JAIL_HIGH_FD + JAIL_NFDS + 1)	/* the thin init's image */
 #define JAIL_THIN_CTL	(JAIL_HIGH_FD + JAIL_FD_CTL)	/* its one open fd */
 
 struct jail {
@@ -174,6 +177,7 @@ struct jail {
 	int		 ctl;		/* the control socket (parked: see init.c) */
 	bool		 admin;		/* zygote mode: from the data stream */
 	const char	*detail;	/* what the failing step was working on */
+	int		 fontlist_fd;	/* parked; closed after the root is built */
 };
 
 struct jail_step {
