@@ -29,7 +29,9 @@
  *   5. drops every capability, sets NO_NEW_PRIVS, forks the Python child,
  *      which sets rlimits, installs the seccomp filter and execs python3;
  *   6. reaps every process in the namespace until Python's own exit, which
- *      it reports (CTL_EXIT) before exiting. When init exits the kernel
+ *      it reports (CTL_EXIT) before exiting; in zygote mode it first execs
+ *      the thin init (thin_init.c), which does only that, so PID 1 does
+ *      not keep a copy of the interpreter for the run. When init exits the kernel
  *      kills whatever else is left in the namespace, so nothing the script
  *      started outlives the request. The worker's deadline SIGKILLs init,
  *      with the same effect.
@@ -173,10 +175,14 @@ park_fds(struct jail *j)
 			return -1;
 		j->fontlist_fd = JAIL_HIGH_FD + JAIL_NFDS;
 	}
+	/* Zygote mode: the thin init's image, until init execs it. */
+	if (p->thin && fcntl(p->thin_fd, F_DUPFD_CLOEXEC, JAIL_THIN_FD) !=
+	    JAIL_THIN_FD)
+		return -1;
 	/* Drops the FastCGI socket, the client connection, the logs... */
 	if (syscall(SYS_close_range, 0, JAIL_HIGH_FD - 1, 0) == -1 ||
-	    syscall(SYS_close_range, JAIL_HIGH_FD + JAIL_NFDS +
-	    (j->fontlist_fd >= 0), ~0U, 0) == -1)
+	    syscall(SYS_close_range, p->thin ? JAIL_THIN_FD + 1 :
+	    JAIL_HIGH_FD + JAIL_NFDS + (j->fontlist_fd >= 0), ~0U, 0) == -1)
 		return -1;
 	return 0;
 }
@@ -408,6 +414,36 @@ reap(struct jail *j, pid_t py)
 	}
 }
 
+/*
+ * With a thin image (zygote mode), init stops being a copy of the process
+ * that cloned it: it execs the thin init (thin_init.c), which only reaps
+ * and reports, so the run no longer holds a second copy-on-write copy of
+ * the interpreter, and its teardown happens now, while Python starts on
+ * the other core, instead of after the run. Called with the script's
+ * filter already installed (execve is in it; the image's path is init's
+ * own /proc/self/fd, which the jail's /proc shows), the control socket
+ * the only descriptor left open across the exec. Any failure ends init,
+ * and with it the namespace and Python: fail closed.
+ */
+__attribute__((noreturn)) static void
+become_thin(struct jail *j, pid_t py)
+{
+	char		 path[32], pid[16];
+	char		 name[] = "pyexec-init";
+	char *const	 argv[] = { name, pid, NULL };
+	char *const	 envp[] = { NULL };
+
+	j->detail = NULL;
+	if (fmt_path_uint(path, sizeof(path), "/proc/self/fd/",
+	    JAIL_THIN_FD) == NULL ||
+	    fmt_path_uint(pid, sizeof(pid), "", (unsigned long)py) == NULL)
+		jail_fail(j, "thin init arguments");
+	if (fcntl(j->ctl, F_SETFD, 0) == -1)
+		jail_fail(j, "thin init control fd");
+	execve(path, argv, envp);
+	jail_fail(j, "exec thin init");
+}
+
 void
 jail_enter(const struct jail_params *p, bool *admin)
 {
@@ -446,5 +482,7 @@ jail_enter(const struct jail_params *p, bool *admin)
 			close(JAIL_HIGH_FD + i);
 	if (!BENCH_SKIP(SKIP_SECCOMP) && policy_apply(p->policy) == -1)
 		jail_fail(&j, "seccomp");
+	if (p->thin)
+		become_thin(&j, py);
 	reap(&j, py);
 }

@@ -69,3 +69,26 @@ write_string(const char *path, const char *s)
 	errno = saved;
 	return rv;
 }
+
+/*
+ * prefix followed by v in decimal, into buf (NUL-terminated): a path such
+ * as /proc/self/fd/N or a pid argument without snprintf. NULL if it does
+ * not fit.
+ */
+char *
+fmt_path_uint(char *buf, size_t size, const char *prefix, unsigned long v)
+{
+	char	 digits[24];
+	size_t	 n = 0, plen = strlen(prefix);
+
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	if (plen + n + 1 > size)
+		return NULL;
+	memcpy(buf, prefix, plen);
+	while (n > 0)
+		buf[plen++] = digits[--n];
+	buf[plen] = '\0';
+	return buf;
+}

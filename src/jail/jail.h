@@ -50,6 +50,7 @@ int	 name_check(const char *, size_t, const char **);
 int	 write_all(int, const void *, size_t);
 int	 read_full(int, void *, size_t);
 int	 write_string(const char *, const char *);
+char	*fmt_path_uint(char *, size_t, const char *, unsigned long);
 
 /* fdpass.c: one message and up to FDPASS_MAX fds (SCM_RIGHTS), no malloc */
 #define FDPASS_MAX	8
@@ -146,6 +147,8 @@ struct jail_params {
 	const char	*fontlist_name;	/* /tmp/.matplotlib/<name>; -1: none */
 	uint32_t	 netns_lane;	/* zygote mode, runs that overlap: the
 					 * zygote's netns number k, not its own */
+	bool		 thin;		/* init execs the thin init (thin_fd) */
+	int		 thin_fd;	/* once Python is forked; see thin.c */
 };
 
 /* The jail's environment; also the zygote's, whose children inherit it. */
@@ -165,6 +168,9 @@ extern const char *const jail_env[];
  * with errno, then ends init.
  */
 #define JAIL_HIGH_FD	200	/* init parks the fds it keeps at 200 + JAIL_FD_* */
+/* past the font list's JAIL_HIGH_FD + JAIL_NFDS (exec mode): */
+#define JAIL_THIN_FD	(JAIL_HIGH_FD + JAIL_NFDS + 1)	/* the thin init's image */
+#define JAIL_THIN_CTL	(JAIL_HIGH_FD + JAIL_FD_CTL)	/* its one open fd */
 
 struct jail {
 	const struct jail_params *p;
@@ -192,5 +198,13 @@ void	 jail_root(struct jail *);			/* root.c */
  * run Python in-process.
  */
 void	 jail_enter(const struct jail_params *, bool *);
+
+/*
+ * thin.c: the thin init's image (thin_init.c, compiled in), in a sealed
+ * memfd the jail's uid may execute but not read; made once per process
+ * before any jail, handed to init as jail_params.thin_fd. Returns the fd
+ * (close-on-exec) or -1 with errno set.
+ */
+int	 thin_init_open(void);
 
 #endif /* PYX_JAIL_H */

@@ -63,12 +63,21 @@ static const char prelude[] =
 	 * A fork copies every generator's state. The stdlib's random reseeds
 	 * itself at fork; numpy's global one does not, so reseed it from the
 	 * kernel in every child, or two runs would print the same numbers.
+	 * The whole MT19937 key from the kernel, through set_state (which
+	 * also drops a cached Gaussian), costs about 90 page faults less per
+	 * run than numpy.random.seed(), whose SeedSequence runs a lot of
+	 * numpy in the child (bench/runcost.py).
 	 */
-	"os.register_at_fork(after_in_child=lambda: numpy.random.seed())\n"
+	"def _pyexec_reseed(st=numpy.random.set_state, urandom=os.urandom,\n"
+	"        key=lambda b: numpy.frombuffer(b, numpy.uint32)):\n"
+	"    st(('MT19937', key(urandom(2496)), 624, 0, 0.0))\n"
+	"os.register_at_fork(after_in_child=_pyexec_reseed)\n"
+	"del _pyexec_reseed\n"
 	"gc.collect()\n"
 	"gc.freeze()\n";
 
 static PyObject	*run_fn;		/* boot.py's _pyexec_run_inproc */
+static struct sigaction py_sigint;	/* CPython's own SIGINT handler */
 
 /* This process's address space in bytes (VmSize), or 0. */
 static rlim_t
@@ -104,8 +113,13 @@ run_inproc(bool admin, const char *allowed_imports)
 	(void)sigaction(SIGPIPE, &sa, NULL);
 	(void)sigaction(SIGXFSZ, &sa, NULL);
 	PyOS_AfterFork_Child();
-	(void)PyRun_SimpleString("import signal\n"
-	    "signal.signal(signal.SIGINT, signal.default_int_handler)\n");
+	/*
+	 * KeyboardInterrupt on SIGINT, as python3 has it: the handler CPython
+	 * installed in the zygote (its table still says default_int_handler),
+	 * put back with one sigaction. Compiling and running signal.signal()
+	 * here instead cost about 75 page faults per run.
+	 */
+	(void)sigaction(SIGINT, &py_sigint, NULL);
 	r = PyObject_CallFunction(run_fn, "ss", admin ? "admin" : "public",
 	    allowed_imports);
 	if (r != NULL) {
@@ -152,6 +166,7 @@ run_session(bool admin, const char *allowed_imports)
  * single-threaded caller. The id maps are the identity.
  */
 static int	 reply(int, int32_t, int32_t, int);
+static int	 thin_fd = -1;	/* the thin init's image (jail/thin.c) */
 static bool	 per_slot;	/* argv[1] "per-slot": jails' ids from the range */
 
 static void
@@ -258,6 +273,9 @@ init_python(void)
 	    NULL)
 		fatalx("bootstrap has no _pyexec_session");
 	Py_INCREF(session_fn);
+	if (sigaction(SIGINT, NULL, &py_sigint) == -1 ||
+	    py_sigint.sa_handler == SIG_DFL || py_sigint.sa_handler == SIG_IGN)
+		fatalx("CPython installed no SIGINT handler");
 }
 
 /*
@@ -501,6 +519,8 @@ serve_one(int ctl, const struct policy *pol)
 		spec.ids_by_parent = true;
 	}
 	spec.argv = NULL;		/* Python runs here: run_inproc */
+	spec.thin = thin_fd != -1;	/* init does not stay a copy of us */
+	spec.thin_fd = thin_fd;
 	if (req.kind == ZYG_KIND_SESSION) {
 		serve_session(ctl, &req, &spec, fds, nfds);
 		return 0;
@@ -595,6 +615,12 @@ main(int argc, char *argv[])
 
 	if (policy_prepare(&pol, err, sizeof(err)) == -1)
 		fatalx("seccomp: %s", err);
+	/*
+	 * Without an image (an architecture thin_init.c does not know), each
+	 * jail's init reaps in its copy of us, as it did before there was one.
+	 */
+	if ((thin_fd = thin_init_open()) == -1 && errno != ENOSYS)
+		fatal("the thin init's image");
 	init_python();
 	reply(ZYG_CTL_FD, (int32_t)getpid(), 0, -1);	/* ready */
 	while (serve_one(ZYG_CTL_FD, &pol) == 0)

@@ -71,8 +71,13 @@ def test_zygote_holds_no_secret_or_request_data(s):
             env = f.read()
         assert s.admin_key.encode() not in env and b'CREDENTIALS' not in env, env
         fds = sorted(int(x) for x in os.listdir('/proc/%d/fd' % pid))
-        assert fds == [0, 1, 2, 3], fds
         kinds = [os.readlink('/proc/%d/fd/%d' % (pid, fd)) for fd in fds]
+        # and the thin init's image (jail/thin.c), read-only
+        assert fds[:4] == [0, 1, 2, 3] and len(fds) == 5, (fds, kinds)
+        assert kinds[4].startswith('/memfd:pyexec-thin-init'), kinds
+        with open('/proc/%d/fdinfo/%d' % (pid, fds[4])) as f:
+            flags = int(f.read().split('flags:')[1].split()[0], 8)
+        assert flags & os.O_ACCMODE == os.O_RDONLY, oct(flags)
         assert kinds[0] == '/dev/null' and kinds[3].startswith('socket:'), kinds
         # fd 3 is its control socket, not the FastCGI socket nginx talks to
         assert not any(s.sock in k for k in kinds), kinds

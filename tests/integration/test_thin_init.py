@@ -1,0 +1,88 @@
+"""mode = zygote: once Python runs, the jail's PID 1 is the thin init (a
+small static program exec'd from a sealed memfd), not a second copy of
+the zygote's interpreter, and nothing in the jail can read it."""
+import os
+import threading
+import time
+
+from helpers import ok
+
+MODES = ('zygote',)
+
+
+def stat_fields(pid):
+    with open('/proc/%d/stat' % pid) as f:
+        s = f.read()
+    return s[s.index('(') + 1:s.rindex(')')], int(s[s.rindex(')') + 2:].split()[1])
+
+
+def vm_rss_kb(pid):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    return 0
+
+
+def jail_inits(s):
+    """PID 1 of each running jail of this stack: a child of a worker."""
+    pool = s.procs[0].pid
+    out = []
+    for d in os.listdir('/proc'):
+        if not d.isdigit():
+            continue
+        try:
+            comm, ppid = stat_fields(int(d))
+            pcomm, pppid = stat_fields(ppid)
+        except (OSError, ValueError):
+            continue
+        if pcomm == 'pyexec-fcgi' and pppid == pool and comm != 'pyexec-zygote':
+            out.append((int(d), comm, ppid))
+    return out
+
+
+def zygote_rss_kb(s, worker):
+    for d in os.listdir('/proc'):
+        try:
+            if d.isdigit() and stat_fields(int(d)) == ('pyexec-zygote', worker):
+                return vm_rss_kb(int(d))
+        except (OSError, ValueError):
+            pass
+    return 0
+
+
+def test_jail_init_is_thin(s):
+    res = {}
+    # Before the run starts: slack() calibrates with runs of its own.
+    wait = s.slack(runs=40)
+
+    def run():
+        res['r'] = s.execute({'code': 'import time\nprint("up", flush=True)\n'
+                                      'time.sleep(%d)\nprint("done")' % 4})
+    t = threading.Thread(target=run)
+    t.start()
+    seen = None
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and seen is None:
+        for pid, comm, worker in jail_inits(s):
+            # init runs as 'pyexec-zygote' (its comm) until it execs
+            if comm == 'pyexec-init':
+                try:
+                    seen = (pid, worker, vm_rss_kb(pid),
+                            os.stat('/proc/%d/exe' % pid).st_mode,
+                            os.stat('/proc/%d/auxv' % pid).st_uid,
+                            zygote_rss_kb(s, worker))
+                except OSError:
+                    continue
+        time.sleep(0.02)
+    t.join()
+    assert 'done' in ok(res['r'])['stdout'], res['r']
+    assert seen is not None, "no jail init named pyexec-init: %s" % jail_inits(s)
+    pid, worker, rss, mode, owner, zrss = seen
+    # A few pages, where a copy of the zygote maps tens of MiB.
+    assert rss * 5 < zrss, 'init VmRSS %d kB, zygote %d kB' % (rss, zrss)
+    # Execute-only for everyone: the kernel keeps init non-dumpable
+    # across the exec, so its /proc files are root's, not the script's
+    # uid's (the kernel's task_dump_owner()).
+    assert mode & 0o7777 == 0o111, oct(mode)
+    assert owner == 0, 'init is dumpable: /proc/%d owned by %d' % (pid, owner)
