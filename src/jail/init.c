@@ -370,7 +370,8 @@ python_child(struct jail *j)
 
 /*
  * init's last job: reap every process of the namespace until Python's
- * own exit, report it, and exit, which kills whatever is left.
+ * own exit, report it, and exit, which kills whatever is left (a
+ * session's init reaps on until its keeper kills it: see keep_reaping).
  */
 __attribute__((noreturn)) static void
 reap(struct jail *j, pid_t py)
@@ -385,6 +386,14 @@ reap(struct jail *j, pid_t py)
 		if (w == -1) {
 			if (errno == EINTR)
 				continue;
+			if (errno == ECHILD && py == -1) {
+				/* Nobody left: wait for the keeper's end. */
+				for (;;) {
+					w = (pid_t)read(j->ctl, &m, sizeof(m));
+					if (w == 0 || (w == -1 && errno != EINTR))
+						_exit(0);
+				}
+			}
 			jail_fail(j, "wait4");
 		}
 		if (w != py)
@@ -395,7 +404,13 @@ reap(struct jail *j, pid_t py)
 		m.ru = ru;
 		(void)!write(j->ctl, &m, sizeof(m));
 		/* init's exit kills every process left in the namespace. */
-		_exit(0);
+		if (!j->p->keep_reaping)
+			_exit(0);
+		/*
+		 * A session: forks of it (children of init) may live on, so
+		 * init keeps reaping; its keeper kills it when the family ends.
+		 */
+		py = -1;
 	}
 }
 
