@@ -772,6 +772,18 @@ def _pyexec_session(mode, allowed):
             for f in fds:
                 _close(f)
             return {'fork_error': 'channels'}, None
+        # Relatives share a uid: non-dumpable, neither interpreter's memory
+        # is open to the other through /proc/PID/mem (ptrace and
+        # process_vm_* are refused by the jail's seccomp policy anyway).
+        # The flag is inherited by the fork; an exec resets it.
+        try:
+            import ctypes
+            if ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0) != 0:
+                raise OSError('prctl')
+        except Exception:
+            for f in fds:
+                _close(f)
+            return {'fork_error': 'dumpable'}, None
         for f in (sys.stdout, sys.stderr):
             try:
                 f.flush()

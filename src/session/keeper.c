@@ -31,6 +31,7 @@
  */
 #include "config.h"
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -460,6 +461,41 @@ reply(struct keeper *k, enum sess_end term, const uint8_t *drv, size_t dlen)
 	k->last_used = now_s();
 }
 
+/*
+ * A member's interpreter is init's child, not ours: its wait status comes
+ * from its pidfd once init has reaped it (PIDFD_GET_INFO, Linux 6.15),
+ * or stays unknown (reported as killed).
+ */
+struct pidfd_exit_info {		/* struct pidfd_info, its first version */
+	uint64_t	 mask;
+	uint64_t	 cgroupid;
+	uint32_t	 ids[11];
+	int32_t		 exit_code;
+};
+#define PYX_PIDFD_GET_INFO	_IOWR(0xFF, 11, struct pidfd_exit_info)
+#define PYX_PIDFD_INFO_EXIT	(1ULL << 3)
+
+static void
+member_status(struct keeper *k)
+{
+	struct pidfd_exit_info	 in;
+	int			 i;
+
+	for (i = 0; i < 50; i++) {
+		memset(&in, 0, sizeof(in));
+		in.mask = PYX_PIDFD_INFO_EXIT;
+		if (ioctl(k->pidfd, PYX_PIDFD_GET_INFO, &in) == -1 &&
+		    errno != ESRCH)
+			return;		/* an older kernel: unknown */
+		if (in.mask & PYX_PIDFD_INFO_EXIT) {
+			k->wstatus = in.exit_code;
+			k->got_exit = true;
+			return;
+		}
+		usleep(20000);		/* init has not reaped it yet */
+	}
+}
+
 /* The jail is gone (or going): answer a waiting caller, then end. */
 __attribute__((noreturn)) static void
 session_over(struct keeper *k, enum sess_end term)
@@ -482,8 +518,7 @@ session_over(struct keeper *k, enum sess_end term)
 			recv_ctl(k);
 	} else if (term == SESS_T_DIED && k->member && k->pidfd >= 0) {
 		(void)poll_one(k->pidfd, POLLIN, 2000);
-		k->got_exit = true;	/* init reaps it; its status is not ours */
-		k->wstatus = 0;
+		member_status(k);
 	}
 	kill_jail(k);
 	k->dead = true;

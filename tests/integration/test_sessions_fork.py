@@ -362,3 +362,80 @@ def test_child_role_is_the_parents(s):
     assert st == 200, (st, doc)
     for x in (pub, pc, adm, ac):
         delete(s, x)
+
+
+@cleaned
+def test_relatives_what_they_share_and_what_they_do_not(s):
+    """The README's promises about relatives, one by one."""
+    sid = create(s)
+    cell(s, sid, 'import os\nopen("mine.txt", "w").write("parent file")\n'
+         'ppid_ = os.getpid()')
+    child = forked(s, sid)
+    # Files: the child's workspace is its own directory (its cwd, the root
+    # of its file routes); the parent's stays /work; by absolute path each
+    # can reach the other's (one file system per family).
+    d = cell(s, child, 'import os\nos.getcwd()')
+    cwd = d['result'].strip("'")
+    assert cwd.startswith('/tmp/.pyexec-fork-'), d
+    assert cell(s, sid, 'import os\nos.getcwd()')['result'] == "'/work'"
+    cell(s, sid, 'open("later.txt", "w").write("written after the fork")')
+    assert 'later.txt' not in listing(s, child)
+    d = cell(s, child, 'open("/work/later.txt").read()')
+    assert d['result'] == "'written after the fork'", d
+    d = cell(s, sid, 'open(%r + "/mine.txt").read()' % cwd)
+    assert d['result'] == "'parent file'", d
+    # Processes: one PID namespace; each sees the other's interpreter.
+    cpid = int(cell(s, child, 'os.getpid()')['result'])
+    ppid = int(cell(s, sid, 'ppid_')['result'])
+    assert ppid != cpid
+    procs = cell(s, child, 'sorted(int(p) for p in os.listdir("/proc") '
+                 'if p.isdigit())')['result']
+    assert str(ppid) in procs, procs
+    # Memory: neither reads the other's (non-dumpable; seccomp refuses
+    # ptrace and process_vm_readv), though each can read its own.
+    for me, other in ((child, ppid), (sid, cpid)):
+        d = cell(s, me, 'import ctypes\nout = []\n'
+                 'for f in ("/proc/%d/mem", "/proc/%d/environ"):\n'
+                 '    try:\n'
+                 '        open(f, "rb").read(1); out.append("read")\n'
+                 '    except OSError as e:\n'
+                 '        out.append(type(e).__name__)\n'
+                 'libc = ctypes.CDLL(None, use_errno=True)\n'
+                 'out.append(libc.ptrace(16, %d, 0, 0))\n'
+                 'open("/proc/self/status", "rb").read(1)\n'
+                 'out' % (other, other, other))
+        assert d['result'] == "['PermissionError', 'PermissionError', -1]", d
+    # IPC: one IPC and network namespace: an abstract Unix socket of one
+    # is reachable from the other.
+    cell(s, child, 'import socket\nls = socket.socket(socket.AF_UNIX)\n'
+         'ls.bind("\\0fam-test"); ls.listen(1)')
+    d = cell(s, sid, 'import socket\nc = socket.socket(socket.AF_UNIX)\n'
+             'c.connect("\\0fam-test"); c.close(); "ok"')
+    assert d['result'] == "'ok'", d
+    # Memory use: GET reports the family's (one cgroup for all).
+    if getattr(s, 'cgroups', None):
+        cell(s, child, 'big = bytearray(64 << 20)')
+        pm = call(s, 'GET', '/sessions/' + sid)[1]['memory_bytes']
+        cm = call(s, 'GET', '/sessions/' + child)[1]['memory_bytes']
+        assert pm > 60 << 20 and cm > 60 << 20, (pm, cm)
+        cell(s, child, 'del big')
+    # Signals: a relative can end the other's interpreter; only that
+    # session ends.
+    d = cell(s, child, 'import signal\nos.kill(ppid_, signal.SIGKILL)')
+    assert d['session_alive'] is True, d
+    end = time.monotonic() + 10 + s.slack(20, 5)
+    while time.monotonic() < end and \
+            call(s, 'GET', '/sessions/' + sid)[0] != 404:
+        time.sleep(0.2)
+    assert call(s, 'GET', '/sessions/' + sid)[0] == 404
+    assert cell(s, child, '6 * 7')['result'] == '42'
+
+
+@cleaned
+def test_member_exit_status_is_reported(s):
+    sid = create(s)
+    child = forked(s, sid)
+    d = cell(s, child, 'import os\nos._exit(3)')
+    assert d['session_alive'] is False, d
+    assert d['termination'] == 'exited' and d['exit_code'] == 3, d
+    assert cell(s, sid, '1')['result'] == '1'
