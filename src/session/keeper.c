@@ -516,7 +516,8 @@ session_over(struct keeper *k, enum sess_end term)
 		while (k->ctl != -1 && !k->got_exit &&
 		    poll_one(k->ctl, POLLIN, 2000) == 0)
 			recv_ctl(k);
-	} else if (term == SESS_T_DIED && k->member && k->pidfd >= 0) {
+	} else if (term == SESS_T_DIED && !k->got_exit && k->member &&
+	    k->pidfd >= 0) {
 		(void)poll_one(k->pidfd, POLLIN, 2000);
 		member_status(k);
 	}
