@@ -789,9 +789,15 @@ def _pyexec_session(mode, allowed):
                 f.flush()
             except BaseException:
                 pass
+        # A collection in a copy would write to every object's header,
+        # copying most of the heap at once: frozen objects are not
+        # traversed. The parent thaws at once; the copy once ready.
+        import gc
+        gc.freeze()
         try:
             pid = os.fork()
         except OSError as e:
+            gc.unfreeze()
             for f in fds:
                 _close(f)
             return {'fork_error': why(e, 'fork')}, None
@@ -803,6 +809,7 @@ def _pyexec_session(mode, allowed):
             except BaseException:
                 _os_exit(1)
             return None, True
+        gc.unfreeze()
         for f in fds:
             _close(f)
         try:
@@ -826,6 +833,8 @@ def _pyexec_session(mode, allowed):
             if child:
                 me = os.getpid()
                 send({'ready': 1})
+                import gc
+                gc.unfreeze()
                 continue
         elif op == 'exec':
             n += 1

@@ -261,21 +261,29 @@ def test_fork_of_a_fork_and_limits(s):
 @cleaned
 def test_fork_of_a_busy_session_is_409_and_unknown_is_404(s):
     sid = create(s)
+    # The parent's cell waits for a file its sibling writes in the
+    # family's shared /tmp: busy for as long as the test needs.
+    sib = forked(s, sid)
     import threading
-    t = threading.Thread(target=run, args=(s, sid, 'import time\n'
-                                           'time.sleep(4)'))
+    t = threading.Thread(target=run, args=(
+        s, sid, 'import os, time\n'
+        'while not os.path.exists("/tmp/go"): time.sleep(0.02)'))
     t.start()
     try:
-        end = time.monotonic() + 30
+        end = time.monotonic() + 60
         while time.monotonic() < end:
             st, info, _ = call(s, 'GET', '/sessions/' + sid)
             if info.get('busy'):
                 break
             time.sleep(0.05)
+        assert info.get('busy'), info
         st, doc, _ = fork(s, sid)
+        if st == 201:
+            _made.append(doc['session_id'])
         assert st == 409 and doc['error_details']['type'] == \
             'SessionBusy', (st, doc)
     finally:
+        cell(s, sib, 'open("/tmp/go", "w").close()')
         t.join()
     st, doc, _ = fork(s, 's1' + 'A' * 32)
     assert st == 404 and doc['error_details']['type'] == 'SessionNotFound'
