@@ -265,9 +265,10 @@ def test_fork_of_a_busy_session_is_409_and_unknown_is_404(s):
     # family's shared /tmp: busy for as long as the test needs.
     sib = forked(s, sid)
     import threading
-    t = threading.Thread(target=run, args=(
+    out = []
+    t = threading.Thread(target=lambda: out.append(run(
         s, sid, 'import os, time\n'
-        'while not os.path.exists("/tmp/go"): time.sleep(0.02)'))
+        'while not os.path.exists("/tmp/go"): time.sleep(0.02)')))
     t.start()
     try:
         end = time.monotonic() + 60
@@ -276,7 +277,7 @@ def test_fork_of_a_busy_session_is_409_and_unknown_is_404(s):
             if info.get('busy'):
                 break
             time.sleep(0.05)
-        assert info.get('busy'), info
+        assert info.get('busy'), (info, out)
         st, doc, _ = fork(s, sid)
         if st == 201:
             _made.append(doc['session_id'])
@@ -392,6 +393,16 @@ def test_relatives_what_they_share_and_what_they_do_not(s):
     assert d['result'] == "'written after the fork'", d
     d = cell(s, sid, 'open(%r + "/mine.txt").read()' % cwd)
     assert d['result'] == "'parent file'", d
+    # /run and return_files of the child work in its own workspace.
+    st, doc, _ = call(s, 'POST', '/sessions/%s/run' % child,
+                      {'cmd': 'pwd; cat mine.txt'}, admin=True)
+    assert st == 200 and doc['execution_details']['stdout'] == \
+        cwd + '\nparent file', doc
+    cell(s, child, 'open("mine.txt", "w").write("child file")')
+    d = cell(s, child, '1', return_files=['mine.txt'])
+    import base64
+    got = d['output_files']['mine.txt']
+    assert base64.b64decode(got['content_base64']) == b'child file', d
     # Processes: one PID namespace; each sees the other's interpreter.
     cpid = int(cell(s, child, 'os.getpid()')['result'])
     ppid = int(cell(s, sid, 'ppid_')['result'])
