@@ -7,7 +7,10 @@
  *
  * What the API offers is read from /openapi.json at start: session mode
  * (a notebook of cells against one session) appears only when the server
- * describes /sessions.
+ * describes /sessions. In it, the first Run makes a session (with the
+ * attachments), each Run is a cell on it, and unticking the mode, "New
+ * session" or leaving the page releases it. The session id is kept in
+ * this page's memory only: it is the session's capability.
  */
 'use strict';
 
@@ -22,7 +25,10 @@
     cpu: $('cpu'), rss: $('rss'), stdout: $('stdout'), stderr: $('stderr'),
     stdoutH: $('stdout-h'), stderrH: $('stderr-h'), outfiles: $('outfiles'),
     outfilesH: $('outfiles-h'), meta: $('meta'), placeholder: $('placeholder'),
-    example: $('example'), modeSwitch: $('mode-switch')
+    example: $('example'), modeSwitch: $('mode-switch'),
+    sessionMode: $('session-mode'), sessionState: $('session-state'),
+    restart: $('restart'), cells: $('cells'), value: $('value'),
+    valueH: $('value-h'), display: $('display'), displayH: $('display-h')
   };
   const KEY_STORE = 'pyexec.apiKey';
   const CODE_STORE = 'pyexec.code';
@@ -34,6 +40,7 @@
   let blobUrls = [];
   let inflight = null;              /* AbortController */
   let retryTimer = null;
+  let session = null;               /* {id, n}: the notebook's session */
 
   const EXAMPLES = {
     hello: { code: 'name = "world"\nfor i in range(3):\n    print(f"Hello, {name}! ({i})")\n' },
@@ -209,7 +216,8 @@
     blobUrls = [];
     el.error.hidden = true; el.error.textContent = '';
     el.summary.hidden = true;
-    for (const [h, p] of [[el.stdoutH, el.stdout], [el.stderrH, el.stderr], [el.outfilesH, el.outfiles]]) {
+    for (const [h, p] of [[el.stdoutH, el.stdout], [el.stderrH, el.stderr], [el.outfilesH, el.outfiles],
+                          [el.valueH, el.value], [el.displayH, el.display]]) {
       h.hidden = true; p.hidden = true; p.textContent = '';
     }
     el.meta.textContent = '';
@@ -294,6 +302,70 @@
     el.meta.textContent = parts.join(' · ');
   }
 
+  /* A session cell's own fields: its value, exception and figures. Only
+   * raster images sniffed from their bytes are shown (never SVG markup). */
+  function showCell(d) {
+    if (typeof d.result === 'string') showStream(el.valueH, el.value, d.result);
+    if (d.error && d.error.traceback)
+      showStream(el.stderrH, el.stderr, (el.stderr.textContent || '') + d.error.traceback);
+    let n = 0;
+    for (const x of d.display || []) {
+      n++;
+      const li = document.createElement('li');
+      const bytes = fromBase64(x.data_base64 || '');
+      const type = sniffImage(bytes);
+      if (type) {
+        const url = URL.createObjectURL(new Blob([bytes], { type }));
+        blobUrls.push(url);
+        const img = document.createElement('img');
+        img.src = url;
+        img.alt = 'Figure ' + n + ' of the cell';
+        li.append(img);
+      } else {
+        li.textContent = 'Output ' + n + ': ' + (x.mime_type || 'unknown type') + ', not shown';
+      }
+      el.display.append(li);
+    }
+    if (n) { el.displayH.hidden = false; el.display.hidden = false; }
+  }
+  function addHistory(code, d) {
+    const li = document.createElement('li');
+    li.className = 'cell';
+    const i = document.createElement('pre');
+    i.className = 'in';
+    i.textContent = 'In [' + session.n + ']: ' + code;
+    li.append(i);
+    const out = d.error ? d.error.type + ': ' + d.error.message : d.result;
+    if (typeof out === 'string') {
+      const o = document.createElement('pre');
+      o.className = d.error ? 'out bad' : 'out';
+      o.textContent = 'Out[' + session.n + ']: ' + out;
+      li.append(o);
+    }
+    el.cells.append(li);
+  }
+  function setSessionState(text) {
+    el.sessionState.textContent = text;
+    el.restart.hidden = !session;
+  }
+  function authHeaders() {
+    const h = { 'Content-Type': 'application/json' };
+    if (el.key.value) h.Authorization = 'Bearer ' + el.key.value;
+    return h;
+  }
+  /* Releases the notebook's session; keepalive lets it outlive the page. */
+  function releaseSession(why) {
+    if (session) {
+      fetch('/sessions/' + encodeURIComponent(session.id), {
+        method: 'DELETE', headers: authHeaders(), keepalive: true,
+        cache: 'no-store', credentials: 'omit'
+      }).catch(() => {});
+    }
+    session = null;
+    el.cells.textContent = '';
+    setSessionState(why || '');
+  }
+
   function startRetryCountdown(seconds) {
     clearInterval(retryTimer);
     let left = seconds;
@@ -329,6 +401,8 @@
         return ['Service unavailable', msg, retry];
       case 'InvalidApiKey':
         return ['Wrong API key', msg + '\nCorrect it, or empty the API key field to run as a public user.'];
+      case 'SessionBusy':
+        return ['The session is busy', msg + '\nIts previous cell is still running; run again when it ends.'];
       case 'ValidationError': case 'InvalidRequest':
         return ['The request was refused', msg];
       case 'PayloadTooLarge':
@@ -364,11 +438,38 @@
     }, 200);
     const giveUp = setTimeout(() => ctl.abort(), MAX_WAIT_MS);
     let retry = 0;
+    const notebook = features.sessions && el.sessionMode.checked;
     try {
-      const resp = await fetch('/execute', {
+      const body = buildRequest();
+      let url = '/execute';
+      if (notebook) {
+        if (!session) {
+          el.busy.textContent = 'Starting a session…';
+          const made = await fetch('/sessions', {
+            method: 'POST', headers: authHeaders(), signal: ctl.signal,
+            cache: 'no-store', credentials: 'omit',
+            body: JSON.stringify(body.attachments ? { attachments: body.attachments } : {})
+          });
+          let mdoc = null;
+          try { mdoc = await made.json(); } catch (e) { mdoc = null; }
+          if (made.status !== 201 || !mdoc || typeof mdoc.session_id !== 'string') {
+            const [title, detail, r] = explain(made.status, mdoc, made.headers);
+            showError(title, detail ? '\n' + detail : '');
+            showMeta(mdoc, made.headers.get('X-Request-Id'));
+            retry = r || 0;
+            return;
+          }
+          session = { id: mdoc.session_id, n: 0 };
+          setSessionState('session started; variables and files last until it ends');
+        }
+        delete body.attachments;		/* they went in with the session */
+        delete body.api_key;
+        url = '/sessions/' + encodeURIComponent(session.id) + '/execute';
+      }
+      const resp = await fetch(url, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify(buildRequest()),
+        headers: notebook ? authHeaders() : { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
         signal: ctl.signal,
         cache: 'no-store',
         credentials: 'omit'
@@ -378,7 +479,18 @@
       try { doc = await resp.json(); } catch (e) { doc = null; }
       if (resp.ok && doc && doc.status === 'success') {
         showDetails(doc.execution_details);
+        if (notebook) {
+          const d = doc.execution_details;
+          session.n++;
+          showCell(d);
+          addHistory(body.code, d);
+          if (d.session_alive === false)
+            releaseSession('the session ended: ' + (d.session_message || 'it was stopped') +
+                           '; the next run starts a new one');
+        }
       } else {
+        if (notebook && doc && doc.error_details && doc.error_details.type === 'SessionNotFound')
+          releaseSession('the session has ended (idle or too old); the next run starts a new one');
         const [title, detail, r] = explain(resp.status, doc, resp.headers);
         showError(title, detail ? '\n' + detail : '');
         if (doc && doc.execution_details) showDetails(doc.execution_details);
@@ -397,11 +509,21 @@
       el.cancel.hidden = true;
       el.busy.textContent = '';
       el.run.disabled = false;
+      if (retry > 0) startRetryCountdown(retry);
       document.body.dataset.runs = String((parseInt(document.body.dataset.runs || '0', 10)) + 1);
     }
-    if (retry > 0) startRetryCountdown(retry);
   }
   el.run.addEventListener('click', run);
+  el.sessionMode.addEventListener('change', () => {
+    if (!el.sessionMode.checked) releaseSession('');
+    else setSessionState('the next run starts a session');
+  });
+  el.restart.addEventListener('click', () => {
+    releaseSession('the next run starts a new session');
+    clearResult();
+    el.placeholder.hidden = false;
+  });
+  window.addEventListener('pagehide', () => releaseSession(''));
   el.cancel.addEventListener('click', () => { if (inflight) inflight.abort(); });
 
   /* -- what this server offers -------------------------------------------- */

@@ -69,7 +69,8 @@ metrics_text(FILE *f, const struct met_counters *s, int in_flight,
 			ei = pyx_errinfo((enum pyx_err)e);
 			fprintf(f, "pyexec_http_requests_total{route=\"%s\","
 			    "code=\"%d\",type=\"%s\"} %llu\n",
-			    met_route_name((enum met_route)r), ei->status,
+			    met_route_name((enum met_route)r),
+			    met_route_status((enum met_route)r, ei->status),
 			    ei->type ? ei->type : "", (unsigned long long)
 			    s->requests[r][e]);
 		}
@@ -204,7 +205,8 @@ status_json(const struct met_counters *s, int in_flight, int slots,
 				codes = json_object_new_object();
 				types = json_object_new_object();
 			}
-			snprintf(key, sizeof(key), "%d", ei->status);
+			snprintf(key, sizeof(key), "%d", met_route_status(
+			    (enum met_route)r, ei->status));
 			json_object_object_add(codes, key, u64(n +
 			    (json_object_object_get_ex(codes, key, &o) ?
 			    (uint64_t)json_object_get_int64(o) : 0)));

@@ -1,5 +1,5 @@
 /*
- * metrics.c: the pool's counters, one file runtime_dir/metrics.v1 mapped
+ * metrics.c: the pool's counters, one file runtime_dir/metrics.v2 mapped
  * MAP_SHARED by every worker. Owns that mapping. Each event is one relaxed
  * __atomic add on it: no lock, no system call, nothing held across a run,
  * and adds from concurrent workers are never lost. A reader sees each
@@ -34,8 +34,8 @@
 #include "store/metrics.h"
 
 #define MET_MAGIC	0x70797831u	/* "pyx1" */
-#define MET_VERSION	1
-#define MET_FILE	"metrics.v1"
+#define MET_VERSION	2
+#define MET_FILE	"metrics.v2"
 
 _Static_assert(PYX_E__COUNT <= MET_NERR, "MET_NERR too small");
 _Static_assert(TERM_OUTPUT < MET_NTERM, "MET_NTERM too small");
@@ -50,6 +50,11 @@ static const char *const route_names[MET_R__COUNT] = {
 	[MET_R_EXECUTE] = "/execute",
 	[MET_R_METRICS] = "/metrics",
 	[MET_R_STATUS] = "/status",
+	[MET_R_EVALUATE] = "/evaluate",
+	[MET_R_SESSIONS] = "/sessions",
+	[MET_R_SESSION_EXEC] = "/sessions/{id}/execute",
+	[MET_R_SESSION_FORK] = "/sessions/{id}/fork",
+	[MET_R_SESSION_OTHER] = "/sessions/{id}",
 };
 
 static struct met_counters	 local;		/* until met_open, or if it fails */
@@ -131,10 +136,25 @@ met_shared(void)
 enum met_route
 met_route_of(const char *path)
 {
-	int	 i;
+	const char	*rest;
+	size_t		 n;
+	int		 i;
 
+	if (strncmp(path, "/sessions/", 10) == 0) {
+		/* The id, then (maybe) the call; an empty id is no session. */
+		n = strcspn(path + 10, "/");
+		if (n == 0)
+			return MET_R_OTHER;
+		rest = path + 10 + n;
+		if (strcmp(rest, "/execute") == 0 || strcmp(rest, "/run") == 0)
+			return MET_R_SESSION_EXEC;
+		if (strcmp(rest, "/fork") == 0)
+			return MET_R_SESSION_FORK;
+		return MET_R_SESSION_OTHER;
+	}
 	for (i = 1; i < MET_R__COUNT; i++)
-		if (strcmp(path, route_names[i]) == 0)
+		if (strncmp(route_names[i], "/sessions/", 10) != 0 &&
+		    strcmp(path, route_names[i]) == 0)
 			return (enum met_route)i;
 	return MET_R_OTHER;
 }
@@ -143,6 +163,18 @@ const char *
 met_route_name(enum met_route r)
 {
 	return (unsigned)r < MET_R__COUNT ? route_names[r] : "other";
+}
+
+/*
+ * The status a route answers for an error kind: the error table's, except
+ * that a success which makes a session is 201 Created.
+ */
+int
+met_route_status(enum met_route r, int status)
+{
+	if (status == 200 && (r == MET_R_SESSIONS || r == MET_R_SESSION_FORK))
+		return 201;
+	return status;
 }
 
 void

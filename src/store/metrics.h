@@ -16,13 +16,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Routes counted by name; any other path is "other" (never the raw path). */
+/*
+ * Routes counted by name; any other path is "other" (never the raw path).
+ * A session's routes are counted by their template: the id is a secret.
+ */
 enum met_route {
 	MET_R_OTHER = 0,
 	MET_R_HEALTHZ,
 	MET_R_EXECUTE,
 	MET_R_METRICS,
 	MET_R_STATUS,
+	MET_R_EVALUATE,
+	MET_R_SESSIONS,		/* POST /sessions */
+	MET_R_SESSION_EXEC,	/* /sessions/{id}/execute and /run */
+	MET_R_SESSION_FORK,	/* POST /sessions/{id}/fork */
+	MET_R_SESSION_OTHER,	/* every other /sessions/{id}... */
 	MET_R__COUNT
 };
 
@@ -68,6 +76,7 @@ struct met_counters {
 int		 met_open(const char *, char *, size_t);
 enum met_route	 met_route_of(const char *);
 const char	*met_route_name(enum met_route);
+int		 met_route_status(enum met_route, int);
 void		 met_request(enum met_route, int);
 void		 met_run(int, bool, double);
 void		 met_ratelimited(enum met_ratelimit);

@@ -54,9 +54,9 @@ def test(stack):
         found += [os.path.join(root, n) for n in dirs + files if tag in n]
     assert not found, 'found on the host: %s' % found
     # runtime_dir also holds the concurrency slots' lock files (slot.N),
-    # the pool's metrics counters (metrics.v1) and the workers' self-test
+    # the pool's metrics counters (metrics.v2) and the workers' self-test
     # stamp (selftest.ok).
     jails = [n for n in os.listdir(os.path.join(stack.base, 'jails'))
-             if not n.startswith('slot.') and n != 'metrics.v1'
+             if not n.startswith('slot.') and not n.startswith('metrics.v')
              and not n.startswith('selftest.ok')]
     assert jails == [], 'jail mount points left behind: %s' % jails

@@ -74,14 +74,7 @@ def test_admin_status_metrics_async(s):
     assert c.status()['status'] == 'ok'
     assert 'pyexec_runs_total' in c.metrics()
     assert c.execute('import os\nprint(os.getpid() > 0)').stdout == 'True\n'
-    # The server has sessions (its /openapi.json lists them); this client
-    # version does not drive them yet, and says so.
     assert c.supports_sessions()
-    try:
-        c.session()
-        raise AssertionError('sessions?')
-    except px.Unsupported as e:
-        assert 'does not speak' in str(e), e
 
     async def many():
         async with px.AsyncClient('https://%s:%d' % (s.host, s.port),
@@ -93,6 +86,68 @@ def test_admin_status_metrics_async(s):
     ok = [r.stdout for r in out if isinstance(r, px.ExecutionResult)]
     assert all(isinstance(r, (px.ExecutionResult, px.Busy)) for r in out), out
     assert set(ok) <= {'0\n', '1\n', '2\n', '3\n'} and ok
+
+
+def test_sessions(s):
+    c = client(s, s.admin_key)
+    with c.session(files={'in.txt': 'seven'}) as ses:
+        assert isinstance(ses, px.Session) and len(ses.id) >= 22
+        r = ses.execute('x = open("in.txt").read()\nlen(x)')
+        assert isinstance(r, px.CellResult) and r.ok and r.result == '5', r
+        r = ses.execute('print(x.upper())\nx * 2')
+        assert (r.stdout, r.result) == ('SEVEN\n', "'sevenseven'"), r
+        r = ses.execute('1 / 0')
+        assert not r.ok and r.error['type'] == 'ZeroDivisionError', r
+        assert r.session_alive
+        r = ses.execute('import matplotlib.pyplot as plt\n'
+                        'plt.plot([1, 2])\nNone')
+        assert [d.mime_type for d in r.display] == ['image/png'], r.display
+        assert r.display[0].data.startswith(b'\x89PNG')
+        ses.write('dir/blob.bin', b'\x00\xff' * 10)
+        assert ses.read('dir/blob.bin') == b'\x00\xff' * 10
+        assert ses.execute('len(open("dir/blob.bin", "rb").read())'
+                           ).result == '20'
+        ses.move('dir/blob.bin', 'moved.bin')
+        names = {f['path'] for f in ses.files()}
+        assert 'moved.bin' in names and 'in.txt' in names, names
+        ses.remove('moved.bin')
+        try:
+            ses.read('moved.bin')
+            raise AssertionError('read a removed file')
+        except px.FileNotFound as e:
+            assert e.status == 404
+        assert ses.run('echo $((6 * 7))').stdout == '42\n'
+        assert ses.info()['executions'] >= 5
+        again = c.attach(ses.id)
+        assert again.execute('x').result == "'seven'"
+        sid = ses.id
+    assert ses.closed
+    try:
+        c.attach(sid)
+        raise AssertionError('a closed session answered')
+    except px.SessionNotFound as e:
+        assert e.status == 404
+    ses.close()			# closing twice is not an error
+
+
+def test_evaluate(s):
+    c = client(s, s.admin_key)
+    ev = c.evaluate('def add(a, b):\n    return a + b', entry_point='add',
+                    io_cases=[{'input': 'a=1, b=2', 'output': '3'},
+                              {'input': 'a=2, b=2', 'output': '5'}])
+    assert isinstance(ev, px.Evaluation)
+    assert (ev.passed, ev.passed_count, ev.total) == (False, 1, 2), ev
+    assert [k['passed'] for k in ev.cases] == [True, False]
+    ev = c.evaluate('print(sum(map(int, input().split())))',
+                    cases=[{'stdin': '1 2\n', 'expected_stdout': '3'}],
+                    comparator='lines')
+    assert ev.passed and ev.total == 1, ev
+    try:
+        c.evaluate('def f(): pass', entry_point='f',
+                   io_cases=[{'input': '__import__("os")', 'output': '1'}])
+        raise AssertionError('an unparsable case was accepted')
+    except px.InvalidRequest as e:
+        assert e.status == 400
 
 
 def test_pip_install_offline_and_cli(s):

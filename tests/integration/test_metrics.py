@@ -134,6 +134,34 @@ def test_kinds_of_answers_counted(s):
     assert b'/no/such/path' not in body
 
 
+def test_grader_and_sessions_by_route(s):
+    """/evaluate and the session routes have labels of their own; a
+    session's id (its bearer secret) never becomes one."""
+    from sess_helpers import call, create, cell
+    before = metrics(s)
+    st, doc, _ = call(s, 'POST', '/evaluate', {
+        'code': 'def f(x): return x', 'entry_point': 'f',
+        'cases': [{'args': [1], 'expected': 1}]}, admin=True)
+    assert st == 200 and doc['passed'] is True, (st, doc)
+    sid = create(s)
+    cell(s, sid, 'x = 1')
+    assert call(s, 'GET', '/sessions/%s/files' % sid)[0] == 200
+    assert call(s, 'DELETE', '/sessions/%s' % sid)[0] == 200
+    assert call(s, 'POST', '/sessions/%s/execute' % sid,
+                {'code': '1'})[0] == 404
+    after = metrics(s)
+    assert delta(after, before, REQ % ('/evaluate', 200, '')) == 1
+    assert delta(after, before, REQ % ('/sessions', 201, '')) == 1
+    assert delta(after, before,
+                 REQ % ('/sessions/{id}/execute', 200, '')) == 1
+    assert delta(after, before,
+                 REQ % ('/sessions/{id}/execute', 404,
+                        'SessionNotFound')) == 1
+    assert delta(after, before, REQ % ('/sessions/{id}', 200, '')) == 2
+    st, _, body = s.request('GET', '/metrics')
+    assert sid.encode() not in body
+
+
 def test_status_matches_metrics(s):
     st, h, body = s.request('GET', '/status')
     doc = json.loads(body)

@@ -204,6 +204,83 @@ def test_file_round_trip(s):
             b.click()
 
 
+def _session_ids(d):
+    urls = d.execute_script('return performance.getEntriesByType("resource")'
+                            '.map((e) => e.name)')
+    ids = []
+    for u in urls:
+        parts = u.split('/sessions/', 1)
+        if len(parts) == 2 and parts[1].endswith('/execute'):
+            sid = parts[1][:-len('/execute')]
+            if sid not in ids:
+                ids.append(sid)
+    return ids
+
+
+def test_notebook_mode(s):
+    import json
+    d = driver(s)
+    console_errors(d)
+    sw = d.find_element('id', 'mode-switch')
+    assert sw.is_displayed()			# the server describes /sessions
+    d.find_element('id', 'session-mode').click()
+    try:
+        run(d, 'x = 6 * 7\nprint("set")')
+        assert text(d, 'stdout') == 'set\n', (text(d, 'error'),
+                                              text(d, 'stderr'))
+        assert text(d, 'value') is None		# a statement has no value
+        run(d, 'x')				# state carried to the next cell
+        assert text(d, 'value') == '42', (text(d, 'value'), text(d, 'error'))
+        # display() of a PIL image (matplotlib is not on the public
+        # import list) shows inline.
+        run(d, 'from PIL import Image\n'
+            'display(Image.new("RGB", (48, 24), (20, 120, 200)))')
+        assert text(d, 'display-h') == 'Figures', (text(d, 'error'),
+                                                   text(d, 'stderr'))
+        img = wait(d, lambda d: d.find_element('css selector', '#display img'))
+        wait(d, lambda d: d.execute_script(
+            'return arguments[0].complete && arguments[0].naturalWidth', img))
+        assert img.get_attribute('src').startswith('blob:')
+        assert d.execute_script('return [arguments[0].naturalWidth, '
+                                'arguments[0].naturalHeight]', img) == [48, 24]
+        run(d, 'def f():\n    return 1 / 0\nf()')
+        assert 'ZeroDivisionError' in text(d, 'stderr'), text(d, 'stderr')
+        assert '<cell-' in text(d, 'stderr')	# the cell, not a server path
+        cells = d.find_elements('css selector', '#cells li')
+        assert len(cells) == 4, [c.text for c in cells]
+        assert 'Out[2]: 42' in cells[1].text, cells[1].text
+        ids = _session_ids(d)
+        assert len(ids) == 1, ids
+        st, _, body = s.request('GET', '/sessions/' + ids[0])
+        assert st == 200 and json.loads(body)['executions'] == 4, body
+        # "New session" releases the old one on the server.
+        d.find_element('id', 'restart').click()
+        wait(d, lambda d: s.request('GET', '/sessions/' + ids[0])[0] == 404)
+        assert d.find_elements('css selector', '#cells li') == []
+        run(d, 'x')
+        assert 'NameError' in text(d, 'stderr'), text(d, 'stderr')
+        ids = _session_ids(d)
+        assert len(ids) == 2, ids
+        # A session that ends on the server: the page says so and the next
+        # run starts another.
+        s.request('DELETE', '/sessions/' + ids[1])
+        run(d, 'print(1)')
+        assert 'has ended' in d.find_element('id', 'session-state').text
+        run(d, 'print(2)')
+        assert text(d, 'stdout') == '2\n'
+        ids = _session_ids(d)
+        assert len(ids) == 3, ids
+    finally:
+        # Unticking the mode releases the session (and plain runs follow).
+        if d.find_element('id', 'session-mode').is_selected():
+            d.find_element('id', 'session-mode').click()
+    wait(d, lambda d: s.request('GET', '/sessions/' + ids[-1])[0] == 404)
+    run(d, 'print("plain")')
+    assert text(d, 'stdout') == 'plain\n'
+    assert text(d, 'value') is None
+    assert console_errors(d) == []
+
+
 def test_phone_width_and_screenshots(s):
     d = driver(s)
     run(d, 'from PIL import Image, ImageDraw\n'

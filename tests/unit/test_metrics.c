@@ -31,7 +31,7 @@ main(void)
 	pid_t			 pid;
 	int			 i, j, st, fd, okc = 0;
 
-	plan(10);
+	plan(18);
 	if (mkdtemp(tmp) == NULL)
 		return 1;
 	ok(met_open(tmp, err, sizeof(err)) == 0, "met_open creates the file");
@@ -62,18 +62,32 @@ main(void)
 	is_int((long long)s.worker_starts, NPROC + 1, "worker starts counted");
 	is_int(met_route_of("/metrics"), MET_R_METRICS, "known route");
 	is_int(met_route_of("/metrics/../x"), MET_R_OTHER, "other path");
+	is_int(met_route_of("/evaluate"), MET_R_EVALUATE, "the grader");
+	is_int(met_route_of("/sessions"), MET_R_SESSIONS, "session creation");
+	is_int(met_route_of("/sessions/abc/execute"), MET_R_SESSION_EXEC,
+	    "a session's run, by its template");
+	is_int(met_route_of("/sessions/abc/files/a/b"), MET_R_SESSION_OTHER,
+	    "a session's file, by its template");
+	is_int(met_route_of("/sessions//execute"), MET_R_OTHER,
+	    "no id is no session");
+	is_int(met_route_of("/sessions/{id}/execute"), MET_R_SESSION_EXEC,
+	    "the template itself is just an id");
+	is_int(met_route_status(met_route_of("/sessions"), 200), 201,
+	    "a session made is 201");
+	is_int(met_route_status(met_route_of("/sessions/a/fork"), 404), 404,
+	    "a fork refused keeps its status");
 
 	/* A symlink where the file should be is refused. */
 	snprintf(path, sizeof(path), "%s/evil", tmp);
 	mkdir(path, 0700);
-	snprintf(path, sizeof(path), "%s/evil/metrics.v1", tmp);
+	snprintf(path, sizeof(path), "%s/evil/metrics.v2", tmp);
 	symlink("/etc/passwd", path);
 	snprintf(path, sizeof(path), "%s/evil", tmp);
 	ok(met_open(path, err, sizeof(err)) == -1 && strstr(err, path),
 	    "a symlinked metrics file is refused: %s", err);
-	snprintf(path, sizeof(path), "%s/evil/metrics.v1", tmp);
+	snprintf(path, sizeof(path), "%s/evil/metrics.v2", tmp);
 	unlink(path);
-	snprintf(path, sizeof(path), "%s/metrics.v1", tmp);
+	snprintf(path, sizeof(path), "%s/metrics.v2", tmp);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/evil", tmp);
 	rmdir(path);

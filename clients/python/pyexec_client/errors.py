@@ -83,6 +83,15 @@ class SessionNotFound(NotFound):
     """404 SessionNotFound (servers with sessions)."""
 
 
+class FileNotFound(NotFound):
+    """404 FileNotFound: no such file in the session's workspace."""
+
+
+class SessionBusy(PyexecError):
+    """409 SessionBusy: another call on the session is in progress (never
+    queued by the server; retry when it is done)."""
+
+
 class RateLimited(PyexecError):
     """429 RateLimitExceeded: retry_after seconds until the next try."""
 
@@ -128,6 +137,8 @@ BY_TYPE = {
     'InvalidApiKey': InvalidApiKey,
     'NotFound': NotFound,
     'SessionNotFound': SessionNotFound,
+    'SessionBusy': SessionBusy,
+    'FileNotFound': FileNotFound,
     'RateLimitExceeded': RateLimited,
     'ServerBusy': Busy,
     'ServiceUnavailable': Unavailable,

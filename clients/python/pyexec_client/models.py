@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 
 @dataclass(frozen=True)
@@ -80,3 +80,74 @@ class ExecutionResult:
             stderr_bytes=raw_stream('stderr'), request_id=request_id,
             user_info=doc.get('user_info') or {},
             server_status=doc.get('server_status') or {}, raw=doc)
+
+
+@dataclass(frozen=True)
+class Display:
+    """One rich output of a session cell: a figure or a display() call."""
+    mime_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """One call on a session: the run (as /execute reports it) plus what a
+    notebook shows. result: repr of the cell's last expression (None for a
+    statement); error: None or {type, message, traceback} of an exception
+    the cell raised (the session lives on); session_alive: False if the
+    call ended the session (session_message says why)."""
+    run: ExecutionResult
+    result: Optional[str]
+    display: List[Display]
+    error: Optional[Dict[str, Any]]
+    session_alive: bool
+    session_message: Optional[str]
+
+    @property
+    def stdout(self) -> str:
+        return self.run.stdout
+
+    @property
+    def stderr(self) -> str:
+        return self.run.stderr
+
+    @property
+    def ok(self) -> bool:
+        """The cell ran to its end without an exception."""
+        return self.error is None and self.run.termination == 'exited'
+
+    @classmethod
+    def from_response(cls, doc: Dict[str, Any],
+                      request_id: Optional[str] = None) -> 'CellResult':
+        d = doc['execution_details']
+        return cls(
+            run=ExecutionResult.from_response(doc, request_id),
+            result=d.get('result'),
+            display=[Display(x.get('mime_type', ''),
+                             base64.b64decode(x.get('data_base64', '')))
+                     for x in d.get('display') or []],
+            error=d.get('error'),
+            session_alive=bool(d.get('session_alive', True)),
+            session_message=d.get('session_message'))
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One /evaluate: passed is True when every case passed; cases are the
+    server's case_results (case, passed, got, expected, error,
+    termination, duration_sec, stdout, stderr, ...)."""
+    passed: bool
+    passed_count: int
+    total: int
+    cases: List[Dict[str, Any]]
+    request_id: Optional[str] = None
+    raw: Dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_response(cls, doc: Dict[str, Any],
+                      request_id: Optional[str] = None) -> 'Evaluation':
+        return cls(passed=bool(doc['passed']),
+                   passed_count=int(doc['passed_count']),
+                   total=int(doc['total']),
+                   cases=list(doc.get('case_results') or []),
+                   request_id=request_id, raw=doc)
