@@ -458,3 +458,20 @@ def test_member_exit_status_is_reported(s):
     assert d['session_alive'] is False, d
     assert d['termination'] == 'exited' and d['exit_code'] == 3, d
     assert cell(s, sid, '1')['result'] == '1'
+
+
+@cleaned
+def test_python_client_forks(s):
+    import os
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
+        os.path.dirname(os.path.abspath(__file__)))), 'clients', 'python'))
+    import pyexec_client as px
+    c = px.Client('https://%s:%d' % (s.host, s.port), s.admin_key,
+                  cacert=s.cert)
+    with c.session() as ses:
+        ses.execute('v = [1, 2]')
+        with ses.fork() as kid:
+            assert kid.id != ses.id
+            assert kid.execute('v.append(3)\nv').result == '[1, 2, 3]'
+            assert ses.execute('v').result == '[1, 2]'
