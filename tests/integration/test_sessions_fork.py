@@ -261,23 +261,25 @@ def test_fork_of_a_fork_and_limits(s):
 @cleaned
 def test_fork_of_a_busy_session_is_409_and_unknown_is_404(s):
     sid = create(s)
-    # The parent's cell waits for a file its sibling writes in the
-    # family's shared /tmp: busy for as long as the test needs.
+    # The parent's cell says it runs, then waits for a file its sibling
+    # writes, all in the family's shared /tmp: busy for as long as the
+    # test needs. (No GET of the parent meanwhile: a GET holds the
+    # session's keeper for a moment too, and a call then would be 409.)
     sib = forked(s, sid)
     import threading
     out = []
     t = threading.Thread(target=lambda: out.append(run(
-        s, sid, 'import os, time\n'
+        s, sid, 'import os, time\nopen("/tmp/running", "w").close()\n'
         'while not os.path.exists("/tmp/go"): time.sleep(0.02)')))
     t.start()
     try:
         end = time.monotonic() + 60
-        while time.monotonic() < end:
-            st, info, _ = call(s, 'GET', '/sessions/' + sid)
-            if info.get('busy'):
+        while time.monotonic() < end and t.is_alive():
+            if cell(s, sib, 'import os\nos.path.exists("/tmp/running")')[
+                    'result'] == 'True':
                 break
             time.sleep(0.05)
-        assert info.get('busy'), (info, out)
+        assert t.is_alive(), out
         st, doc, _ = fork(s, sid)
         if st == 201:
             _made.append(doc['session_id'])
