@@ -1004,7 +1004,9 @@ sess_fork(struct exec_ctx *c, struct http_reply *rep, const char *id,
 		admit_refund(c);	/* no session started */
 		explicit_bzero(nid, sizeof(nid));
 		return ctx_fail(c, PYX_E_SANDBOX, "The session could not be "
-		    "forked (its interpreter is gone, or did not answer).");
+		    "forked: its interpreter is gone or did not answer, or its "
+		    "workspace could not be copied (a family shares one "
+		    "workspace cap).");
 	}
 	c->ran = false;
 	memcpy(pid, id, idlen);

@@ -676,9 +676,12 @@ def _pyexec_session(mode, allowed):
     # unprivileged process: symbolic links are copied as links, never
     # followed. Then it tells its keeper who it is (the kernel's
     # credentials on the socket, and its workspace's fd) and is ready.
+    class CopyFailed(Exception):
+        pass
+
     def copy_tree(src, dst, depth):
         if depth > 64:
-            return
+            raise CopyFailed('too deep')
         for e in os.scandir(src):
             name = e.name
             try:
@@ -721,8 +724,32 @@ def _pyexec_session(mode, allowed):
                     finally:
                         _close(a)
                 # FIFOs, sockets, devices: not copied.
-            except OSError:
-                pass    # vanished, or the workspace is full: best effort
+            except FileNotFoundError:
+                pass    # vanished meanwhile (a thread of the parent)
+
+    def remove_tree(parent, name, depth):
+        try:
+            os.unlink(name, dir_fd=parent)
+            return
+        except IsADirectoryError:
+            pass
+        except OSError:
+            if depth > 70:
+                return
+        try:
+            d = _open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW,
+                      dir_fd=parent)
+        except OSError:
+            return
+        try:
+            for e in list(os.scandir(d)):
+                remove_tree(d, e.name, depth + 1)
+        finally:
+            _close(d)
+        try:
+            os.rmdir(name, dir_fd=parent)
+        except OSError:
+            pass
 
     def fork_child(fds):
         os.setpgid(0, 0)
@@ -747,6 +774,13 @@ def _pyexec_session(mode, allowed):
         b = _open(new, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
         try:
             copy_tree(a, b, 0)
+        except BaseException:
+            # A partial copy is no copy (the family's workspace is full,
+            # say): nothing is left, and the fork fails.
+            t = _open('/tmp', os.O_RDONLY | os.O_DIRECTORY)
+            remove_tree(t, new[5:], 0)
+            _close(t)
+            raise
         finally:
             _close(a)
             _close(b)

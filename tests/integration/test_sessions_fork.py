@@ -477,3 +477,24 @@ def test_python_client_forks(s):
             assert kid.id != ses.id
             assert kid.execute('v.append(3)\nv').result == '[1, 2, 3]'
             assert ses.execute('v').result == '[1, 2]'
+
+
+@cleaned
+def test_fork_fails_whole_when_the_workspace_cannot_be_copied(s):
+    # The family shares one workspace cap (workspace_limit_mb, 64 here): a
+    # 40 MB file cannot be copied once more. The fork fails, whole: no
+    # partial copy left, the parent untouched, nothing charged or held.
+    sid = create(s)
+    cell(s, sid, 'open("big.bin", "wb").write(b"x" * (40 << 20))\nk = 1')
+    st, doc, _ = fork(s, sid)
+    if st == 201:
+        _made.append(doc['session_id'])
+    assert st == 500 and doc['error_details']['type'] == 'SandboxError', \
+        (st, doc)
+    assert 'workspace' in doc['error_details']['message'], doc
+    d = cell(s, sid, 'import os\n(k, sorted(n for n in os.listdir("/tmp") '
+             'if n.startswith(".pyexec-fork-")))')
+    assert d['result'] == '(1, [])', d
+    cell(s, sid, 'import os\nos.unlink("big.bin")')
+    c = forked(s, sid)
+    assert cell(s, c, 'k')['result'] == '1'
