@@ -6,7 +6,7 @@ import time
 
 from sess_helpers import call, cell, create, delete, run
 
-CONFIG = {'session_idle_seconds': 10, 'time_limit_seconds': 2,
+CONFIG = {'session_idle_seconds': 14, 'time_limit_seconds': 2,
           'max_sessions': 4, 'rate_limit_per_minute': 1000,
           'daily_quota': 100000}
 TIMEOUT = 300
@@ -51,14 +51,14 @@ def test_each_has_its_own_idle_timer(s):
     sid = create(s)
     child = _fork(s, sid)
     # The child is used, the parent is not: the parent expires first.
-    end = time.monotonic() + 10 + 20
+    end = time.monotonic() + 14 + 20
     while time.monotonic() < end and not _gone(s, sid):
         cell(s, child, '1')
         time.sleep(0.5)
     assert _gone(s, sid), 'the parent never expired'
     assert cell(s, child, '"alive"')['result'] == "'alive'"
     # Then the child, unused, expires too; with it the family's jail.
-    end = time.monotonic() + 10 + 20 + s.slack(30, 10)
+    end = time.monotonic() + 14 + 20 + s.slack(30, 10)
     while time.monotonic() < end and _leftovers(s) != ([], [], []):
         time.sleep(0.5)
     assert _gone(s, child)
