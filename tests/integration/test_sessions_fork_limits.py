@@ -1,13 +1,14 @@
 """Forking cannot multiply a session's budget (issue 13): a family (a
 session and its forks) shares one memory cap (session_memory_mb) and one
 CPU budget (session_cpu_seconds), those of one session. A 60 s call limit,
-so the time limit never stands in for the caps."""
+so the time limit never stands in for the caps. Also one process cap
+(max_processes, the jail's uid limit) for the whole family."""
 import time
 
 from sess_helpers import call, cell, create, delete
 
 CONFIG = {'time_limit_seconds': 60, 'session_memory_mb': 200,
-          'session_cpu_seconds': 8, 'max_sessions': 4,
+          'session_cpu_seconds': 8, 'max_sessions': 4, 'max_processes': 12,
           'rate_limit_per_minute': 1000, 'daily_quota': 100000}
 TIMEOUT = 300
 
@@ -80,6 +81,38 @@ def test_family_shares_one_cpu_budget(s):
         assert _gone(s, sid), ('the parent outlived the family budget',
                                time.monotonic() - t1,
                                call(s, 'GET', '/sessions/' + sid)[1])
+    finally:
+        for x in (sid, child):
+            if x:
+                delete(s, x)
+
+
+SPAWN = r'''
+import subprocess
+got = []
+for i in range(%d):
+    try:
+        got.append(subprocess.Popen(["/bin/sleep", "120"]))
+    except OSError:
+        break
+len(got)
+'''
+
+
+def test_family_shares_one_process_cap(s):
+    sid = create(s)
+    child = None
+    try:
+        # Alone, a session reaches about max_processes (12) processes.
+        n_alone = int(cell(s, sid, SPAWN % 20)['result'])
+        assert 6 <= n_alone <= 12, n_alone
+        cell(s, sid, 'for p in got: p.kill(); p.wait()\ndel got')
+        # The parent keeps 6; its fork gets only what is left of the
+        # family's 12, never 12 of its own.
+        assert int(cell(s, sid, SPAWN % 6)['result']) == 6
+        child = _fork(s, sid)
+        n_child = int(cell(s, child, SPAWN % 20)['result'])
+        assert n_child <= n_alone - 6 + 1, (n_alone, n_child)
     finally:
         for x in (sid, child):
             if x:
