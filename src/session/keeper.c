@@ -431,10 +431,10 @@ reply(struct keeper *k, enum sess_end term, const uint8_t *drv, size_t dlen)
 	if (k->fork_rp >= 0) {
 		/* A fork: answered once the child's keeper is ready, or gone. */
 		char	 c = 0;
+		double	 left = k->deadline - mono_now();
 
-		if (poll_one(k->fork_rp, POLLIN, (int)((k->deadline -
-		    mono_now()) * 1000) + 1) == 0 && read(k->fork_rp, &c, 1) ==
-		    1 && c == 'R')
+		if (poll_one(k->fork_rp, POLLIN, left > 0 ? (int)(left * 1000) +
+		    1 : 0) == 0 && read(k->fork_rp, &c, 1) == 1 && c == 'R')
 			r.flags |= SESS_R_FORKED;
 		close_quietly(&k->fork_rp);
 	}
@@ -943,8 +943,8 @@ member_hello(struct keeper *k, dev_t ws_dev, double end)
 	bool		 have_cr = false;
 	ssize_t		 n;
 
-	if (poll_one(k->drv_in, POLLIN, (int)((end - mono_now()) * 1000) + 1)
-	    == -1)
+	if (mono_now() >= end || poll_one(k->drv_in, POLLIN, (int)((end -
+	    mono_now()) * 1000) + 1) == -1)
 		return -1;
 	iov.iov_base = &b;
 	iov.iov_len = 1;
