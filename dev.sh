@@ -37,6 +37,8 @@ RUN_DEPS=(
 	nginx spawn-fcgi multiwatch openssl ca-certificates
 	# What runs in the jails (the zygote imports numpy and PIL).
 	python3 python3-numpy python3-pil python3-reportlab python3-matplotlib
+	# `python` in the jails (the /compat/repl clients run "python x.py").
+	python-is-python3
 	# The README's examples against ./dev.sh run.
 	curl
 )
@@ -52,6 +54,8 @@ TEST_DEPS=(
 	# The playground in a real browser, the OpenAPI check, the client.
 	chromium chromium-driver python3-selenium python3-jsonschema python3-venv
 	python3-pip
+	# The /compat routes' tests drive them as their own clients do.
+	python3-httpx
 )
 
 log() { printf '==> %s\n' "$*" >&2; }

@@ -46,6 +46,7 @@ struct config {
 	int		 daily_quota;
 	int		 rate_limit_ipv6_prefix;
 	char		 admin_api_key_file[PATH_MAX];
+	char		 compat_token_file[PATH_MAX];	/* X-Auth-Token of /compat/code-interpreter */
 	char		 allowed_imports[4096];	/* comma-separated */
 	/* appended to allowed_imports once the whole file is read */
 	char		 allowed_imports_extra[4096];

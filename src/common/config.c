@@ -52,6 +52,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ "daily_quota",	K_INT,	OFF(daily_quota), 1, 100000000 },
 	{ "rate_limit_ipv6_prefix", K_INT, OFF(rate_limit_ipv6_prefix), 32, 128 },
 	{ "admin_api_key_file",	K_PATH,	OFF(admin_api_key_file), 0, 0 },
+	{ "compat_token_file",	K_PATH,	OFF(compat_token_file), 0, 0 },
 	{ "allowed_imports",	K_IMPORTS, OFF(allowed_imports), 0, 0 },
 	{ "allowed_imports_extra", K_IMPORTS, OFF(allowed_imports_extra), 0, 0 },
 	{ "runtime_dir",	K_PATH,	OFF(runtime_dir), 0, 0 },

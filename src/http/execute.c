@@ -351,6 +351,13 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	if (strlcpy(path, h->uri ? h->uri : "", sizeof(path)) >= sizeof(path))
 		path[0] = '\0';
 	path[strcspn(path, "?")] = '\0';
+	if (strncmp(path, "/compat/", 8) == 0) {
+		/* Its native requests come back here, one by one. */
+		ctx_free(&c);
+		compat_handle(w, h, rep, path);
+		log_set_request(NULL);
+		return;
+	}
 	mr = met_route_of(path);
 	if (strcmp(path, "/sessions") == 0 ||
 	    strncmp(path, "/sessions/", 10) == 0)

@@ -368,7 +368,7 @@ fcgi_serve(struct worker *w)
 	FCGX_Request		 req;
 	struct http_req		 h;
 	struct http_reply	 rep;
-	char			*auth;
+	char			*auth, *tok;
 	bool			 sent;
 
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0, 0) != 0) {
@@ -382,12 +382,15 @@ fcgi_serve(struct worker *w)
 		if (h.uri == NULL)
 			h.uri = FCGX_GetParam("REQUEST_URI", req.envp);
 		h.content_type = FCGX_GetParam("CONTENT_TYPE", req.envp);
+		h.query = FCGX_GetParam("QUERY_STRING", req.envp);
 		h.remote_addr = FCGX_GetParam("REMOTE_ADDR", req.envp);
 		h.content_length = parse_length(FCGX_GetParam("CONTENT_LENGTH",
 		    req.envp));
 		h.read_body = fcgi_read_body;
 		h.body_ctx = &req;
 		h.authorization = auth = FCGX_GetParam("HTTP_AUTHORIZATION",
+		    req.envp);
+		h.x_auth_token = tok = FCGX_GetParam("HTTP_X_AUTH_TOKEN",
 		    req.envp);
 		h.metrics_allowed = FCGX_GetParam("PYEXEC_METRICS_ALLOWED",
 		    req.envp);
@@ -410,6 +413,8 @@ fcgi_serve(struct worker *w)
 		 */
 		if (auth != NULL)
 			explicit_bzero(auth, strlen(auth));
+		if (tok != NULL)
+			explicit_bzero(tok, strlen(tok));
 		if (sent)
 			FCGX_Free(&req, 1);	/* libfcgi must add nothing */
 		else

@@ -40,6 +40,14 @@ struct http_req {
 	long long	(*read_body)(void *, char *, size_t);
 	void		*body_ctx;
 	const char	*authorization;		/* the Authorization header */
+	const char	*x_auth_token;		/* /compat/code-interpreter's */
+	const char	*query;			/* QUERY_STRING, or NULL */
+	/*
+	 * Internal only (never from the client): the id a compat route's
+	 * POST /sessions must give the session, derived from the client's
+	 * own id by sess_compat_id().
+	 */
+	const char	*session_id;
 	const char	*metrics_allowed;	/* nginx's geo verdict, "1" */
 	char		 request_id[33];	/* nginx's $request_id, or "-" */
 };
@@ -62,8 +70,17 @@ struct worker {
 	struct zygote	 zyg;
 	struct uids	 uids;		/* per-slot host ids (pyexec-uidmap) */
 	struct runner	 runner;	/* points at the five above */
-	char		*admin_key;
+	/*
+	 * The admin key and the compat token live in one allocation, so
+	 * that every copy of this process (an exec-mode jail's init, a
+	 * keeper) wipes both with one call: secrets_wipe().
+	 */
+	char		*secrets;
+	size_t		 secrets_len;
+	char		*admin_key;		/* in secrets, or NULL */
 	size_t		 admin_key_len;
+	char		*compat_token;		/* in secrets, or NULL */
+	size_t		 compat_token_len;
 	struct store	*store;		/* NULL: failed to open, retried per request */
 	char		 store_path[PATH_MAX];
 	uid_t		 uid;
@@ -115,6 +132,16 @@ enum pyx_err read_json_body(struct exec_ctx *);
 /* sessions.c: every /sessions route */
 enum pyx_err sessions_route(struct exec_ctx *, struct http_reply *,
 	    const char *);
+int	 sess_live_count(const struct config *);
+int	 sess_compat_id(const struct config *, const char *, const char *,
+	    size_t, char *);
+
+/* compat.c: /compat/..., the replaced services' routes over the above */
+void	 compat_handle(struct worker *, struct http_req *, struct http_reply *,
+	    const char *);
+/* sess_sweep.c: a killed keeper's socket, mount point and cgroups */
+void	 sess_sweep(struct worker *, bool);
+void	 sess_sweep_slot(struct worker *, int);
 
 /* admit.c: the caller's role, a slot, the rate limit and quota */
 enum pyx_err admit_caller(const struct worker *, const struct http_req *,

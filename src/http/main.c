@@ -58,24 +58,57 @@ on_term(int sig)
 	FCGX_ShutdownPending();
 }
 
-static void
-load_admin_key(struct worker *w)
+/* A key file: one line of 16 to 1024 bytes of text. NULL if unset. */
+static char *
+load_key_file(const char *name, const char *path, size_t *lenp)
 {
 	char	*key;
 	size_t	 len;
 
-	if (w->cfg.admin_api_key_file[0] == '\0')
-		return;
-	if (read_file_limited(w->cfg.admin_api_key_file, &key, &len, 4096) ==
-	    -1)
-		fatal("admin_api_key_file %s", w->cfg.admin_api_key_file);
+	*lenp = 0;
+	if (path[0] == '\0')
+		return NULL;
+	if (read_file_limited(path, &key, &len, 4096) == -1)
+		fatal("%s %s", name, path);
 	while (len > 0 && isspace((unsigned char)key[len - 1]))
 		key[--len] = '\0';
 	if (len < 16 || len > 1024 || strlen(key) != len)
-		fatalx("admin_api_key_file %s: the key must be 16 to 1024 "
-		    "bytes of text", w->cfg.admin_api_key_file);
-	w->admin_key = key;
-	w->admin_key_len = len;
+		fatalx("%s %s: the key must be 16 to 1024 bytes of text", name,
+		    path);
+	*lenp = len;
+	return key;
+}
+
+/* Both secrets in one buffer: see struct worker. */
+static void
+load_secrets(struct worker *w)
+{
+	char	*a, *t;
+	size_t	 alen, tlen;
+
+	a = load_key_file("admin_api_key_file", w->cfg.admin_api_key_file,
+	    &alen);
+	t = load_key_file("compat_token_file", w->cfg.compat_token_file,
+	    &tlen);
+	if (a == NULL && t == NULL)
+		return;
+	w->secrets_len = alen + 1 + tlen + 1;
+	w->secrets = xmalloc(w->secrets_len);
+	memset(w->secrets, 0, w->secrets_len);
+	if (a != NULL) {
+		memcpy(w->secrets, a, alen);
+		w->admin_key = w->secrets;
+		w->admin_key_len = alen;
+		explicit_bzero(a, alen);
+		free(a);
+	}
+	if (t != NULL) {
+		memcpy(w->secrets + alen + 1, t, tlen);
+		w->compat_token = w->secrets + alen + 1;
+		w->compat_token_len = tlen;
+		explicit_bzero(t, tlen);
+		free(t);
+	}
 }
 
 /*
@@ -252,7 +285,7 @@ start_worker(struct worker *w, const char *conf)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 
-	load_admin_key(w);
+	load_secrets(w);
 	check_runtime_dir(&w->cfg);
 	uids_init(&w->uids, &w->cfg, w->uid);
 	w->zyg.uids = uids_per_slot(&w->uids) ? &w->uids : NULL;
@@ -263,7 +296,7 @@ start_worker(struct worker *w, const char *conf)
 	w->runner = (struct runner){ .cfg = &w->cfg, .policy = &w->policy,
 	    .cg = &w->cg, .zyg = &w->zyg, .uids = &w->uids,
 	    .uid = w->uid, .gid = w->gid,
-	    .wipe = w->admin_key, .wipe_len = w->admin_key_len };
+	    .wipe = w->secrets, .wipe_len = w->secrets_len };
 	worker_sweep(w);
 	if ((age = selftest_recent(&w->cfg, conf)) >= 0)
 		log_info("self-test: passed %d s ago for this binary, "
@@ -296,9 +329,9 @@ stop_worker(struct worker *w)
 	cg_cleanup(&w->cg);
 	if (w->store != NULL)
 		store_close(w->store);
-	if (w->admin_key != NULL) {
-		explicit_bzero(w->admin_key, w->admin_key_len);
-		free(w->admin_key);
+	if (w->secrets != NULL) {
+		explicit_bzero(w->secrets, w->secrets_len);
+		free(w->secrets);
 	}
 }
 

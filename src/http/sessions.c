@@ -14,12 +14,13 @@
  * a table in the SQLite store whose stale rows (slot no longer held) are
  * deleted as they are met.
  *
- * Everything a keeper sends is bounded (SESS_FRAME_MAX), read against a
- * deadline and parsed strictly: the keeper relays the session's own
- * driver, which is the user's code.
+ * Everything a keeper sends is bounded (the output caps: sess_reply_max),
+ * read against a deadline and parsed strictly: the keeper relays the
+ * session's own driver, which is the user's code.
  */
 #include "config.h"
 
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -114,6 +115,152 @@ static int
 first_slot(const struct config *cfg)
 {
 	return cfg->max_concurrent + SLOTS_SELFTEST;
+}
+
+/* Live sessions: the held session slots. -1 if they cannot be read. */
+int
+sess_live_count(const struct config *cfg)
+{
+	char	 err[128];
+	int	 i, n = 0, r;
+
+	for (i = 0; i < cfg->max_sessions; i++) {
+		if ((r = slots_is_held(cfg->runtime_dir, first_slot(cfg) + i,
+		    err, sizeof(err))) == -1)
+			return -1;
+		n += r == 1;
+	}
+	return n;
+}
+
+/*
+ * A compat route's session id from the client's own (any string the
+ * client chose, in namespace ns): a keyed hash, so the native id cannot
+ * be guessed from the client's id without the service's key, and the
+ * client's id is stored nowhere either.
+ */
+int
+sess_compat_id(const struct config *cfg, const char *ns, const char *cid,
+    size_t cidlen, char *out)
+{
+	uint8_t	 h[32], r[SESS_ID_RAND];
+	char	 buf[64 + 256];
+	size_t	 n;
+
+	if (load_key(cfg) == -1 || cidlen > 256)
+		return -1;
+	n = (size_t)snprintf(buf, 64, "pyexec-compat\n%s\n", ns);
+	if (n >= 64)
+		return -1;
+	memcpy(buf + n, cid, cidlen);
+	buf[0] = 'P';
+	siphash128(sess_key, buf, n + cidlen, h);
+	buf[0] = 'Q';
+	siphash128(sess_key, buf, n + cidlen, h + 16);
+	memcpy(r, h, sizeof(r));
+	sess_id_encode(r, out);
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+static bool
+chosen_live(const struct config *cfg, const char *id)
+{
+	struct sockaddr_un	 sun;
+	int			 fd;
+	bool			 live;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (sock_path(cfg, id, sun.sun_path, sizeof(sun.sun_path)) == -1 ||
+	    (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return false;
+	live = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+	close(fd);
+	return live;
+}
+
+/* The lock under which a chosen id's socket is bound or found dead. */
+static int
+chosen_lock(const struct config *cfg)
+{
+	char	 lock[PATH_MAX + 32];
+	int	 lk;
+
+	snprintf(lock, sizeof(lock), "%s/sessions/chosen.lock",
+	    cfg->runtime_dir);
+	if ((lk = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) == -1)
+		return -1;
+	if (flock(lk, LOCK_EX) == -1) {
+		close(lk);
+		return -1;
+	}
+	return lk;
+}
+
+static bool
+sock_refused(const struct sockaddr_un *sun)
+{
+	int	 probe;
+	bool	 r;
+
+	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return false;
+	r = connect(probe, (const struct sockaddr *)sun, sizeof(*sun)) == -1 &&
+	    errno == ECONNREFUSED;
+	close(probe);
+	return r;
+}
+
+/*
+ * Removes the socket of a keeper that was killed. A chosen (compat) id's
+ * socket may be between bind and listen in another worker, which refuses
+ * connections too: both happen under the lock, so the check is repeated
+ * under it.
+ */
+static void
+unlink_dead(const struct config *cfg, const struct sockaddr_un *sun)
+{
+	int	 lk = chosen_lock(cfg);
+
+	if (sock_refused(sun))
+		(void)unlink(sun->sun_path);
+	if (lk != -1)
+		close(lk);
+}
+
+/*
+ * Binds and listens on a session's socket. A compat id is chosen, not
+ * random, so its socket may be left by a keeper that was killed: one that
+ * refuses connections is removed and bound again, under the lock (see
+ * unlink_dead), so two workers never both replace it.
+ */
+static int
+bind_session(const struct config *cfg, int lfd, const struct sockaddr_un *sun,
+    bool chosen)
+{
+	int	 lk = -1, rv = -1, saved = 0;
+
+	if (chosen && (lk = chosen_lock(cfg)) == -1)
+		return -1;
+	if (bind(lfd, (const struct sockaddr *)sun, sizeof(*sun)) == 0)
+		rv = 0;
+	else if (chosen && errno == EADDRINUSE && sock_refused(sun) &&
+	    unlink(sun->sun_path) == 0)
+		rv = bind(lfd, (const struct sockaddr *)sun, sizeof(*sun));
+	else
+		saved = errno;
+	if (rv == 0 && listen(lfd, 64) == -1) {
+		saved = errno;
+		(void)unlink(sun->sun_path);
+		rv = -1;
+	} else if (rv == -1 && saved == 0)
+		saved = EADDRINUSE;
+	if (lk != -1)
+		close(lk);		/* and the lock with it */
+	errno = saved;
+	return rv;
 }
 
 /*
@@ -243,6 +390,13 @@ sess_open(struct exec_ctx *c, const char *id, size_t idlen, struct sconn *s)
 	if ((s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		return PYX_E_INTERNAL;
 	if (connect(s->fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		/* Refused: its keeper was killed (a live one listens till it
+		 * has unlinked the socket). Its leftovers go now. */
+		if (errno == ECONNREFUSED) {
+			unlink_dead(&c->w->cfg, &sun);
+			sess_sweep(c->w, true);
+		} else
+			sess_sweep(c->w, false);
 		close_quietly(&s->fd);
 		return PYX_E_SESSION_NOT_FOUND;
 	}
@@ -324,7 +478,9 @@ sess_call(struct exec_ctx *c, struct sconn *s, uint16_t op,
 	    (uint64_t)rep->r.out_len + rep->r.err_len + rep->r.drv_len +
 	    sizeof(rep->r) != h.len ||
 	    rep->r.out_len > (uint64_t)cfg->max_output_bytes ||
-	    rep->r.err_len > (uint64_t)cfg->max_output_bytes) {
+	    rep->r.err_len > (uint64_t)cfg->max_output_bytes ||
+	    rep->r.drv_len > sess_reply_max((uint64_t)cfg->max_output_bytes,
+	    (uint64_t)cfg->max_return_bytes)) {
 		log_warnx("session: a malformed reply from the keeper");
 		return PYX_E_INTERNAL;
 	}
@@ -365,6 +521,17 @@ drv_str(struct json_object *o, const char *key)
 	    !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
+}
+
+/* A boolean field of the driver's reply: true only if it says so. */
+static bool
+drv_true(struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	return o != NULL && json_object_object_get_ex(o, key, &v) &&
+	    json_object_is_type(v, json_type_boolean) &&
+	    json_object_get_boolean(v);
 }
 
 /* ---- bodies ---- */
@@ -557,8 +724,8 @@ fork_keeper(struct exec_ctx *c, const struct sess_params *p,
 			_exit(0);
 		(void)setsid();
 		signal(SIGTERM, SIG_DFL);
-		if (c->w->admin_key != NULL)
-			explicit_bzero(c->w->admin_key, c->w->admin_key_len);
+		if (c->w->secrets != NULL)
+			explicit_bzero(c->w->secrets, c->w->secrets_len);
 		keep[0] = fds[0];
 		keep[1] = fds[1];
 		keep[2] = fds[2];
@@ -663,6 +830,7 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	size_t			 len;
 	pid_t			 kpid;
 	enum pyx_err		 e;
+	const char		*chosen;
 	time_t			 now;
 	int			 rv;
 
@@ -671,6 +839,9 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 		return e;
 	if ((e = sess_caller(c, &c->admin)) != PYX_OK)
 		return e;
+	chosen = c->http->session_id;
+	if (chosen != NULL && !sess_id_valid(chosen, strlen(chosen)))
+		return PYX_E_INTERNAL;
 	c->req.code_len = 0;	/* the jail's script.py: empty, removed */
 	if (cfg->max_sessions == 0) {
 		c->retry_after = 60;
@@ -681,6 +852,10 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 		log_warn("session key in %s", cfg->runtime_dir);
 		return PYX_E_INTERNAL;
 	}
+	/* A chosen id already live: found before anything is charged. */
+	if (chosen != NULL && chosen_live(cfg, chosen))
+		return ctx_fail(c, PYX_E_SESSION_BUSY, "That session exists "
+		    "already.");
 	if (uids_per_slot(&c->w->uids) && c->w->uids.count <
 	    (uint32_t)(first_slot(cfg) + cfg->max_sessions)) {
 		log_warnx("the subordinate id range is too small for "
@@ -698,6 +873,9 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 		log_warnx("session slots: %s", err);
 		return PYX_E_INTERNAL;
 	}
+	/* What a killed keeper left of this slot, and of the free ones. */
+	sess_sweep_slot(c->w, slot);
+	sess_sweep(c->w, false);
 	if (admit_store(c->w) == NULL) {
 		c->retry_after = 5;
 		return PYX_E_UNAVAILABLE;
@@ -720,7 +898,9 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	if ((e = admit(c)) != PYX_OK)
 		return e;
 
-	if (sess_id_new(id, sizeof(id)) == -1)
+	if (chosen != NULL)
+		strlcpy(id, chosen, sizeof(id));
+	else if (sess_id_new(id, sizeof(id)) == -1)
 		return PYX_E_INTERNAL;
 	snprintf(dir, sizeof(dir), "%s/sessions", cfg->runtime_dir);
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
@@ -736,9 +916,17 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 		return PYX_E_INTERNAL;
 	}
 	strlcpy(sun.sun_path, p.sock_path, sizeof(sun.sun_path));
-	if ((lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(p.sock_path, 0600) == -1 || listen(lfd, 64) == -1) {
+	if ((lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return PYX_E_INTERNAL;
+	if (bind_session(cfg, lfd, &sun, chosen != NULL) == -1) {
+		/* A chosen id whose session lives: the caller uses that one. */
+		if (chosen != NULL && errno == EADDRINUSE)
+			return ctx_fail(c, PYX_E_SESSION_BUSY, "That session "
+			    "exists already.");
+		log_warn("session socket %s", p.sock_path);
+		return PYX_E_INTERNAL;
+	}
+	if (chmod(p.sock_path, 0600) == -1) {
 		log_warn("session socket %s", p.sock_path);
 		(void)unlink(p.sock_path);
 		return PYX_E_INTERNAL;
@@ -757,6 +945,8 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	p.max_seconds = cfg->session_max_seconds;
 	p.created = (int64_t)now;
 	p.max_output = (uint64_t)cfg->max_output_bytes;
+	p.max_reply = sess_reply_max(p.max_output,
+	    (uint64_t)cfg->max_return_bytes);
 	p.admin = c->admin;
 	p.setup_ms = SETUP_MS;
 	p.cpu_seconds = cfg->session_cpu_seconds > 0 ?
@@ -1334,6 +1524,11 @@ sess_exec(struct exec_ctx *c, const char *id, size_t idlen, bool run)
 	if (c->req.stdin_provided)
 		json_object_object_add(q, "stdin", json_object_new_string_len(
 		    c->req.stdin_data, (int)c->req.stdin_len));
+	/* The caps the driver truncates to (the keeper enforces their sum). */
+	json_object_object_add(q, "max_result",
+	    json_object_new_int64(cfg->max_output_bytes));
+	json_object_object_add(q, "max_display",
+	    json_object_new_int64(cfg->max_return_bytes));
 	c->ran = true;
 	e = sess_call(c, &s, SESS_OP_CALL, q, &r);
 	json_object_put(q);
@@ -1376,8 +1571,14 @@ sess_exec(struct exec_ctx *c, const char *id, size_t idlen, bool run)
 		json_object_object_add(c->sess_details, "result",
 		    drv_str(r.drv, "result") != NULL && err == NULL ?
 		    json_object_new_string(drv_str(r.drv, "result")) : NULL);
+		json_object_object_add(c->sess_details, "result_truncated",
+		    json_object_new_boolean(drv_true(r.drv,
+		    "result_truncated")));
 		json_object_object_add(c->sess_details, "display",
 		    display_arr(r.drv));
+		json_object_object_add(c->sess_details, "display_truncated",
+		    json_object_new_boolean(drv_true(r.drv,
+		    "display_truncated")));
 		json_object_object_add(c->sess_details, "error", err);
 	}
 	json_object_object_add(c->sess_details, "session_alive",
@@ -1446,6 +1647,7 @@ file_error(struct exec_ctx *c, const char *what, const char *path)
 		{ "notfile", "is not a regular file" },
 		{ "notempty", "is a directory that is not empty" },
 		{ "toolarge", "is larger than max_file_bytes" },
+		{ "denied", "cannot be read by the service (its permissions)" },
 		{ "nospace", "does not fit in the workspace" },
 	};
 	size_t	 i;
@@ -1465,19 +1667,20 @@ file_error(struct exec_ctx *c, const char *what, const char *path)
 	    path);
 }
 
+static enum pyx_err files_read(struct exec_ctx *, struct http_reply *,
+		    struct sconn *, const char *);
+
 static enum pyx_err
 sess_files(struct exec_ctx *c, struct http_reply *rep, const char *id,
     size_t idlen, const char *rest, bool move)
 {
 	const struct config	*cfg = &c->w->cfg;
-	const char		*m = c->http->method, *fe, *b64s;
+	const char		*m = c->http->method, *fe;
 	char			 path[PYX_NAME_MAX * 3 + 1], to[PYX_NAME_MAX + 1];
 	struct sconn		 s = { -1, -1, 0, { 0 } };
 	struct sreply		 r;
-	struct json_object	*q, *v, *o;
+	struct json_object	*q, *o;
 	enum pyx_err		 e;
-	uint8_t			*data;
-	size_t			 blen, dlen;
 	char			*enc;
 
 	q = json_object_new_object();
@@ -1511,17 +1714,13 @@ sess_files(struct exec_ctx *c, struct http_reply *rep, const char *id,
 		json_object_object_add(q, "op", json_object_new_string("move"));
 		json_object_object_add(q, "from", json_object_new_string(path));
 		json_object_object_add(q, "to", json_object_new_string(to));
-	} else if (rest == NULL) {
-		json_object_object_add(q, "op", json_object_new_string("list"));
-	} else {
+	} else if (rest != NULL) {
 		if ((e = file_path(c, rest, path, sizeof(path))) != PYX_OK)
 			goto out;
 		json_object_object_add(q, "path", json_object_new_string(path));
-		if (strcmp(m, "GET") == 0) {
-			json_object_object_add(q, "op", json_object_new_string("get"));
-			json_object_object_add(q, "max",
-			    json_object_new_int64(cfg->max_file_bytes));
-		} else if (strcmp(m, "DELETE") == 0)
+		if (strcmp(m, "GET") == 0)
+			;	/* read here, below */
+		else if (strcmp(m, "DELETE") == 0)
 			json_object_object_add(q, "op",
 			    json_object_new_string("delete"));
 		else {
@@ -1540,6 +1739,25 @@ sess_files(struct exec_ctx *c, struct http_reply *rep, const char *id,
 	}
 	if ((e = sess_open(c, id, idlen, &s)) != PYX_OK)
 		goto out;
+	/*
+	 * Reads are done here, from the workspace fd the banner carried: the
+	 * session's driver is its user's code, and reads are not charged.
+	 */
+	if (!move && strcmp(m, "GET") == 0) {
+		e = files_read(c, rep, &s, rest == NULL ? NULL : path);
+		sconn_close(&s);
+		goto out;
+	}
+	/*
+	 * Writes are made by the session's own interpreter (its uid owns its
+	 * files; the worker has no right to them and takes none), which runs
+	 * code the session controls: charged like a call, and a call.
+	 */
+	c->admin = (s.flags & SESS_F_ADMIN) != 0;
+	if ((e = admit(c)) != PYX_OK) {
+		sconn_close(&s);
+		goto out;
+	}
 	e = sess_call(c, &s, SESS_OP_CALL, q, &r);
 	sconn_close(&s);
 	if (e != PYX_OK)
@@ -1555,36 +1773,7 @@ sess_files(struct exec_ctx *c, struct http_reply *rep, const char *id,
 		sreply_free(&r);
 		goto out;
 	}
-	if (rest == NULL && !move) {
-		o = json_object_new_object();
-		if (json_object_object_get_ex(r.drv, "files", &v) &&
-		    json_object_is_type(v, json_type_array))
-			json_object_object_add(o, "files", json_object_get(v));
-		else
-			json_object_object_add(o, "files", json_object_new_array());
-		reply_json(c, rep, 200, o);
-	} else if (!move && strcmp(m, "GET") == 0) {
-		if ((b64s = drv_str(r.drv, "data_base64")) == NULL) {
-			sreply_free(&r);
-			e = PYX_E_INTERNAL;
-			goto out;
-		}
-		blen = strlen(b64s);
-		data = xmalloc(blen / 4 * 3 + 3);
-		if (b64_decode(b64s, blen, data, blen / 4 * 3 + 3, &dlen) == -1 ||
-		    dlen > (size_t)cfg->max_file_bytes) {
-			free(data);
-			sreply_free(&r);
-			e = PYX_E_INTERNAL;
-			goto out;
-		}
-		rep->status = 200;
-		rep->reason = "OK";
-		rep->content_type = "application/octet-stream";
-		rep->body = (char *)data;
-		rep->body_len = dlen;
-		c->replied = true;
-	} else {
+	{
 		o = json_object_new_object();
 		if (move) {
 			json_object_object_add(o, "from", json_object_new_string(path));
@@ -1602,6 +1791,40 @@ sess_files(struct exec_ctx *c, struct http_reply *rep, const char *id,
 out:
 	json_object_put(q);
 	return e;
+}
+
+/* GET of the listing (path NULL) or of one file, beneath s->ws. */
+static enum pyx_err
+files_read(struct exec_ctx *c, struct http_reply *rep, struct sconn *s,
+    const char *path)
+{
+	struct json_object	*o, *arr;
+	const char		*fe = NULL;
+	char			*data;
+	size_t			 len;
+
+	if (s->ws < 0) {
+		log_warnx("session: no workspace in the keeper's banner");
+		return PYX_E_INTERNAL;
+	}
+	if (path == NULL) {
+		if ((arr = ws_list(s->ws)) == NULL)
+			return PYX_E_INTERNAL;
+		o = json_object_new_object();
+		json_object_object_add(o, "files", arr);
+		reply_json(c, rep, 200, o);
+		return PYX_OK;
+	}
+	if (ws_read(s->ws, path, c->w->cfg.max_file_bytes, &data, &len, &fe)
+	    == -1)
+		return file_error(c, fe, path);
+	rep->status = 200;
+	rep->reason = "OK";
+	rep->content_type = "application/octet-stream";
+	rep->body = data;
+	rep->body_len = len;
+	c->replied = true;
+	return PYX_OK;
 }
 
 /* ---- routing ---- */

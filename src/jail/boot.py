@@ -421,14 +421,29 @@ def _pyexec_session(mode, allowed):
                     stack.append(v)
         return sorted(bad)
 
-    def error_of(e):
+    # The reply's caps (the keeper ends a session whose frame is larger):
+    # each text within max_result bytes of JSON, displays within
+    # max_display. Measured as sent (json.dumps, ASCII escapes).
+    def fit(text, limit):
+        if not isinstance(text, str):
+            text = str(text)
+        n = len(json.dumps(text))
+        if n <= limit:
+            return text, False
+        while n > limit and text:
+            text = text[:max(0, len(text) * limit // n - 1)]
+            n = len(json.dumps(text))
+        return text, True
+
+    def error_of(e, limit):
         tb = e.__traceback__
         # Our own frames first (this driver): the cell's start from <cell-.
         while tb is not None and not tb.tb_frame.f_code.co_filename.startswith('<cell-'):
             tb = tb.tb_next
         lines = traceback.format_exception(type(e), e, tb)
-        return {'type': type(e).__name__, 'message': str(e),
-                'traceback': ''.join(lines)}
+        return {'type': fit(type(e).__name__, 256)[0],
+                'message': fit(str(e), limit)[0],
+                'traceback': fit(''.join(lines), limit)[0]}
 
     def run_cell(req, n):
         code = req.get('code')
@@ -447,13 +462,14 @@ def _pyexec_session(mode, allowed):
         except (SyntaxError, ValueError, RecursionError) as e:
             return {'refused': 'syntax', 'line': getattr(e, 'lineno', 0) or 0,
                     'offset': getattr(e, 'offset', 0) or 0,
-                    'message': str(getattr(e, 'msg', None) or e)}
+                    'message': fit(str(getattr(e, 'msg', None) or e), 4096)[0]}
         if mode == 'public':
             bad = forbidden(tree if last is None else
                             _ast_mod.Module(body=tree.body + [last],
                                             type_ignores=[]))
             if bad:
-                return {'refused': 'forbidden', 'names': bad}
+                return {'refused': 'forbidden',
+                        'names': [fit(b, 256)[0] for b in bad[:64]]}
         linecache.cache[name] = (len(code), None, code.splitlines(True), name)
         stdin = req.get('stdin')
         sys.stdin = io.StringIO(stdin if isinstance(stdin, str) else '')
@@ -471,22 +487,36 @@ def _pyexec_session(mode, allowed):
         finally:
             signal.signal(signal.SIGINT, signal.SIG_IGN)
         out = {'result': None, 'error': None, 'display': None}
+        limit = req.get('max_result')
+        limit = limit if isinstance(limit, int) and limit > 0 else 1 << 20
+        room = req.get('max_display')
+        room = room if isinstance(room, int) and room >= 0 else 16 << 20
         try:
             if err is not None:
-                out['error'] = error_of(err)
+                out['error'] = error_of(err, limit)
             elif value is not None:
                 builtins._ = value
-                out['result'] = repr(value)
+                out['result'], out['result_truncated'] = fit(repr(value), limit)
             figures()
         except BaseException as e:
-            out['error'] = error_of(e)
+            out['error'] = error_of(e, limit)
         for f in (sys.stdout, sys.stderr):
             try:
                 f.flush()
             except BaseException:
                 pass
         t1 = os.times()
-        out['display'] = list(displays)
+        out['display'] = []
+        for d in displays:
+            try:
+                n = len(json.dumps(d)) + 2      # and its separator
+            except BaseException:
+                continue
+            if n > room:
+                out['display_truncated'] = True
+                break
+            room -= n
+            out['display'].append(d)
         del displays[:]
         out['cpu'] = (t1.user - t0.user) + (t1.system - t0.system)
         return out
@@ -508,10 +538,11 @@ def _pyexec_session(mode, allowed):
         return {'exit_code': rc if rc >= 0 else None,
                 'signal': -rc if rc < 0 else None}
 
-    # Files: every path walked from the workspace (/work; a fork's own
-    # directory) one component at a time, never
-    # following a symlink (O_NOFOLLOW), so nothing outside the workspace
-    # is reached, whatever the session planted.
+    # File writes (reads are done by the worker, which runs no code of the
+    # session): every path walked from the workspace (/work; a fork's own
+    # directory) one component at a time, never following a symlink
+    # (O_NOFOLLOW), so nothing outside the workspace is reached, whatever
+    # the session planted.
     class FileErr(Exception):
         pass
 
@@ -562,53 +593,6 @@ def _pyexec_session(mode, allowed):
     def file_op(req):
         op = req.get('op')
         try:
-            if op == 'list':
-                files = []
-                def rec(d, prefix):
-                    for e in sorted(os.scandir(d), key=lambda e: e.name):
-                        if len(files) >= 10000:
-                            return
-                        p = prefix + e.name
-                        if e.is_symlink():
-                            files.append({'path': p, 'size_bytes': 0,
-                                          'type': 'symlink'})
-                        elif e.is_dir(follow_symlinks=False):
-                            files.append({'path': p, 'size_bytes': 0,
-                                          'type': 'dir'})
-                            rec(e.path, p + '/')
-                        elif e.is_file(follow_symlinks=False):
-                            files.append({'path': p, 'type': 'file',
-                                          'size_bytes': e.stat(follow_symlinks=False).st_size})
-                rec(work[0], '')
-                return {'files': files}
-            if op == 'get':
-                d, name = walk(req['path'], False)
-                try:
-                    if is_link(d, name):
-                        raise FileErr('symlink')
-                    try:
-                        fd = _open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=d)
-                    except OSError as e:
-                        raise FileErr(why(e, name))
-                    try:
-                        st = os.fstat(fd)
-                        if not _stat.S_ISREG(st.st_mode):
-                            raise FileErr('isdir' if _stat.S_ISDIR(st.st_mode) else 'notfile')
-                        if st.st_size > int(req['max']):
-                            raise FileErr('toolarge')
-                        data = b''
-                        while True:
-                            b = _read(fd, 1 << 20)
-                            if not b:
-                                break
-                            data += b
-                            if len(data) > int(req['max']):
-                                raise FileErr('toolarge')
-                    finally:
-                        _close(fd)
-                finally:
-                    _close(d)
-                return {'data_base64': base64.b64encode(data).decode()}
             if op == 'put':
                 data = base64.b64decode(req['data_base64'], validate=True)
                 d, name = walk(req['path'], True)

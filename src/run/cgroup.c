@@ -512,3 +512,55 @@ cg_session_attach(const struct cgroups *cg, int slot, long long mem_bytes,
 	}
 	return 0;
 }
+
+/*
+ * The cgroups of session slot `slot`, left by a keeper that was killed
+ * before it could remove them (SIGKILL): called only by a holder of the
+ * slot's lock, so no live session owns them. The jail's init died with
+ * its keeper (parent-death signal) and its namespace with it, but the
+ * kernel empties the cgroup asynchronously: v2 kills what is left
+ * (cgroup.kill), then rmdir is retried for about a second. 0, or -1 with
+ * a directory still there.
+ */
+int
+cg_session_remove(const struct cgroups *cg, int slot)
+{
+	char		 dir[2][PATH_MAX], parent[PATH_MAX], *slash;
+	const char	*src[2] = { NULL, NULL };
+	int		 i, tries, rv = 0;
+
+	dir[0][0] = dir[1][0] = '\0';
+	if (cg->version == 2) {
+		if (snprintf(dir[0], PATH_MAX, "%s/sess.%d", cg->base, slot) >=
+		    PATH_MAX)
+			return -1;
+	} else if (cg->version == 1) {
+		src[0] = cg->mem[0] ? cg->mem : NULL;
+		src[1] = cg->pids[0] ? cg->pids : NULL;
+		for (i = 0; i < 2; i++) {
+			if (src[i] == NULL)
+				continue;
+			strlcpy(parent, src[i], sizeof(parent));
+			if ((slash = strrchr(parent, '/')) == NULL ||
+			    (*slash = '\0', snprintf(dir[i], PATH_MAX,
+			    "%s/sess.%d", parent, slot) >= PATH_MAX))
+				dir[i][0] = '\0';
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		if (dir[i][0] == '\0')
+			continue;
+		for (tries = 0; tries < 50; tries++) {
+			if (rmdir(dir[i]) == 0 || errno == ENOENT)
+				break;
+			if (errno != EBUSY)
+				break;
+			if (tries == 0 && cg->version == 2)
+				(void)write_str(dir[i], "cgroup.kill", "1");
+			usleep(20000);
+		}
+		if (access(dir[i], F_OK) == 0)
+			rv = -1;
+	}
+	return rv;
+}

@@ -70,6 +70,7 @@ int	 cg_lane(const struct cgroups *, struct cgroups *, int);
 void	 cg_lane_free(struct cgroups *);
 int	 cg_session_attach(const struct cgroups *, int, long long, pid_t,
 	    char [2][PATH_MAX]);
+int	 cg_session_remove(const struct cgroups *, int);
 /* cgroup2.c: the unified hierarchy, under systemd's Delegate= */
 int	 cg2_init(struct cgroups *, const struct config *, char *, size_t);
 int	 cg2_attach(struct cgroups *, pid_t);
@@ -199,6 +200,11 @@ struct outfiles {
 struct json_object *outputs_collect(int, char **, size_t, long long,
 		    long long, struct outfiles *);
 void		 outfiles_free(struct outfiles *);
+
+/* workspace.c: a session's files, read by the worker beneath its /work */
+int		 ws_read(int, const char *, long long, char **, size_t *,
+		    const char **);
+struct json_object *ws_list(int);
 
 /* selftest.c: a probe in a real jail before a worker serves */
 int	 selftest_run(struct runner *);

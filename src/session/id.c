@@ -20,22 +20,15 @@
 static const char b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-int
-sess_id_new(char *out, size_t outlen)
+void
+sess_id_encode(const uint8_t *r, char *out)
 {
-	uint8_t	 r[SESS_ID_RAND];
 	size_t	 i, o;
 	uint32_t v;
 
-	if (outlen < SESS_ID_LEN + 1) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
-		return -1;
 	memcpy(out, SESS_ID_PREFIX, 2);
 	o = 2;
-	for (i = 0; i < sizeof(r); i += 3) {
+	for (i = 0; i < SESS_ID_RAND; i += 3) {
 		v = (uint32_t)r[i] << 16 | (uint32_t)r[i + 1] << 8 | r[i + 2];
 		out[o++] = b64url[v >> 18 & 63];
 		out[o++] = b64url[v >> 12 & 63];
@@ -43,11 +36,24 @@ sess_id_new(char *out, size_t outlen)
 		out[o++] = b64url[v & 63];
 	}
 	out[o] = '\0';
+}
+
+int
+sess_id_new(char *out, size_t outlen)
+{
+	uint8_t	 r[SESS_ID_RAND];
+
+	if (outlen < SESS_ID_LEN + 1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return -1;
+	sess_id_encode(r, out);
 	explicit_bzero(r, sizeof(r));
 	return 0;
 }
 
-/* Exactly the format sess_id_new makes; anything else is not an id. */
 bool
 sess_id_valid(const char *id, size_t len)
 {

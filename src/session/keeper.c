@@ -11,7 +11,8 @@
  * jail, cgroup directories, socket, mount point, slot.
  *
  * Everything from the jail is hostile: the driver's frames are bounded by
- * SESS_FRAME_MAX and read against the call's deadline, output is capped
+ * sess_reply_max() (the output caps, not the session's memory cap: we are
+ * outside it) and read against the call's deadline, output is capped
  * per stream, and a driver that writes when not asked, or garbage, ends
  * the session. A session can forge only its own results.
  *
@@ -690,7 +691,8 @@ read_driver(struct keeper *k)
 		if (k->dlen_got < 4)
 			return;
 		memcpy(&k->drep_len, k->dlen, 4);
-		if (k->drep_len > SESS_FRAME_MAX) {
+		/* Never held: a frame past the caps is a tampered driver. */
+		if (k->drep_len > k->p->max_reply) {
 			log_warnx("session: driver frame of %u bytes", k->drep_len);
 			session_over(k, SESS_T_PROTOCOL);
 		}

@@ -108,6 +108,22 @@ struct sess_info {
 	uint32_t	 pad;
 };
 
+/*
+ * The largest driver frame (JSON) a session may send back: its result,
+ * error message and traceback, each within max_output_bytes of JSON text,
+ * its displays within max_return_bytes, and room for the keys. The
+ * driver truncates to fit; a frame beyond this is a tampered driver, and
+ * the keeper ends the session without reading it. The keeper and the
+ * worker both hold a session's reply to this, outside its memory cap.
+ */
+static inline uint64_t
+sess_reply_max(uint64_t max_output, uint64_t max_return)
+{
+	uint64_t	 n = 3 * max_output + max_return + (64u << 10);
+
+	return n < SESS_FRAME_MAX ? n : SESS_FRAME_MAX;
+}
+
 /* What a keeper is told when it starts (both modes). */
 struct sess_params {
 	char		 sock_path[PATH_MAX];	/* unlinked at the end */
@@ -118,6 +134,7 @@ struct sess_params {
 	int		 max_seconds;
 	int64_t		 created;		/* unix seconds */
 	uint64_t	 max_output;		/* per stream per call */
+	uint64_t	 max_reply;		/* the driver's frame: sess_reply_max */
 	uint32_t	 admin;
 	uint32_t	 setup_ms;		/* creation deadline */
 	uint32_t	 cpu_seconds;		/* the whole session's; 0: none */
@@ -166,6 +183,7 @@ __attribute__((noreturn)) void keeper_main(const struct sess_params *,
 
 /* id.c: ids and their keyed hash (SipHash-2-4, 128-bit output) */
 int	 sess_id_new(char *, size_t);
+void	 sess_id_encode(const uint8_t *, char *);	/* SESS_ID_RAND bytes */
 bool	 sess_id_valid(const char *, size_t);
 void	 sess_id_hash(const uint8_t *, const char *, size_t, char *);
 void	 siphash128(const uint8_t *, const void *, size_t, uint8_t *);

@@ -18,7 +18,7 @@
 #include "session/session.h"
 
 #define ZYG_MAGIC	0x5a595850u	/* "PYXZ" */
-#define ZYG_VERSION	4		/* bump on any change below */
+#define ZYG_VERSION	5		/* bump on any change below */
 
 #define ZYG_KIND_RUN	0	/* clone a jail as the worker's child */
 #define ZYG_KIND_SESSION 1	/* fork a keeper that owns a session's jail */

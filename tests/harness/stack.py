@@ -178,6 +178,7 @@ class Stack:
         self.workers = workers
         self.port = port or free_port()
         self.admin_key = admin_key
+        self.compat_token = 'ct-' + os.urandom(16).hex()
         self.realip = realip
         self.flood_rate = flood_rate
         self.flood_burst = flood_burst
@@ -244,6 +245,14 @@ class Stack:
             os.chown(kf, pw.pw_uid, pw.pw_gid)
             os.chmod(kf, 0o400)
             extra['admin_api_key_file'] = kf
+        # /compat/code-interpreter's X-Auth-Token (self.compat_token).
+        if 'compat_token_file' not in given:
+            tf = os.path.join(b, 'compat.token')
+            with open(tf, 'w') as f:
+                f.write(self.compat_token + '\n')
+            os.chown(tf, pw.pw_uid, pw.pw_gid)
+            os.chmod(tf, 0o400)
+            extra['compat_token_file'] = tf
         extra.update(self.overrides)
         for k in extra:
             if k in given:

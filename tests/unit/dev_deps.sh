@@ -35,7 +35,7 @@ missing_from() {	# names (stdin) not in the file $1
 # Only the test suites need these.
 TEST_ONLY="valgrind clang libclang-rt-14-dev strace lintian debootstrap debhelper
 dh-python chromium chromium-driver python3-selenium python3-jsonschema
-python3-venv python3-pip libfcgi-bin sqlite3"
+python3-venv python3-pip libfcgi-bin sqlite3 python3-httpx"
 # Building and serving need these.
 RUN_NEEDS="build-essential autoconf automake pkgconf libfcgi-dev
 libjson-c-dev libseccomp-dev libbsd-dev libsqlite3-dev python3-dev nginx

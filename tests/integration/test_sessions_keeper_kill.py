@@ -1,0 +1,60 @@
+"""A SIGKILLed keeper leaves nothing behind for long. A keeper frees its
+session on every path it sees, but SIGKILL gives it none: its jail dies
+with it (init's parent-death signal) and the kernel drops its slot's lock,
+but its socket under runtime_dir/sessions, its jail's mount point
+runtime_dir/sjail.N.* and its cgroups sess.N stayed until the service
+restarted. Now the worker that finds the dead socket (connection refused)
+removes it and sweeps the free slots' mount points and cgroups; the id
+answers 404 SessionNotFound as for any ended session, and the slot serves
+a new session."""
+import os
+import signal
+import time
+
+from sess_helpers import call, cell, create, delete
+from test_sessions_lifetime import _inits, _leftovers, _session_procs, _status
+
+CONFIG = {'max_sessions': 2, 'session_idle_seconds': 120,
+          'time_limit_seconds': 5, 'rate_limit_per_minute': 1000,
+          'daily_quota': 100000}
+TIMEOUT = 180
+
+
+def test_a_killed_keepers_leftovers_are_reclaimed(s):
+    before = _inits()
+    sid = create(s)
+    cell(s, sid, 'import subprocess\n'
+         'p = subprocess.Popen(["/bin/sh", "-c", "exec sleep 600"])')
+    procs = _session_procs(s, before)
+    assert len(procs) == 1, procs
+    p = list(procs.values())[0]
+    pids = [p['keeper'], p['init']] + p['python']
+    socks, dirs, cgs = _leftovers(s)
+    assert socks and dirs, (socks, dirs, cgs)
+    os.kill(p['keeper'], signal.SIGKILL)
+    deadline = time.monotonic() + s.slack(60, 10)
+    while time.monotonic() < deadline and any(_status(x) for x in pids):
+        time.sleep(0.2)
+    assert not [x for x in pids if _status(x)], pids
+    # Every answer is the ended session's; the worker that meets the
+    # dead socket reclaims what the keeper left.
+    deadline = time.monotonic() + s.slack(60, 10)
+    left = _leftovers(s)
+    while time.monotonic() < deadline:
+        st, doc, _ = call(s, 'GET', '/sessions/' + sid)
+        assert st == 404 and \
+            doc['error_details']['type'] == 'SessionNotFound', (st, doc)
+        left = _leftovers(s)
+        if left == ([], [], []):
+            break
+        time.sleep(0.5)
+    assert left == ([], [], []), ('left behind by the killed keeper', left)
+    st, doc, _ = call(s, 'POST', '/sessions/%s/execute' % sid,
+                      {'code': '1'}, admin=True)
+    assert st == 404, (st, doc)
+    # Both slots serve again.
+    ids = [create(s), create(s)]
+    for i in ids:
+        assert cell(s, i, '6 * 7')['result'] == '42'
+    for i in ids:
+        delete(s, i)
