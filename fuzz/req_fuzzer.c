@@ -45,7 +45,8 @@ clash(const char *a, const char *b)
 static void
 check_req(const struct exec_req *r)
 {
-	size_t	 i, j, n;
+	const char	*why;
+	size_t		 i, j, n;
 
 	CHECK(r->code != NULL && r->code[r->code_len] == '\0');
 	CHECK(utf8_count(r->code, r->code_len, &n) == 0);
@@ -78,10 +79,26 @@ check_req(const struct exec_req *r)
 			CHECK(!clash(r->att[i].name, r->att[j].name));
 	}
 
+	/* The limits in force: the server's, or lower ones, never below 1. */
+	CHECK(r->limits.time_limit_seconds >= 1 &&
+	    r->limits.time_limit_seconds <= cfg.time_limit_seconds);
+	CHECK(r->limits.memory_limit_mb >= 32 &&
+	    r->limits.memory_limit_mb <= cfg.memory_limit_mb);
+	CHECK(r->limits.max_output_bytes >= 1024 &&
+	    r->limits.max_output_bytes <= cfg.max_output_bytes);
+	CHECK(r->limits.max_processes >= 1 &&
+	    r->limits.max_processes <= cfg.max_processes);
+
 	CHECK(r->nret <= (size_t)cfg.max_return_files);
 	CHECK(r->nret == 0 || r->ret != NULL);
 	for (i = 0; i < r->nret; i++) {
-		check_name(r->ret[i]);
+		n = strlen(r->ret[i]);
+		/* "dir/": a directory, its name without the '/' checked. */
+		if (n > 1 && r->ret[i][n - 1] == '/') {
+			CHECK(name_check(r->ret[i], n - 1, &why) == 0);
+			CHECK(utf8_count(r->ret[i], n, &n) == 0);
+		} else
+			check_name(r->ret[i]);
 		for (j = 0; j < i; j++)
 			CHECK(strcmp(r->ret[i], r->ret[j]) != 0);
 	}

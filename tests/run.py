@@ -7,7 +7,10 @@ Suites, in order:
   valgrind     the unit tests again under valgrind
   fuzz         each libFuzzer harness for a short, bounded run
   integration  tests/integration/test_*.py against the real stack
-  escape       tests/escape/*.py, one attack per file, real stack
+  escape       tests/escape/*.py, one attack per file, real stack; on the
+               zygote stack each attack runs again as a cell of a fresh
+               session ("[session]"), unless its file sets SESSION to the
+               reason it does not apply
   soak         bench/soak.py --short: about 2,000 checked requests under
                random faults (workers and zygotes killed, store locked,
                corrupted and its disk full, the pool killed); every answer
@@ -46,6 +49,7 @@ sys.path.insert(0, os.path.join(HERE, 'harness'))
 sys.path.insert(0, os.path.join(HERE, 'integration'))
 import stack as stackmod  # noqa: E402
 import openapi_check  # noqa: E402
+import escape_util  # noqa: E402
 
 ADMIN_KEY = secrets.token_hex(24)
 results = []  # (suite, name, ok, detail)
@@ -196,6 +200,16 @@ def stack_key(mod, mode):
             getattr(mod, 'NOFILE', None))
 
 
+def in_session(fn):
+    def run_in_session(st):
+        escape_util.SESSION = True
+        try:
+            fn(st)
+        finally:
+            escape_util.SESSION = False
+    return run_in_session
+
+
 def run_python_suites(suites, only, modes):
     groups = {}
     files = []
@@ -231,6 +245,15 @@ def run_python_suites(suites, only, modes):
             if suite == 'escape':
                 if hasattr(mod, 'test'):
                     tests.append((suite, base, mod.test, mod))
+                    # Where it applies, the same attack again inside a
+                    # session (a cell of a live interpreter), on the zygote
+                    # stack; a file that does not apply says why in
+                    # SESSION (a string).
+                    if config['mode'] == 'zygote' and \
+                            not isinstance(getattr(mod, 'SESSION', True), str):
+                        tests.append((suite, base.replace('[zygote]',
+                                                          '[session]'),
+                                      in_session(mod.test), mod))
                 else:
                     record(suite, base, False, 'escape file defines no test()')
             else:

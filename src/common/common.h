@@ -42,6 +42,8 @@ struct config {
 	long long	 max_stdin_bytes;
 	int		 workspace_limit_mb;
 	int		 max_concurrent;
+	int		 max_queue_wait_ms;	/* 0: busy is 503 at once */
+	int		 max_queue_waiters;
 	int		 rate_limit_per_minute;
 	int		 daily_quota;
 	int		 rate_limit_ipv6_prefix;
@@ -68,7 +70,19 @@ struct config {
 	int		 session_cpu_seconds;
 };
 
+/*
+ * The limits one run is held to: the server's, or lower ones the request
+ * asked for (request.c refuses anything above the server's).
+ */
+struct run_limits {
+	int		 time_limit_seconds;
+	int		 memory_limit_mb;
+	long long	 max_output_bytes;
+	int		 max_processes;
+};
+
 void	 cfg_defaults(struct config *);
+void	 cfg_run_limits(const struct config *, struct run_limits *);
 int	 cfg_parse(struct config *, FILE *, const char *, char *, size_t);
 int	 cfg_load(struct config *, const char *, char *, size_t);
 size_t	 cfg_max_body(const struct config *);

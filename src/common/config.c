@@ -48,6 +48,8 @@ static const struct cfg_key cfg_keys[] = {
 	{ "max_stdin_bytes",	K_LL,	OFF(max_stdin_bytes), 0, 256LL << 20 },
 	{ "workspace_limit_mb",	K_INT,	OFF(workspace_limit_mb), 1, 16384 },
 	{ "max_concurrent",	K_INT,	OFF(max_concurrent), 1, 4096 },
+	{ "max_queue_wait_ms",	K_INT,	OFF(max_queue_wait_ms), 0, 60000 },
+	{ "max_queue_waiters",	K_INT,	OFF(max_queue_waiters), 1, 256 },
 	{ "rate_limit_per_minute", K_INT, OFF(rate_limit_per_minute), 1, 1000000 },
 	{ "daily_quota",	K_INT,	OFF(daily_quota), 1, 100000000 },
 	{ "rate_limit_ipv6_prefix", K_INT, OFF(rate_limit_ipv6_prefix), 32, 128 },
@@ -89,6 +91,8 @@ cfg_defaults(struct config *c)
 	c->max_stdin_bytes = 1048576;
 	c->workspace_limit_mb = 64;
 	c->max_concurrent = 5;
+	c->max_queue_wait_ms = 0;
+	c->max_queue_waiters = 16;
 	c->rate_limit_per_minute = 5;
 	c->daily_quota = 30;
 	c->rate_limit_ipv6_prefix = 64;
@@ -381,6 +385,16 @@ cfg_load(struct config *c, const char *path, char *err, size_t errlen)
 	rv = cfg_parse(c, fp, path, err, errlen);
 	fclose(fp);
 	return rv;
+}
+
+/* The server's own limits: what a request gets unless it asks for less. */
+void
+cfg_run_limits(const struct config *c, struct run_limits *l)
+{
+	l->time_limit_seconds = c->time_limit_seconds;
+	l->memory_limit_mb = c->memory_limit_mb;
+	l->max_output_bytes = c->max_output_bytes;
+	l->max_processes = c->max_processes;
 }
 
 /*

@@ -113,8 +113,9 @@ admit(struct exec_ctx *c)
 	char			 err[256];
 	time_t			 now;
 
-	switch (slots_acquire(&c->slot, cfg->runtime_dir, cfg->max_concurrent,
-	    err, sizeof(err))) {
+	switch (slots_acquire_wait(&c->slot, cfg->runtime_dir,
+	    cfg->max_concurrent, cfg->max_queue_waiters, cfg->max_queue_wait_ms,
+	    c->http->conn_fd, err, sizeof(err))) {
 	case SLOTS_OK:
 		c->active = c->slot.active;
 		break;

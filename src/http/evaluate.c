@@ -535,18 +535,25 @@ parse_grade(struct grade *g, struct json_object *root)
 	g->cmp.json_expected = !g->io;
 	if ((e = parse_comparator(g, root)) != PYX_OK)
 		return e;
-	g->time_limit = cfg->time_limit_seconds;
+	/*
+	 * The request's limits (request.c: the server's, or lower ones in
+	 * "limits") hold for every case; a per-case time may lower the time
+	 * further, and is what request_context.limits then says.
+	 */
+	g->time_limit = g->c->req.limits.time_limit_seconds;
 	if (json_object_object_get_ex(root, "time_limit_per_case_seconds",
 	    &tl) && tl != NULL) {
 		if (!json_object_is_type(tl, json_type_int))
 			return bad(g, "'time_limit_per_case_seconds' must be an "
 			    "integer, not %s.", jtype(tl));
 		t = json_object_get_int64(tl);
-		if (t < 1 || t > cfg->time_limit_seconds)
+		if (t < 1 || t > g->time_limit)
 			return bad(g, "'time_limit_per_case_seconds' must be "
-			    "from 1 to %d (time_limit_seconds).",
-			    cfg->time_limit_seconds);
+			    "from 1 to %d (%s).", g->time_limit,
+			    g->time_limit < cfg->time_limit_seconds ?
+			    "limits.time_limit_seconds" : "time_limit_seconds");
 		g->time_limit = (int)t;
+		g->c->req.limits.time_limit_seconds = g->time_limit;
 	}
 	if ((e = get_bool(g, root, "stop_on_first_failure", &g->stop_first)) !=
 	    PYX_OK)
@@ -688,7 +695,7 @@ make_casefile(struct grade *g, struct lane *l, const struct gcase *gc)
 	l->casefile = xmalloc(n);
 	l->casefile_len = (size_t)snprintf(l->casefile, n,
 	    "pyexec-case 1\n%s\n%s\n%s\n%lld\n", g->entry, a, k,
-	    g->c->w->cfg.max_output_bytes);
+	    g->c->req.limits.max_output_bytes);
 	free(a);
 	free(k);
 }
@@ -705,7 +712,10 @@ start_case(struct grade *g, struct lane *l, size_t i)
 	enum pyx_err		 e;
 
 	run_init(&l->run, cfg);
+	run_set_limits(&l->run, &sub->limits);
 	l->run.time_limit = g->time_limit;
+	/* The client's hang-up stops every case at once (run_cases). */
+	l->run.watch_fd = c->http->conn_fd;
 	/*
 	 * Concurrent cases must not share the zygote's netns (abstract Unix
 	 * sockets): each lane has one of its own, kept by the zygote.
@@ -729,7 +739,7 @@ start_case(struct grade *g, struct lane *l, size_t i)
 		l->run.extra_files = 1;
 		/* The value comes back on the verdict channel. */
 		buf_free(&l->run.verdict);
-		buf_init(&l->run.verdict, (size_t)cfg->max_output_bytes +
+		buf_init(&l->run.verdict, (size_t)sub->limits.max_output_bytes +
 		    GRADE_TB_MAX + GRADE_MSG_MAX + 4096);
 	} else {
 		l->req.stdin_data = gc->stdin_data;
@@ -840,7 +850,7 @@ termination_error(const struct grade *g, const struct run *r)
 	case TERM_OUTPUT:
 		return error_simple("OutputLimitExceeded", "The case wrote more "
 		    "than %lld bytes to stdout or stderr.",
-		    g->c->w->cfg.max_output_bytes);
+		    g->c->req.limits.max_output_bytes);
 	case TERM_SIGNALED:
 		return error_simple("Crashed", "The case was killed by signal "
 		    "%d.", r->signal);
@@ -919,7 +929,7 @@ value_or_error(const struct grade *g, struct run *r, struct pv *got,
 	blen = (size_t)(s + n - body);
 	if (r->vover)
 		return error_simple("UnsupportedType", "The returned value is "
-		    "larger than %lld bytes.", g->c->w->cfg.max_output_bytes);
+		    "larger than %lld bytes.", g->c->req.limits.max_output_bytes);
 	if (blen == 0 || body[blen - 1] != '\n') {
 		if ((o = termination_error(g, r)) != NULL)
 			return o;
@@ -1099,6 +1109,9 @@ run_cases(struct grade *g)
 				continue;
 			sup_step(&l->run, &l->req, pfd + np);
 			np += SUP_NFDS;
+			/* Nobody will read the answer: start no more cases. */
+			if (l->run.term == TERM_ABORTED)
+				g->stopped = true;
 			if (sup_done(&l->run) && (e = finish_case(g, l)) !=
 			    PYX_OK)
 				goto out;

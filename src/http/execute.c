@@ -197,6 +197,7 @@ do_execute(struct exec_ctx *c)
 	c->body = NULL;
 	if (e != PYX_OK)
 		return e;
+	run_set_limits(&c->run, &c->req.limits);
 	e = admit_caller(c->w, h, c->req.api_key, c->req.api_key_len,
 	    &c->admin);
 	/*
@@ -223,6 +224,7 @@ do_execute(struct exec_ctx *c)
 	c->jaildir_made = true;
 
 	c->ran = true;
+	c->run.watch_fd = h->conn_fd;
 	if ((e = sup_run(&c->run, &c->w->runner, &c->req, c->jaildir, c->admin,
 	    c->slot.index, c->slot.fd)) != PYX_OK) {
 		if (e == PYX_E_RESTARTING)
@@ -239,10 +241,11 @@ do_execute(struct exec_ctx *c)
 	c->outputs = outputs_collect(c->run.fd_work, c->req.ret, c->req.nret,
 	    cfg->max_file_bytes, cfg->max_return_bytes <
 	    (long long)cfg->workspace_limit_mb << 20 ? cfg->max_return_bytes :
-	    (long long)cfg->workspace_limit_mb << 20, &c->outfiles);
+	    (long long)cfg->workspace_limit_mb << 20,
+	    (size_t)cfg->max_return_files, &c->outfiles);
 	if (c->run.term == TERM_TIMEOUT)
 		return ctx_fail(c, PYX_E_TIMEOUT, "Execution timed out (%d seconds "
-		    "limit).", cfg->time_limit_seconds);
+		    "limit).", c->req.limits.time_limit_seconds);
 	return PYX_OK;
 }
 

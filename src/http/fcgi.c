@@ -387,6 +387,7 @@ fcgi_serve(struct worker *w)
 		h.content_length = parse_length(FCGX_GetParam("CONTENT_LENGTH",
 		    req.envp));
 		h.read_body = fcgi_read_body;
+		h.conn_fd = req.ipcFd;
 		h.body_ctx = &req;
 		h.authorization = auth = FCGX_GetParam("HTTP_AUTHORIZATION",
 		    req.envp);

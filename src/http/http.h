@@ -50,7 +50,8 @@ struct http_req {
 	const char	*session_id;
 	const char	*metrics_allowed;	/* nginx's geo verdict, "1" */
 	char		 request_id[33];	/* nginx's $request_id, or "-" */
-};
+	int		 conn_fd;		/* nginx's connection: its close */
+};						/* means the client went away */
 
 struct http_reply {
 	int		 status;

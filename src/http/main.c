@@ -296,7 +296,11 @@ start_worker(struct worker *w, const char *conf)
 	w->runner = (struct runner){ .cfg = &w->cfg, .policy = &w->policy,
 	    .cg = &w->cg, .zyg = &w->zyg, .uids = &w->uids,
 	    .uid = w->uid, .gid = w->gid,
-	    .wipe = w->secrets, .wipe_len = w->secrets_len };
+	    .wipe = w->secrets, .wipe_len = w->secrets_len,
+	    .fontlist_fd = -1 };
+	if (w->cfg.mode == MODE_EXEC)
+		w->runner.fontlist_fd = fontlist_build(&w->cfg,
+		    w->runner.fontlist_name, sizeof(w->runner.fontlist_name));
 	worker_sweep(w);
 	if ((age = selftest_recent(&w->cfg, conf)) >= 0)
 		log_info("self-test: passed %d s ago for this binary, "

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,10 +30,10 @@
  * a worker to 268 MB). So the shape is counted first, in one pass that
  * allocates nothing, and a body holding more than a valid request can is
  * refused before json-c sees it. A valid request has one root object of
- * at most 5 members, an attachments array of objects of 2 members each
- * and a return_files array of strings: at most max_attachments + 3
- * containers, 5 + 3 * max_attachments + max_return_files members, 3
- * levels. The limits allow twice that and more, so that an over-long
+ * at most 6 members, an attachments array of objects of 2 members each,
+ * a return_files array of strings and a limits object of 4 members: at
+ * most max_attachments + 4 containers, 10 + 3 * max_attachments +
+ * max_return_files members, 3 levels. The limits allow twice that and more, so that an over-long
  * array still gets its own, precise message from the field checks.
  */
 struct shape_limits {
@@ -47,8 +48,8 @@ shape_limits(const struct config *cfg, struct shape_limits *l)
 	size_t	 att = (size_t)cfg->max_attachments;
 	size_t	 ret = (size_t)cfg->max_return_files;
 
-	l->containers = 2 * (att + 3) + 16;
-	l->members = 2 * (5 + 3 * att + ret) + 64;
+	l->containers = 2 * (att + 4) + 16;
+	l->members = 2 * (10 + 3 * att + ret) + 64;
 	l->depth = REQ_JSON_DEPTH;
 }
 
@@ -298,7 +299,7 @@ parse_return_files(const struct config *cfg, struct json_object *arr,
 {
 	struct json_object	*it;
 	const char		*why;
-	size_t			 i, j, n, nlen;
+	size_t			 i, j, n, nlen, dlen;
 
 	if (!json_object_is_type(arr, json_type_array)) {
 		snprintf(msg, msglen, "'return_files' must be an array of "
@@ -321,8 +322,13 @@ parse_return_files(const struct config *cfg, struct json_object *arr,
 		}
 		r->ret[i] = dup_string(it, &nlen);
 		r->nret = i + 1;
+		/* "out/": every file beneath out (outputs.c expands it). */
+		if (nlen > 1 && r->ret[i][nlen - 1] == '/')
+			dlen = nlen - 1;
+		else
+			dlen = nlen;
 		if (strlen(r->ret[i]) != nlen ||
-		    name_check(r->ret[i], nlen, &why) == -1) {
+		    name_check(r->ret[i], dlen, &why) == -1) {
 			if (strlen(r->ret[i]) != nlen)
 				why = "contains a control character";
 			snprintf(msg, msglen, "return_files[%zu] %s", i, why);
@@ -334,6 +340,92 @@ parse_return_files(const struct config *cfg, struct json_object *arr,
 				    "return_files[%zu]", i, j);
 				return PYX_E_VALIDATION;
 			}
+		}
+	}
+	return PYX_OK;
+}
+
+/*
+ * "limits": the request may lower any of the server's limits, never raise
+ * one (a larger value names the ceiling), and never below what a run
+ * needs to start at all (the configuration's own minimums).
+ */
+static const struct limit_key {
+	const char	*name;
+	long long	 min;
+} limit_keys[] = {
+	{ "time_limit_seconds", 1 },
+	{ "memory_limit_mb", 32 },
+	{ "max_output_bytes", 1024 },
+	{ "max_processes", 1 },
+};
+
+static enum pyx_err
+parse_limits(const struct config *cfg, struct json_object *obj,
+    struct exec_req *r, char *msg, size_t msglen)
+{
+	struct json_object	*v;
+	long long		 ceiling[4], val;
+	size_t			 i, klen;
+	bool			 known;
+
+	if (!json_object_is_type(obj, json_type_object)) {
+		snprintf(msg, msglen, "'limits' must be an object, not %s",
+		    jtype(obj));
+		return PYX_E_VALIDATION;
+	}
+	json_object_object_foreach(obj, key, val0) {
+		(void)val0;
+		known = false;
+		for (i = 0; i < sizeof(limit_keys) / sizeof(limit_keys[0]); i++)
+			known = known || strcmp(key, limit_keys[i].name) == 0;
+		if (!known) {
+			klen = strlen(key);
+			klen = utf8_complete_len(key, klen > 64 ? 64 : klen);
+			snprintf(msg, msglen, "Unknown field 'limits.%.*s'.",
+			    (int)klen, key);
+			return PYX_E_VALIDATION;
+		}
+	}
+	ceiling[0] = cfg->time_limit_seconds;
+	ceiling[1] = cfg->memory_limit_mb;
+	ceiling[2] = cfg->max_output_bytes;
+	ceiling[3] = cfg->max_processes;
+	for (i = 0; i < sizeof(limit_keys) / sizeof(limit_keys[0]); i++) {
+		if (!json_object_object_get_ex(obj, limit_keys[i].name, &v) ||
+		    v == NULL)
+			continue;
+		/* json-c parses 1.0 as a double and 1e99 as one too. */
+		if (!json_object_is_type(v, json_type_int)) {
+			snprintf(msg, msglen, "'limits.%s' must be an integer, "
+			    "not %s", limit_keys[i].name, jtype(v));
+			return PYX_E_VALIDATION;
+		}
+		errno = 0;
+		val = json_object_get_int64(v);
+		if (errno != 0 || val > ceiling[i]) {
+			snprintf(msg, msglen, "'limits.%s' is above this server's "
+			    "limit of %lld.", limit_keys[i].name, ceiling[i]);
+			return PYX_E_VALIDATION;
+		}
+		if (val < limit_keys[i].min) {
+			snprintf(msg, msglen, "'limits.%s' must be at least %lld.",
+			    limit_keys[i].name, limit_keys[i].min);
+			return PYX_E_VALIDATION;
+		}
+		switch (i) {
+		case 0:
+			r->limits.time_limit_seconds = (int)val;
+			break;
+		case 1:
+			r->limits.memory_limit_mb = (int)val;
+			break;
+		case 2:
+			r->limits.max_output_bytes = val;
+			break;
+		default:
+			r->limits.max_processes = (int)val;
+			break;
 		}
 	}
 	return PYX_OK;
@@ -375,6 +467,7 @@ parse_fields(const struct config *cfg, struct json_object *root,
 		if (strcmp(key, "code") != 0 && strcmp(key, "stdin_data") != 0 &&
 		    strcmp(key, "attachments") != 0 &&
 		    strcmp(key, "return_files") != 0 &&
+		    strcmp(key, "limits") != 0 &&
 		    strcmp(key, "api_key") != 0) {
 			/* Echoed in the reply: cut between code points. */
 			klen = strlen(key);
@@ -439,6 +532,11 @@ parse_fields(const struct config *cfg, struct json_object *root,
 		return e;
 	if (json_object_object_get_ex(root, "return_files", &v) && v != NULL &&
 	    (e = parse_return_files(cfg, v, r, msg, msglen)) != PYX_OK)
+		return e;
+	/* Set last: a refused request leaves *r all zero (req_free). */
+	cfg_run_limits(cfg, &r->limits);
+	if (json_object_object_get_ex(root, "limits", &v) && v != NULL &&
+	    (e = parse_limits(cfg, v, r, msg, msglen)) != PYX_OK)
 		return e;
 	return PYX_OK;
 }

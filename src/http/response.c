@@ -29,6 +29,7 @@ static const char *const term_names[] = {
 	[TERM_CPU] = "cpu_limit",
 	[TERM_MEMORY] = "memory_limit",
 	[TERM_OUTPUT] = "output_limit",
+	[TERM_ABORTED] = "client_gone",
 };
 
 const char *
@@ -110,6 +111,17 @@ request_context(const struct exec_ctx *c)
 		json_object_array_add(arr, a);
 	}
 	json_object_object_add(o, "processed_attachments", arr);
+	/* The limits this run was held to: the server's or the request's. */
+	a = json_object_new_object();
+	json_object_object_add(a, "time_limit_seconds",
+	    json_object_new_int(c->req.limits.time_limit_seconds));
+	json_object_object_add(a, "memory_limit_mb",
+	    json_object_new_int(c->req.limits.memory_limit_mb));
+	json_object_object_add(a, "max_output_bytes",
+	    json_object_new_int64(c->req.limits.max_output_bytes));
+	json_object_object_add(a, "max_processes",
+	    json_object_new_int(c->req.limits.max_processes));
+	json_object_object_add(o, "limits", a);
 	return o;
 }
 

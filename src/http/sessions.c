@@ -781,6 +781,8 @@ setup_dialog(struct exec_ctx *c, int setup, int slot)
 	mem = (long long)(cfg->session_memory_mb ? cfg->session_memory_mb :
 	    cfg->memory_limit_mb) << 20;
 	/* init waits for this go: nothing runs outside the session's caps. */
+	/* The server's pids cap, not the last run's (a request may lower it). */
+	cg_limits(&c->w->cg, cfg->memory_limit_mb, cfg->max_processes);
 	if (cg_enabled(&c->w->cg) && cg_session_attach(&c->w->cg, slot, mem,
 	    pid, m.cg) == -1) {
 		log_warn("session cgroups");
@@ -1587,7 +1589,8 @@ sess_exec(struct exec_ctx *c, const char *id, size_t idlen, bool run)
 	    why ? json_object_new_string(why) : NULL);
 	if (!run && alive && s.ws >= 0 && c->req.nret > 0)
 		c->outputs = outputs_collect(s.ws, c->req.ret, c->req.nret,
-		    cfg->max_file_bytes, cfg->max_return_bytes, &c->outfiles);
+		    cfg->max_file_bytes, cfg->max_return_bytes,
+		    (size_t)cfg->max_return_files, &c->outfiles);
 	sconn_close(&s);
 	sreply_free(&r);
 	return PYX_OK;

@@ -78,7 +78,7 @@ metrics_text(FILE *f, const struct met_counters *s, int in_flight,
 	fprintf(f, "# HELP pyexec_runs_total Runs whose code started, by how "
 	    "they ended (the API's termination field).\n"
 	    "# TYPE pyexec_runs_total counter\n");
-	for (i = TERM_EXITED; i <= TERM_OUTPUT; i++)
+	for (i = TERM_EXITED; i <= TERM_ABORTED; i++)
 		fprintf(f, "pyexec_runs_total{termination=\"%s\"} %llu\n",
 		    resp_term_name((enum termination)i),
 		    (unsigned long long)s->runs[i]);
@@ -228,7 +228,7 @@ status_json(const struct met_counters *s, int in_flight, int slots,
 
 	o = json_object_new_object();
 	rt = json_object_new_object();
-	for (i = TERM_EXITED; i <= TERM_OUTPUT; i++) {
+	for (i = TERM_EXITED; i <= TERM_ABORTED; i++) {
 		runs += s->runs[i];
 		json_object_object_add(rt, resp_term_name((enum termination)i),
 		    u64(s->runs[i]));

@@ -24,6 +24,82 @@
 # jail. The expected values never come here.
 import sys
 
+# matplotlib's backend in the jail (MPLBACKEND=module://_pyexec_mpl): Agg,
+# whose show() saves every open figure as /work/figure_N.png (N counting
+# up over the run) and closes it, as a window the user closed would be:
+# a one-shot run has no screen, and return_files ["figure_*.png"] brings
+# the figures back. Loaded only when a script plots.
+_PYEXEC_MPL = """
+from matplotlib.backends.backend_agg import FigureCanvasAgg as FigureCanvas
+from matplotlib.backends.backend_agg import FigureManagerBase as FigureManager
+_saved = 0
+
+
+def show(*args, **kwargs):
+    global _saved
+    import matplotlib.pyplot as plt
+    for num in plt.get_fignums():
+        _saved += 1
+        plt.figure(num).savefig('/work/figure_%d.png' % _saved)
+    plt.close('all')
+"""
+
+
+class _PyexecMplFinder:
+    """Finds the one module _pyexec_mpl, from _PYEXEC_MPL."""
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name != '_pyexec_mpl':
+            return None
+        import importlib.util
+        return importlib.util.spec_from_loader(name, cls)
+
+    @staticmethod
+    def create_module(spec):
+        return None
+
+    @staticmethod
+    def exec_module(module):
+        exec(compile(_PYEXEC_MPL, '<pyexec matplotlib backend>', 'exec'),
+             module.__dict__)
+
+
+sys.meta_path.append(_PyexecMplFinder)
+
+
+def _pyexec_preload_plots():
+    """The zygote's preload: pyplot with its backend, one figure drawn so
+    that Agg, the fonts and the font list are loaded once, before any fork.
+    matplotlib builds its font list (~0.8 s) in a private directory that is
+    gone afterwards; the runs inherit the list in memory and use /tmp in
+    their jail for anything matplotlib writes later."""
+    import io
+    import os
+    import shutil
+    import tempfile
+    d = tempfile.mkdtemp(prefix='pyexec-mpl-')
+    try:
+        os.environ['MPLCONFIGDIR'] = d
+        import matplotlib
+        import matplotlib.font_manager as fm
+        import matplotlib.pyplot as plt
+        fig = plt.figure()
+        plt.plot([0, 1], [0, 1])
+        plt.title('warm')
+        fig.savefig(io.BytesIO(), format='png')
+        plt.close('all')
+        # A cached font holds its file open: the jail closes every fd the
+        # zygote had, so drop them here and let each run reopen its own.
+        fm._get_font.cache_clear()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+        os.environ['MPLCONFIGDIR'] = '/tmp/.matplotlib'
+
+    def here():
+        os.makedirs('/tmp/.matplotlib', exist_ok=True)
+        return '/tmp/.matplotlib'
+    matplotlib.get_configdir = matplotlib.get_cachedir = here
 _pyexec_type = type
 _pyexec_CASE = '.pyexec-case'
 

@@ -74,7 +74,7 @@ const char *const jail_env[] = {
 	"TMPDIR=/tmp",
 	"LANG=C.UTF-8",
 	"LC_ALL=C.UTF-8",
-	"MPLBACKEND=Agg",
+	"MPLBACKEND=module://_pyexec_mpl",	/* Agg; show() saves (boot.py) */
 	"MPLCONFIGDIR=/tmp/.matplotlib",
 	"OPENBLAS_NUM_THREADS=1",
 	"OMP_NUM_THREADS=1",
@@ -166,9 +166,18 @@ park_fds(struct jail *j)
 			return -1;
 	}
 	j->ctl = JAIL_HIGH_FD + JAIL_FD_CTL;
+	/* Exec mode: matplotlib's font list, until root.c has bound it. */
+	j->fontlist_fd = -1;
+	if (p->fontlist_fd >= 0) {
+		if (fcntl(p->fontlist_fd, F_DUPFD_CLOEXEC, JAIL_HIGH_FD +
+		    JAIL_NFDS) != JAIL_HIGH_FD + JAIL_NFDS)
+			return -1;
+		j->fontlist_fd = JAIL_HIGH_FD + JAIL_NFDS;
+	}
 	/* Drops the FastCGI socket, the client connection, the logs... */
 	if (syscall(SYS_close_range, 0, JAIL_HIGH_FD - 1, 0) == -1 ||
-	    syscall(SYS_close_range, JAIL_HIGH_FD + JAIL_NFDS, ~0U, 0) == -1)
+	    syscall(SYS_close_range, JAIL_HIGH_FD + JAIL_NFDS +
+	    (j->fontlist_fd >= 0), ~0U, 0) == -1)
 		return -1;
 	return 0;
 }

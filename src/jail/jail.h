@@ -143,6 +143,8 @@ struct jail_params {
 	char		*wipe;		/* exec mode: the worker's admin key, which */
 	size_t		 wipe_len;	/* init zeroes in its own (COW) copy */
 	uint32_t	 max_files;	/* zygote mode: files the stream may hold */
+	int		 fontlist_fd;	/* exec mode: bound read-only at */
+	const char	*fontlist_name;	/* /tmp/.matplotlib/<name>; -1: none */
 	uint32_t	 netns_lane;	/* zygote mode, runs that overlap: the
 					 * zygote's netns number k, not its own */
 };
@@ -170,6 +172,7 @@ struct jail {
 	int		 ctl;		/* the control socket (parked: see init.c) */
 	bool		 admin;		/* zygote mode: from the data stream */
 	const char	*detail;	/* what the failing step was working on */
+	int		 fontlist_fd;	/* parked; closed after the root is built */
 };
 
 struct jail_step {

@@ -287,7 +287,8 @@ dev(struct jail *j)
 			return -1;
 	}
 	j->detail = "links";
-	if (symlink("/proc/self/fd", "dev/fd") == -1 ||
+	if (mkdir("dev/shm", 0755) == -1 ||
+	    symlink("/proc/self/fd", "dev/fd") == -1 ||
 	    symlink("/proc/self/fd/0", "dev/stdin") == -1 ||
 	    symlink("/proc/self/fd/1", "dev/stdout") == -1 ||
 	    symlink("/proc/self/fd/2", "dev/stderr") == -1)
@@ -297,8 +298,9 @@ dev(struct jail *j)
 
 /*
  * The workspace: one tmpfs, capped in bytes and inodes, so a script
- * cannot fill the host's disk. /work and /tmp are two directories of it,
- * so together they share the cap. noexec: nothing written by the script
+ * cannot fill the host's disk. /work, /tmp and /dev/shm (POSIX shared
+ * memory and semaphores: multiprocessing needs them) are three
+ * directories of it, so together they share the cap. noexec: nothing written by the script
  * can be executed or mapped executable. Staged at .ws until it is filled.
  */
 static int
@@ -310,7 +312,8 @@ workspace(struct jail *j)
 		return -1;
 	j->detail = "directories";
 	if (mkdir(".ws/work", 0755) == -1 || mkdir(".ws/tmp", 0777) == -1 ||
-	    chmod(".ws/tmp", 01777) == -1)
+	    chmod(".ws/tmp", 01777) == -1 || mkdir(".ws/shm", 0777) == -1 ||
+	    chmod(".ws/shm", 01777) == -1)
 		return -1;
 	return 0;
 }
@@ -421,12 +424,53 @@ static int
 mount_workspace(struct jail *j)
 {
 	if (mount(".ws/work", "work", NULL, MS_BIND, NULL) == -1 ||
-	    mount(".ws/tmp", "tmp", NULL, MS_BIND, NULL) == -1)
+	    mount(".ws/tmp", "tmp", NULL, MS_BIND, NULL) == -1 ||
+	    mount(".ws/shm", "dev/shm", NULL, MS_BIND, NULL) == -1)
 		return -1;
 	j->detail = "staging";
 	if (umount2(".ws", MNT_DETACH) == -1 || rmdir(".ws") == -1)
 		return -1;
 	return 0;
+}
+
+/*
+ * Exec mode: matplotlib's font list, built once by the worker (fontlist.c),
+ * where MPLCONFIGDIR points, so no run rebuilds it. Copied from the
+ * worker's descriptor, inherited by this clone (no host path is looked
+ * up; a bind from it would cross mount namespaces), then bound read-only
+ * onto itself: the script can neither change nor remove it. The directory
+ * stays the run's own (matplotlib wants it writable for other caches).
+ */
+static int
+mpl_fontlist(struct jail *j)
+{
+	const struct jail_params *p = j->p;
+	char		 dst[96], chunk[16 * 1024];
+	ssize_t		 n;
+	off_t		 off = 0;
+	int		 fd, rv = -1;
+
+	if (j->fontlist_fd < 0 || p->fontlist_name == NULL)
+		return 0;
+	j->detail = p->fontlist_name;
+	strlcpy(dst, "tmp/.matplotlib/", sizeof(dst));
+	if (strlcat(dst, p->fontlist_name, sizeof(dst)) >= sizeof(dst) ||
+	    (mkdir("tmp/.matplotlib", 0755) == -1 && errno != EEXIST) ||
+	    (fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0444)) == -1)
+		goto out;
+	while ((n = pread(j->fontlist_fd, chunk, sizeof(chunk), off)) > 0) {
+		if (write(fd, chunk, (size_t)n) != n)
+			break;
+		off += n;
+	}
+	close(fd);
+	if (n == 0)
+		rv = bind_ro(dst, dst, false);
+out:
+	close(j->fontlist_fd);
+	j->fontlist_fd = -1;
+	return rv;
 }
 
 /* Only this PID namespace's processes, and no /proc/sys at all. */
@@ -470,6 +514,7 @@ static const struct jail_step root_steps[] = {
 	{ "mount workspace tmpfs", workspace },
 	{ "write workspace", fill_workspace },
 	{ "bind workspace", mount_workspace },
+	{ "matplotlib font list", mpl_fontlist },
 	{ "mount /proc", proc },
 	{ "remount root read-only", read_only },
 	{ "pivot_root", enter_root },

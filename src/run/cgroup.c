@@ -180,7 +180,7 @@ cg_init(struct cgroups *cg, const struct config *c, char *summary,
     size_t len)
 {
 	char	 why_m[PATH_MAX + 128] = "", why_p[PATH_MAX + 128] = "";
-	char	 why_2[PATH_MAX + 128] = "";
+	char	 why_2[PATH_MAX + 128] = "", why_c[PATH_MAX + 128] = "";
 	char	 val[32];
 
 	memset(cg, 0, sizeof(*cg));
@@ -222,12 +222,22 @@ cg_init(struct cgroups *cg, const struct config *c, char *summary,
 	} else
 		cg->pids[0] = '\0';
 
+	/*
+	 * cpuacct only counts: the CPU time of a run stopped at a limit,
+	 * whose processes the kernel reaps without accounting them to
+	 * anyone. Without it the reply has init's own report only.
+	 */
+	if (v1_make("cpuacct", cg->cpu, sizeof(cg->cpu), why_c,
+	    sizeof(why_c)) == -1)
+		cg->cpu[0] = '\0';
 	if (cg->mem[0] || cg->pids[0])
 		cg->version = 1;
 	snprintf(cg->mem_max, sizeof(cg->mem_max), "%lld",
 	    (long long)c->memory_limit_mb << 20);
 	snprintf(cg->pids_max, sizeof(cg->pids_max), "%d",
 	    c->max_processes + 1);
+	strlcpy(cg->v1_mem_set, cg->mem_max, sizeof(cg->v1_mem_set));
+	strlcpy(cg->v1_pids_set, cg->pids_max, sizeof(cg->v1_pids_set));
 	snprintf(summary, len, "cgroup %s (v2: %s); memory: RLIMIT_AS %d MiB "
 	    "per process%s%s; processes: RLIMIT_NPROC %d per run (per user "
 	    "namespace)%s%s", cg->version == 1 ? "v1" : "none", why_2,
@@ -240,6 +250,10 @@ cg_init(struct cgroups *cg, const struct config *c, char *summary,
 		strlcat(summary, ")", len);
 	if (!cg->pids[0] && strlen(summary) + 1 < len)
 		strlcat(summary, ")", len);
+	if (cg->version == 1 && strlen(summary) + 1 < len) {
+		strlcat(summary, "; cpu time: ", len);
+		strlcat(summary, cg->cpu[0] ? cg->cpu : why_c, len);
+	}
 }
 
 bool
@@ -299,6 +313,46 @@ v1_check(const struct cgroups *cg, pid_t pid, char *why, size_t whylen)
 }
 
 /*
+ * The next run's caps: the server's, or a request's lower ones. The v2
+ * run cgroup is made with them; v1 rewrites the worker's own before the
+ * run is attached (cg_attach).
+ */
+void
+cg_limits(struct cgroups *cg, int memory_mb, int processes)
+{
+	snprintf(cg->mem_max, sizeof(cg->mem_max), "%lld",
+	    (long long)memory_mb << 20);
+	/* + 1: the jail's init is one of the run's processes. */
+	snprintf(cg->pids_max, sizeof(cg->pids_max), "%d", processes + 1);
+}
+
+/*
+ * v1: the worker's cgroups are reused run after run; give them this
+ * run's caps. memsw may never be below the memory limit, so the order of
+ * the two writes depends on the direction.
+ */
+static int
+v1_set_limits(struct cgroups *cg)
+{
+	if (cg->mem[0] && strcmp(cg->v1_mem_set, cg->mem_max) != 0) {
+		if (write_str(cg->mem, "memory.limit_in_bytes", cg->mem_max) == 0)
+			(void)write_str(cg->mem, "memory.memsw.limit_in_bytes",
+			    cg->mem_max);
+		else if (write_str(cg->mem, "memory.memsw.limit_in_bytes",
+		    cg->mem_max) == -1 || write_str(cg->mem,
+		    "memory.limit_in_bytes", cg->mem_max) == -1)
+			return -1;
+		strlcpy(cg->v1_mem_set, cg->mem_max, sizeof(cg->v1_mem_set));
+	}
+	if (cg->pids[0] && strcmp(cg->v1_pids_set, cg->pids_max) != 0) {
+		if (write_str(cg->pids, "pids.max", cg->pids_max) == -1)
+			return -1;
+		strlcpy(cg->v1_pids_set, cg->pids_max, sizeof(cg->v1_pids_set));
+	}
+	return 0;
+}
+
+/*
  * Puts the (waiting) jail init into the worker's cgroups and resets the
  * peak and the OOM baseline, so the numbers after the run are this run's.
  */
@@ -317,6 +371,8 @@ cg_attach(struct cgroups *cg, pid_t pid)
 		return rv;
 	}
 	snprintf(p, sizeof(p), "%ld", (long)pid);
+	if (v1_set_limits(cg) == -1)
+		return -1;
 	if (cg->mem[0]) {
 		(void)write_str(cg->mem, "memory.max_usage_in_bytes", "0");
 		cg->oom_before = read_ll(cg->mem, "memory.oom_control",
@@ -326,6 +382,9 @@ cg_attach(struct cgroups *cg, pid_t pid)
 	}
 	if (cg->pids[0] && write_str(cg->pids, "cgroup.procs", p) == -1)
 		return -1;
+	/* Counting only: a run outside it still runs, with init's figure. */
+	cg->cpu_ok = cg->cpu[0] && write_str(cg->cpu, "cpuacct.usage", "0") ==
+	    0 && write_str(cg->cpu, "cgroup.procs", p) == 0;
 	if (cg->check_next && v1_check(cg, pid, why, sizeof(why)) == -1) {
 		log_warnx("cgroup check: %s", why);
 		cg->check_next = false;
@@ -349,6 +408,19 @@ cg_oom_killed(const struct cgroups *cg, long *peak_kb)
 		*peak_kb = (long)(peak / 1024);
 	n = read_ll(cg->mem, "memory.oom_control", "oom_kill");
 	return n > cg->oom_before;
+}
+
+/* The whole run's CPU time in seconds, or -1 when no cgroup counted it. */
+double
+cg_cpu_sec(const struct cgroups *cg)
+{
+	long long	 ns;
+
+	if (cg->version == 2)
+		return cg2_cpu_sec(cg);
+	if (!cg->cpu_ok || (ns = read_ll(cg->cpu, "cpuacct.usage", NULL)) < 0)
+		return -1;
+	return (double)ns / 1e9;
 }
 
 /* Every run, on every path: v2 kills and removes the run's cgroup. */
@@ -375,6 +447,8 @@ cg_cleanup(struct cgroups *cg)
 		(void)rmdir(cg->mem);
 	if (cg->pids[0])
 		(void)rmdir(cg->pids);
+	if (cg->cpu[0])
+		(void)rmdir(cg->cpu);
 }
 
 /*
@@ -406,7 +480,8 @@ cg_lane(const struct cgroups *base, struct cgroups *lane, int k)
 	*lane = *base;
 	lane->check_next = false;
 	lane->run[0] = '\0';
-	lane->mem[0] = lane->pids[0] = '\0';
+	lane->mem[0] = lane->pids[0] = lane->cpu[0] = '\0';
+	lane->cpu_ok = false;
 	if (base->version == 2) {
 		lane->seq = base->seq + ((unsigned long)k << 32);
 		return 0;
@@ -424,6 +499,19 @@ cg_lane(const struct cgroups *base, struct cgroups *lane, int k)
 	if (base->pids[0] && v1_lane_dir(base->pids, lane->pids,
 	    sizeof(lane->pids), k, "pids.max", base->pids_max) == -1)
 		goto fail;
+	/* What the lane's files hold now, for v1_set_limits. */
+	strlcpy(lane->v1_mem_set, base->mem_max, sizeof(lane->v1_mem_set));
+	strlcpy(lane->v1_pids_set, base->pids_max, sizeof(lane->v1_pids_set));
+	/*
+	 * Counting only, as the worker's: a lane sharing the worker's
+	 * cpuacct group would add the other lanes' CPU time to its own.
+	 */
+	if (base->cpu[0] && v1_lane_dir(base->cpu, lane->cpu,
+	    sizeof(lane->cpu), k, "cpuacct.usage", "0") == -1) {
+		if (lane->cpu[0])
+			(void)rmdir(lane->cpu);
+		lane->cpu[0] = '\0';
+	}
 	return 0;
 fail:
 	log_warn("cgroup for a concurrent case");
@@ -440,7 +528,9 @@ cg_lane_free(struct cgroups *lane)
 		(void)rmdir(lane->mem);
 	if (lane->version == 1 && lane->pids[0])
 		(void)rmdir(lane->pids);
-	lane->mem[0] = lane->pids[0] = '\0';
+	if (lane->cpu[0])
+		(void)rmdir(lane->cpu);
+	lane->mem[0] = lane->pids[0] = lane->cpu[0] = '\0';
 }
 
 /*

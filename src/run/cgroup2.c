@@ -427,6 +427,21 @@ cg2_oom_killed(const struct cgroups *cg, long *peak_kb)
 	return n > 0 || g > 0;
 }
 
+/*
+ * CPU time of every process the run ever had, in seconds, or -1.
+ * cpu.stat is a core file of every v2 cgroup: no controller needed.
+ */
+double
+cg2_cpu_sec(const struct cgroups *cg)
+{
+	long long	 us;
+
+	if (cg->run[0] == '\0' ||
+	    (us = cg2_key(cg->run, "cpu.stat", "usage_usec")) < 0)
+		return -1;
+	return (double)us / 1e6;
+}
+
 /* Housekeeping between runs: dead workers' run cgroups. */
 void
 cg2_sweep(const struct cgroups *cg)

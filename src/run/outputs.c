@@ -14,6 +14,14 @@
  * them together capped at max_return_bytes (and the workspace size). The
  * files stay open until the reply is sent: their content is encoded into
  * it as it goes out, so a worker never holds more than a chunk of it.
+ *
+ * A name ending in '/' asks for every regular file beneath that directory,
+ * a name with a glob character (* ? [) for every regular file whose path
+ * matches it (fnmatch, '*' never crossing a '/', hidden names only when
+ * spelled). Both are expanded by walking directories opened the same way
+ * (openat2, never through a symlink; symlinks and other non-files are
+ * skipped), to a bounded depth and number of entries, and return the
+ * matches in byte order, as many as max_return_files allows in all.
  */
 #include "config.h"
 
@@ -22,8 +30,10 @@
 
 #include <linux/openat2.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -33,6 +43,25 @@
 #include "common/common.h"
 #include "jail/jail.h"
 #include "run/run.h"
+
+/* Entries read from directories while expanding one request's names. */
+#define WALK_ENTRIES_MAX	100000
+
+/*
+ * No O_NOFOLLOW here: RESOLVE_NO_SYMLINKS already refuses a symlink at any
+ * component, the last included, and says so (ELOOP, not ENOTDIR).
+ */
+static int
+open_how_beneath(int dirfd, const char *name, int flags)
+{
+	struct open_how	 how;
+
+	memset(&how, 0, sizeof(how));
+	how.flags = (uint64_t)flags;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+	    RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
+	return (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+}
 
 static int
 open_beneath(int dirfd, const char *name)
@@ -117,34 +146,266 @@ open_one(int dirfd, const char *name, long long max, long long *budget,
 }
 
 /*
+ * The matches of one pattern or directory: the smallest names in byte
+ * order, at most cap of them (memory stays bounded whatever the script
+ * made), and how many there were in all.
+ */
+struct matches {
+	char		**name;
+	size_t		 n;
+	size_t		 cap;
+	size_t		 total;
+	size_t		 scanned;	/* entries read, the whole request */
+};
+
+static void
+matches_add(struct matches *m, const char *name)
+{
+	size_t	 i;
+
+	m->total++;
+	if (m->cap == 0)
+		return;
+	for (i = m->n; i > 0 && strcmp(m->name[i - 1], name) > 0; i--)
+		;
+	if (i == m->cap)
+		return;		/* larger than every name kept */
+	if (m->n == m->cap) {
+		free(m->name[m->n - 1]);
+		m->n--;
+	}
+	memmove(m->name + i + 1, m->name + i, (m->n - i) * sizeof(char *));
+	m->name[i] = xstrndup(name, strlen(name));
+	m->n++;
+}
+
+static void
+matches_clear(struct matches *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->n; i++)
+		free(m->name[i]);
+	m->n = 0;
+	m->total = 0;
+}
+
+/* The first k components of a pattern, to prune directories early. */
+static bool
+prefix_matches(const char *pattern, const char *path, int k)
+{
+	char		 pre[PYX_NAME_MAX + 1];
+	const char	*p = pattern;
+	size_t		 len;
+
+	while (k-- > 0 && p != NULL)
+		if ((p = strchr(p, '/')) != NULL && k > 0)
+			p++;
+	len = p == NULL ? strlen(pattern) : (size_t)(p - pattern);
+	if (len > PYX_NAME_MAX)
+		return false;
+	memcpy(pre, pattern, len);
+	pre[len] = '\0';
+	return fnmatch(pre, path, FNM_PATHNAME | FNM_PERIOD) == 0;
+}
+
+static int
+components(const char *s)
+{
+	int	 n = 1;
+
+	for (; *s != '\0'; s++)
+		n += *s == '/';
+	return n;
+}
+
+/*
+ * Every regular file beneath the directory dfd (whose path is path[0..len),
+ * "" for /work itself): all of them (pattern NULL), or those matching
+ * pattern. Takes dfd. Symlinks are never followed: the entries are judged
+ * by their own type, and directories are opened with openat2 as files are.
+ */
+static void
+walk(int dfd, char *path, size_t len, int depth, const char *pattern,
+    int maxdepth, struct matches *m)
+{
+	DIR		*d;
+	struct dirent	*e;
+	struct stat	 st;
+	const char	*why;
+	size_t		 nl, sub, chars;
+	int		 type, cfd;
+
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return;
+	}
+	while ((e = readdir(d)) != NULL && m->scanned < WALK_ENTRIES_MAX) {
+		m->scanned++;
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		nl = strlen(e->d_name);
+		sub = len + (len > 0) + nl;
+		if (sub > PYX_NAME_MAX)
+			continue;
+		if (len > 0)
+			path[len] = '/';
+		memcpy(path + len + (len > 0), e->d_name, nl + 1);
+		/* Names that could not be asked for cannot come back either. */
+		if (name_check(path, sub, &why) == -1 ||
+		    utf8_count(path, sub, &chars) == -1)
+			goto next;
+		type = e->d_type;
+		if (type == DT_UNKNOWN) {
+			if (fstatat(dirfd(d), e->d_name, &st,
+			    AT_SYMLINK_NOFOLLOW) == -1)
+				goto next;
+			type = S_ISREG(st.st_mode) ? DT_REG :
+			    S_ISDIR(st.st_mode) ? DT_DIR : DT_UNKNOWN;
+		}
+		if (type == DT_REG && (pattern == NULL ||
+		    fnmatch(pattern, path, FNM_PATHNAME | FNM_PERIOD) == 0))
+			matches_add(m, path);
+		else if (type == DT_DIR && depth + 1 < maxdepth &&
+		    (pattern == NULL || prefix_matches(pattern, path, depth + 1)) &&
+		    (cfd = open_how_beneath(dirfd(d), e->d_name, O_RDONLY |
+		    O_DIRECTORY | O_CLOEXEC)) != -1)
+			walk(cfd, path, sub, depth + 1, pattern, maxdepth, m);
+next:
+		path[len] = '\0';
+	}
+	closedir(d);
+}
+
+static bool
+is_pattern(const char *name)
+{
+	return strpbrk(name, "*?[") != NULL;
+}
+
+static bool
+is_dir_name(const char *name)
+{
+	size_t	 n = strlen(name);
+
+	return n > 1 && name[n - 1] == '/';
+}
+
+/*
+ * Expands a pattern or a directory into files (each added to files under
+ * its own path, in byte order, while room lasts); the entry itself gets an
+ * error only when nothing or not everything could be returned.
+ */
+static size_t
+expand(int dirfd, const char *entry, size_t room, long long max,
+    long long *budget, struct outfiles *of, struct json_object *files,
+    struct matches *m)
+{
+	char	 path[PYX_NAME_MAX + 2], dir[PYX_NAME_MAX + 2], msg[160];
+	size_t	 i, added = 0, dups = 0, len = 0;
+	int	 dfd, depth = 0;
+
+	matches_clear(m);
+	m->cap = room + 1;
+	if (is_dir_name(entry)) {
+		strlcpy(dir, entry, sizeof(dir));
+		dir[strlen(dir) - 1] = '\0';
+		if ((dfd = open_how_beneath(dirfd, dir, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC)) == -1) {
+			json_object_object_add(files, entry, file_error(errno ==
+			    ELOOP ? "Symbolic links are not returned." :
+			    errno == ENOTDIR ? "Not a directory." :
+			    "Directory not found after execution.", -1));
+			return 0;
+		}
+		len = strlcpy(path, dir, sizeof(path));
+		depth = components(dir);
+		walk(dfd, path, len, depth, NULL, PYX_DEPTH_MAX, m);
+	} else {
+		if ((dfd = open_how_beneath(dirfd, ".", O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC)) == -1) {
+			json_object_object_add(files, entry,
+			    file_error("No file matches.", -1));
+			return 0;
+		}
+		path[0] = '\0';
+		walk(dfd, path, 0, 0, entry, components(entry), m);
+	}
+	for (i = 0; i < m->n; i++) {
+		if (json_object_object_get_ex(files, m->name[i], NULL)) {
+			dups++;		/* asked for already */
+			continue;
+		}
+		if (added == room)
+			break;
+		json_object_object_add(files, m->name[i],
+		    open_one(dirfd, m->name[i], max, budget, of));
+		added++;
+	}
+	if (m->total == 0)
+		json_object_object_add(files, entry, file_error(is_dir_name(entry) ?
+		    "No file beneath this directory." : "No file matches.", -1));
+	else if (added + dups < m->total) {
+		snprintf(msg, sizeof(msg), "%zu files match; %zu more than "
+		    "max_return_files allows were not returned (the first in "
+		    "name order were).", m->total, m->total - added - dups);
+		json_object_object_add(files, entry, file_error(msg, -1));
+	}
+	if (m->scanned >= WALK_ENTRIES_MAX)
+		log_warnx("return_files: stopped after %d directory entries",
+		    WALK_ENTRIES_MAX);
+	return added;
+}
+
+/*
  * Returns {name: {content_base64, size_bytes} | {error[, size_bytes]}},
  * where each content_base64 is for now a placeholder, the nonce followed
  * by the file's index in of and a dot; of holds the open files. The nonce
  * is drawn after the run has ended, so no output of the script can spell
  * a placeholder. dirfd may be -1 (no workspace): every file is then "not
- * found". All files together are capped at total bytes.
+ * found". All files together are capped at total bytes, and patterns and
+ * directories add files while fewer than maxfiles are returned in all.
  */
 struct json_object *
 outputs_collect(int dirfd, char **names, size_t n, long long max,
-    long long total, struct outfiles *of)
+    long long total, size_t maxfiles, struct outfiles *of)
 {
 	struct json_object	*files = json_object_new_object();
+	struct matches		 m;
 	uint8_t			 rnd[16];
-	size_t			 i;
+	size_t			 i, used = 0;
 
 	outfiles_free(of);
-	of->f = xcalloc(n ? n : 1, sizeof(*of->f));
+	memset(&m, 0, sizeof(m));
+	of->f = xcalloc(n + maxfiles + 1, sizeof(*of->f));
+	m.name = xcalloc(maxfiles + 1, sizeof(*m.name));
 	if (getentropy(rnd, sizeof(rnd)) == -1)
 		fatal("getentropy");
 	strlcpy(of->nonce, "pyexec-file-", sizeof(of->nonce));
 	for (i = 0; i < sizeof(rnd); i++)
 		snprintf(of->nonce + strlen(of->nonce), 3, "%02x", rnd[i]);
 	strlcat(of->nonce, "-", sizeof(of->nonce));
+	/* Names asked for exactly come first, in the order asked. */
 	for (i = 0; i < n; i++) {
+		if (is_pattern(names[i]) || is_dir_name(names[i]))
+			continue;
+		used++;
 		json_object_object_add(files, names[i], dirfd == -1 ?
 		    file_error("File not found after execution.", -1) :
 		    open_one(dirfd, names[i], max, &total, of));
 	}
+	for (i = 0; i < n; i++) {
+		if (!is_pattern(names[i]) && !is_dir_name(names[i]))
+			continue;
+		if (dirfd == -1)
+			json_object_object_add(files, names[i],
+			    file_error("No file matches.", -1));
+		else
+			used += expand(dirfd, names[i], maxfiles > used ?
+			    maxfiles - used : 0, max, &total, of, files, &m);
+	}
+	matches_clear(&m);
+	free(m.name);
 	return files;
 }
 

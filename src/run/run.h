@@ -43,6 +43,7 @@ struct exec_req {
 	size_t		 nret;
 	char		*api_key;
 	size_t		 api_key_len;
+	struct run_limits limits;
 };
 
 /* cgroup.c: per-run memory and pids limits where the host delegates them */
@@ -50,6 +51,8 @@ struct cgroups {
 	int		 version;		/* 0: none, 1 or 2 */
 	char		 mem[PATH_MAX];		/* v1; "" when not in use */
 	char		 pids[PATH_MAX];
+	char		 cpu[PATH_MAX];		/* v1 cpuacct: accounting only */
+	bool		 cpu_ok;		/* this run is in it, counted from 0 */
 	long long	 oom_before;
 	char		 base[PATH_MAX];	/* v2: the delegated directory */
 	char		 run[PATH_MAX];		/* v2: this run's; "" between runs */
@@ -57,12 +60,16 @@ struct cgroups {
 	char		 mem_max[24];
 	char		 pids_max[24];
 	bool		 check_next;		/* self-test: verify the next attach */
+	char		 v1_mem_set[24];	/* v1: what the worker's cgroups */
+	char		 v1_pids_set[24];	/* hold now */
 };
 
 void	 cg_init(struct cgroups *, const struct config *, char *, size_t);
 bool	 cg_enabled(const struct cgroups *);
+void	 cg_limits(struct cgroups *, int, int);
 int	 cg_attach(struct cgroups *, pid_t);
 bool	 cg_oom_killed(const struct cgroups *, long *);
+double	 cg_cpu_sec(const struct cgroups *);
 void	 cg_run_end(struct cgroups *);
 void	 cg_sweep(struct cgroups *);
 void	 cg_cleanup(struct cgroups *);
@@ -76,6 +83,7 @@ int	 cg2_init(struct cgroups *, const struct config *, char *, size_t);
 int	 cg2_attach(struct cgroups *, pid_t);
 int	 cg2_check(const struct cgroups *, pid_t, char *, size_t);
 bool	 cg2_oom_killed(const struct cgroups *, long *);
+double	 cg2_cpu_sec(const struct cgroups *);
 void	 cg2_end(struct cgroups *);
 void	 cg2_sweep(const struct cgroups *);
 
@@ -90,6 +98,8 @@ struct runner {
 	gid_t		 gid;
 	char		*wipe;		/* exec mode: the admin key, zeroed in */
 	size_t		 wipe_len;	/* the jail init's copy of the worker */
+	int		 fontlist_fd;	/* exec mode: matplotlib's font list, */
+	char		 fontlist_name[64]; /* read-only (fontlist.c); -1: none */
 };
 
 /* supervise.c */
@@ -101,6 +111,7 @@ enum termination {
 	TERM_CPU,
 	TERM_MEMORY,
 	TERM_OUTPUT,
+	TERM_ABORTED,		/* the client went away (nginx closed) */
 };
 
 /* verdict.c: what boot.py said before the user's code started */
@@ -133,6 +144,7 @@ struct run {
 	int		 fd_ctl;
 	int		 fd_data;	/* zygote mode: the files, to init */
 	int		 fd_work;	/* workspace dirfd, from CTL_READY */
+	int		 watch_fd;	/* not owned: its hang-up ends the run */
 	size_t		 stdin_off;
 	int		 time_limit;	/* seconds: wall deadline and CPU rlimit */
 	struct buf	 out;
@@ -144,7 +156,8 @@ struct run {
 	int		 exit_code;
 	int		 signal;
 	double		 wall_sec;
-	double		 cpu_sec;
+	double		 cpu_sec;	/* every process of the run */
+	double		 script_cpu_sec; /* the script's tree, as init saw it */
 	long		 maxrss_kb;
 	bool		 oom_killed;	/* the memory cgroup killed a process */
 	bool		 got_exit;
@@ -163,12 +176,13 @@ struct run {
 };
 
 void		 run_init(struct run *, const struct config *);
+void		 run_set_limits(struct run *, const struct run_limits *);
 enum pyx_err	 sup_run(struct run *, struct runner *,
 		    const struct exec_req *, const char *, bool, int, int);
 void		 run_free(struct run *);
 /* The same in steps, for several runs in one poll loop (/evaluate). */
 struct pollfd;
-#define SUP_NFDS	6	/* pollfd entries per run */
+#define SUP_NFDS	7	/* pollfd entries per run */
 enum pyx_err	 sup_start(struct run *, struct runner *,
 		    const struct exec_req *, const char *, bool, int, int);
 int		 sup_pollfds(struct run *, struct pollfd *);
@@ -198,8 +212,11 @@ struct outfiles {
 };
 
 struct json_object *outputs_collect(int, char **, size_t, long long,
-		    long long, struct outfiles *);
+		    long long, size_t, struct outfiles *);
 void		 outfiles_free(struct outfiles *);
+
+/* fontlist.c */
+int	 fontlist_build(const struct config *, char *, size_t);
 
 /* workspace.c: a session's files, read by the worker beneath its /work */
 int		 ws_read(int, const char *, long long, char **, size_t *,

@@ -58,6 +58,7 @@ selftest_run(struct runner *rn)
 	    "_NPROC = %d\n", cfg->runtime_dir, cfg->state_dir,
 	    cfg->max_processes);
 	memset(&req, 0, sizeof(req));
+	cfg_run_limits(cfg, &req.limits);
 	req.code_len = strlen(head) + strlen(selftest_py);
 	req.code = xmalloc(req.code_len + 1);
 	strlcpy(req.code, head, req.code_len + 1);

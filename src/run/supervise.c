@@ -42,11 +42,21 @@ run_init(struct run *r, const struct config *cfg)
 	r->pidfd = -1;
 	r->fd_stdin = r->fd_stdout = r->fd_stderr = -1;
 	r->fd_verdict = r->fd_ctl = r->fd_data = r->fd_work = -1;
+	r->watch_fd = -1;
 	buf_init(&r->out, (size_t)cfg->max_output_bytes);
 	buf_init(&r->err, (size_t)cfg->max_output_bytes);
 	buf_init(&r->verdict, VERDICT_MAX);
 	r->exit_code = -1;
 	r->time_limit = cfg->time_limit_seconds;
+}
+
+/* Before sup_run: a request's (lower) limits, checked by request.c. */
+void
+run_set_limits(struct run *r, const struct run_limits *l)
+{
+	r->time_limit = l->time_limit_seconds;
+	r->out.max = (size_t)l->max_output_bytes;
+	r->err.max = (size_t)l->max_output_bytes;
 }
 
 /* Safe on every path: kills and reaps init if it is still there. */
@@ -125,11 +135,12 @@ jail_files(const struct exec_req *req)
 
 static void
 fill_spec(struct jail_params *s, const struct runner *rn, const struct run *r,
-    const struct jail_file *files, size_t nfiles, const char *jaildir,
-    const char **argv, int slot)
+    const struct run_limits *lim, const struct jail_file *files,
+    size_t nfiles, const char *jaildir, const char **argv, int slot)
 {
 	const struct config	*c = rn->cfg;
 	unsigned long long	 ws = (unsigned long long)c->workspace_limit_mb << 20;
+	rlim_t			 as;
 	rlim_t			 t = (rlim_t)r->time_limit;
 
 	memset(s, 0, sizeof(*s));
@@ -149,8 +160,13 @@ fill_spec(struct jail_params *s, const struct runner *rn, const struct run *r,
 	s->envp = jail_env;
 	/* CPU: SIGXCPU at the limit, SIGKILL one second later. */
 	add_rlimit(s, RLIMIT_CPU, t, t + 1);
-	add_rlimit(s, RLIMIT_AS, (rlim_t)c->memory_limit_mb << 20,
-	    (rlim_t)c->memory_limit_mb << 20);
+	/*
+	 * Zygote mode: the zygote adds its own address space (zygote.c), so
+	 * the limit is what the run may allocate. Exec mode: it includes
+	 * python3's own start-up (about 15 MiB).
+	 */
+	as = (rlim_t)lim->memory_limit_mb << 20;
+	add_rlimit(s, RLIMIT_AS, as, as);
 	add_rlimit(s, RLIMIT_FSIZE, ws, ws);
 	add_rlimit(s, RLIMIT_NOFILE, 256, 256);
 	add_rlimit(s, RLIMIT_CORE, 0, 0);
@@ -162,7 +178,7 @@ fill_spec(struct jail_params *s, const struct runner *rn, const struct run *r,
 	 * a fork bomb in one run cannot starve another. The jail's init is
 	 * one of the processes counted, hence the + 1.
 	 */
-	s->nproc.rlim_cur = s->nproc.rlim_max = (rlim_t)c->max_processes + 1;
+	s->nproc.rlim_cur = s->nproc.rlim_max = (rlim_t)lim->max_processes + 1;
 	/*
 	 * With a pids cgroup, pids.max (the same max_processes + 1) is the
 	 * cap, and RLIMIT_NPROC one more its backstop: the kernel checks the
@@ -187,6 +203,9 @@ fill_spec(struct jail_params *s, const struct runner *rn, const struct run *r,
 	s->netns_lane = r->netns_lane;
 	s->wipe = rn->wipe;
 	s->wipe_len = rn->wipe_len;
+	/* Zygote mode: the zygote holds the font list in memory. */
+	s->fontlist_fd = c->mode == MODE_ZYGOTE ? -1 : rn->fontlist_fd;
+	s->fontlist_name = rn->fontlist_name;
 }
 
 static void
@@ -278,6 +297,7 @@ recv_ctl(struct run *r)
 		    (double)m.ru.ru_stime.tv_sec +
 		    (double)m.ru.ru_stime.tv_usec / 1e6;
 		r->maxrss_kb = m.ru.ru_maxrss;
+		r->script_cpu_sec = r->cpu_sec;
 		break;
 	default:
 		log_warnx("jail sent control message type %u", m.type);
@@ -388,6 +408,14 @@ sup_pollfds(struct run *r, struct pollfd *pfd)
 	pfd[3] = (struct pollfd){ r->fd_ctl, POLLIN, 0 };
 	pfd[4] = (struct pollfd){ r->fd_stdin, POLLOUT, 0 };
 	pfd[5] = (struct pollfd){ r->pidfd, POLLIN, 0 };
+	/*
+	 * nginx closes the FastCGI connection when its client goes away; it
+	 * sends nothing else once the body is read, so only the hang-up is
+	 * looked at (an unread end-of-body record must not count). After a
+	 * kill, no longer watched.
+	 */
+	pfd[6] = (struct pollfd){ r->term == TERM_NONE ? r->watch_fd : -1,
+	    POLLRDHUP, 0 };
 	/* After a kill, the end is imminent; poll without a deadline. */
 	return r->term != TERM_NONE ? 1000 :
 	    (int)((r->deadline - now) * 1000) + 1;
@@ -426,6 +454,8 @@ sup_step(struct run *r, const struct exec_req *req, const struct pollfd *pfd)
 		close_quietly(&r->fd_ctl);
 		r->gone = true;
 	}
+	if (pfd[6].revents & (POLLRDHUP | POLLHUP | POLLERR))
+		kill_run(r, TERM_ABORTED);
 	/* Past the cap the run is stopped: memory here stays bounded. */
 	if (r->overflow && r->term == TERM_NONE)
 		kill_run(r, TERM_OUTPUT);
@@ -462,6 +492,24 @@ supervise(struct run *r, const struct exec_req *req)
 	close_quietly(&r->fd_stdin);
 }
 
+static double
+tv_sec(const struct timeval *tv)
+{
+	return (double)tv->tv_sec + (double)tv->tv_usec / 1e6;
+}
+
+/* The larger of init's report and the whole tree's account. */
+static void
+account(struct run *r, const struct rusage *ru)
+{
+	double	 cpu = tv_sec(&ru->ru_utime) + tv_sec(&ru->ru_stime);
+
+	if (cpu > r->cpu_sec)
+		r->cpu_sec = cpu;
+	if (ru->ru_maxrss > r->maxrss_kb)
+		r->maxrss_kb = ru->ru_maxrss;
+}
+
 static void
 classify(struct run *r)
 {
@@ -476,7 +524,7 @@ classify(struct run *r)
 		r->signal = WTERMSIG(st);
 		/* SIGXCPU at the soft CPU limit, SIGKILL at the hard one. */
 		if (r->signal == SIGXCPU || (r->signal == SIGKILL &&
-		    r->cpu_sec >= (double)r->time_limit))
+		    r->script_cpu_sec >= (double)r->time_limit))
 			r->term = TERM_CPU;
 		else
 			r->term = TERM_SIGNALED;
@@ -661,8 +709,9 @@ sup_start(struct run *r, struct runner *rn, const struct exec_req *req,
 	/* Zygote mode: the files go on the data stream, not through it. */
 	if (!zygote)
 		files = jail_files(req);
-	fill_spec(&spec, rn, r, files, files ? req->natt + 1 : 0, jaildir,
-	    r->argv, slot);
+	fill_spec(&spec, rn, r, &req->limits, files, files ? req->natt + 1 : 0,
+	    jaildir, r->argv, slot);
+	cg_limits(rn->cg, req->limits.memory_limit_mb, req->limits.max_processes);
 	spec.fds[JAIL_FD_STDIN] = j_in;
 	spec.fds[JAIL_FD_STDOUT] = j_out;
 	spec.fds[JAIL_FD_STDERR] = j_err;
@@ -719,7 +768,10 @@ out:
 enum pyx_err
 sup_finish(struct run *r, struct runner *rn)
 {
-	int	 st = 0;
+	struct rusage	 ru;
+	long		 peak_kb;
+	double		 cpu;
+	int		 st = 0;
 
 	r->wall_sec = mono_now() - r->t0;
 	/*
@@ -728,15 +780,29 @@ sup_finish(struct run *r, struct runner *rn)
 	 */
 	pidfd_wait(r->pidfd, -1);
 	close_quietly(&r->pidfd);
-	/* Our child in both modes (zygote.c clones with CLONE_PARENT). */
-	while (waitpid(r->pid, &st, 0) == -1 && errno == EINTR)
+	/*
+	 * Our child in both modes (zygote.c clones with CLONE_PARENT). Its
+	 * rusage is the whole run's, however it ended: init reaps the script
+	 * and every orphan, and when init dies the kernel reaps the rest of
+	 * the namespace into init's account before init can be waited for.
+	 * init's report (CTL_EXIT) covers only the script's own tree, and a
+	 * run killed at a limit sends none.
+	 */
+	memset(&ru, 0, sizeof(ru));
+	while (wait4(r->pid, &st, 0, &ru) == -1 && errno == EINTR)
 		;
 	r->pid = -1;
+	account(r, &ru);
 	/*
 	 * The memory cgroup's OOM killer ends a run with SIGKILL; on v2,
 	 * with memory.oom.group, init too, which then cannot report.
 	 */
-	r->oom_killed = cg_oom_killed(rn->cg, &r->maxrss_kb);
+	peak_kb = 0;
+	r->oom_killed = cg_oom_killed(rn->cg, &peak_kb);
+	if (peak_kb > r->maxrss_kb)
+		r->maxrss_kb = peak_kb;
+	if ((cpu = cg_cpu_sec(rn->cg)) > r->cpu_sec)
+		r->cpu_sec = cpu;
 	cg_run_end(rn->cg);
 	return judge(r, rn, st);
 }
@@ -767,16 +833,21 @@ sup_session_spec(struct jail_params *s, const struct runner *rn,
     const char **argv, int slot, int cpu_seconds)
 {
 	struct run	 r;
+	struct run_limits lim;
 	int		 i;
 
 	memset(&r, 0, sizeof(r));
 	r.time_limit = cpu_seconds;
-	fill_spec(s, rn, &r, files, nfiles, jaildir, argv, slot);
+	/* The server's limits: per-request ones are for /execute only. */
+	cfg_run_limits(rn->cfg, &lim);
+	fill_spec(s, rn, &r, &lim, files, nfiles, jaildir, argv, slot);
 	for (i = 0; i < s->nrlim; i++)
 		if (s->rlim_res[i] == RLIMIT_CPU)
 			s->rlim[i].rlim_cur = (rlim_t)cpu_seconds;
 	s->wipe = NULL;
 	s->wipe_len = 0;
+	/* A session's jail is cloned by its keeper, not by this worker. */
+	s->fontlist_fd = -1;
 }
 
 struct jail_file *

@@ -38,7 +38,7 @@
 #define MET_FILE	"metrics.v2"
 
 _Static_assert(PYX_E__COUNT <= MET_NERR, "MET_NERR too small");
-_Static_assert(TERM_OUTPUT < MET_NTERM, "MET_NTERM too small");
+_Static_assert(TERM_ABORTED < MET_NTERM, "MET_NTERM too small");
 
 const double met_buckets[MET_NBUCKETS] = {
 	0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300

@@ -2,7 +2,8 @@
  * slots.c: the cap on runs in flight across all workers (max_concurrent):
  * lock files runtime_dir/slot.0 .. slot.<max-1>, a run holds one. Owns
  * only the fd of the slot it holds. It must never hand out a slot it did
- * not lock, and never wait: a full house is SLOTS_BUSY at once.
+ * not lock. A full house is SLOTS_BUSY at once, unless max_queue_wait_ms
+ * is set: then the request waits its turn (slots_acquire_wait, below).
  *
  * The locks are open file description locks (fcntl F_OFD_SETLK) on the
  * whole file. The kernel drops one when the last fd of its description
@@ -23,7 +24,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -43,7 +47,8 @@ slots_init(struct slots *s)
  * never been locked, so it is free (returns -1 with errno ENOENT).
  */
 static int
-slot_open(const char *dir, int i, bool create, char *err, size_t errlen)
+file_open(const char *dir, const char *kind, int i, bool create, char *err,
+    size_t errlen)
 {
 	struct stat	 st;
 	char		 path[PATH_MAX];
@@ -51,7 +56,7 @@ slot_open(const char *dir, int i, bool create, char *err, size_t errlen)
 
 	flags = O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
 
-	if (snprintf(path, sizeof(path), "%s/slot.%d", dir, i) >=
+	if (snprintf(path, sizeof(path), "%s/%s.%d", dir, kind, i) >=
 	    (int)sizeof(path)) {
 		snprintf(err, errlen, "%s: path too long", dir);
 		errno = ENAMETOOLONG;
@@ -75,6 +80,12 @@ slot_open(const char *dir, int i, bool create, char *err, size_t errlen)
 		return -1;
 	}
 	return fd;
+}
+
+static int
+slot_open(const char *dir, int i, bool create, char *err, size_t errlen)
+{
+	return file_open(dir, "slot", i, create, err, errlen);
 }
 
 static void
@@ -307,4 +318,192 @@ int
 slots_is_held(const char *dir, int i, char *err, size_t errlen)
 {
 	return slot_held(dir, i, err, errlen);
+}
+
+/*
+ * The waiting room, for max_queue_wait_ms. A request that finds every slot
+ * busy takes a place: an OFD lock on one of runtime_dir/queue.0 ..
+ * queue.<waiters-1> (none free: the room is full, 503 at once), holding
+ * its ticket, the system-wide monotonic time it arrived. Only the waiter
+ * holding the oldest live ticket tries for a slot, so slots go first come,
+ * first served across all workers; a newcomer queues behind anyone waiting
+ * even if a slot is free that instant. As with the slots, the kernel drops
+ * the place of a worker that dies, so nothing can stay queued forever; a
+ * stale ticket in an unlocked file counts for nothing.
+ */
+#define QUEUE_POLL_MS	10
+
+static struct {
+	pid_t	 pid;
+	char	 dir[PATH_MAX];
+	int	 fd[SLOT_CACHE];
+} qcache;
+
+static int
+queue_fd(const char *dir, int i, char *err, size_t errlen)
+{
+	int	 j;
+
+	if (qcache.pid != getpid() || strcmp(qcache.dir, dir) != 0) {
+		for (j = 0; j < SLOT_CACHE; j++) {
+			if (qcache.pid == getpid() && qcache.fd[j] > 0)
+				close(qcache.fd[j]);
+			qcache.fd[j] = -1;
+		}
+		if (strlcpy(qcache.dir, dir, sizeof(qcache.dir)) >=
+		    sizeof(qcache.dir)) {
+			snprintf(err, errlen, "%s: path too long", dir);
+			return -1;
+		}
+		qcache.pid = getpid();
+	}
+	if (qcache.fd[i] < 0)
+		qcache.fd[i] = file_open(dir, "queue", i, true, err, errlen);
+	return qcache.fd[i];
+}
+
+static uint64_t
+ticket_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A place in the room, ticket written; -1 full (errno 0) or error. */
+static int
+queue_join(const char *dir, int waiters, uint64_t ticket, char *err,
+    size_t errlen)
+{
+	struct flock	 fl;
+	int		 i, fd;
+
+	for (i = 0; i < waiters; i++) {
+		if ((fd = queue_fd(dir, i, err, errlen)) == -1)
+			return -1;
+		whole_file(&fl, F_WRLCK);
+		if (fcntl(fd, F_OFD_SETLK, &fl) == -1)
+			continue;
+		if (pwrite(fd, &ticket, sizeof(ticket), 0) !=
+		    (ssize_t)sizeof(ticket)) {
+			snprintf(err, errlen, "%s/queue.%d: write: %s", dir, i,
+			    strerror(errno));
+			whole_file(&fl, F_UNLCK);
+			(void)fcntl(fd, F_OFD_SETLK, &fl);
+			return -1;
+		}
+		return i;
+	}
+	errno = 0;
+	return -1;
+}
+
+static void
+queue_leave(const char *dir, int place)
+{
+	struct flock	 fl;
+	uint64_t	 zero = 0;
+	char		 err[8];
+	int		 fd;
+
+	if (place < 0 || (fd = queue_fd(dir, place, err, sizeof(err))) == -1)
+		return;
+	(void)!pwrite(fd, &zero, sizeof(zero), 0);
+	whole_file(&fl, F_UNLCK);
+	(void)fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+/* 1: a live waiter other than place holds an older ticket; -1: error. */
+static int
+queue_ahead(const char *dir, int waiters, int place, uint64_t ticket,
+    char *err, size_t errlen)
+{
+	struct flock	 fl;
+	uint64_t	 t;
+	int		 i, fd;
+
+	for (i = 0; i < waiters; i++) {
+		if (i == place)
+			continue;
+		if ((fd = queue_fd(dir, i, err, errlen)) == -1)
+			return -1;
+		whole_file(&fl, F_WRLCK);
+		if (fcntl(fd, F_OFD_GETLK, &fl) == -1) {
+			snprintf(err, errlen, "%s/queue.%d: F_OFD_GETLK: %s",
+			    dir, i, strerror(errno));
+			return -1;
+		}
+		if (fl.l_type == F_UNLCK)
+			continue;
+		/* 0: a place just taken, its ticket not written yet: newer. */
+		if (pread(fd, &t, sizeof(t), 0) == (ssize_t)sizeof(t) &&
+		    t != 0 && (t < ticket || (t == ticket && i < place)))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * slots_acquire, but a full house waits up to wait_ms for a slot, first
+ * come first served among at most waiters requests of the whole pool. A
+ * hang-up on watch_fd (the client went away) ends the wait as busy.
+ */
+enum slots_result
+slots_acquire_wait(struct slots *s, const char *dir, int max, int waiters,
+    int wait_ms, int watch_fd, char *err, size_t errlen)
+{
+	enum slots_result	 r;
+	struct pollfd		 p;
+	uint64_t		 ticket;
+	double			 deadline;
+	int			 place = -1, ahead, left;
+
+	if (wait_ms <= 0 || waiters < 1)
+		return slots_acquire(s, dir, max, err, errlen);
+	if (waiters > SLOT_CACHE)
+		waiters = SLOT_CACHE;
+	deadline = mono_now() + wait_ms / 1000.0;
+	ticket = ticket_now();
+	/* Nobody waiting: no one to overtake. */
+	if ((ahead = queue_ahead(dir, waiters, -1, UINT64_MAX, err,
+	    errlen)) == -1)
+		return SLOTS_FAILED;
+	if (ahead == 0 && (r = slots_acquire(s, dir, max, err, errlen)) !=
+	    SLOTS_BUSY)
+		return r;
+	if ((place = queue_join(dir, waiters, ticket, err, errlen)) == -1) {
+		if (errno != 0)
+			return SLOTS_FAILED;
+		slots_init(s);
+		s->active = max;
+		return SLOTS_BUSY;	/* the waiting room is full */
+	}
+	for (;;) {
+		if ((ahead = queue_ahead(dir, waiters, place, ticket, err,
+		    errlen)) == -1) {
+			r = SLOTS_FAILED;
+			break;
+		}
+		if (ahead == 0 && (r = slots_acquire(s, dir, max, err,
+		    errlen)) != SLOTS_BUSY)
+			break;
+		left = (int)((deadline - mono_now()) * 1000);
+		if (left <= 0) {
+			slots_init(s);
+			s->active = max;
+			r = SLOTS_BUSY;
+			break;
+		}
+		p = (struct pollfd){ watch_fd, POLLRDHUP, 0 };
+		if (poll(&p, 1, left < QUEUE_POLL_MS ? left : QUEUE_POLL_MS) >
+		    0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+			slots_init(s);
+			s->active = max;
+			r = SLOTS_BUSY;
+			break;
+		}
+	}
+	queue_leave(dir, place);
+	return r;
 }

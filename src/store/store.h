@@ -63,6 +63,8 @@ enum slots_result slots_acquire(struct slots *, const char *, int, char *,
 enum slots_result slots_acquire_from(struct slots *, const char *, int, int,
 		    char *, size_t);
 #define SLOTS_SELFTEST	16	/* slots past max_concurrent for self-tests */
+enum slots_result slots_acquire_wait(struct slots *, const char *, int, int,
+		    int, int, char *, size_t);
 void		 slots_release(struct slots *);
 int		 slots_count(const char *, int, char *, size_t);
 int		 slots_take(const char *, int, int, int *, char *, size_t);

@@ -3,6 +3,9 @@ from escape_util import config, report
 
 CONFIG = config()
 
+# Not re-run inside a session (tests/run.py): a session's interpreter holds its own channel to its keeper (fd 3) by design.
+SESSION = ("a session's interpreter holds its own channel to its keeper (fd 3) by design; what a session can do with it is tests/integration/test_sessions_hostile.py")
+
 ATTACK = ('probe every fd number 0..1023 with fstat (before opening '
           'anything), readlink /proc/self/fd/*, and fstat fd 3 (the '
           'bootstrap\'s verdict pipe) and the worker\'s numbers (200-204) '

@@ -6,14 +6,15 @@ CONFIG = config()
 ATTACK = ('look for and write to /sys, /proc/sys (core_pattern, hostname, '
           'modprobe), /proc/sysrq-trigger, /proc/kcore, /proc/kmsg, '
           '/proc/kallsyms, /proc/meminfo, /dev/mem, /dev/kmem, /dev/port, '
-          '/dev/kmsg, /dev/vda, /dev/tty, /dev/ptmx, /dev/shm, also through '
+          '/dev/kmsg, /dev/vda, /dev/tty, /dev/ptmx, /dev/shm (a directory of the run\'s workspace now), also through '
           '/proc/1/root; lower oom_score_adj')
 EXPECTED = ('none of them exists in the jail (/proc is mounted with '
             'subset=pid, there is no /sys): each write fails with ENOENT, or '
             'EROFS where it would create a file in the read-only root; '
             '/proc lists only pids, self and '
             'thread-self; /dev holds exactly null, zero, full, random, '
-            'urandom and the fd/std* links; oom_score_adj cannot be lowered')
+            'urandom, the fd/std* links and the run\'s own shm directory; '
+            'oom_score_adj cannot be lowered')
 
 CODE = r'''
 def wr(p, data=b'x'):
@@ -44,8 +45,11 @@ done()
 def test(stack):
     r = report(stack, CODE)
     assert r.pop('_proc') == ['self', 'thread-self'], r
-    assert r.pop('_dev') == ['fd', 'full', 'null', 'random', 'stderr',
+    # shm: the run's own /dev/shm, a directory of its workspace (item 6)
+    assert r.pop('_dev') == ['fd', 'full', 'null', 'random', 'shm', 'stderr',
                              'stdin', 'stdout', 'urandom', 'zero'], r
+    assert r.pop('exists /dev/shm') is True
+    assert r.pop('write /dev/shm') == 'errno:EISDIR', r
     root = r.pop('_root')
     assert 'sys' not in root, root
     assert r.pop('_lower oom_score_adj') in ('errno:EACCES', 'errno:EPERM'), r

@@ -4,14 +4,14 @@ from escape_util import config, run
 CONFIG = config()
 
 ATTACK = ('return_files names "../x", "a/../../x", "..", ".", "./script.py", '
-          '"a/./b", "/etc/passwd", "//etc/passwd", "a//b", "a/", "", a NUL '
+          '"a/./b", "/etc/passwd", "//etc/passwd", "a//b", "a//", "../", "", a NUL '
           'byte, a newline, 256 bytes, 17 components; attachments named '
           '"../evil", "/tmp/evil" and "a/../../evil"')
 EXPECTED = ('each request is refused at validation with 400 ValidationError; '
             'the code never runs (no execution_details)')
 
 BAD = ['../x', 'a/../../x', '..', '.', './script.py', 'a/./b', '/etc/passwd',
-       '//etc/passwd', 'a//b', 'a/', '', 'x\x00y', 'a\nb', 'x' * 256,
+       '//etc/passwd', 'a//b', 'a//', '../', '', 'x\x00y', 'a\nb', 'x' * 256,
        '/'.join(['d'] * 17), '../../../../../../etc/shadow']
 BAD_ATT = ['../evil', '/tmp/evil', 'a/../../evil', '..', 'a/']
 

@@ -5,6 +5,9 @@ from escape_util import config, describe, details, run
 
 CONFIG = config()
 
+# Not re-run inside a session (tests/run.py): it returns the run's script.py, which a session cell does not have.
+SESSION = ("it returns the run's script.py, which a session cell does not have; return_files of a session: tests/integration/test_sessions_files.py")
+
 ATTACK = ('symlinks in /work pointing at /work, at ".", at themselves (a '
           'loop) and a chain of two; return names that go through them '
           '(self/script.py, dot/script.py, loop, chain) and a directory '

@@ -3,6 +3,7 @@ import os
 import secrets
 
 from escape_util import config, report, run_ok
+from escape_util import work_files
 
 CONFIG = config()
 
@@ -41,8 +42,10 @@ def test(stack):
     assert tag in d['stdout'], d
     for _ in range(stack.workers + 1):
         r = report(stack, LOOK % tag)
-        assert r['tmp'] == [], 'a later run sees in /tmp: %r' % r['tmp']
-        assert r['work'] == ['script.py'], \
+        # exec mode: /tmp/.matplotlib is the run's own read-only font list
+        tmp = [n for n in r['tmp'] if n != '.matplotlib']
+        assert tmp == [], 'a later run sees in /tmp: %r' % r['tmp']
+        assert r['work'] == work_files(), \
             'a later run sees in /work: %r' % r['work']
         assert r['read tmp'] == 'errno:ENOENT', r
         assert r['read work'] == 'errno:ENOENT', r
@@ -54,9 +57,16 @@ def test(stack):
         found += [os.path.join(root, n) for n in dirs + files if tag in n]
     assert not found, 'found on the host: %s' % found
     # runtime_dir also holds the concurrency slots' lock files (slot.N),
-    # the pool's metrics counters (metrics.v2) and the workers' self-test
-    # stamp (selftest.ok).
-    jails = [n for n in os.listdir(os.path.join(stack.base, 'jails'))
-             if not n.startswith('slot.') and not n.startswith('metrics.v')
-             and not n.startswith('selftest.ok')]
+    # the waiting room's (queue.N), the pool's metrics counters
+    # (metrics.v2) and the workers' self-test stamp (selftest.ok*).
+    # Sessions on the same stack add their key (session.key) and their
+    # sockets' directory, which must hold no socket after the run.
+    rd = os.path.join(stack.base, 'jails')
+    jails = [n for n in os.listdir(rd)
+             if not n.startswith(('slot.', 'queue.', 'metrics.v',
+                                  'selftest.ok'))
+             and n != 'session.key'
+             and not (n == 'sessions' and not [
+                 x for x in os.listdir(os.path.join(rd, n))
+                 if x.endswith('.sock')])]
     assert jails == [], 'jail mount points left behind: %s' % jails

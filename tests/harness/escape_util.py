@@ -107,14 +107,99 @@ def config(**overrides):
     return c
 
 
+# True while tests/run.py re-runs an attack inside a session (the
+# "[session]" runs): run() then sends the code as a cell of a fresh session
+# instead of a one-shot /execute.
+SESSION = False
+
+# Fields a cell takes as /execute does; attachments go to the session.
+_CELL_FIELDS = ('stdin_data', 'return_files')
+
+
 def run(stack, code, admin=True, timeout=120, **fields):
     """POST /execute; returns (status, doc), doc {} when not JSON."""
+    if SESSION:
+        return _run_in_session(stack, code, admin, timeout, **fields)
     payload = {'code': code}
     payload.update(fields)
     if admin:
         payload['api_key'] = stack.admin_key
     status, doc, _ = stack.execute(payload, timeout=timeout)
     return status, doc or {}
+
+
+def _session_call(stack, method, path, payload, timeout):
+    body = json.dumps(payload).encode() if payload is not None else None
+    h = {'Content-Type': 'application/json'} if body is not None else {}
+    status, _, data = stack.request(method, path, body, h, timeout=timeout)
+    try:
+        return status, json.loads(data)
+    except ValueError:
+        return status, {}
+
+
+def _run_in_session(stack, code, admin, timeout, **fields):
+    """The same attack as one cell of a new session, released after. A
+    cell's answer has /execute's execution_details; a cell that raised
+    has exit_code 1, as a script would."""
+    odd = set(fields) - set(_CELL_FIELDS) - {'attachments'}
+    assert not odd, 'no session form for %s' % sorted(odd)
+    made = {'api_key': stack.admin_key} if admin else {}
+    if fields.get('attachments'):
+        made['attachments'] = fields['attachments']
+    status, doc = _session_call(stack, 'POST', '/sessions', made, timeout)
+    if status != 201:
+        return status, doc		# refused, as /execute would refuse it
+    sid = doc['session_id']
+    try:
+        cell = {k: v for k, v in fields.items() if k in _CELL_FIELDS}
+        cell['code'] = code
+        if admin:
+            cell['api_key'] = stack.admin_key
+        status, doc = _session_call(stack, 'POST',
+                                    '/sessions/%s/execute' % sid, cell,
+                                    timeout)
+        d = doc.get('execution_details') or {}
+        err = d.get('error')
+        if isinstance(err, dict):
+            # Where a script's uncaught exception would be: on stderr.
+            d['stderr'] = (d.get('stderr') or '') + \
+                (err.get('traceback') or '') + '%s: %s\n' % (
+                    err.get('type'), err.get('message'))
+        return status, doc
+    finally:
+        _session_call(stack, 'DELETE', '/sessions/' + sid, None, timeout)
+
+
+def work_files():
+    """What a run finds in /work before it writes: its script, or nothing
+    in a session cell (the code is not a file there)."""
+    return [] if SESSION else ['script.py']
+
+
+def timed_out(status, doc):
+    """The time limit ended the run: a 400 TimeoutError from /execute, or
+    (in a session) a 200 whose cell was interrupted or killed."""
+    term = (doc.get('execution_details') or {}).get('termination')
+    if SESSION:
+        return status == 200 and term in ('timeout', 'cpu_limit')
+    return status == 400 and term in ('timeout', 'cpu_limit')
+
+
+def grace():
+    """Seconds a run may take past its time limit before it is killed: a
+    session's cell is interrupted first, then killed 3 s later."""
+    return 3 if SESSION else 0
+
+
+def keepers():
+    """Processes of a run's tree outside its jail: a session's keeper."""
+    return 1 if SESSION else 0
+
+
+def requests_per_run():
+    """Requests the harness makes for one run() (log lines with role=)."""
+    return 3 if SESSION else 1
 
 
 def details(doc):

@@ -102,7 +102,7 @@ def ensure_cert(directory):
     return cert, key
 
 
-CGROUP_V1 = ('memory', 'pids')
+CGROUP_V1 = ('memory', 'pids', 'cpuacct')
 
 
 def cgroup_v1_dirs(name):
@@ -283,7 +283,8 @@ class Stack:
             'RUN': b, 'HOST': self.host,
             'FASTCGI_PARAMS': '/etc/nginx/fastcgi_params', 'PORT': self.port,
             'CERT': self.cert, 'KEY': self.key, 'SOCKET': self.sock,
-            'BODY_MAX': body_max, 'READ_TIMEOUT': tl + 30, 'WWW': self.www,
+            'BODY_MAX': body_max, 'READ_TIMEOUT': tl + 30 +
+            -(-int(self.config.get('max_queue_wait_ms', 0)) // 1000), 'WWW': self.www,
             'FLOOD_RATE': self.flood_rate, 'FLOOD_BURST': self.flood_burst,
             'CONN_LIMIT': self.conn_limit,
             'REALIP': ('    set_real_ip_from 127.0.0.1;\n'

@@ -18,7 +18,10 @@ def test_success_shape(s):
     assert 0 < d['execution_duration_sec'] < 10
     rc = doc['request_context']
     assert rc == {'code_length': 10, 'attachment_count': 0,
-                  'stdin_provided': False, 'processed_attachments': []}, rc
+                  'stdin_provided': False, 'processed_attachments': [],
+                  'limits': {'time_limit_seconds': 10, 'memory_limit_mb': 512,
+                             'max_output_bytes': 1048576,
+                             'max_processes': 10}}, rc
 
 
 def test_nonzero_exit_is_200(s):

@@ -88,8 +88,11 @@ def test_bad_names(s):
                  'a\nb', 'a\x00b', 'x' * 256, '/'.join(['d'] * 17), 'script.py'):
         err(s.execute({'code': 'x', 'attachments': [{'filename': name, 'content_base_64': ''}]}),
             400, 'ValidationError')
-        if name != 'script.py':
+        # 'a/' asks for a directory's files in return_files (test_run_files)
+        if name not in ('script.py', 'a/'):
             err(s.execute({'code': 'x', 'return_files': [name]}), 400, 'ValidationError')
+    for name in ('a//', '../', './', '//', 'a/../'):
+        err(s.execute({'code': 'x', 'return_files': [name]}), 400, 'ValidationError')
 
 
 def test_duplicate_names(s):

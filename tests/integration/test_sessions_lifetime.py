@@ -74,7 +74,9 @@ def _inits():
 
 def _leftovers(s):
     rd = s.config['runtime_dir']
-    socks = os.listdir(os.path.join(rd, 'sessions')) \
+    # chosen.lock: the lock of compat sessions' sockets, the service's own.
+    socks = [n for n in os.listdir(os.path.join(rd, 'sessions'))
+             if n != 'chosen.lock'] \
         if os.path.isdir(os.path.join(rd, 'sessions')) else []
     dirs = [n for n in os.listdir(rd) if n.startswith('sjail.')]
     cgs = []

@@ -141,10 +141,13 @@ class Client:
     # -- the API -------------------------------------------------------------
     def execute(self, code: str, *, stdin: Optional[str] = None,
                 files: Optional[Mapping[str, FileData]] = None,
-                return_files: Optional[Iterable[str]] = None) -> ExecutionResult:
+                return_files: Optional[Iterable[str]] = None,
+                limits: Optional[Mapping[str, int]] = None) -> ExecutionResult:
         """Runs code; files maps names in the workspace to bytes, text or a
         local path; return_files names the files to bring back (in
-        result.files). Raises a PyexecError subclass for every error
+        result.files; patterns and "dir/" too); limits lowers the server's
+        (time_limit_seconds, memory_limit_mb, max_output_bytes,
+        max_processes). Raises a PyexecError subclass for every error
         answer; a script that fails is not an error (see result.success)."""
         body: Dict[str, Any] = {'code': code}
         if stdin is not None:
@@ -153,6 +156,8 @@ class Client:
             body['attachments'] = _encode_files(files)
         if return_files:
             body['return_files'] = list(return_files)
+        if limits:
+            body['limits'] = dict(limits)
         if self.api_key:
             body['api_key'] = self.api_key
         doc, rid = self._json('POST', '/execute', body)
