@@ -8,6 +8,9 @@ from escape_util import assert_healthy, config, worker_pids
 CONFIG = config(time_limit_seconds=10, rate_limit_per_minute=1000,
                 daily_quota=100000, max_sessions=6)
 
+SESSION = ('the attack already runs from sessions (a fork against another '
+           'family); the [session] re-run would repeat it unchanged')
+
 ATTACK = ('family A: session A (a marker, a file, an abstract socket) and '
           'its fork A2; family B: session B and its fork B2. From B2: look '
           'for A\'s processes in /proc, for A\'s files and fork workspaces '
