@@ -26,7 +26,8 @@ import sys
 
 # matplotlib's backend in the jail (MPLBACKEND=module://_pyexec_mpl): Agg,
 # whose show() saves every open figure as /work/figure_N.png (N counting
-# up over the run) and closes it, as a window the user closed would be:
+# up over the run) and closes it, as a window the user closed would be
+# (in a session it adds them to the cell's display instead):
 # a one-shot run has no screen, and return_files ["figure_*.png"] brings
 # the figures back. Loaded only when a script plots.
 _PYEXEC_MPL = """
@@ -37,6 +38,12 @@ _saved = 0
 
 def show(*args, **kwargs):
     global _saved
+    import builtins
+    # In a session, show() is a notebook's: the figures go to the cell's
+    # display, in order (the session driver sets the hook).
+    hook = getattr(builtins, '_pyexec_session_show', None)
+    if hook is not None:
+        return hook()
     import matplotlib.pyplot as plt
     for num in plt.get_fignums():
         _saved += 1
@@ -474,6 +481,8 @@ def _pyexec_session(mode, allowed):
             if fig.axes:
                 displays.append(rich(fig))
         plt.close('all')
+
+    builtins._pyexec_session_show = figures
 
     def forbidden(tree):
         bad = []

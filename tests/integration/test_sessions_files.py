@@ -127,4 +127,22 @@ def test_session_display_and_matplotlib(s):
              'display(S())')
     assert [x['mime_type'] for x in d['display']] == ['image/png', 'image/svg+xml'], d
     assert base64.b64decode(d['display'][1]['data_base64']) == b'<svg/>'
+    # plt.show() is a notebook's: each figure shown, in order with
+    # display(), and no figure file written as a one-shot run's show() does.
+    d = cell(s, sid, 'plt.plot([1, 2])\nplt.show()\n'
+             'display(Image.new("RGB", (2, 2), "blue"))\n'
+             'plt.plot([2, 1])\nplt.show()\n'
+             'import os\nsorted(os.listdir("."))')
+    assert [x['mime_type'] for x in d['display']] == ['image/png'] * 3, d
+    sizes = [Image_size(x) for x in d['display']]
+    assert sizes[1] == (2, 2) and sizes[0] != (2, 2) and sizes[2] != (2, 2), \
+        sizes
+    assert 'figure_' not in d['result'], d['result']
     delete(s, sid)
+
+
+def Image_size(disp):
+    """(width, height) of a display's PNG, from its IHDR chunk."""
+    import struct
+    png = base64.b64decode(disp['data_base64'])
+    return struct.unpack('>II', png[16:24])
