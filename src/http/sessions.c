@@ -1050,6 +1050,184 @@ fail:
 	return PYX_E_INTERNAL;
 }
 
+/* ---- POST /sessions/{id}/fork ---- */
+
+static void	 reply_json(struct exec_ctx *, struct http_reply *, int,
+		    struct json_object *);
+
+/*
+ * A fork: a new session whose interpreter is a live copy of the parent's
+ * (fork() in the parent's jail, nothing re-executed) and whose workspace
+ * is a copy of the parent's. It is a session like any other for every
+ * route: its own id, socket, slot (max_sessions), keeper, clocks and call
+ * lock; it shares the parent's jail (session/keeper.c: families). Charged
+ * like a creation, with the parent's role: an admin session only if the
+ * parent is one, whatever key the caller sends.
+ */
+static enum pyx_err
+sess_fork(struct exec_ctx *c, struct http_reply *rep, const char *id,
+    size_t idlen)
+{
+	static const char *const allowed[] = { "api_key", NULL };
+	const struct config	*cfg = &c->w->cfg;
+	AUTOCLOSE int		 lfd = -1;
+	AUTOCLOSE int		 slot_fd = -1;
+	struct sconn		 s = { -1, -1, 0, { 0 } };
+	struct sess_fork	 f;
+	struct sess_hdr		 h;
+	struct sess_result	 r;
+	struct sockaddr_un	 sun;
+	struct json_object	*o;
+	char			 nid[SESS_ID_LEN + 1], pid[SESS_ID_LEN + 1];
+	char			 err[256], created[40], expires[40], chunk[4096];
+	int			 slot, fds[2];
+	uint64_t		 left;
+	bool			 keyed;
+	enum pyx_err		 e;
+	double			 end;
+	time_t			 now;
+
+	if ((e = read_body(c, cfg_max_body(cfg), true)) != PYX_OK)
+		return e;
+	if (c->body_len > 0 &&
+	    (e = parse_json_body(c, allowed, NULL, false)) != PYX_OK)
+		return e;
+	if ((e = sess_caller(c, &keyed)) != PYX_OK)
+		return e;
+	if (cfg->max_sessions == 0)
+		return PYX_E_SESSION_NOT_FOUND;
+	if (load_key(cfg) == -1) {
+		log_warn("session key in %s", cfg->runtime_dir);
+		return PYX_E_INTERNAL;
+	}
+	/* The parent first: unknown is 404, busy is 409, both at once. */
+	if ((e = sess_open(c, id, idlen, &s)) != PYX_OK)
+		return e;
+	c->admin = (s.flags & SESS_F_ADMIN) != 0;
+	/* The child's slot: it counts against max_sessions like any session. */
+	if ((slot_fd = slots_take(cfg->runtime_dir, first_slot(cfg),
+	    cfg->max_sessions, &slot, err, sizeof(err))) == -1) {
+		sconn_close(&s);
+		if (slot == -1 && err[0] == '\0') {
+			c->retry_after = 5;
+			return ctx_fail(c, PYX_E_BUSY, "The server has its maximum "
+			    "of %d live sessions; retry later.", cfg->max_sessions);
+		}
+		log_warnx("session slots: %s", err);
+		return PYX_E_INTERNAL;
+	}
+	if (admit_store(c->w) == NULL) {
+		sconn_close(&s);
+		c->retry_after = 5;
+		return PYX_E_UNAVAILABLE;
+	}
+	switch (store_session_claim(c->w->store, c->client, slot, c->admin ?
+	    0 : cfg->max_sessions_per_ip, time(NULL), held_cb, c)) {
+	case STORE_OK:
+		break;
+	case STORE_RATE_LIMITED:
+		sconn_close(&s);
+		c->retry_after = 60;
+		return ctx_fail(c, PYX_E_RATE_LIMIT, "This address has %d live "
+		    "sessions, the most allowed; delete one first.",
+		    cfg->max_sessions_per_ip);
+	default:
+		sconn_close(&s);
+		log_warnx("session store: %s", store_errmsg(c->w->store));
+		c->retry_after = 5;
+		return PYX_E_UNAVAILABLE;
+	}
+	/* Charged like a creation, by the parent's role. */
+	if ((e = admit(c)) != PYX_OK) {
+		sconn_close(&s);
+		return e;
+	}
+	if (sess_id_new(nid, sizeof(nid)) == -1)
+		goto internal;
+	memset(&f, 0, sizeof(f));
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (sock_path(cfg, nid, f.sock_path, sizeof(sun.sun_path)) == -1)
+		goto internal;
+	strlcpy(sun.sun_path, f.sock_path, sizeof(sun.sun_path));
+	if ((lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(f.sock_path, 0600) == -1 || listen(lfd, 64) == -1) {
+		log_warn("session socket %s", f.sock_path);
+		(void)unlink(f.sock_path);
+		goto internal;
+	}
+	now = time(NULL);
+	f.created = (int64_t)now;
+	memset(&h, 0, sizeof(h));
+	h.magic = SESS_MAGIC;
+	h.version = SESS_VERSION;
+	h.op = SESS_OP_FORK;
+	h.len = sizeof(f);
+	fds[0] = lfd;
+	fds[1] = slot_fd;
+	c->ran = true;
+	end = mono_now() + cfg->time_limit_seconds + 60;
+	memset(&r, 0, sizeof(r));
+	if (write_timed(s.fd, &h, sizeof(h), end) == -1 ||
+	    write_timed(s.fd, &f, sizeof(f), end) == -1 ||
+	    fd_send(s.fd, "F", 1, fds, 2) == -1 ||
+	    read_timed(s.fd, &h, sizeof(h), end) == -1 ||
+	    h.magic != SESS_MAGIC || h.version != SESS_VERSION ||
+	    h.op != SESS_OP_REPLY || h.len < sizeof(r) ||
+	    h.len > SESS_FRAME_MAX ||
+	    read_timed(s.fd, &r, sizeof(r), end) == -1)
+		r.flags = 0;
+	else {
+		/* The parent driver's words are not needed: drained, bounded. */
+		for (left = h.len - sizeof(r); left > 0; left -= (uint64_t)
+		    (left < sizeof(chunk) ? left : sizeof(chunk)))
+			if (read_timed(s.fd, chunk, left < sizeof(chunk) ?
+			    (size_t)left : sizeof(chunk), end) == -1) {
+				r.flags = 0;
+				break;
+			}
+	}
+	sconn_close(&s);
+	if ((r.flags & SESS_R_FORKED) == 0) {
+		/* The child's keeper removes its socket; in case it never ran: */
+		(void)unlink(f.sock_path);
+		c->ran = false;
+		admit_refund(c);	/* no session started */
+		explicit_bzero(nid, sizeof(nid));
+		return ctx_fail(c, PYX_E_SANDBOX, "The session could not be "
+		    "forked: its interpreter is gone or did not answer, or its "
+		    "workspace could not be copied (a family shares one "
+		    "workspace cap).");
+	}
+	c->ran = false;
+	memcpy(pid, id, idlen);
+	pid[idlen] = '\0';
+	iso_time(now, created, sizeof(created));
+	iso_time(now + (cfg->session_idle_seconds < cfg->session_max_seconds ?
+	    cfg->session_idle_seconds : cfg->session_max_seconds), expires,
+	    sizeof(expires));
+	o = json_object_new_object();
+	json_object_object_add(o, "session_id", json_object_new_string(nid));
+	json_object_object_add(o, "parent_session_id",
+	    json_object_new_string(pid));
+	json_object_object_add(o, "created_utc", json_object_new_string(created));
+	json_object_object_add(o, "expires_utc", json_object_new_string(expires));
+	json_object_object_add(o, "idle_timeout_seconds",
+	    json_object_new_int(cfg->session_idle_seconds));
+	reply_json(c, rep, 201, o);
+	rep->reason = "Created";
+	explicit_bzero(nid, sizeof(nid));
+	log_info("%s POST /sessions/{id}/fork 201 admin=%d slot=%d rid=%s",
+	    c->ip, c->admin, slot, c->http->request_id);
+	return PYX_OK;
+internal:
+	sconn_close(&s);
+	c->ran = false;
+	admit_refund(c);
+	return PYX_E_INTERNAL;
+}
+
 /* ---- replies ---- */
 
 static void
@@ -1692,6 +1870,15 @@ sessions_route(struct exec_ctx *c, struct http_reply *rep, const char *path)
 		if (strcmp(m, "DELETE") == 0)
 			return sess_delete(c, rep, id, idlen);
 		return method_not_allowed(rep, "GET, DELETE");
+	}
+	if (strcmp(sub, "/fork") == 0) {
+		if (strcmp(m, "POST") != 0)
+			return method_not_allowed(rep, "POST");
+		c->is_execute = true;
+		c->err = sess_fork(c, rep, id, idlen);
+		if (c->err != PYX_OK)
+			admit_status(c);
+		return c->err;
 	}
 	if (strcmp(sub, "/execute") == 0 || strcmp(sub, "/run") == 0) {
 		if (strcmp(m, "POST") != 0)

@@ -433,6 +433,7 @@ def _pyexec_session(mode, allowed):
             data = data[_write(rep_fd, data):]
 
     _os_exit = os._exit
+    work = ['/work']        # this session's workspace; a fork gets its own
     main = type(sys)('__main__')
     main.__builtins__ = builtins
     main.__loader__ = main.__spec__ = main.__cached__ = None
@@ -611,7 +612,7 @@ def _pyexec_session(mode, allowed):
         stdin = req.get('stdin')
         try:
             signal.signal(signal.SIGINT, signal.default_int_handler)
-            p = subprocess.run(['/bin/sh', '-c', cmd], cwd='/work',
+            p = subprocess.run(['/bin/sh', '-c', cmd], cwd=work[0],
                                input=stdin.encode() if isinstance(stdin, str) else None,
                                stdin=None if isinstance(stdin, str) else subprocess.DEVNULL)
             rc = p.returncode
@@ -623,15 +624,16 @@ def _pyexec_session(mode, allowed):
                 'signal': -rc if rc < 0 else None}
 
     # File writes (reads are done by the worker, which runs no code of the
-    # session): every path walked from /work one component at a time,
-    # never following a symlink (O_NOFOLLOW), so nothing outside the
-    # workspace is reached, whatever the session planted.
+    # session): every path walked from the workspace (/work; a fork's own
+    # directory) one component at a time, never following a symlink
+    # (O_NOFOLLOW), so nothing outside the workspace is reached, whatever
+    # the session planted.
     class FileErr(Exception):
         pass
 
     def walk(path, create):
         parts = path.split('/')
-        d = _open('/work', os.O_RDONLY | os.O_DIRECTORY)
+        d = _open(work[0], os.O_RDONLY | os.O_DIRECTORY)
         try:
             for p in parts[:-1]:
                 if create:
@@ -733,6 +735,192 @@ def _pyexec_session(mode, allowed):
             return {'file_error': 'invalid'}
         return {'file_error': 'invalid'}
 
+    # Fork (POST /sessions/{id}/fork). The keeper sends the new session's
+    # channels (request socket, stdout, stderr, replies) on fd 0, a
+    # socket, right after the request. This process forks twice, so the
+    # copy is a child of the jail's init (which reaps it) and never of
+    # this interpreter; the copy takes its own process group, its own
+    # channels, a fresh numpy seed (random reseeds itself at fork) and a
+    # copy of this workspace, made here, inside the jail, by this
+    # unprivileged process: symbolic links are copied as links, never
+    # followed. Then it tells its keeper who it is (the kernel's
+    # credentials on the socket, and its workspace's fd) and is ready.
+    class CopyFailed(Exception):
+        pass
+
+    def copy_tree(src, dst, depth):
+        if depth > 64:
+            raise CopyFailed('too deep')
+        for e in os.scandir(src):
+            name = e.name
+            try:
+                st = os.stat(name, dir_fd=src, follow_symlinks=False)
+                if _stat.S_ISLNK(st.st_mode):
+                    os.symlink(os.readlink(name, dir_fd=src), name,
+                               dir_fd=dst)
+                elif _stat.S_ISDIR(st.st_mode):
+                    os.mkdir(name, 0o700, dir_fd=dst)
+                    a = _open(name, os.O_RDONLY | os.O_DIRECTORY |
+                              os.O_NOFOLLOW, dir_fd=src)
+                    try:
+                        b = _open(name, os.O_RDONLY | os.O_DIRECTORY |
+                                  os.O_NOFOLLOW, dir_fd=dst)
+                        try:
+                            copy_tree(a, b, depth + 1)
+                            os.chmod(b, _stat.S_IMODE(st.st_mode))
+                        finally:
+                            _close(b)
+                    finally:
+                        _close(a)
+                elif _stat.S_ISREG(st.st_mode):
+                    a = _open(name, os.O_RDONLY | os.O_NOFOLLOW |
+                              os.O_NONBLOCK, dir_fd=src)
+                    try:
+                        b = _open(name, os.O_WRONLY | os.O_CREAT |
+                                  os.O_EXCL | os.O_NOFOLLOW,
+                                  _stat.S_IMODE(st.st_mode) & 0o777,
+                                  dir_fd=dst)
+                        try:
+                            while True:
+                                chunk = _read(a, 1 << 20)
+                                if not chunk:
+                                    break
+                                mv = memoryview(chunk)
+                                while mv:
+                                    mv = mv[_write(b, mv):]
+                        finally:
+                            _close(b)
+                    finally:
+                        _close(a)
+                # FIFOs, sockets, devices: not copied.
+            except FileNotFoundError:
+                pass    # vanished meanwhile (a thread of the parent)
+
+    def remove_tree(parent, name, depth):
+        try:
+            os.unlink(name, dir_fd=parent)
+            return
+        except IsADirectoryError:
+            pass
+        except OSError:
+            if depth > 70:
+                return
+        try:
+            d = _open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW,
+                      dir_fd=parent)
+        except OSError:
+            return
+        try:
+            for e in list(os.scandir(d)):
+                remove_tree(d, e.name, depth + 1)
+        finally:
+            _close(d)
+        try:
+            os.rmdir(name, dir_fd=parent)
+        except OSError:
+            pass
+
+    def fork_child(fds):
+        os.setpgid(0, 0)
+        # The middle process has exited: init is the parent (pid 1).
+        while os.getppid() != 1:
+            os.sched_yield()
+        os.dup2(fds[0], req_fd)
+        os.dup2(fds[3], rep_fd)
+        os.dup2(fds[1], 1)
+        os.dup2(fds[2], 2)
+        for f in fds:
+            _close(f)
+        np = sys.modules.get('numpy')
+        if np is not None:
+            try:
+                np.random.seed()    # the legacy global state: from urandom
+            except Exception:
+                pass
+        new = '/tmp/.pyexec-fork-' + os.urandom(8).hex()
+        os.mkdir(new, 0o755)
+        a = _open(work[0], os.O_RDONLY | os.O_DIRECTORY)
+        b = _open(new, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            copy_tree(a, b, 0)
+        except BaseException:
+            # A partial copy is no copy (the family's workspace is full,
+            # say): nothing is left, and the fork fails.
+            t = _open('/tmp', os.O_RDONLY | os.O_DIRECTORY)
+            remove_tree(t, new[5:], 0)
+            _close(t)
+            raise
+        finally:
+            _close(a)
+            _close(b)
+        work[0] = new
+        os.chdir(new)
+        import socket
+        w = _open(new, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW)
+        s = socket.socket(fileno=os.dup(req_fd))
+        try:
+            socket.send_fds(s, [b'R'], [w])
+        finally:
+            s.close()
+            _close(w)
+
+    def do_fork():
+        import socket
+        s = socket.socket(fileno=os.dup(req_fd))
+        try:
+            msg, fds, _f, _a = socket.recv_fds(s, 1, 4)
+        finally:
+            s.close()
+        if msg != b'F' or len(fds) != 4:
+            for f in fds:
+                _close(f)
+            return {'fork_error': 'channels'}, None
+        # Relatives share a uid: non-dumpable, neither interpreter's memory
+        # is open to the other through /proc/PID/mem (ptrace and
+        # process_vm_* are refused by the jail's seccomp policy anyway).
+        # The flag is inherited by the fork; an exec resets it.
+        try:
+            import ctypes
+            if ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0) != 0:
+                raise OSError('prctl')
+        except Exception:
+            for f in fds:
+                _close(f)
+            return {'fork_error': 'dumpable'}, None
+        for f in (sys.stdout, sys.stderr):
+            try:
+                f.flush()
+            except BaseException:
+                pass
+        # A collection in a copy would write to every object's header,
+        # copying most of the heap at once: frozen objects are not
+        # traversed. The parent thaws at once; the copy once ready.
+        import gc
+        gc.freeze()
+        try:
+            pid = os.fork()
+        except OSError as e:
+            gc.unfreeze()
+            for f in fds:
+                _close(f)
+            return {'fork_error': why(e, 'fork')}, None
+        if pid == 0:
+            try:
+                if os.fork() != 0:
+                    _os_exit(0)
+                fork_child(fds)
+            except BaseException:
+                _os_exit(1)
+            return None, True
+        gc.unfreeze()
+        for f in fds:
+            _close(f)
+        try:
+            os.waitpid(pid, 0)
+        except OSError:
+            pass
+        return {'forked': 1}, None
+
     me = os.getpid()
     send({'ready': 1})
     n = 0
@@ -743,7 +931,15 @@ def _pyexec_session(mode, allowed):
         except ValueError:
             req = {}
         op = req.get('op') if isinstance(req, dict) else None
-        if op == 'exec':
+        if op == 'fork':
+            out, child = do_fork()
+            if child:
+                me = os.getpid()
+                send({'ready': 1})
+                import gc
+                gc.unfreeze()
+                continue
+        elif op == 'exec':
             n += 1
             out = run_cell(req, n)
         elif op == 'run':

@@ -59,6 +59,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
@@ -444,6 +445,66 @@ become_thin(struct jail *j, pid_t py)
 	jail_fail(j, "exec thin init");
 }
 
+static void
+on_child(int sig)
+{
+	(void)sig;		/* only to wake ppoll */
+}
+
+/*
+ * A session's init (keep_reaping): Python's exit is reported, but init
+ * lives on, reaping, because forks of the session (children of init) may
+ * outlive it; it ends when its keeper does, which it sees as the end of
+ * the control socket (the keeper holds it for life). PR_SET_PDEATHSIG
+ * alone cannot be relied on here: the uid change in root.c clears it.
+ * SIGCHLD is blocked but while waiting in ppoll, so no child's end is
+ * missed between a reap and the wait.
+ */
+__attribute__((noreturn)) static void
+reap_session(struct jail *j, pid_t py)
+{
+	struct sigaction sa;
+	struct ctl_msg	 m;
+	struct rusage	 ru;
+	struct pollfd	 pfd;
+	sigset_t	 chld, none;
+	ssize_t		 r;
+	pid_t		 w;
+	int		 st;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigemptyset(&none);
+	if (sigprocmask(SIG_BLOCK, &chld, NULL) == -1)
+		jail_fail(j, "sigprocmask");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_child;
+	if (sigaction(SIGCHLD, &sa, NULL) == -1)
+		jail_fail(j, "sigaction");
+	for (;;) {
+		while ((w = wait4(-1, &st, WNOHANG, &ru)) > 0) {
+			if (w != py)
+				continue;	/* an orphan, or a fork: reaped */
+			memset(&m, 0, sizeof(m));
+			m.type = CTL_EXIT;
+			m.wstatus = st;
+			m.ru = ru;
+			(void)!write(j->ctl, &m, sizeof(m));
+			py = -1;
+		}
+		pfd.fd = j->ctl;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (ppoll(&pfd, 1, NULL, &none) == 1) {
+			/* Nothing is sent to init after the go: only the end. */
+			r = recv(j->ctl, &m, sizeof(m), MSG_DONTWAIT);
+			if (r == 0 || (r == -1 && errno != EAGAIN &&
+			    errno != EINTR))
+				_exit(0);	/* kills the namespace */
+		}
+	}
+}
+
 void
 jail_enter(const struct jail_params *p, bool *admin)
 {
@@ -482,6 +543,13 @@ jail_enter(const struct jail_params *p, bool *admin)
 			close(JAIL_HIGH_FD + i);
 	if (!BENCH_SKIP(SKIP_SECCOMP) && policy_apply(p->policy) == -1)
 		jail_fail(&j, "seccomp");
+	/*
+	 * A session's init keeps reaping after Python (its forks are init's
+	 * children): it stays the full init, never the thin one, which ends
+	 * with Python.
+	 */
+	if (p->keep_reaping)
+		reap_session(&j, py);
 	if (p->thin)
 		become_thin(&j, py);
 	reap(&j, py);

@@ -137,6 +137,7 @@ struct jail_params {
 	struct rlimit	 nproc;		/* counts the jail's init too */
 	int		 fds[JAIL_NFDS];	/* child ends, worker-numbered */
 	bool		 wait_go;	/* block until the worker attached cgroups */
+	bool		 keep_reaping;	/* a session: init outlives Python (forks) */
 	bool		 ids_by_parent;	/* maps written for us: setresuid(1000) */
 	uint32_t	 jail_uid;	/* per-slot host ids (the zygote writes */
 	uint32_t	 jail_gid;	/* the maps); 0: none */

@@ -18,10 +18,23 @@
  *
  * Single-threaded, one poll loop. Never links request code: no json-c,
  * SQLite or libfcgi; it knows lengths, deadlines and process states.
+ *
+ * Families (POST /sessions/{id}/fork). A fork's interpreter is a copy of
+ * its parent's, made by fork() inside the same jail: one init, one set of
+ * namespaces, one cgroup (memory, pids, CPU), one uid for the family. Its
+ * keeper (a member) is a fork of the parent's keeper and owns only its
+ * own interpreter: a pidfd from the kernel's credentials on the child's
+ * request socket, checked to be a child of the family's init. The
+ * keeper that created the jail (the root) owns the jail: when its own
+ * session ends while members live, it kills only its interpreter, drops
+ * its socket, and keeps the jail (and its slot) until the last member's
+ * keeper has gone, which it learns from a pipe every member holds open.
  */
 #include "config.h"
 
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -72,11 +85,18 @@ struct keeper {
 	bool		 got_exit;	/* init reported the interpreter's end */
 	long		 oom_before;	/* OOM kills when the call started */
 	int		 wstatus;
+	/* the family (fork) */
+	bool		 member;	/* a fork: owns its interpreter only */
+	pid_t		 family_init;	/* the jail's init, as we see it */
+	int		 ipidfd;	/* root: its interpreter, once known */
+	int		 famr, famw;	/* root: read end; everyone: write end */
+	int		 fork_rp;	/* a fork in progress: child keeper ready */
 };
 
 static volatile sig_atomic_t stop_requested;
 struct keeper;
 static void	 recv_ctl(struct keeper *);
+static void	 fork_session(struct keeper *);
 
 static void
 on_term(int sig)
@@ -250,11 +270,33 @@ session_cpu(const struct keeper *k)
 	return (double)ticks / (double)hz;
 }
 
-/* Kills the whole jail (init's death takes its namespace) and reaps it. */
+static void
+kill_pidfd(int *pidfd)
+{
+	if (*pidfd >= 0) {
+		(void)syscall(SYS_pidfd_send_signal, *pidfd, SIGKILL, NULL, 0);
+		(void)poll_one(*pidfd, POLLIN, 10000);
+		close_quietly(pidfd);
+	}
+}
+
+/*
+ * Kills the whole jail (init's death takes its namespace) and reaps it;
+ * a member, or a root with members alive, kills only its interpreter.
+ */
 static void
 kill_jail(struct keeper *k)
 {
 	int	 st;
+
+	if (k->member) {
+		kill_pidfd(&k->pidfd);
+		return;
+	}
+	if (k->famr >= 0) {
+		kill_pidfd(&k->ipidfd);
+		return;
+	}
 
 	if (k->pidfd >= 0) {
 		(void)syscall(SYS_pidfd_send_signal, k->pidfd, SIGKILL, NULL, 0);
@@ -269,12 +311,45 @@ kill_jail(struct keeper *k)
 	}
 }
 
+/*
+ * A root whose session ended while members live: its name and its
+ * interpreter go now; the jail stays until the last member's keeper has
+ * closed its end of the family pipe (or the service stops).
+ */
+static void
+family_wait(struct keeper *k)
+{
+	struct pollfd	 pfd[2];
+	char		 c;
+
+	(void)unlink(k->p->sock_path);
+	close_quietly(&k->listen);
+	close_quietly(&k->cli);
+	kill_jail(k);
+	close_quietly(&k->famw);
+	while (!stop_requested) {
+		pfd[0] = (struct pollfd){ k->famr, POLLIN, 0 };
+		pfd[1] = (struct pollfd){ k->pidfd, POLLIN, 0 };
+		if (poll(pfd, 2, 1000) == -1 && errno != EINTR)
+			break;
+		if (pfd[1].revents)
+			break;		/* init is gone: so is the family */
+		if (pfd[0].revents && read(k->famr, &c, 1) <= 0)
+			break;
+		if (k->ctl != -1 && poll_one(k->ctl, POLLIN, 0) == 0)
+			recv_ctl(k);	/* init's reports: nothing to act on */
+	}
+	close_quietly(&k->famr);
+}
+
 /* Every resource of the session, on every path; then exit. */
 __attribute__((noreturn)) static void
 finish(struct keeper *k, int status)
 {
 	int	 i, tries;
 
+	if (k->famr >= 0)
+		family_wait(k);
 	kill_jail(k);
 	(void)unlink(k->p->sock_path);
 	close_quietly(&k->listen);
@@ -282,7 +357,7 @@ finish(struct keeper *k, int status)
 	close_quietly(&k->work);
 	close_quietly(&k->setup);
 	/* The kernel frees a cgroup only once its last process is gone. */
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2 && !k->member; i++)
 		for (tries = 0; k->cg[i][0] != '\0' && tries < 100; tries++) {
 			if (rmdir(k->cg[i]) == 0 || errno == ENOENT)
 				break;
@@ -354,6 +429,16 @@ reply(struct keeper *k, enum sess_end term, const uint8_t *drv, size_t dlen)
 	    (k->obuf.truncated ? SESS_R_OUT_TRUNC : 0) |
 	    (k->ebuf.truncated ? SESS_R_ERR_TRUNC : 0);
 	r.wstatus = k->wstatus;
+	if (k->fork_rp >= 0) {
+		/* A fork: answered once the child's keeper is ready, or gone. */
+		char	 c = 0;
+		double	 left = k->deadline - mono_now();
+
+		if (poll_one(k->fork_rp, POLLIN, left > 0 ? (int)(left * 1000) +
+		    1 : 0) == 0 && read(k->fork_rp, &c, 1) == 1 && c == 'R')
+			r.flags |= SESS_R_FORKED;
+		close_quietly(&k->fork_rp);
+	}
 	r.out_len = (uint32_t)k->obuf.len;
 	r.err_len = (uint32_t)k->ebuf.len;
 	r.drv_len = (uint32_t)dlen;
@@ -377,6 +462,41 @@ reply(struct keeper *k, enum sess_end term, const uint8_t *drv, size_t dlen)
 	k->last_used = now_s();
 }
 
+/*
+ * A member's interpreter is init's child, not ours: its wait status comes
+ * from its pidfd once init has reaped it (PIDFD_GET_INFO, Linux 6.15),
+ * or stays unknown (reported as killed).
+ */
+struct pidfd_exit_info {		/* struct pidfd_info, its first version */
+	uint64_t	 mask;
+	uint64_t	 cgroupid;
+	uint32_t	 ids[11];
+	int32_t		 exit_code;
+};
+#define PYX_PIDFD_GET_INFO	_IOWR(0xFF, 11, struct pidfd_exit_info)
+#define PYX_PIDFD_INFO_EXIT	(1ULL << 3)
+
+static void
+member_status(struct keeper *k)
+{
+	struct pidfd_exit_info	 in;
+	int			 i;
+
+	for (i = 0; i < 50; i++) {
+		memset(&in, 0, sizeof(in));
+		in.mask = PYX_PIDFD_INFO_EXIT;
+		if (ioctl(k->pidfd, PYX_PIDFD_GET_INFO, &in) == -1 &&
+		    errno != ESRCH)
+			return;		/* an older kernel: unknown */
+		if (in.mask & PYX_PIDFD_INFO_EXIT) {
+			k->wstatus = in.exit_code;
+			k->got_exit = true;
+			return;
+		}
+		usleep(20000);		/* init has not reaped it yet */
+	}
+}
+
 /* The jail is gone (or going): answer a waiting caller, then end. */
 __attribute__((noreturn)) static void
 session_over(struct keeper *k, enum sess_end term)
@@ -389,11 +509,18 @@ session_over(struct keeper *k, enum sess_end term)
 			(void)fcntl(k->err, F_SETFL, O_NONBLOCK);
 		drain_all(k);
 	}
-	/* The interpreter ended on its own: init's report follows at once. */
-	if (term == SESS_T_DIED && !k->got_exit && k->pidfd >= 0) {
-		(void)poll_one(k->pidfd, POLLIN, 2000);
-		while (k->ctl != -1 && poll_one(k->ctl, POLLIN, 0) == 0)
+	/*
+	 * The interpreter ended on its own: init's report follows at once
+	 * (init outlives it: it reaps the family until the keeper kills it).
+	 */
+	if (term == SESS_T_DIED && !k->got_exit && k->ctl != -1) {
+		while (k->ctl != -1 && !k->got_exit &&
+		    poll_one(k->ctl, POLLIN, 2000) == 0)
 			recv_ctl(k);
+	} else if (term == SESS_T_DIED && !k->got_exit && k->member &&
+	    k->pidfd >= 0) {
+		(void)poll_one(k->pidfd, POLLIN, 2000);
+		member_status(k);
 	}
 	kill_jail(k);
 	k->dead = true;
@@ -477,6 +604,9 @@ start_call(struct keeper *k)
 		finish(k, 0);
 	case SESS_OP_CALL:
 		break;
+	case SESS_OP_FORK:
+		fork_session(k);
+		return;
 	default:
 		call_reset(k);
 		return;
@@ -640,7 +770,11 @@ serve(struct keeper *k)
 				 * KeyboardInterrupt in the cell: the driver's
 				 * process group (init ignores it: no handler).
 				 */
-				(void)kill(-k->init, SIGINT);
+				if (k->member)
+					(void)syscall(SYS_pidfd_send_signal,
+					    k->pidfd, SIGINT, NULL, 0);
+				else
+					(void)kill(-k->init, SIGINT);
 				k->interrupted = true;
 				k->deadline = now + k->p->grace_ms / 1000.0;
 			} else
@@ -669,12 +803,16 @@ serve(struct keeper *k)
 			(void)drain(&k->out, &k->obuf);
 		if (pfd[4].revents)
 			(void)drain(&k->err, &k->ebuf);
-		if (pfd[6].revents)
+		if (pfd[6].revents) {
 			recv_ctl(k);
+			/* The interpreter ended (init lives on, reaping). */
+			if (k->got_exit)
+				session_over(k, SESS_T_DIED);
+		}
 		if (pfd[2].revents)
 			read_driver(k);
 		if (pfd[5].revents) {
-			/* init is gone: its last report first. */
+			/* init (a member: its interpreter) is gone. */
 			while (k->ctl != -1 && poll_one(k->ctl, POLLIN, 0) == 0)
 				recv_ctl(k);
 			session_over(k, SESS_T_DIED);
@@ -746,6 +884,318 @@ await_driver(struct keeper *k, double end)
 	return 0;
 }
 
+/* ---- forks ---- */
+
+/* A child of the family's init, alive: a process of this jail. */
+static int
+family_pidfd(const struct keeper *k, pid_t pid)
+{
+	char	 path[64], buf[512], *q;
+	long	 ppid;
+	ssize_t	 n;
+	int	 fd, pidfd;
+
+	if (pid <= 1 || pid == k->family_init || k->family_init <= 0)
+		return -1;
+	if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		goto bad;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		goto bad;
+	buf[n] = '\0';
+	/* "pid (comm) state ppid": the comm is the process's own choice. */
+	if ((q = strrchr(buf, ')')) == NULL || sscanf(q + 1, " %*c %ld",
+	    &ppid) != 1 || ppid != (long)k->family_init)
+		goto bad;
+	/* Still alive after the read: /proc/pid was this very process. */
+	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == -1)
+		goto bad;
+	return pidfd;
+bad:
+	close(pidfd);
+	return -1;
+}
+
+/*
+ * The child's interpreter introduces itself on its request socket: one
+ * byte, with the kernel's credentials (SO_PASSCRED: its real pid, as we
+ * see it) and its workspace's fd. Both are hostile: the pid must be a
+ * child of the family's init, the fd a directory of the family's
+ * workspace file system.
+ */
+static int
+member_hello(struct keeper *k, dev_t ws_dev, double end)
+{
+	struct msghdr	 mh;
+	struct iovec	 iov;
+	struct cmsghdr	*c;
+	struct ucred	 cr;
+	struct stat	 st;
+	union {
+		char		 buf[CMSG_SPACE(sizeof(struct ucred)) +
+				    CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr	 align;
+	} cm;
+	char		 b = 0;
+	int		 fds[4], nfds = 0, i;
+	bool		 have_cr = false;
+	ssize_t		 n;
+
+	if (mono_now() >= end || poll_one(k->drv_in, POLLIN, (int)((end -
+	    mono_now()) * 1000) + 1) == -1)
+		return -1;
+	iov.iov_base = &b;
+	iov.iov_len = 1;
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	if ((n = recvmsg(k->drv_in, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT)) !=
+	    1)
+		return -1;
+	for (c = CMSG_FIRSTHDR(&mh); c != NULL; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET)
+			continue;
+		if (c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len == CMSG_LEN(sizeof(cr))) {
+			memcpy(&cr, CMSG_DATA(c), sizeof(cr));
+			have_cr = true;
+		} else if (c->cmsg_type == SCM_RIGHTS) {
+			nfds = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			if (nfds > 4)
+				nfds = 4;
+			memcpy(fds, CMSG_DATA(c), sizeof(int) * (size_t)nfds);
+		}
+	}
+	if (b == 'R' && nfds >= 1 && fstat(fds[0], &st) == 0 &&
+	    S_ISDIR(st.st_mode) && st.st_dev == ws_dev) {
+		k->work = fds[0];
+		fds[0] = -1;
+	}
+	for (i = 0; i < nfds; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (b != 'R' || !have_cr || k->work < 0 ||
+	    (k->pidfd = family_pidfd(k, cr.pid)) == -1)
+		return -1;
+	return 0;
+}
+
+/*
+ * The child's keeper, in a fresh process (a grandchild of the parent's
+ * keeper, so nobody waits for it): it drops everything of the parent's
+ * session, takes the new socket and slot, meets its interpreter and
+ * serves. ch[]: request socket, stdout, stderr, replies (our ends).
+ */
+__attribute__((noreturn)) static void
+member_main(struct keeper *k, const struct sess_fork *f, const int *got,
+    const int *ch, const int *jail_ends, int ready)
+{
+	static struct sess_params mp;
+	struct stat	 st;
+	dev_t		 ws_dev;
+	double		 end;
+	int		 i;
+
+	if (k->work < 0 || fstat(k->work, &st) == -1)
+		_exit(1);
+	ws_dev = st.st_dev;
+	for (i = 0; i < 4; i++)
+		close(jail_ends[i]);
+	close_quietly(&k->listen);
+	close_quietly(&k->slot);
+	close_quietly(&k->cli);
+	close_quietly(&k->drv_in);
+	close_quietly(&k->drv_out);
+	close_quietly(&k->out);
+	close_quietly(&k->err);
+	close_quietly(&k->ctl);
+	close_quietly(&k->pidfd);
+	close_quietly(&k->ipidfd);
+	close_quietly(&k->famr);
+	close_quietly(&k->work);
+	close_quietly(&k->fork_rp);
+	mp = *k->p;
+	strlcpy(mp.sock_path, f->sock_path, sizeof(mp.sock_path));
+	mp.jaildir[0] = '\0';
+	mp.created = f->created;
+	k->p = &mp;
+	k->member = true;
+	k->init = -1;
+	k->listen = got[0];
+	k->slot = got[1];
+	k->drv_in = ch[0];
+	k->out = ch[1];
+	k->err = ch[2];
+	k->drv_out = ch[3];
+	free(k->creq);
+	free(k->drep);
+	k->creq = k->drep = NULL;
+	k->creq_got = k->chdr_got = k->dlen_got = k->drep_got = 0;
+	k->cst = C_NONE;
+	k->interrupted = k->dead = k->got_exit = false;
+	k->executions = 0;
+	k->wstatus = 0;
+	buf_free(&k->obuf);
+	buf_free(&k->ebuf);
+	buf_init(&k->obuf, (size_t)mp.max_output);
+	buf_init(&k->ebuf, (size_t)mp.max_output);
+	end = mono_now() + (k->p->time_limit > 0 ? k->p->time_limit : 10) +
+	    30;
+	if (member_hello(k, ws_dev, end) == -1 || await_driver(k, end) == -1) {
+		log_warnx("session fork: the copy did not start");
+		finish(k, 1);
+	}
+	(void)fcntl(k->drv_out, F_SETFL, O_NONBLOCK);
+	(void)fcntl(k->drv_in, F_SETFL, O_NONBLOCK);
+	(void)fcntl(k->out, F_SETFL, O_NONBLOCK);
+	(void)fcntl(k->err, F_SETFL, O_NONBLOCK);
+	(void)fcntl(k->listen, F_SETFL, O_NONBLOCK);
+	if (write(ready, "R", 1) != 1)
+		finish(k, 1);
+	close(ready);
+	k->last_used = now_s();
+	serve(k);
+	finish(k, 0);
+}
+
+/*
+ * SESS_OP_FORK, on a free session: the new session's listen socket and
+ * slot arrive from the worker; the child's keeper is forked here, its
+ * channels go to our driver, which forks the interpreter. The reply (the
+ * driver's, with SESS_R_FORKED once the child's keeper is ready) follows
+ * the usual path.
+ */
+static void
+fork_session(struct keeper *k)
+{
+	struct sess_fork f;
+	int		 got[2] = { -1, -1 }, ngot = 0, cin[2], p[3][2], rp[2];
+	int		 ch[4], je[4], one = 1, i;
+	uint8_t		 len[4];
+	static const char req[] = "{\"op\": \"fork\"}";
+	uint32_t	 n = sizeof(req) - 1;
+	char		 b;
+	pid_t		 mid;
+
+	if (k->chdr.len != sizeof(f) || k->work < 0 || (!k->member &&
+	    k->ipidfd < 0) || poll_one(k->cli, POLLIN, IO_TIMEOUT_MS) == -1 ||
+	    fd_recv(k->cli, &b, 1, got, 2, &ngot, 0) != 1 || ngot != 2) {
+		while (ngot > 0)
+			close(got[--ngot]);
+		call_reset(k);
+		return;
+	}
+	memcpy(&f, k->creq, sizeof(f));
+	f.sock_path[sizeof(f.sock_path) - 1] = '\0';
+	free(k->creq);
+	k->creq = NULL;
+	cin[0] = cin[1] = rp[0] = rp[1] = -1;
+	for (i = 0; i < 3; i++)
+		p[i][0] = p[i][1] = -1;
+	if (!k->member && k->famr < 0) {
+		if (pipe2(rp, O_CLOEXEC) == -1)
+			goto fail;
+		k->famr = rp[0];
+		k->famw = rp[1];
+		rp[0] = rp[1] = -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, cin) == -1 ||
+	    setsockopt(cin[0], SOL_SOCKET, SO_PASSCRED, &one,
+	    sizeof(one)) == -1 || pipe2(p[0], O_CLOEXEC) == -1 ||
+	    pipe2(p[1], O_CLOEXEC) == -1 || pipe2(p[2], O_CLOEXEC) == -1 ||
+	    pipe2(rp, O_CLOEXEC) == -1)
+		goto fail;
+	ch[0] = cin[0];
+	ch[1] = p[0][0];
+	ch[2] = p[1][0];
+	ch[3] = p[2][0];
+	je[0] = cin[1];
+	je[1] = p[0][1];
+	je[2] = p[1][1];
+	je[3] = p[2][1];
+	k->cst = C_RUN;
+	k->t0 = mono_now();
+	k->deadline = k->t0 + k->p->time_limit + 30;
+	if ((mid = fork()) == -1)
+		goto fail;
+	if (mid == 0) {
+		if (fork() != 0)
+			_exit(0);
+		close(rp[0]);
+		member_main(k, &f, got, ch, je, rp[1]);
+	}
+	while (waitpid(mid, NULL, 0) == -1 && errno == EINTR)
+		;
+	for (i = 0; i < 4; i++)
+		close(ch[i]);
+	close(rp[1]);
+	close_quietly(&got[0]);
+	close_quietly(&got[1]);
+	k->fork_rp = rp[0];
+	memcpy(len, &n, 4);
+	if (write_timed(k->drv_in, len, 4, IO_TIMEOUT_MS) == -1 ||
+	    write_timed(k->drv_in, req, n, IO_TIMEOUT_MS) == -1 ||
+	    poll_one(k->drv_in, POLLOUT, IO_TIMEOUT_MS) == -1 ||
+	    fd_send(k->drv_in, "F", 1, je, 4) == -1) {
+		for (i = 0; i < 4; i++)
+			close(je[i]);
+		session_over(k, SESS_T_PROTOCOL);
+	}
+	for (i = 0; i < 4; i++)
+		close(je[i]);
+	return;
+fail:
+	log_warn("session fork");
+	close_quietly(&got[0]);
+	close_quietly(&got[1]);
+	for (i = 0; i < 2; i++) {
+		close_quietly(&cin[i]);
+		close_quietly(&rp[i]);
+	}
+	for (i = 0; i < 3; i++) {
+		close_quietly(&p[i][0]);
+		close_quietly(&p[i][1]);
+	}
+	k->cst = C_RUN;
+	reply(k, SESS_T_OK, NULL, 0);
+}
+
+/*
+ * The root's interpreter: at the driver's first word, init's only child.
+ * Known, a member's end can spare the jail; unknown, the session cannot
+ * fork.
+ */
+static int
+root_interpreter(const struct keeper *k)
+{
+	char	 path[96], buf[64];
+	ssize_t	 n;
+	long	 pid;
+	char	*e;
+	int	 fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children",
+	    (long)k->init, (long)k->init);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	pid = strtol(buf, &e, 10);
+	if (e == buf || pid <= 1 || (*e != ' ' && *e != '\n') ||
+	    strchr(e + 1, ' ') != NULL)
+		return -1;	/* not exactly one child */
+	return (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+}
+
 void
 keeper_main(const struct sess_params *p, struct jail_params *spec,
     const int *fds, sess_clone_fn clone_jail, void *arg)
@@ -766,6 +1216,7 @@ keeper_main(const struct sess_params *p, struct jail_params *spec,
 	k.setup = fds[SESS_FD_SETUP];
 	k.init = -1;
 	k.pidfd = k.ctl = k.work = k.cli = -1;
+	k.ipidfd = k.famr = k.famw = k.fork_rp = -1;
 	k.drv_in = k.drv_out = k.out = k.err = k.data = -1;
 	k.last_used = now_s();
 	buf_init(&k.obuf, (size_t)p->max_output);
@@ -781,8 +1232,12 @@ keeper_main(const struct sess_params *p, struct jail_params *spec,
 	sa.sa_handler = SIG_DFL;
 	(void)sigaction(SIGCHLD, &sa, NULL);	/* the zygote's NOCLDWAIT */
 
-	if (channel(&k.drv_in, &j_in, true) == -1 ||
-	    channel(&k.out, &j_out, false) == -1 ||
+	/* Requests on a stream socket: a fork's channels travel on it. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == -1)
+		setup_fail(&k, "request socket");
+	k.drv_in = sp[0];
+	j_in = sp[1];
+	if (channel(&k.out, &j_out, false) == -1 ||
 	    channel(&k.err, &j_err, false) == -1 ||
 	    channel(&k.drv_out, &j_drv, false) == -1 ||
 	    (spec->argv == NULL && channel(&k.data, &j_data, true) == -1) ||
@@ -798,9 +1253,11 @@ keeper_main(const struct sess_params *p, struct jail_params *spec,
 	spec->fds[JAIL_FD_DATA] = j_data;
 	spec->jaildir = p->jaildir;
 	spec->wait_go = true;
+	spec->keep_reaping = true;	/* init outlives a family's root */
 
 	if ((k.init = clone_jail(spec, arg)) <= 0)
 		setup_fail(&k, "clone");
+	k.family_init = k.init;
 	close(j_in);
 	close(j_out);
 	close(j_err);
@@ -842,6 +1299,7 @@ keeper_main(const struct sess_params *p, struct jail_params *spec,
 	(void)fcntl(k.out, F_SETFL, O_NONBLOCK);
 	(void)fcntl(k.err, F_SETFL, O_NONBLOCK);
 	(void)fcntl(k.listen, F_SETFL, O_NONBLOCK);
+	k.ipidfd = root_interpreter(&k);
 	memset(&m, 0, sizeof(m));
 	m.kind = SETUP_READY;
 	m.pid = k.init;

@@ -8,8 +8,12 @@
  *    On accept the keeper sends a banner (admin, busy); a busy keeper
  *    closes the connection after it, so a second caller never queues.
  *  - keeper <-> driver (the Python in the jail, boot.py): the driver
- *    reads requests on its fd 0 and writes replies on fd 3, each a
+ *    reads requests on its fd 0 (a stream socket: a fork's channels
+ *    arrive on it as SCM_RIGHTS) and writes replies on fd 3, each a
  *    uint32 length + JSON; its fds 1 and 2 are pipes the keeper drains.
+ *  - a fork: the parent's keeper forks the child's keeper, and the
+ *    parent's driver forks the child's interpreter in the same jail (a
+ *    family: one jail, one init, one cgroup; see keeper.c).
  *  - worker <-> keeper at creation: a SOCK_SEQPACKET pair (struct
  *    sess_setup): the keeper reports the jail's init (pidfd), the worker
  *    puts it in the session's cgroups (and maps its ids in exec mode),
@@ -33,7 +37,7 @@
 #include "jail/jail.h"
 
 #define SESS_MAGIC		0x53585950u	/* "PYXS" */
-#define SESS_VERSION		1		/* bump on any change below */
+#define SESS_VERSION		2		/* bump on any change below */
 #define SESS_FRAME_MAX		(64u << 20)	/* bytes after a header */
 
 /*
@@ -51,6 +55,8 @@ enum sess_op {
 	SESS_OP_INFO,		/* worker -> keeper: struct sess_info back */
 	SESS_OP_DELETE,		/* worker -> keeper: end the session */
 	SESS_OP_REPLY,		/* keeper -> worker: struct sess_result + bytes */
+	SESS_OP_FORK,		/* worker -> keeper: struct sess_fork, then one
+				   byte carrying the child's listen and slot fds */
 };
 
 /* sess_hdr.flags */
@@ -79,6 +85,7 @@ enum sess_end {			/* sess_result.term */
 #define SESS_R_OUT_TRUNC	0x02
 #define SESS_R_ERR_TRUNC	0x04
 #define SESS_R_OOM		0x08
+#define SESS_R_FORKED		0x10	/* FORK: the child's keeper is ready */
 
 struct sess_result {		/* then out, err, driver JSON */
 	uint32_t	 term;
@@ -131,6 +138,16 @@ struct sess_params {
 	uint32_t	 admin;
 	uint32_t	 setup_ms;		/* creation deadline */
 	uint32_t	 cpu_seconds;		/* the whole session's; 0: none */
+};
+
+/*
+ * A fork (SESS_OP_FORK): the new session's socket path (the worker made
+ * and bound it) and creation time. Its listen socket and slot lock follow
+ * as SCM_RIGHTS on one byte.
+ */
+struct sess_fork {
+	char		 sock_path[PATH_MAX];
+	int64_t		 created;
 };
 
 /* The creation dialog on the setup socket. */
