@@ -50,6 +50,7 @@
 #define CONNECT_TIMEOUT_MS	5000
 #define GRACE_MS		3000	/* after the interrupt, before a kill */
 #define SETUP_MS		120000	/* a session's start on a slow machine */
+#define DELETE_WAIT_S		15	/* a released session's teardown */
 
 static uint8_t	 sess_key[16];
 static bool	 have_key;
@@ -1296,6 +1297,23 @@ sess_get(struct exec_ctx *c, struct http_reply *rep, const char *id,
 	return PYX_OK;
 }
 
+/* Reads and drops what fd sends until its end closes or the deadline. */
+static void
+drain_until_closed(int fd, double end)
+{
+	struct pollfd	 p;
+	char		 buf[256];
+	double		 left;
+
+	while (fd >= 0 && (left = end - mono_now()) > 0) {
+		p = (struct pollfd){ fd, POLLIN, 0 };
+		if (poll(&p, 1, (int)(left * 1000) + 1) <= 0)
+			return;
+		if (read(fd, buf, sizeof(buf)) <= 0)
+			return;
+	}
+}
+
 static enum pyx_err
 sess_delete(struct exec_ctx *c, struct http_reply *rep, const char *id,
     size_t idlen)
@@ -1308,6 +1326,13 @@ sess_delete(struct exec_ctx *c, struct http_reply *rep, const char *id,
 		return e;
 	e = sess_call(c, &s, SESS_OP_DELETE, NULL, &r);
 	sreply_free(&r);
+	/*
+	 * The keeper answers, then tears the jail down and only then closes
+	 * its end: waiting for that end (bounded) makes the 200 mean what it
+	 * says, every process of the session gone.
+	 */
+	if (e == PYX_OK)
+		drain_until_closed(s.fd, mono_now() + DELETE_WAIT_S);
 	sconn_close(&s);
 	if (e != PYX_OK)
 		return e;
