@@ -658,6 +658,48 @@ repl_evaluate(struct cctx *x)
 	sub_free(&s);
 }
 
+static int	uuid4(char *, size_t);
+
+/* A fork of the client's session, live state and files, under a new id. */
+static void
+repl_fork(struct cctx *x)
+{
+	const char	*id;
+	char		 nid[SESS_ID_LEN + 1], base[64], uri[128];
+	char		 newid[40], cnid[SESS_ID_LEN + 1], cbase[64];
+	struct sub	 s;
+	double		 end = mono_now() + x->w->cfg.time_limit_seconds + 5;
+
+	if ((id = field(x, "id")) == NULL)
+		return;
+	if (!repl_session(x, id, nid, base, sizeof(base)))
+		return;
+	if (uuid4(newid, sizeof(newid)) == -1 ||
+	    !native_of(x, "repl", newid, cnid, cbase, sizeof(cbase))) {
+		fail(x, 500, "Internal Server Error");
+		return;
+	}
+	snprintf(uri, sizeof(uri), "%s/fork", base);
+	for (;;) {
+		sub_call(x, "POST", uri, NULL, NULL, 0, cnid, &s);
+		if (s.status != 409 || strcmp(err_type(&s), "SessionBusy") != 0 ||
+		    mono_now() > end)
+			break;
+		sub_free(&s);
+		usleep(BUSY_WAIT_MS * 1000);
+	}
+	if (s.status == 201) {
+		x->status = 200;
+		x->out = json_object_new_object();
+		json_object_object_add(x->out, "new_id",
+		    json_object_new_string(newid));
+	} else if (s.status == 404)
+		fail(x, 404, "Session to fork not found");
+	else
+		pass_error(x, &s);
+	sub_free(&s);
+}
+
 static void
 repl_route(struct cctx *x, const char *rest)
 {
@@ -697,8 +739,7 @@ repl_route(struct cctx *x, const char *rest)
 	else if (strcmp(rest, "/evaluate_code") == 0)
 		repl_evaluate(x);
 	else if (strcmp(rest, "/fork_session") == 0)
-		fail(x, 501, "Forking a session is not available on this "
-		    "server yet.");
+		repl_fork(x);
 	else
 		fail(x, 404, "Not Found");
 }

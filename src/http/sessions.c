@@ -1084,6 +1084,7 @@ sess_fork(struct exec_ctx *c, struct http_reply *rep, const char *id,
 	int			 slot, fds[2];
 	uint64_t		 left;
 	bool			 keyed;
+	const char		*chosen;
 	enum pyx_err		 e;
 	double			 end;
 	time_t			 now;
@@ -1143,7 +1144,12 @@ sess_fork(struct exec_ctx *c, struct http_reply *rep, const char *id,
 		sconn_close(&s);
 		return e;
 	}
-	if (sess_id_new(nid, sizeof(nid)) == -1)
+	/* A compat route's fork names its child (sess_compat_id). */
+	if ((chosen = c->http->session_id) != NULL) {
+		if (!sess_id_valid(chosen, strlen(chosen)))
+			goto internal;
+		strlcpy(nid, chosen, sizeof(nid));
+	} else if (sess_id_new(nid, sizeof(nid)) == -1)
 		goto internal;
 	memset(&f, 0, sizeof(f));
 	memset(&sun, 0, sizeof(sun));
@@ -1152,8 +1158,11 @@ sess_fork(struct exec_ctx *c, struct http_reply *rep, const char *id,
 		goto internal;
 	strlcpy(sun.sun_path, f.sock_path, sizeof(sun.sun_path));
 	if ((lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
-	    chmod(f.sock_path, 0600) == -1 || listen(lfd, 64) == -1) {
+	    bind_session(cfg, lfd, &sun, chosen != NULL) == -1) {
+		log_warn("session socket %s", f.sock_path);
+		goto internal;
+	}
+	if (chmod(f.sock_path, 0600) == -1) {
 		log_warn("session socket %s", f.sock_path);
 		(void)unlink(f.sock_path);
 		goto internal;

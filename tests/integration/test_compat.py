@@ -73,6 +73,28 @@ async def _repl_readme(s):
                  k['input']) for k in doc['case_results']] == \
             [(0, True, 3, 3, None, 'a=1, b=2'),
              (1, True, 10, 10, None, 'a=5, b=5')], doc
+        # 5. Fork a session: a new id with the files, then independent.
+        r = await c.post(REPL + '/fork_session', json={'id': sid})
+        assert r.status_code == 200, r.text
+        new = r.json()['new_id']
+        assert set(r.json()) == {'new_id'} and new != sid
+        assert str(uuid.UUID(new)) == new
+        r = await c.get(REPL + '/read_file',
+                        params={'id': new, 'rel_path': 'example.py'})
+        assert r.json()['content'] == "print('Hello, World!')", r.text
+        r = await c.post(REPL + '/write_file', json={
+            'id': new, 'rel_path': 'only_child.txt', 'content': 'c'})
+        assert r.status_code == 200
+        r = await c.get(REPL + '/read_file',
+                        params={'id': sid, 'rel_path': 'only_child.txt'})
+        assert r.status_code == 404, r.text
+        r = await c.post(REPL + '/run', json={'id': new,
+                                              'cmd': 'python example.py'})
+        assert r.json()['stdout'] == 'Hello, World!\n', r.text
+        r = await c.post(REPL + '/fork_session',
+                         json={'id': str(uuid.uuid4())})
+        assert r.status_code == 404 and \
+            r.json() == {'detail': 'Session to fork not found'}, r.text
     return sid
 
 
