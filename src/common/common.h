@@ -166,6 +166,7 @@ void	 close_quietly(int *);
 int	 read_file_limited(const char *, char **, size_t *, size_t);
 double	 mono_now(void);
 bool	 ct_equal(const void *, const void *, size_t);
+int	 hex_digit(int);
 bool	 pid_gone(pid_t);
 
 /*

@@ -210,18 +210,6 @@ sb_cp(struct lp *p, struct sb *b, unsigned long cp)
 	return 0;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* One escape after a backslash (p->pos is past the backslash). */
 static int
 escape(struct lp *p, struct sb *b)
@@ -249,7 +237,7 @@ escape(struct lp *p, struct sb *b)
 	if (c == 'x' || c == 'u' || c == 'U') {
 		ndig = c == 'x' ? 2 : c == 'u' ? 4 : 8;
 		for (i = 0; i < ndig; i++) {
-			if ((h = hexval(peek(p))) == -1)
+			if ((h = hex_digit(peek(p))) == -1)
 				return fail(p, "truncated \\%c escape", c);
 			cp = cp * 16 + (unsigned long)h;
 			p->pos++;
@@ -366,12 +354,12 @@ digits(struct lp *p, struct sb *out, int base)
 	for (;;) {
 		c = peek(p);
 		if (c == '_' && n > 0 && p->pos + 1 < p->n &&
-		    hexval(p->s[p->pos + 1]) >= 0 &&
-		    hexval(p->s[p->pos + 1]) < base) {
+		    hex_digit(p->s[p->pos + 1]) >= 0 &&
+		    hex_digit(p->s[p->pos + 1]) < base) {
 			p->pos++;
 			continue;
 		}
-		if (c == -1 || hexval(c) < 0 || hexval(c) >= base)
+		if (c == -1 || hex_digit(c) < 0 || hex_digit(c) >= base)
 			return n;
 		sb_add(out, &p->s[p->pos++], 1);
 		if (++n > PYLIT_INT_DIGITS)

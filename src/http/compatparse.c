@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/common.h"
 #include "http/compat.h"
 
 /*
@@ -123,18 +124,6 @@ compat_norm_path(const char *in, char *out, size_t outlen)
 }
 
 
-static int
-hexdig(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* The query's value of key, percent- and '+'-decoded, into out. */
 bool
 compat_query_get(const char *q, const char *key, char *out, size_t outlen)
@@ -155,8 +144,8 @@ compat_query_get(const char *q, const char *key, char *out, size_t outlen)
 				if (*p == '+')
 					out[o++] = ' ';
 				else if (*p == '%' && e - p >= 3 &&
-				    (hi = hexdig(p[1])) >= 0 &&
-				    (lo = hexdig(p[2])) >= 0) {
+				    (hi = hex_digit(p[1])) >= 0 &&
+				    (lo = hex_digit(p[2])) >= 0) {
 					out[o++] = (char)(hi << 4 | lo);
 					p += 2;
 				} else

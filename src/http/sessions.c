@@ -1632,18 +1632,6 @@ sess_exec(struct exec_ctx *c, const char *id, size_t idlen, bool run)
 
 /* ---- files ---- */
 
-static int
-hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes a path from the URI and checks it as a file name. */
 static enum pyx_err
 file_path(struct exec_ctx *c, const char *in, char *out, size_t outlen)
@@ -1656,7 +1644,7 @@ file_path(struct exec_ctx *c, const char *in, char *out, size_t outlen)
 		if (o + 1 >= outlen)
 			return ctx_fail(c, PYX_E_VALIDATION, "The path is too long.");
 		if (*in == '%') {
-			if ((hi = hexval(in[1])) < 0 || (lo = hexval(in[2])) < 0)
+			if ((hi = hex_digit(in[1])) < 0 || (lo = hex_digit(in[2])) < 0)
 				return ctx_fail(c, PYX_E_VALIDATION, "The path "
 				    "has a bad percent escape.");
 			out[o++] = (char)(hi << 4 | lo);
