@@ -13,7 +13,8 @@ state directory on a small tmpfs of its own so that it can be filled.
 Traffic: hello world, numpy, attachments and return files, stdin, invalid
 requests (bad JSON, unknown fields), syntax errors, forbidden imports,
 timeouts, memory bombs over several processes, fork bombs, output floods,
-from admin and public callers (public ones from 40 addresses through
+sessions (created, two cells of which the second reads the first's
+variable and file, deleted: see SessionFlow), from admin and public callers (public ones from 40 addresses through
 X-Forwarded-For, so the rate limits are met too). Every request carries a
 unique token, and its answer is checked against what that request must
 produce (content, not just status): stdout, files, termination, error
@@ -23,7 +24,8 @@ Anything else is WRONG (another request's output, a wrong answer, a 500)
 or LOST (no answer, a dropped connection, a hang past the run's limit).
 
 Faults, one every --fault-every seconds on average: SIGKILL a worker,
-SIGKILL a zygote, fill the state directory's file system for a while, hold
+SIGKILL a zygote (never a session's keeper: sessions must outlive the
+pool's faults), fill the state directory's file system for a while, hold
 an exclusive lock on the rate-limit database for a while, corrupt it (then
 restore it, as an operator would), SIGKILL the whole pool at once (the
 pool restarts, as multiwatch and systemd restart it).
@@ -267,6 +269,13 @@ MIX = [
 ]
 
 
+# Sessions: one flow of several requests (create, two cells of which the
+# second needs the first's variable and file, delete), chosen like a kind.
+SESSION_WEIGHT = 5
+REFUSALS = ('ServerBusy', 'ServiceUnavailable', 'SandboxUnavailable',
+            'RateLimitExceeded')
+
+
 class Tally:
     def __init__(self):
         self.lock = threading.Lock()
@@ -305,15 +314,168 @@ def charged(status, doc):
                                    'TimeoutError')
 
 
+class SessionFlow:
+    """One session's life as a client sees it, every answer checked.
+
+    Faults strike the pool, never a keeper, so a session must outlive
+    them: a 404 SessionNotFound for a live session is WRONG. A call cut
+    by a worker's death (nginx's 503, or a dropped connection) may still
+    be running in the session: the next call may then meet 409
+    SessionBusy, retried; and a DELETE cut that way may have done its
+    work: a 404 after it is right."""
+
+    def __init__(self, stack, tally, rnd, conn):
+        self.stack, self.tally, self.rnd, self.conn = stack, tally, rnd, conn
+        self.requests = 0
+
+    def call(self, kind, method, path, payload, ip):
+        """(status, hdrs, doc), or None when the answer was lost."""
+        headers = {'Content-Type': 'application/json'}
+        if ip:
+            headers['X-Forwarded-For'] = ip
+        body = json.dumps(payload).encode() if payload is not None else None
+        self.requests += 1
+        t0 = time.monotonic()
+        try:
+            if self.conn is None:
+                self.conn = self.stack.connection(timeout=60)
+            self.conn.request(method, path, body=body, headers=headers)
+            r = self.conn.getresponse()
+            raw = r.read()
+            hdrs = {k.lower(): v for k, v in r.getheaders()}
+            if hdrs.get('connection', '').lower() == 'close':
+                self.conn.close()
+                self.conn = None
+        except (OSError, http.client.HTTPException) as e:
+            if self.conn is not None:
+                self.conn.close()
+                self.conn = None
+            with self.tally.lock:
+                self.tally.n += 1
+                self.tally.by_kind[kind] += 1
+                self.tally.lost.append('%s: %s after %.1fs' % (
+                    kind, e.__class__.__name__, time.monotonic() - t0))
+                if ip:
+                    self.tally.maybe[ip] += 1
+            return None
+        self.lat = time.monotonic() - t0
+        try:
+            doc = json.loads(raw)
+        except ValueError:
+            doc = None
+        with self.tally.lock:
+            self.tally.n += 1
+            self.tally.by_kind[kind] += 1
+        return r.status, hdrs, doc
+
+    def refused(self, ans, ip, busy_ok=False):
+        """A documented refusal (counted), or False."""
+        st, hdrs, doc = ans
+        t = (doc or {}).get('error_details', {}).get('type')
+        ok = (st in (503, 429) and t in REFUSALS and hdrs.get('retry-after')) \
+            or (busy_ok and st == 409 and t == 'SessionBusy')
+        if ok:
+            with self.tally.lock:
+                self.tally.refused['%d %s' % (st, t)] += 1
+                # A worker that died mid-call may have charged it; so may
+                # a cell that was still running (409).
+                if ip and (t == 'ServiceUnavailable' or st == 409):
+                    self.tally.maybe[ip] += 1
+        return bool(ok)
+
+    def verdict(self, why, ip, charged_now):
+        with self.tally.lock:
+            if why is not None:
+                self.tally.wrong.append(why[:600])
+                if len(self.tally.wrong) <= 30:
+                    print('WRONG', why[:600], flush=True)
+            else:
+                self.tally.ok += 1
+                self.tally.lat_ok.append(self.lat)
+                if ip and charged_now:
+                    self.tally.charged[ip] += 1
+
+    def attempt(self, kind, method, path, payload, ip, check, charged_now):
+        """Up to 4 tries while refused. Returns 'ok', 'cut' (refused by a
+        worker's death or lost: may have happened) or 'no'."""
+        cut = False
+        for _ in range(4):
+            ans = self.call(kind, method, path, payload, ip)
+            if ans is None:
+                cut = True
+            elif self.refused(ans, ip, busy_ok=cut):
+                t = (ans[2] or {}).get('error_details', {}).get('type')
+                cut = cut or t == 'ServiceUnavailable'
+            else:
+                why = check(*ans, cut)
+                self.verdict(why, ip, charged_now)
+                return 'ok' if why is None else 'no'
+            time.sleep(self.rnd.uniform(0.05, 0.3))
+        return 'cut' if cut else 'no'
+
+    def run(self, tok, admin, ip):
+        extra = {'api_key': self.stack.admin_key} if admin else {}
+        sid = []
+
+        def created(st, hdrs, doc, cut):
+            if st != 201 or not isinstance((doc or {}).get('session_id'),
+                                           str):
+                return 'session create: %s %s' % (st, doc)
+            sid.append(doc['session_id'])
+        if self.attempt('session-create', 'POST', '/sessions', dict(extra),
+                        ip, created, True) != 'ok':
+            return              # refused, or a session nobody can name
+        base = '/sessions/' + sid[0]
+        cell1 = dict(extra, code='x = %r\nopen("f", "w").write(x)\n'
+                     'print(x)\n' % tok)
+
+        def first(st, hdrs, doc, cut):
+            ed = exec_ok(doc)
+            if st != 200 or ed is None or ed.get('stdout') != tok + '\n' or \
+                    ed.get('error') is not None or \
+                    ed.get('session_alive') is not True:
+                return 'session cell 1: %s %s' % (st, doc)
+
+        def second(st, hdrs, doc, cut):
+            ed = exec_ok(doc)
+            if st != 200 or ed is None or \
+                    ed.get('result') != repr(tok + tok) or \
+                    ed.get('error') is not None:
+                return 'session cell 2: %s %s' % (st, doc)
+        if self.attempt('session-cell', 'POST', base + '/execute', cell1, ip,
+                        first, True) == 'ok':
+            self.attempt('session-cell', 'POST', base + '/execute',
+                         dict(extra, code='x + open("f").read()'), ip,
+                         second, True)
+
+        def deleted(st, hdrs, doc, cut):
+            t = (doc or {}).get('error_details', {}).get('type')
+            if st == 200 or (cut and st == 404 and t == 'SessionNotFound'):
+                return None
+            return 'session delete: %s %s' % (st, doc)
+        self.attempt('session-delete', 'DELETE', base, None, ip, deleted,
+                     False)
+
+
 def client(stack, tally, rnd, deadline_n, counter, lock):
     conn = None
-    total = sum(w for w, _, _ in MIX)
+    total = sum(w for w, _, _ in MIX) + SESSION_WEIGHT
     while True:
         with lock:
             if counter[0] >= deadline_n:
                 return
             counter[0] += 1
         x = rnd.randrange(total)
+        if x < SESSION_WEIGHT:
+            admin = rnd.random() < 0.5
+            flow = SessionFlow(stack, tally, rnd, conn)
+            flow.run('tok' + secrets.token_hex(8), admin,
+                     None if admin else rnd.choice(PUBLIC_IPS))
+            conn = flow.conn
+            with lock:
+                counter[0] += flow.requests - 1
+            continue
+        x -= SESSION_WEIGHT
         for w, kind, build in MIX:
             if x < w:
                 break
@@ -407,7 +569,10 @@ def client(stack, tally, rnd, deadline_n, counter, lock):
 
 # -- faults ---------------------------------------------------------------------
 def stack_pids(stack, name):
-    """Pids of processes called name in the stack's process tree."""
+    """Pids of processes called name in the stack's process tree. Never a
+    session's keeper (a copy of the zygote or of a worker): the faults
+    strike the pool, which sessions must outlive; a keeper killed is a
+    session lost by design (test_sessions_keeper_kill)."""
     root = stack.procs[0].pid     # spawn-fcgi, which execs multiwatch
     kids = collections.defaultdict(list)
     comm = {}
@@ -421,6 +586,8 @@ def stack_pids(stack, name):
             ppid = int(s[s.rindex(')') + 2:].split()[1])
         except (OSError, ValueError):
             continue
+        if int(s[s.rindex(')') + 2:].split()[3]) == int(p):
+            c = 'keeper'    # a session leader: a session's keeper (setsid)
         kids[ppid].append(int(p))
         comm[int(p)] = c
     out, todo = [], [root]
@@ -660,7 +827,10 @@ def main():
         'mode': a.mode, 'time_limit_seconds': TIME_LIMIT,
         'memory_limit_mb': MEM_MB, 'max_processes': MAX_PROCS,
         'rate_limit_per_minute': 60, 'daily_quota': 10 ** 8,
-        'max_concurrent': 6, 'state_dir': statedir},
+        'max_concurrent': 6, 'state_dir': statedir,
+        # A session whose creation was cut (its id never reached us) or
+        # whose DELETE kept being refused ends by itself, soon.
+        'session_idle_seconds': 60},
         workers=a.workers, admin_key='soak-' + secrets.token_hex(16))
     report = {}
     t_start = time.monotonic()

@@ -257,6 +257,33 @@ set_hostname(struct jail *j)
 	return sethostname("sandbox", 7);
 }
 
+/*
+ * Again, now that init has its ids: the kernel clears the parent-death
+ * signal whenever a process's uid or gid changes (root.c's setresuid),
+ * and without it a worker killed mid-run would leave the script running
+ * until it ended by itself, unsupervised. If the parent (worker or
+ * keeper) died before this point, the signal is never sent: the control
+ * socket's far end, which only the parent holds, has hung up by then.
+ */
+static int
+die_with_parent_again(struct jail *j)
+{
+	struct pollfd	 pfd;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == -1)
+		return -1;
+	pfd.fd = j->ctl;
+	pfd.events = POLLRDHUP;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) == -1)
+		return -1;
+	if (pfd.revents & (POLLHUP | POLLRDHUP | POLLERR)) {
+		errno = EPIPE;
+		return -1;
+	}
+	return 0;
+}
+
 /* Hands the worker an O_PATH fd of /work, for the return files. */
 static int
 send_ready(struct jail *j)
@@ -331,6 +358,7 @@ static const struct jail_step enter_steps[] = {
 
 /* Then, with the root in place (root.c), before Python exists. */
 static const struct jail_step seal_steps[] = {
+	{ "PR_SET_PDEATHSIG after the uid change", die_with_parent_again },
 	{ "sethostname", set_hostname },
 	{ "send workspace fd", send_ready },
 	{ "setrlimit NPROC", limit_processes },
@@ -430,10 +458,13 @@ __attribute__((noreturn)) static void
 become_thin(struct jail *j, pid_t py)
 {
 	char		 path[32], pid[16];
-	char		 name[] = "pyexec-init";
-	char *const	 argv[] = { name, pid, NULL };
+	char		 name[] = "pyexec-init", keep[] = "keep";
+	char		*argv[] = { name, pid, NULL, NULL };
 	char *const	 envp[] = { NULL };
 
+	/* A session's: it reaps on after Python, like reap_session(). */
+	if (j->p->keep_reaping)
+		argv[2] = keep;
 	j->detail = NULL;
 	if (fmt_path_uint(path, sizeof(path), "/proc/self/fd/",
 	    JAIL_THIN_FD) == NULL ||
@@ -455,8 +486,8 @@ on_child(int sig)
  * A session's init (keep_reaping): Python's exit is reported, but init
  * lives on, reaping, because forks of the session (children of init) may
  * outlive it; it ends when its keeper does, which it sees as the end of
- * the control socket (the keeper holds it for life). PR_SET_PDEATHSIG
- * alone cannot be relied on here: the uid change in root.c clears it.
+ * the control socket (the keeper holds it for life), or sooner by the
+ * parent-death signal re-armed after the uid change.
  * SIGCHLD is blocked but while waiting in ppoll, so no child's end is
  * missed between a reap and the wait.
  */
@@ -545,12 +576,12 @@ jail_enter(const struct jail_params *p, bool *admin)
 		jail_fail(&j, "seccomp");
 	/*
 	 * A session's init keeps reaping after Python (its forks are init's
-	 * children): it stays the full init, never the thin one, which ends
-	 * with Python.
+	 * children): the thin init's "keep" mode, or reap_session() where
+	 * there is no thin image (exec mode).
 	 */
-	if (p->keep_reaping)
-		reap_session(&j, py);
 	if (p->thin)
 		become_thin(&j, py);
+	if (p->keep_reaping)
+		reap_session(&j, py);
 	reap(&j, py);
 }

@@ -14,15 +14,23 @@
  * script's seccomp filter, PR_SET_DEATHSIG, non-dumpable (its image is
  * unreadable to it, so the kernel keeps it so across the exec), and
  * exactly one open descriptor, the control socket at JAIL_THIN_CTL.
- * argv[1] is the Python child's pid.
+ * argv[1] is the Python child's pid; argv[2], if present, is "keep": the
+ * jail is a session's.
  *
  * What it does: makes itself non-dumpable again (belt and braces: the
  * kernel already did, unless fs.suid_dumpable is 1), narrows its seccomp
- * filter to the three calls it still makes, then reaps every process of
- * the namespace until Python's own exit, which it reports (CTL_EXIT, as
+ * filter to the calls it still makes, then reaps every process of the
+ * namespace until Python's own exit, which it reports (CTL_EXIT, as
  * init.c's fat reaper did) before exiting, which kills whatever is left.
+ * A session's init instead reaps on after that report, because forks of
+ * the session (reparented to it) may outlive the first interpreter; once
+ * it has no child left, none can appear (every process of the namespace
+ * descends from it), and it waits for the end of the control socket,
+ * i.e. its keeper's. While it has children it cannot watch the socket:
+ * then the parent-death signal (re-armed by init.c after the uid change)
+ * ends it with its keeper.
  * It parses nothing but its own argv and trusts nothing the script does:
- * the only input is wait4's.
+ * its inputs are wait4's and, for a session, the length of a read.
  */
 #include "config.h"
 
@@ -167,11 +175,11 @@ parse_pid(const char *s)
 
 /*
  * Stacked on the script's filter (seccomp filters only ever add): wait4,
- * write, exit_group and exit, on this architecture only; anything else
- * kills it.
+ * write, exit_group and exit, and read for a session's, on this
+ * architecture only; anything else kills it.
  */
 static long
-narrow_filter(void)
+narrow_filter(int keep)
 {
 	struct sock_filter f[] = {
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
@@ -180,10 +188,13 @@ narrow_filter(void)
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
 		    offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_wait4, 4, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_write, 3, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_exit_group, 2, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_exit, 1, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_wait4, 5, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_write, 4, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_exit_group, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_exit, 2, 0),
+		/* A run's init: write again, i.e. no fifth call. */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+		    keep ? SYS_read : SYS_write, 1, 0),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
@@ -191,6 +202,24 @@ narrow_filter(void)
 
 	return sys5(SYS_prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
 	    (long)&prog, 0, 0);
+}
+
+/*
+ * A session's init without children: only the end of the control socket
+ * (the keeper holds it for life) or a signal ends it. Nothing is sent to
+ * init after the go; anything that is, is read and dropped.
+ */
+__attribute__((noreturn)) static void
+wait_for_keeper(void)
+{
+	char	 buf[sizeof(struct ctl_msg)];
+	long	 r;
+
+	for (;;) {
+		r = sys5(SYS_read, JAIL_THIN_CTL, (long)buf, sizeof(buf), 0, 0);
+		if (r == 0 || (r < 0 && r != -EINTR))
+			sys_exit(0);	/* kills the namespace */
+	}
 }
 
 __attribute__((noreturn, used)) void thin_main(long *);
@@ -202,29 +231,37 @@ thin_main(long *sp)
 	struct ctl_msg	 m;
 	struct rusage	 ru;
 	long		 py, w, r;
-	int		 st;
+	int		 st, keep;
 
 	if ((r = sys5(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0)) < 0)
 		fail("PR_SET_DUMPABLE", r);
 	/* Exec'd as /proc/self/fd/N, it would show up in ps as "N". */
 	(void)sys5(SYS_prctl, PR_SET_NAME, (long)"pyexec-init", 0, 0, 0);
-	if (sp[0] != 2 || (py = parse_pid(argv[1])) == -1)
+	keep = sp[0] == 3 && argv[2][0] == 'k' && argv[2][1] == 'e' &&
+	    argv[2][2] == 'e' && argv[2][3] == 'p' && argv[2][4] == '\0';
+	if ((sp[0] != 2 && !keep) || (py = parse_pid(argv[1])) == -1)
 		fail("usage", -EINVAL);
-	if ((r = narrow_filter()) < 0)
+	if ((r = narrow_filter(keep)) < 0)
 		fail("seccomp", r);
 	for (;;) {
 		w = sys5(SYS_wait4, -1, (long)&st, 0, (long)&ru, 0);
 		if (w == -EINTR)
 			continue;
+		if (w == -ECHILD && keep && py == -1)
+			wait_for_keeper();
 		if (w < 0)
 			fail("wait4", w);
 		if (w != py)
-			continue;	/* an orphan the script left: reaped */
+			continue;	/* an orphan, or a fork: reaped */
 		memset(&m, 0, sizeof(m));
 		m.type = CTL_EXIT;
 		m.wstatus = st;
 		m.ru = ru;
 		report(&m);
+		if (keep) {
+			py = -1;	/* its forks may live on */
+			continue;
+		}
 		/* PID 1's exit kills every process left in the namespace. */
 		sys_exit(0);
 	}

@@ -86,3 +86,76 @@ def test_jail_init_is_thin(s):
     # uid's (the kernel's task_dump_owner()).
     assert mode & 0o7777 == 0o111, oct(mode)
     assert owner == 0, 'init is dumpable: /proc/%d owned by %d' % (pid, owner)
+
+
+def session_inits():
+    """pid -> VmRSS kB of each thin init whose parent is a session keeper
+    (a session leader: the keeper setsid()s)."""
+    out = {}
+    for d in os.listdir('/proc'):
+        if not d.isdigit():
+            continue
+        try:
+            comm, ppid = stat_fields(int(d))
+            with open('/proc/%d/stat' % ppid) as f:
+                ps = f.read()
+            if comm == 'pyexec-init' and \
+                    int(ps[ps.rindex(')') + 2:].split()[3]) == ppid:
+                out[int(d)] = vm_rss_kb(int(d))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def zombies_of(pid):
+    out = []
+    for d in os.listdir('/proc'):
+        try:
+            with open('/proc/%s/stat' % d) as f:
+                st = f.read()
+            fields = st[st.rindex(')') + 2:].split()
+            if fields[0] == 'Z' and int(fields[1]) == pid:
+                out.append(int(d))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def test_session_init_is_thin(s):
+    """A session's init is the thin one too (its "keep" mode): it reaps
+    what the session leaves, outlives nothing of the session's, and ends
+    with it."""
+    from sess_helpers import cell, create, delete
+    before = set(session_inits())
+    sid = create(s)
+    assert cell(s, sid, '1+1')['result'] == '2'
+    mine = {p: rss for p, rss in session_inits().items() if p not in before}
+    assert len(mine) == 1, (mine, before)
+    (init, rss), = mine.items()
+    zrss = max(vm_rss_kb(int(d)) for d in os.listdir('/proc')
+               if d.isdigit() and _comm(int(d)) == 'pyexec-zygote')
+    assert rss * 5 < zrss, 'session init VmRSS %d kB, zygote %d kB' % (
+        rss, zrss)
+    # Orphans of a cell (a double fork) become init's children: reaped.
+    ed = cell(s, sid, 'import os\nfor i in range(5):\n'
+                      '    if os.fork() == 0:\n'
+                      '        if os.fork() != 0:\n'
+                      '            os._exit(0)\n'
+                      '        os._exit(0)\n'
+                      '    os.waitpid(-1, 0)\n'
+                      'x = 7')
+    assert ed['error'] is None, ed
+    deadline = time.monotonic() + s.slack()
+    while zombies_of(init) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not zombies_of(init), 'unreaped: %s' % zombies_of(init)
+    assert cell(s, sid, 'x * 6')['result'] == '42'
+    assert delete(s, sid)[0] == 200
+    assert not os.path.exists('/proc/%d' % init)
+
+
+def _comm(pid):
+    try:
+        return stat_fields(pid)[0]
+    except (OSError, ValueError):
+        return ''

@@ -29,6 +29,20 @@ def _jail_inits():
     return out
 
 
+def _started(init):
+    """Has init's child, the script, renamed itself "started"?"""
+    try:
+        with open('/proc/%d/task/%d/children' % (init, init)) as f:
+            kids = f.read().split()
+        for k in kids:
+            with open('/proc/%s/comm' % k) as f:
+                if f.read().strip() == 'started':
+                    return True
+    except OSError:
+        pass
+    return False
+
+
 def _stack_workers(s):
     pids = set(int(p) for p in re.findall(r'\[(\d+)\]: worker ready',
                                           s.worker_log_text()))
@@ -40,18 +54,26 @@ def test_worker_killed_mid_run_leaves_nothing(s):
     ok(s.execute({'code': 'pass'}))
     workers = _stack_workers(s)
     res = {}
-    code = 'import time\nprint("x", flush=True)\ntime.sleep(30)\n'
+    # Sleeps far past the test: only the worker's death can end it early.
+    # Its name says when it runs (in zygote mode the code arrives after
+    # the fork, on a stream from the worker).
+    code = ('import time\nopen("/proc/self/comm", "w").write("started")\n'
+            'print("x", flush=True)\ntime.sleep(600)\n')
     t = threading.Thread(target=lambda: res.update(r=s.execute(
         {'code': code, 'api_key': s.admin_key}, timeout=120)))
     t.start()
-    victim, deadline = None, time.monotonic() + 60
+    victim, init, deadline = None, None, time.monotonic() + 60
     while victim is None and time.monotonic() < deadline:
         # The jail is the worker's child in both modes.
-        for init, parent in _jail_inits().items():
+        for pid, parent in _jail_inits().items():
             if parent in workers:
-                victim = parent
+                victim, init = parent, pid
         time.sleep(0.01)
     assert victim, 'no jail of this stack appeared'
+    # Past the jail's set-up (its uid change among it): the script runs.
+    while time.monotonic() < deadline and not _started(init):
+        time.sleep(0.01)
+    assert _started(init), 'the jail never started its script'
     left = [n for n in os.listdir(jails) if n.startswith('jail.%d.' % victim)]
     assert left, os.listdir(jails)      # the run's mount point, named for it
     os.kill(victim, signal.SIGKILL)
@@ -67,5 +89,11 @@ def test_worker_killed_mid_run_leaves_nothing(s):
     assert not any(n.startswith('jail.%d.' % victim) for n in os.listdir(jails)), \
         os.listdir(jails)
     assert victim not in _jail_inits().values()
+    # The run dies with its worker (the parent-death signal, re-armed after
+    # the jail's uid change), not when the script ends by itself.
+    deadline = time.monotonic() + s.slack()
+    while time.monotonic() < deadline and init in _jail_inits():
+        time.sleep(0.1)
+    assert init not in _jail_inits(), 'the jail outlived its worker'
     d = ok(s.execute({'code': 'print("after")'}))
     assert d['stdout'] == 'after\n'
