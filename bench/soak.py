@@ -276,6 +276,9 @@ REFUSALS = ('ServerBusy', 'ServiceUnavailable', 'SandboxUnavailable',
             'RateLimitExceeded')
 
 
+STOP = threading.Event()     # the run was interrupted
+
+
 class Tally:
     def __init__(self):
         self.lock = threading.Lock()
@@ -462,7 +465,7 @@ def client(stack, tally, rnd, deadline_n, counter, lock):
     total = sum(w for w, _, _ in MIX) + SESSION_WEIGHT
     while True:
         with lock:
-            if counter[0] >= deadline_n:
+            if counter[0] >= deadline_n or STOP.is_set():
                 return
             counter[0] += 1
         x = rnd.randrange(total)
@@ -872,6 +875,12 @@ def main():
         counters = check_counters(os.path.join(statedir, 'ratelimit.sqlite'),
                                   tally, faults.done['corrupt'])
     finally:
+        # Interrupted (SIGTERM): no client may go on against a stopped
+        # stack, nor a fault strike while it stops.
+        STOP.set()
+        if faults is not None:
+            faults.stop.set()
+            faults.join()
         stack.stop()
         left = jail_left + leftovers(stack, stack.base or '',
                                      getattr(stack, 'cgroups', []))
