@@ -764,14 +764,27 @@ setup_dialog(struct exec_ctx *c, int setup, int slot)
 	pid_t			 pid;
 	enum pyx_err		 e = PYX_E_SANDBOX;
 
+	memset(&m, 0, sizeof(m));
+	n = -1;
 	if (poll(&p, 1, SETUP_MS) != 1 ||
 	    (n = fd_recv(setup, &m, sizeof(m), got, 2, &ngot, 0)) !=
 	    (ssize_t)sizeof(m) || m.kind != SETUP_INIT || ngot < 1) {
 		m.text[sizeof(m.text) - 1] = '\0';
 		log_warnx("session keeper: no jail (%s)", ngot == 0 &&
-		    m.kind == SETUP_FAIL ? m.text : "no report");
+		    m.kind == SETUP_FAIL ? m.text : n == 0 ? "it ended" :
+		    "no report");
 		while (ngot > 0)
 			close(got[--ngot]);
+		/*
+		 * The keeper ended without a word: killed before its jail
+		 * existed (with the zygote that forked it, or by the OOM
+		 * killer). Nothing of the session ran; the truth is "retry",
+		 * as for a run whose zygote died while starting it.
+		 */
+		if (n == 0) {
+			c->retry_after = 1;
+			return PYX_E_RESTARTING;
+		}
 		return PYX_E_SANDBOX;
 	}
 	pidfd = got[0];
