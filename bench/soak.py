@@ -593,10 +593,17 @@ def stack_pids(stack, name):
             c = 'keeper'    # a session leader: a session's keeper (setsid)
         kids[ppid].append(int(p))
         comm[int(p)] = c
+    # Where the real ones sit: a worker is multiwatch's child, a zygote a
+    # worker's. A keeper between its fork and its setsid is a copy with
+    # the same name one level further down: never a target.
+    workers = set(kids.get(root, []))
+    where = workers if name == 'pyexec-fcgi' else \
+        {k for w in workers for k in kids.get(w, [])}
     out, todo = [], [root]
     while todo:
         p = todo.pop()
-        if comm.get(p, '').startswith(name) and not in_jail(p):
+        if comm.get(p, '').startswith(name) and p in where and \
+                not in_jail(p):
             out.append(p)
         todo.extend(kids.get(p, []))
     return out
@@ -625,12 +632,14 @@ class Faults(threading.Thread):
         self.db = os.path.join(statedir, 'ratelimit.sqlite')
 
     def kill_one(self, name):
+        """False when there was nothing to kill (counted apart)."""
         pids = stack_pids(self.stack, name)
         if pids:
             try:
                 os.kill(self.rnd.choice(pids), signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        return bool(pids)
 
     def fill(self):
         path = os.path.join(self.statedir, 'filler')
@@ -684,10 +693,10 @@ class Faults(threading.Thread):
         while not self.stop.wait(self.rnd.expovariate(1.0 / self.every)):
             k = self.rnd.choice(kinds)
             try:
-                if k == 'kill_worker':
-                    self.kill_one('pyexec-fcgi')
-                elif k == 'kill_zygote':
-                    self.kill_one('pyexec-zygote')
+                if k in ('kill_worker', 'kill_zygote'):
+                    if not self.kill_one('pyexec-fcgi' if k == 'kill_worker'
+                                         else 'pyexec-zygote'):
+                        k += ' (no target)'
                 elif k == 'fill':
                     self.fill()
                 elif k == 'lock':
