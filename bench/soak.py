@@ -50,7 +50,6 @@ import secrets
 import shutil
 import signal
 import sqlite3
-import ssl
 import subprocess
 import sys
 import threading
@@ -317,6 +316,88 @@ def charged(status, doc):
                                    'TimeoutError')
 
 
+def error_type(doc):
+    return ((doc or {}).get('error_details') or {}).get('type')
+
+
+def exchange(stack, tally, conn, kind, method, path, body, ip):
+    """One request on a kept-alive connection (opened when conn is None).
+    Returns (conn, answer): conn is None once closed; answer is (status,
+    hdrs, doc, seconds), or None when the answer was lost (counted here:
+    a worker that died after charging it leaves no answer, hence maybe).
+    Every request is counted once, here."""
+    headers = {'Content-Type': 'application/json'}
+    if ip:
+        headers['X-Forwarded-For'] = ip
+    t0 = time.monotonic()
+    # The longest run may last TIME_LIMIT, plus time to start and be
+    # killed; past 60 s it is a hang.
+    try:
+        if conn is None:
+            conn = stack.connection(timeout=60)
+        conn.request(method, path, body=body, headers=headers)
+        r = conn.getresponse()
+        raw = r.read()
+        hdrs = {k.lower(): v for k, v in r.getheaders()}
+        if hdrs.get('connection', '').lower() == 'close':
+            conn.close()
+            conn = None
+    except (OSError, http.client.HTTPException) as e:
+        if conn is not None:
+            conn.close()
+        with tally.lock:
+            tally.n += 1
+            tally.by_kind[kind] += 1
+            tally.lost.append('%s: %s after %.1fs' % (
+                kind, e.__class__.__name__, time.monotonic() - t0))
+            if len(tally.lost) <= 30:
+                print('LOST', tally.lost[-1], flush=True)
+            if ip:
+                tally.maybe[ip] += 1
+        return None, None
+    lat = time.monotonic() - t0
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        doc = None
+    with tally.lock:
+        tally.n += 1
+        tally.by_kind[kind] += 1
+    return conn, (r.status, hdrs, doc, lat)
+
+
+def refusal(tally, ans, ip, busy_ok=False):
+    """Counts and returns the type of a documented refusal (503/429 of
+    REFUSALS with Retry-After; with busy_ok, also 409 SessionBusy), or
+    None when ans is no refusal."""
+    st, hdrs, doc, _ = ans
+    t = error_type(doc)
+    if not ((st in (503, 429) and t in REFUSALS and hdrs.get('retry-after'))
+            or (busy_ok and st == 409 and t == 'SessionBusy')):
+        return None
+    with tally.lock:
+        tally.refused['%d %s' % (st, t)] += 1
+        # nginx's 503 for a worker that died mid-request: it may have
+        # been charged before it died; so may a cell still running (409).
+        if ip and (t == 'ServiceUnavailable' or st == 409):
+            tally.maybe[ip] += 1
+    return t
+
+
+def verdict(tally, why, ip, charged_now, lat):
+    """Records a checked answer: why is None (right) or what is wrong."""
+    with tally.lock:
+        if why is not None:
+            tally.wrong.append(why[:600])
+            if len(tally.wrong) <= 30:
+                print('WRONG', why[:600], flush=True)
+        else:
+            tally.ok += 1
+            tally.lat_ok.append(lat)
+            if ip and charged_now:
+                tally.charged[ip] += 1
+
+
 class SessionFlow:
     """One session's life as a client sees it, every answer checked.
 
@@ -331,88 +412,24 @@ class SessionFlow:
         self.stack, self.tally, self.rnd, self.conn = stack, tally, rnd, conn
         self.requests = 0
 
-    def call(self, kind, method, path, payload, ip):
-        """(status, hdrs, doc), or None when the answer was lost."""
-        headers = {'Content-Type': 'application/json'}
-        if ip:
-            headers['X-Forwarded-For'] = ip
-        body = json.dumps(payload).encode() if payload is not None else None
-        self.requests += 1
-        t0 = time.monotonic()
-        try:
-            if self.conn is None:
-                self.conn = self.stack.connection(timeout=60)
-            self.conn.request(method, path, body=body, headers=headers)
-            r = self.conn.getresponse()
-            raw = r.read()
-            hdrs = {k.lower(): v for k, v in r.getheaders()}
-            if hdrs.get('connection', '').lower() == 'close':
-                self.conn.close()
-                self.conn = None
-        except (OSError, http.client.HTTPException) as e:
-            if self.conn is not None:
-                self.conn.close()
-                self.conn = None
-            with self.tally.lock:
-                self.tally.n += 1
-                self.tally.by_kind[kind] += 1
-                self.tally.lost.append('%s: %s after %.1fs' % (
-                    kind, e.__class__.__name__, time.monotonic() - t0))
-                if ip:
-                    self.tally.maybe[ip] += 1
-            return None
-        self.lat = time.monotonic() - t0
-        try:
-            doc = json.loads(raw)
-        except ValueError:
-            doc = None
-        with self.tally.lock:
-            self.tally.n += 1
-            self.tally.by_kind[kind] += 1
-        return r.status, hdrs, doc
-
-    def refused(self, ans, ip, busy_ok=False):
-        """A documented refusal (counted), or False."""
-        st, hdrs, doc = ans
-        t = (doc or {}).get('error_details', {}).get('type')
-        ok = (st in (503, 429) and t in REFUSALS and hdrs.get('retry-after')) \
-            or (busy_ok and st == 409 and t == 'SessionBusy')
-        if ok:
-            with self.tally.lock:
-                self.tally.refused['%d %s' % (st, t)] += 1
-                # A worker that died mid-call may have charged it; so may
-                # a cell that was still running (409).
-                if ip and (t == 'ServiceUnavailable' or st == 409):
-                    self.tally.maybe[ip] += 1
-        return bool(ok)
-
-    def verdict(self, why, ip, charged_now):
-        with self.tally.lock:
-            if why is not None:
-                self.tally.wrong.append(why[:600])
-                if len(self.tally.wrong) <= 30:
-                    print('WRONG', why[:600], flush=True)
-            else:
-                self.tally.ok += 1
-                self.tally.lat_ok.append(self.lat)
-                if ip and charged_now:
-                    self.tally.charged[ip] += 1
-
     def attempt(self, kind, method, path, payload, ip, check, charged_now):
         """Up to 4 tries while refused. Returns 'ok', 'cut' (refused by a
         worker's death or lost: may have happened) or 'no'."""
         cut = False
+        body = json.dumps(payload).encode() if payload is not None else None
         for _ in range(4):
-            ans = self.call(kind, method, path, payload, ip)
+            self.requests += 1
+            self.conn, ans = exchange(self.stack, self.tally, self.conn, kind,
+                                      method, path, body, ip)
             if ans is None:
                 cut = True
-            elif self.refused(ans, ip, busy_ok=cut):
-                t = (ans[2] or {}).get('error_details', {}).get('type')
-                cut = cut or t == 'ServiceUnavailable'
             else:
-                why = check(*ans, cut)
-                self.verdict(why, ip, charged_now)
-                return 'ok' if why is None else 'no'
+                t = refusal(self.tally, ans, ip, busy_ok=cut)
+                if t is None:
+                    why = check(*ans[:3], cut)
+                    verdict(self.tally, why, ip, charged_now, ans[3])
+                    return 'ok' if why is None else 'no'
+                cut = cut or t == 'ServiceUnavailable'
             time.sleep(self.rnd.uniform(0.05, 0.3))
         return 'cut' if cut else 'no'
 
@@ -452,7 +469,7 @@ class SessionFlow:
                          second, True)
 
         def deleted(st, hdrs, doc, cut):
-            t = (doc or {}).get('error_details', {}).get('type')
+            t = error_type(doc)
             if st == 200 or (cut and st == 404 and t == 'SessionNotFound'):
                 return None
             return 'session delete: %s %s' % (st, doc)
@@ -487,8 +504,6 @@ def client(stack, tally, rnd, deadline_n, counter, lock):
         payload, chk = build(tok, rnd)
         # os is not on the public import list: bombs come from admins.
         admin = rnd.random() < 0.5 or kind in ('membomb', 'forkbomb')
-        ip = None
-        headers = {'Content-Type': 'application/json'}
         if isinstance(payload, dict):
             if admin:
                 payload['api_key'] = stack.admin_key
@@ -496,78 +511,26 @@ def client(stack, tally, rnd, deadline_n, counter, lock):
         else:
             body = payload
             admin = False
-        if not admin:
-            ip = rnd.choice(PUBLIC_IPS)
-            headers['X-Forwarded-For'] = ip
-        t0 = time.monotonic()
-        # The longest run may last TIME_LIMIT, plus time to start and be
-        # killed; past 60 s it is a hang.
-        try:
-            if conn is None:
-                conn = stack.connection(timeout=60)
-            conn.request('POST', '/execute', body=body, headers=headers)
-            r = conn.getresponse()
-            raw = r.read()
-            status, hdrs = r.status, {k.lower(): v for k, v in r.getheaders()}
-            if hdrs.get('connection', '').lower() == 'close':
-                conn.close()
-                conn = None
-        except (OSError, http.client.HTTPException) as e:
-            if conn is not None:
-                conn.close()
-                conn = None
-            with tally.lock:
-                tally.n += 1
-                tally.by_kind[kind] += 1
-                tally.lost.append('%s: %s after %.1fs' % (
-                    kind, e.__class__.__name__, time.monotonic() - t0))
-                if len(tally.lost) <= 30:
-                    print('LOST', tally.lost[-1], flush=True)
-                if ip:
-                    tally.maybe[ip] += 1
+        ip = None if admin else rnd.choice(PUBLIC_IPS)
+        conn, ans = exchange(stack, tally, conn, kind, 'POST', '/execute',
+                             body, ip)
+        if ans is None:
             continue
-        lat = time.monotonic() - t0
-        refused = False
-        try:
-            doc = json.loads(raw)
-        except ValueError:
-            doc = None
-        with tally.lock:
-            tally.n += 1
-            tally.by_kind[kind] += 1
-            etype = (doc or {}).get('error_details', {}).get('type')
-            if status in (503, 429) and etype in (
-                    'ServerBusy', 'ServiceUnavailable', 'SandboxUnavailable',
-                    'RateLimitExceeded') \
-                    and hdrs.get('retry-after'):
-                tally.refused['%d %s' % (status, etype)] += 1
-                refused = True
-                # nginx's 503 for a worker that died mid-request: it may
-                # have been charged before it died.
-                if ip and etype == 'ServiceUnavailable' and \
-                        'not available' in json.dumps(doc):
-                    tally.maybe[ip] += 1
-            elif status == 400 and etype == 'TimeoutError' and \
-                    kind not in ('timeout', 'invalid') and \
-                    slow_but_true(doc, tok, kind):
-                # The wall-clock limit met on an overloaded machine: the
-                # documented answer, with this request's output so far.
+        status, _, doc, lat = ans
+        if refusal(tally, ans, ip):
+            # a client that honours Retry-After, briefly
+            time.sleep(rnd.uniform(0.05, 0.3))
+        elif status == 400 and error_type(doc) == 'TimeoutError' and \
+                kind not in ('timeout', 'invalid') and \
+                slow_but_true(doc, tok, kind):
+            # The wall-clock limit met on an overloaded machine: the
+            # documented answer, with this request's output so far.
+            with tally.lock:
                 tally.slow += 1
                 if ip:
                     tally.charged[ip] += 1
-            else:
-                why = chk(status, doc)
-                if why is not None:
-                    tally.wrong.append(why[:600])
-                    if len(tally.wrong) <= 30:
-                        print('WRONG', why[:600], flush=True)
-                else:
-                    tally.ok += 1
-                    tally.lat_ok.append(lat)
-                    if ip and charged(status, doc):
-                        tally.charged[ip] += 1
-        if refused:     # a client that honours Retry-After, briefly
-            time.sleep(rnd.uniform(0.05, 0.3))
+        else:
+            verdict(tally, chk(status, doc), ip, charged(status, doc), lat)
 
 
 # -- faults ---------------------------------------------------------------------
@@ -849,7 +812,6 @@ def main():
     tally, faults, counters, elapsed, jail_left = Tally(), None, [], 0, []
     try:
         stack.start(ready_timeout=600)
-        base, cgroups = stack.base, list(stack.cgroups)
         faults = Faults(stack, statedir, a.fault_every, random.Random(seed))
         faults.start()
         counter, lock = [0], threading.Lock()

@@ -23,6 +23,8 @@ import signal
 import threading
 import time
 
+import procfs
+
 # Python source prepended to scripts that probe syscalls and files.
 PRELUDE = r'''
 import ctypes, errno, json, os, signal, sys
@@ -250,18 +252,12 @@ def assert_denied(results, allowed=DENIED):
 def proc_table():
     """{pid: (ppid, uid, comm)} of every process on the host."""
     out = {}
-    for p in os.listdir('/proc'):
-        if not p.isdigit():
-            continue
+    for st in procfs.all_stats():
         try:
-            with open('/proc/%s/stat' % p) as f:
-                stat = f.read()
-            uid = os.stat('/proc/' + p).st_uid
+            out[st.pid] = (st.ppid, os.stat('/proc/%d' % st.pid).st_uid,
+                           st.comm)
         except OSError:
             continue
-        comm = stat[stat.index('(') + 1:stat.rindex(')')]
-        ppid = int(stat[stat.rindex(')') + 2:].split()[1])
-        out[int(p)] = (ppid, uid, comm)
     return out
 
 

@@ -9,6 +9,7 @@ import threading
 import time
 
 from helpers import err
+from procfs import stat_or_none
 
 MODES = ('zygote',)
 CONFIG = {'rate_limit_per_minute': 1000, 'daily_quota': 50}
@@ -42,11 +43,8 @@ def _warm_all_workers(s):
 
 
 def _stopped(pid):
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            return f.read().rsplit(')', 1)[1].split()[0] == 'T'
-    except OSError:
-        return True
+    st = stat_or_none(pid)
+    return st is None or st.state == 'T'
 
 
 def _zygotes_die_while_starting(s, ip, send):

@@ -6,14 +6,9 @@ import threading
 import time
 
 from helpers import ok
+from procfs import all_stats, stat_or_none
 
 MODES = ('zygote',)
-
-
-def stat_fields(pid):
-    with open('/proc/%d/stat' % pid) as f:
-        s = f.read()
-    return s[s.index('(') + 1:s.rindex(')')], int(s[s.rindex(')') + 2:].split()[1])
 
 
 def vm_rss_kb(pid):
@@ -28,26 +23,21 @@ def jail_inits(s):
     """PID 1 of each running jail of this stack: a child of a worker."""
     pool = s.procs[0].pid
     out = []
-    for d in os.listdir('/proc'):
-        if not d.isdigit():
-            continue
-        try:
-            comm, ppid = stat_fields(int(d))
-            pcomm, pppid = stat_fields(ppid)
-        except (OSError, ValueError):
-            continue
-        if pcomm == 'pyexec-fcgi' and pppid == pool and comm != 'pyexec-zygote':
-            out.append((int(d), comm, ppid))
+    for st in all_stats():
+        parent = stat_or_none(st.ppid)
+        if parent and parent.comm == 'pyexec-fcgi' and parent.ppid == pool \
+                and st.comm != 'pyexec-zygote':
+            out.append((st.pid, st.comm, st.ppid))
     return out
 
 
 def zygote_rss_kb(s, worker):
-    for d in os.listdir('/proc'):
-        try:
-            if d.isdigit() and stat_fields(int(d)) == ('pyexec-zygote', worker):
-                return vm_rss_kb(int(d))
-        except (OSError, ValueError):
-            pass
+    for st in all_stats():
+        if (st.comm, st.ppid) == ('pyexec-zygote', worker):
+            try:
+                return vm_rss_kb(st.pid)
+            except OSError:
+                pass
     return 0
 
 
@@ -92,33 +82,18 @@ def session_inits():
     """pid -> VmRSS kB of each thin init whose parent is a session keeper
     (a session leader: the keeper setsid()s)."""
     out = {}
-    for d in os.listdir('/proc'):
-        if not d.isdigit():
-            continue
-        try:
-            comm, ppid = stat_fields(int(d))
-            with open('/proc/%d/stat' % ppid) as f:
-                ps = f.read()
-            if comm == 'pyexec-init' and \
-                    int(ps[ps.rindex(')') + 2:].split()[3]) == ppid:
-                out[int(d)] = vm_rss_kb(int(d))
-        except (OSError, ValueError):
-            continue
+    for st in all_stats():
+        parent = stat_or_none(st.ppid)
+        if st.comm == 'pyexec-init' and parent and parent.session == st.ppid:
+            try:
+                out[st.pid] = vm_rss_kb(st.pid)
+            except OSError:
+                pass
     return out
 
 
 def zombies_of(pid):
-    out = []
-    for d in os.listdir('/proc'):
-        try:
-            with open('/proc/%s/stat' % d) as f:
-                st = f.read()
-            fields = st[st.rindex(')') + 2:].split()
-            if fields[0] == 'Z' and int(fields[1]) == pid:
-                out.append(int(d))
-        except (OSError, ValueError):
-            continue
-    return out
+    return [st.pid for st in all_stats() if st.state == 'Z' and st.ppid == pid]
 
 
 def test_session_init_is_thin(s):
@@ -155,10 +130,8 @@ def test_session_init_is_thin(s):
 
 
 def _comm(pid):
-    try:
-        return stat_fields(pid)[0]
-    except (OSError, ValueError):
-        return ''
+    st = stat_or_none(pid)
+    return st.comm if st else ''
 
 
 def _rss_or_0(pid):

@@ -9,6 +9,7 @@ import threading
 import time
 
 from helpers import ok
+from procfs import running
 
 
 def _jail_inits():
@@ -27,16 +28,6 @@ def _jail_inits():
         if m and len(m.group(1).split()) > 1 and m.group(1).split()[-1] == '1':
             out[int(p)] = int(re.search(r'^PPid:\t(\d+)', st, re.M).group(1))
     return out
-
-
-def _running(pid):
-    """Alive, not a zombie waiting for whoever adopted it to reap it."""
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            st = f.read()
-    except OSError:
-        return False
-    return st[st.rindex(')') + 2] != 'Z'
 
 
 def _started(init):
@@ -102,8 +93,8 @@ def test_worker_killed_mid_run_leaves_nothing(s):
     # The run dies with its worker (the parent-death signal, re-armed after
     # the jail's uid change), not when the script ends by itself.
     deadline = time.monotonic() + s.slack()
-    while time.monotonic() < deadline and _running(init):
+    while time.monotonic() < deadline and running(init):
         time.sleep(0.1)
-    assert not _running(init), 'the jail outlived its worker'
+    assert not running(init), 'the jail outlived its worker'
     d = ok(s.execute({'code': 'print("after")'}))
     assert d['stdout'] == 'after\n'
