@@ -585,6 +585,52 @@ def in_jail(pid):
     return True
 
 
+class Pool:
+    """The pool's capacity as the clients meet it, and its restarts.
+
+    multiwatch gives up a worker that died within 10 s of its start more
+    than 3 times in a row, and exits once it has given up all of them;
+    pyexec.service's Restart=always (RestartSec=2s) then starts a new
+    pool. The faults here (a SIGKILLed worker every ~8 s, the whole pool
+    every ~36 s) make that happen, so the soak does what systemd does,
+    and reports how many workers were alive, second by second: answers
+    from a pool with no worker are nginx's 503s, true but no test of the
+    sandbox."""
+
+    def __init__(self, stack):
+        self.stack = stack
+        self.samples = [stack.workers]
+        self.restarts = 0
+        self.gone_since = None
+
+    def tick(self):
+        self.samples.append(len(stack_pids(self.stack, 'pyexec-fcgi')))
+        if self.stack.procs[0].poll() is None:
+            self.gone_since = None
+            return
+        if self.gone_since is None:
+            self.gone_since = time.monotonic()
+        elif time.monotonic() - self.gone_since >= 2:     # RestartSec=2s
+            self.restart_now()
+
+    def restart_now(self):
+        if self.stack.restart_pool_if_gone():
+            self.restarts += 1
+            self.gone_since = None
+
+    def report(self):
+        log = self.stack.worker_log_text() if self.stack.base else ''
+        n = self.samples
+        return {'restarts_after_multiwatch_exited': self.restarts,
+                'workers_given_up_by_multiwatch':
+                    log.count('not forking again'),
+                'workers_alive_mean': round(sum(n) / len(n), 2),
+                'seconds_with_no_worker': sum(1 for x in n if x == 0),
+                'seconds_below_half': sum(1 for x in n
+                                          if x < self.stack.workers / 2),
+                'seconds_sampled': len(n)}
+
+
 class Faults(threading.Thread):
     def __init__(self, stack, statedir, every, rnd):
         super().__init__(daemon=True)
@@ -810,9 +856,11 @@ def main():
     report = {}
     t_start = time.monotonic()
     tally, faults, counters, elapsed, jail_left = Tally(), None, [], 0, []
+    pool = None
     try:
         stack.start(ready_timeout=600)
         faults = Faults(stack, statedir, a.fault_every, random.Random(seed))
+        pool = Pool(stack)
         faults.start()
         counter, lock = [0], threading.Lock()
         threads = [threading.Thread(target=client, args=(
@@ -823,13 +871,16 @@ def main():
             t.start()
         while any(t.is_alive() for t in threads):
             time.sleep(1)
+            pool.tick()
             if time.monotonic() - last > 30:
                 last = time.monotonic()
-                print('   %d answers, %d wrong, %d lost, faults %s' % (
-                    tally.n, len(tally.wrong), len(tally.lost),
-                    dict(faults.done)), flush=True)
+                print('   %d answers, %d wrong, %d lost, workers %d, '
+                      'faults %s' % (tally.n, len(tally.wrong),
+                                     len(tally.lost), pool.samples[-1],
+                                     dict(faults.done)), flush=True)
         faults.stop.set()
         faults.join()
+        pool.restart_now()
         elapsed = time.monotonic() - t_start
         # Quiet traffic, checked like the rest, in which the workers do
         # their housekeeping (every 8 requests each) before the checks.
@@ -872,6 +923,7 @@ def main():
                          'p99': round(pct(tally.lat_ok, .99), 3),
                          'max': round(max(tally.lat_ok or [0]), 3)},
         'counter_mismatches': counters, 'leftovers': left,
+        'pool': pool.report() if pool else {},
     }
     print(json.dumps(report, indent=1))
     for w in tally.wrong[:20]:

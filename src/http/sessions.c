@@ -826,17 +826,141 @@ out:
 	return e;
 }
 
+/*
+ * What a creation and a fork share, in this order: a session slot
+ * (max_sessions; with per-slot uids, the session's uid), the address's
+ * claim in the store (max_sessions_per_ip), the charge (like one /execute),
+ * the id (random, or the compat route's chosen one) and its socket, bound,
+ * listening and 0600. On failure nothing stays held, bound or charged; on
+ * success the caller owns slot_fd and lfd (new_sess_close, or handed to
+ * the keeper) and unlinks sock_path if the session never starts.
+ */
+struct new_sess {
+	int	 slot;
+	int	 slot_fd;		/* the slot's lock */
+	int	 lfd;			/* the session's socket */
+	char	 id[SESS_ID_LEN + 1];
+	char	 sock_path[PATH_MAX];
+};
+#define NEW_SESS_INIT	{ -1, -1, -1, { 0 }, { 0 } }
+#define NEW_SESS	__attribute__((cleanup(new_sess_close))) struct new_sess
+
+static void
+new_sess_close(struct new_sess *n)
+{
+	close_quietly(&n->lfd);
+	close_quietly(&n->slot_fd);
+	explicit_bzero(n->id, sizeof(n->id));
+}
+
+static enum pyx_err
+sess_new(struct exec_ctx *c, bool sweep, struct new_sess *n)
+{
+	const struct config	*cfg = &c->w->cfg;
+	const char		*chosen = c->http->session_id;
+	AUTOCLOSE int		 slot_fd = -1;
+	AUTOCLOSE int		 lfd = -1;
+	struct sockaddr_un	 sun;
+	char			 err[256], dir[PATH_MAX + 16];
+	enum pyx_err		 e;
+
+	if (chosen != NULL && !sess_id_valid(chosen, strlen(chosen)))
+		return PYX_E_INTERNAL;
+	if (uids_per_slot(&c->w->uids) && c->w->uids.count <
+	    (uint32_t)(first_slot(cfg) + cfg->max_sessions)) {
+		log_warnx("the subordinate id range is too small for "
+		    "max_sessions %d", cfg->max_sessions);
+		return PYX_E_INTERNAL;
+	}
+	if ((slot_fd = slots_take(cfg->runtime_dir, first_slot(cfg),
+	    cfg->max_sessions, &n->slot, err, sizeof(err))) == -1) {
+		if (n->slot == -1 && err[0] == '\0') {
+			c->retry_after = 5;
+			return ctx_fail(c, PYX_E_BUSY, "The server has its maximum "
+			    "of %d live sessions; retry later.", cfg->max_sessions);
+		}
+		log_warnx("session slots: %s", err);
+		return PYX_E_INTERNAL;
+	}
+	if (sweep) {
+		/* What a killed keeper left of this slot, and of the free ones. */
+		sess_sweep_slot(c->w, n->slot);
+		sess_sweep(c->w, false);
+	}
+	if (admit_store(c->w) == NULL) {
+		c->retry_after = 5;
+		return PYX_E_UNAVAILABLE;
+	}
+	switch (store_session_claim(c->w->store, c->client, n->slot, c->admin ?
+	    0 : cfg->max_sessions_per_ip, time(NULL), held_cb, c)) {
+	case STORE_OK:
+		break;
+	case STORE_RATE_LIMITED:
+		c->retry_after = 60;
+		return ctx_fail(c, PYX_E_RATE_LIMIT, "This address has %d live "
+		    "sessions, the most allowed; delete one first.",
+		    cfg->max_sessions_per_ip);
+	default:
+		log_warnx("session store: %s", store_errmsg(c->w->store));
+		c->retry_after = 5;
+		return PYX_E_UNAVAILABLE;
+	}
+	if ((e = admit(c)) != PYX_OK)
+		return e;
+
+	/* Charged from here on: every failure below is refunded. */
+	if (chosen != NULL)
+		strlcpy(n->id, chosen, sizeof(n->id));
+	else if (sess_id_new(n->id, sizeof(n->id)) == -1)
+		goto internal;
+	snprintf(dir, sizeof(dir), "%s/sessions", cfg->runtime_dir);
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		log_warn("mkdir %s", dir);
+		goto internal;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (sock_path(cfg, n->id, n->sock_path, sizeof(sun.sun_path)) == -1) {
+		log_warnx("runtime_dir %s is too long for session sockets",
+		    cfg->runtime_dir);
+		goto internal;
+	}
+	strlcpy(sun.sun_path, n->sock_path, sizeof(sun.sun_path));
+	if ((lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		goto internal;
+	if (bind_session(cfg, lfd, &sun, chosen != NULL) == -1) {
+		/* A chosen id whose session lives: the caller uses that one. */
+		if (chosen != NULL && errno == EADDRINUSE) {
+			admit_refund(c);
+			return ctx_fail(c, PYX_E_SESSION_BUSY, "That session "
+			    "exists already.");
+		}
+		log_warn("session socket %s", n->sock_path);
+		goto internal;
+	}
+	if (chmod(n->sock_path, 0600) == -1) {
+		log_warn("session socket %s", n->sock_path);
+		(void)unlink(n->sock_path);
+		goto internal;
+	}
+	n->slot_fd = slot_fd;
+	n->lfd = lfd;
+	slot_fd = lfd = -1;
+	return PYX_OK;
+internal:
+	admit_refund(c);
+	explicit_bzero(n->id, sizeof(n->id));
+	return PYX_E_INTERNAL;
+}
+
 static enum pyx_err
 sess_create(struct exec_ctx *c, struct http_reply *rep)
 {
 	static const char *const allowed[] = { "attachments", "api_key", NULL };
 	const struct config	*cfg = &c->w->cfg;
-	AUTOCLOSE int		 lfd = -1;
-	AUTOCLOSE int		 slot_fd = -1;
-	int			 slot, sp[2] = { -1, -1 }, fds[SESS_NFDS];
-	char			 id[SESS_ID_LEN + 1], err[256], dir[PATH_MAX + 16];
+	NEW_SESS		 n = NEW_SESS_INIT;
+	int			 sp[2] = { -1, -1 }, fds[SESS_NFDS];
 	char			 created[40], expires[40], ts[48];
-	struct sockaddr_un	 sun;
 	struct sess_params	 p;
 	struct jail_params	 spec;
 	struct jail_file	*files = NULL;
@@ -856,8 +980,6 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	if ((e = sess_caller(c, &c->admin)) != PYX_OK)
 		return e;
 	chosen = c->http->session_id;
-	if (chosen != NULL && !sess_id_valid(chosen, strlen(chosen)))
-		return PYX_E_INTERNAL;
 	c->req.code_len = 0;	/* the jail's script.py: empty, removed */
 	if (cfg->max_sessions == 0) {
 		c->retry_after = 60;
@@ -872,85 +994,16 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	if (chosen != NULL && chosen_live(cfg, chosen))
 		return ctx_fail(c, PYX_E_SESSION_BUSY, "That session exists "
 		    "already.");
-	if (uids_per_slot(&c->w->uids) && c->w->uids.count <
-	    (uint32_t)(first_slot(cfg) + cfg->max_sessions)) {
-		log_warnx("the subordinate id range is too small for "
-		    "max_sessions %d", cfg->max_sessions);
-		return PYX_E_INTERNAL;
-	}
-	/* A session slot: the live-session cap, and the session's own uid. */
-	if ((slot_fd = slots_take(cfg->runtime_dir, first_slot(cfg),
-	    cfg->max_sessions, &slot, err, sizeof(err))) == -1) {
-		if (slot == -1 && err[0] == '\0') {
-			c->retry_after = 5;
-			return ctx_fail(c, PYX_E_BUSY, "The server has its maximum "
-			    "of %d live sessions; retry later.", cfg->max_sessions);
-		}
-		log_warnx("session slots: %s", err);
-		return PYX_E_INTERNAL;
-	}
-	/* What a killed keeper left of this slot, and of the free ones. */
-	sess_sweep_slot(c->w, slot);
-	sess_sweep(c->w, false);
-	if (admit_store(c->w) == NULL) {
-		c->retry_after = 5;
-		return PYX_E_UNAVAILABLE;
-	}
-	switch (store_session_claim(c->w->store, c->client, slot, c->admin ?
-	    0 : cfg->max_sessions_per_ip, time(NULL), held_cb, c)) {
-	case STORE_OK:
-		break;
-	case STORE_RATE_LIMITED:
-		c->retry_after = 60;
-		return ctx_fail(c, PYX_E_RATE_LIMIT, "This address has %d live "
-		    "sessions, the most allowed; delete one first.",
-		    cfg->max_sessions_per_ip);
-	default:
-		log_warnx("session store: %s", store_errmsg(c->w->store));
-		c->retry_after = 5;
-		return PYX_E_UNAVAILABLE;
-	}
-	/* Charged like one /execute; a run slot while the jail starts. */
-	if ((e = admit(c)) != PYX_OK)
+	/* Slot, store claim, charge, id and socket (sess_new). */
+	if ((e = sess_new(c, true, &n)) != PYX_OK)
 		return e;
-
-	if (chosen != NULL)
-		strlcpy(id, chosen, sizeof(id));
-	else if (sess_id_new(id, sizeof(id)) == -1)
-		return PYX_E_INTERNAL;
-	snprintf(dir, sizeof(dir), "%s/sessions", cfg->runtime_dir);
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		log_warn("mkdir %s", dir);
-		return PYX_E_INTERNAL;
-	}
 	memset(&p, 0, sizeof(p));
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (sock_path(cfg, id, p.sock_path, sizeof(sun.sun_path)) == -1) {
-		log_warnx("runtime_dir %s is too long for session sockets",
-		    cfg->runtime_dir);
-		return PYX_E_INTERNAL;
-	}
-	strlcpy(sun.sun_path, p.sock_path, sizeof(sun.sun_path));
-	if ((lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		return PYX_E_INTERNAL;
-	if (bind_session(cfg, lfd, &sun, chosen != NULL) == -1) {
-		/* A chosen id whose session lives: the caller uses that one. */
-		if (chosen != NULL && errno == EADDRINUSE)
-			return ctx_fail(c, PYX_E_SESSION_BUSY, "That session "
-			    "exists already.");
-		log_warn("session socket %s", p.sock_path);
-		return PYX_E_INTERNAL;
-	}
-	if (chmod(p.sock_path, 0600) == -1) {
-		log_warn("session socket %s", p.sock_path);
-		(void)unlink(p.sock_path);
-		return PYX_E_INTERNAL;
-	}
+	strlcpy(p.sock_path, n.sock_path, sizeof(p.sock_path));
 	if (snprintf(p.jaildir, sizeof(p.jaildir), "%s/sjail.%d.XXXXXX",
-	    cfg->runtime_dir, slot) >= (int)sizeof(p.jaildir) ||
+	    cfg->runtime_dir, n.slot) >= (int)sizeof(p.jaildir) ||
 	    mkdtemp(p.jaildir) == NULL) {
 		log_warn("mkdtemp in %s", cfg->runtime_dir);
+		admit_refund(c);
 		(void)unlink(p.sock_path);
 		return PYX_E_INTERNAL;
 	}
@@ -979,19 +1032,19 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	if (cfg->mode != MODE_ZYGOTE)
 		files = sup_jail_files(&c->req);
 	sup_session_spec(&spec, &c->w->runner, files, files ? c->req.natt + 1 :
-	    0, p.jaildir, cfg->mode == MODE_ZYGOTE ? NULL : argv, slot,
+	    0, p.jaildir, cfg->mode == MODE_ZYGOTE ? NULL : argv, n.slot,
 	    cfg->session_cpu_seconds);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
 		free(files);
 		goto fail;
 	}
-	fds[SESS_FD_LISTEN] = lfd;
-	fds[SESS_FD_SLOT] = slot_fd;
+	fds[SESS_FD_LISTEN] = n.lfd;
+	fds[SESS_FD_SLOT] = n.slot_fd;
 	fds[SESS_FD_SETUP] = sp[1];
 	if (cfg->mode == MODE_ZYGOTE)
 		rv = zyg_spawn_session(&c->w->zyg, &spec, &p, fds, &kpid);
 	else
-		rv = fork_keeper(c, &p, &spec, fds, slot);
+		rv = fork_keeper(c, &p, &spec, fds, n.slot);
 	free(files);
 	close_quietly(&sp[1]);
 	if (rv != 0) {
@@ -1007,9 +1060,9 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 		return e;
 	}
 	/* The keeper holds them now; it removes the socket and the dir. */
-	close_quietly(&lfd);
-	close_quietly(&slot_fd);
-	e = setup_dialog(c, sp[0], slot);
+	close_quietly(&n.lfd);
+	close_quietly(&n.slot_fd);
+	e = setup_dialog(c, sp[0], n.slot);
 	close_quietly(&sp[0]);
 	if (e == PYX_E_SANDBOX || e == PYX_E_RESTARTING)
 		admit_refund(c);	/* no session started */
@@ -1025,7 +1078,7 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	o = json_object_new_object();
 	json_object_object_add(o, "status", json_object_new_string("success"));
 	json_object_object_add(o, "timestamp_utc", json_object_new_string(ts));
-	json_object_object_add(o, "session_id", json_object_new_string(id));
+	json_object_object_add(o, "session_id", json_object_new_string(n.id));
 	json_object_object_add(o, "created_utc", json_object_new_string(created));
 	json_object_object_add(o, "expires_utc", json_object_new_string(expires));
 	json_object_object_add(o, "idle_timeout_seconds",
@@ -1053,12 +1106,12 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	rep->body[len + 1] = '\0';
 	rep->body_len = len + 1;
 	json_object_put(o);
-	explicit_bzero(id, sizeof(id));
 	c->replied = true;
 	log_info("%s POST /sessions 201 admin=%d slot=%d rid=%s", c->ip,
-	    c->admin, slot, c->http->request_id);
+	    c->admin, n.slot, c->http->request_id);
 	return PYX_OK;
 fail:
+	admit_refund(c);
 	(void)unlink(p.sock_path);
 	(void)rmdir(p.jaildir);
 	return PYX_E_INTERNAL;
@@ -1084,20 +1137,17 @@ sess_fork(struct exec_ctx *c, struct http_reply *rep, const char *id,
 {
 	static const char *const allowed[] = { "api_key", NULL };
 	const struct config	*cfg = &c->w->cfg;
-	AUTOCLOSE int		 lfd = -1;
-	AUTOCLOSE int		 slot_fd = -1;
+	NEW_SESS		 n = NEW_SESS_INIT;
 	struct sconn		 s = { -1, -1, 0, { 0 } };
 	struct sess_fork	 f;
 	struct sess_hdr		 h;
 	struct sess_result	 r;
-	struct sockaddr_un	 sun;
 	struct json_object	*o;
-	char			 nid[SESS_ID_LEN + 1], pid[SESS_ID_LEN + 1];
-	char			 err[256], created[40], expires[40], chunk[4096];
-	int			 slot, fds[2];
+	char			 pid[SESS_ID_LEN + 1];
+	char			 created[40], expires[40], chunk[4096];
+	int			 fds[2];
 	uint64_t		 left;
 	bool			 keyed;
-	const char		*chosen;
 	enum pyx_err		 e;
 	double			 end;
 	time_t			 now;
@@ -1119,67 +1169,17 @@ sess_fork(struct exec_ctx *c, struct http_reply *rep, const char *id,
 	if ((e = sess_open(c, id, idlen, &s)) != PYX_OK)
 		return e;
 	c->admin = (s.flags & SESS_F_ADMIN) != 0;
-	/* The child's slot: it counts against max_sessions like any session. */
-	if ((slot_fd = slots_take(cfg->runtime_dir, first_slot(cfg),
-	    cfg->max_sessions, &slot, err, sizeof(err))) == -1) {
-		sconn_close(&s);
-		if (slot == -1 && err[0] == '\0') {
-			c->retry_after = 5;
-			return ctx_fail(c, PYX_E_BUSY, "The server has its maximum "
-			    "of %d live sessions; retry later.", cfg->max_sessions);
-		}
-		log_warnx("session slots: %s", err);
-		return PYX_E_INTERNAL;
-	}
-	if (admit_store(c->w) == NULL) {
-		sconn_close(&s);
-		c->retry_after = 5;
-		return PYX_E_UNAVAILABLE;
-	}
-	switch (store_session_claim(c->w->store, c->client, slot, c->admin ?
-	    0 : cfg->max_sessions_per_ip, time(NULL), held_cb, c)) {
-	case STORE_OK:
-		break;
-	case STORE_RATE_LIMITED:
-		sconn_close(&s);
-		c->retry_after = 60;
-		return ctx_fail(c, PYX_E_RATE_LIMIT, "This address has %d live "
-		    "sessions, the most allowed; delete one first.",
-		    cfg->max_sessions_per_ip);
-	default:
-		sconn_close(&s);
-		log_warnx("session store: %s", store_errmsg(c->w->store));
-		c->retry_after = 5;
-		return PYX_E_UNAVAILABLE;
-	}
-	/* Charged like a creation, by the parent's role. */
-	if ((e = admit(c)) != PYX_OK) {
+	/*
+	 * The child's slot, claim, charge (by the parent's role), id and
+	 * socket, as for a creation (sess_new): it counts against
+	 * max_sessions and max_sessions_per_ip like any session.
+	 */
+	if ((e = sess_new(c, false, &n)) != PYX_OK) {
 		sconn_close(&s);
 		return e;
 	}
-	/* A compat route's fork names its child (sess_compat_id). */
-	if ((chosen = c->http->session_id) != NULL) {
-		if (!sess_id_valid(chosen, strlen(chosen)))
-			goto internal;
-		strlcpy(nid, chosen, sizeof(nid));
-	} else if (sess_id_new(nid, sizeof(nid)) == -1)
-		goto internal;
 	memset(&f, 0, sizeof(f));
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (sock_path(cfg, nid, f.sock_path, sizeof(sun.sun_path)) == -1)
-		goto internal;
-	strlcpy(sun.sun_path, f.sock_path, sizeof(sun.sun_path));
-	if ((lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
-	    bind_session(cfg, lfd, &sun, chosen != NULL) == -1) {
-		log_warn("session socket %s", f.sock_path);
-		goto internal;
-	}
-	if (chmod(f.sock_path, 0600) == -1) {
-		log_warn("session socket %s", f.sock_path);
-		(void)unlink(f.sock_path);
-		goto internal;
-	}
+	strlcpy(f.sock_path, n.sock_path, sizeof(f.sock_path));
 	now = time(NULL);
 	f.created = (int64_t)now;
 	memset(&h, 0, sizeof(h));
@@ -1187,8 +1187,8 @@ sess_fork(struct exec_ctx *c, struct http_reply *rep, const char *id,
 	h.version = SESS_VERSION;
 	h.op = SESS_OP_FORK;
 	h.len = sizeof(f);
-	fds[0] = lfd;
-	fds[1] = slot_fd;
+	fds[0] = n.lfd;
+	fds[1] = n.slot_fd;
 	c->ran = true;
 	end = mono_now() + cfg->time_limit_seconds + 60;
 	memset(&r, 0, sizeof(r));
@@ -1217,7 +1217,6 @@ sess_fork(struct exec_ctx *c, struct http_reply *rep, const char *id,
 		(void)unlink(f.sock_path);
 		c->ran = false;
 		admit_refund(c);	/* no session started */
-		explicit_bzero(nid, sizeof(nid));
 		return ctx_fail(c, PYX_E_SANDBOX, "The session could not be "
 		    "forked: its interpreter is gone or did not answer, or its "
 		    "workspace could not be copied (a family shares one "
@@ -1231,7 +1230,7 @@ sess_fork(struct exec_ctx *c, struct http_reply *rep, const char *id,
 	    cfg->session_idle_seconds : cfg->session_max_seconds), expires,
 	    sizeof(expires));
 	o = json_object_new_object();
-	json_object_object_add(o, "session_id", json_object_new_string(nid));
+	json_object_object_add(o, "session_id", json_object_new_string(n.id));
 	json_object_object_add(o, "parent_session_id",
 	    json_object_new_string(pid));
 	json_object_object_add(o, "created_utc", json_object_new_string(created));
@@ -1240,15 +1239,9 @@ sess_fork(struct exec_ctx *c, struct http_reply *rep, const char *id,
 	    json_object_new_int(cfg->session_idle_seconds));
 	reply_json(c, rep, 201, o);
 	rep->reason = "Created";
-	explicit_bzero(nid, sizeof(nid));
 	log_info("%s POST /sessions/{id}/fork 201 admin=%d slot=%d rid=%s",
-	    c->ip, c->admin, slot, c->http->request_id);
+	    c->ip, c->admin, n.slot, c->http->request_id);
 	return PYX_OK;
-internal:
-	sconn_close(&s);
-	c->ran = false;
-	admit_refund(c);
-	return PYX_E_INTERNAL;
 }
 
 /* ---- replies ---- */

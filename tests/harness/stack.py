@@ -345,19 +345,8 @@ class Stack:
             ulog.close()
 
         self.worker_log = os.path.join(b, 'workers.log')
-        wlog = open(self.worker_log, 'ab')
-        # spawn-fcgi binds the socket (owner www-data, mode 0660), drops to
-        # pyexec and execs multiwatch, which keeps N workers alive on fd 0.
-        self.procs.append(subprocess.Popen(
-            ['spawn-fcgi', '-n', '-s', self.sock, '-M', '0660',
-             '-U', NGINX_USER, '-G', NGINX_USER, '-u', SERVICE_USER,
-             '-g', SERVICE_USER, '--', '/usr/bin/multiwatch', '-f',
-             str(self.workers), '--', self.binary, '-c', self.conf_path],
-            stdin=subprocess.DEVNULL, stdout=wlog, stderr=wlog,
-            start_new_session=True, preexec_fn=enter_cgroups,
-            env={'PATH': '/usr/sbin:/usr/bin:/sbin:/bin',
-                 'PYEXEC_TEST_ENV_CANARY': self.env_canary}))
-        wlog.close()
+        self._enter_cgroups = enter_cgroups
+        self.procs.append(self._spawn_pool())
         subprocess.run(['nginx', '-t', '-q', '-c', self.nginx_conf], check=True)
         nlog = open(os.path.join(b, 'nginx-stderr.log'), 'ab')
         self.procs.append(subprocess.Popen(
@@ -367,6 +356,30 @@ class Stack:
         nlog.close()
         self._wait_ready(ready_timeout, serve_early)
         return self
+
+    def _spawn_pool(self):
+        # spawn-fcgi binds the socket (owner www-data, mode 0660), drops to
+        # pyexec and execs multiwatch, which keeps N workers alive on fd 0.
+        with open(self.worker_log, 'ab') as wlog:
+            return subprocess.Popen(
+                ['spawn-fcgi', '-n', '-s', self.sock, '-M', '0660',
+                 '-U', NGINX_USER, '-G', NGINX_USER, '-u', SERVICE_USER,
+                 '-g', SERVICE_USER, '--', '/usr/bin/multiwatch', '-f',
+                 str(self.workers), '--', self.binary, '-c', self.conf_path],
+                stdin=subprocess.DEVNULL, stdout=wlog, stderr=wlog,
+                start_new_session=True, preexec_fn=self._enter_cgroups,
+                env={'PATH': '/usr/sbin:/usr/bin:/sbin:/bin',
+                     'PYEXEC_TEST_ENV_CANARY': self.env_canary})
+
+    def restart_pool_if_gone(self):
+        """What pyexec.service's Restart=always does: a new pool once
+        multiwatch has exited (it gives up a worker that keeps dying
+        within 10 s of its start, and exits when it has given up all).
+        True if it had to."""
+        if not self.procs or self.procs[0].poll() is None:
+            return False
+        self.procs[0] = self._spawn_pool()
+        return True
 
     def _own_dir(self, path, pw):
         os.makedirs(path, mode=0o700, exist_ok=True)
