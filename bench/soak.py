@@ -2,8 +2,9 @@
 """soak.py: a long run of realistic traffic through the real stack while
 faults strike at random, checking every single answer.
 
-    python3 bench/soak.py [--requests 100000] [--concurrency 12]
-                          [--mode zygote|exec] [--fault-every 3] [--seed N]
+    python3 bench/soak.py [--requests 100000] [--minutes M]
+                          [--concurrency 8] [--mode zygote|exec]
+                          [--fault-every 3] [--seed N]
     python3 bench/soak.py --short        (about 2,000 requests; ./dev.sh test)
 
 As root, after ./dev.sh build. Starts its own stack (tests/harness/stack.py:
@@ -276,6 +277,7 @@ REFUSALS = ('ServerBusy', 'ServiceUnavailable', 'SandboxUnavailable',
 
 
 STOP = threading.Event()     # the run was interrupted
+END = [None]                 # --minutes: no new request after this moment
 
 
 class Tally:
@@ -482,7 +484,8 @@ def client(stack, tally, rnd, deadline_n, counter, lock):
     total = sum(w for w, _, _ in MIX) + SESSION_WEIGHT
     while True:
         with lock:
-            if counter[0] >= deadline_n or STOP.is_set():
+            if counter[0] >= deadline_n or STOP.is_set() or \
+                    (END[0] is not None and time.monotonic() > END[0]):
                 return
             counter[0] += 1
         x = rnd.randrange(total)
@@ -821,6 +824,9 @@ def main():
     ap.add_argument('--requests', type=int, default=100000)
     ap.add_argument('--short', action='store_true',
                     help='about 2,000 requests (the suite\'s version)')
+    ap.add_argument('--minutes', type=float, default=None,
+                    help='stop sending new requests after this long, '
+                    'then finish and report as usual')
     ap.add_argument('--concurrency', type=int, default=8)
     ap.add_argument('--mode', default='zygote', choices=('zygote', 'exec'))
     ap.add_argument('--fault-every', type=float, default=3.0)
@@ -867,6 +873,8 @@ def main():
             stack, tally, random.Random(seed + i + 1), a.requests, counter,
             lock)) for i in range(a.concurrency)]
         last = time.monotonic()
+        if a.minutes:
+            END[0] = last + a.minutes * 60
         for t in threads:
             t.start()
         while any(t.is_alive() for t in threads):
@@ -885,6 +893,7 @@ def main():
         # Quiet traffic, checked like the rest, in which the workers do
         # their housekeeping (every 8 requests each) before the checks.
         counter[0] = 0
+        END[0] = None
         drain = [threading.Thread(target=client, args=(
             stack, tally, random.Random(seed - i - 1), 25 * a.workers,
             counter, lock)) for i in range(4)]
