@@ -917,6 +917,7 @@ def main():
                                      getattr(stack, 'cgroups', []))
         if stack.base and os.path.exists(stack.worker_log):
             shutil.copy(stack.worker_log, a.worker_log)
+        pool_report = pool.report() if pool else {}     # reads the log
         stack.cleanup()
         subprocess.run(['umount', statedir])
         os.rmdir(statedir)
@@ -932,7 +933,7 @@ def main():
                          'p99': round(pct(tally.lat_ok, .99), 3),
                          'max': round(max(tally.lat_ok or [0]), 3)},
         'counter_mismatches': counters, 'leftovers': left,
-        'pool': pool.report() if pool else {},
+        'pool': pool_report,
     }
     print(json.dumps(report, indent=1))
     for w in tally.wrong[:20]:
