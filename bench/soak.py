@@ -58,6 +58,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'harness'))
+import procfs  # noqa: E402
 from stack import Stack  # noqa: E402
 
 TIME_LIMIT = 10
@@ -545,20 +546,10 @@ def stack_pids(stack, name):
     root = stack.procs[0].pid     # spawn-fcgi, which execs multiwatch
     kids = collections.defaultdict(list)
     comm = {}
-    for p in os.listdir('/proc'):
-        if not p.isdigit():
-            continue
-        try:
-            with open('/proc/%s/stat' % p) as f:
-                s = f.read()
-            c = s[s.index('(') + 1:s.rindex(')')]
-            ppid = int(s[s.rindex(')') + 2:].split()[1])
-        except (OSError, ValueError):
-            continue
-        if int(s[s.rindex(')') + 2:].split()[3]) == int(p):
-            c = 'keeper'    # a session leader: a session's keeper (setsid)
-        kids[ppid].append(int(p))
-        comm[int(p)] = c
+    for st in procfs.all_stats():
+        kids[st.ppid].append(st.pid)
+        # A session leader is a session's keeper (it setsid()s).
+        comm[st.pid] = 'keeper' if st.session == st.pid else st.comm
     # Where the real ones sit: a worker is multiwatch's child, a zygote a
     # worker's. A keeper between its fork and its setsid is a copy with
     # the same name one level further down: never a target.

@@ -949,7 +949,6 @@ sess_new(struct exec_ctx *c, bool sweep, struct new_sess *n)
 	return PYX_OK;
 internal:
 	admit_refund(c);
-	explicit_bzero(n->id, sizeof(n->id));
 	return PYX_E_INTERNAL;
 }
 
