@@ -219,6 +219,7 @@ do_execute(struct exec_ctx *c)
 	    cfg->runtime_dir, (long)getpid()) >= (int)sizeof(c->jaildir) ||
 	    mkdtemp(c->jaildir) == NULL) {
 		log_warn("mkdtemp in %s", cfg->runtime_dir);
+		admit_refund(c);	/* the code did not start */
 		return PYX_E_INTERNAL;
 	}
 	c->jaildir_made = true;
