@@ -1002,9 +1002,9 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	    cfg->runtime_dir, n.slot) >= (int)sizeof(p.jaildir) ||
 	    mkdtemp(p.jaildir) == NULL) {
 		log_warn("mkdtemp in %s", cfg->runtime_dir);
-		admit_refund(c);
-		(void)unlink(p.sock_path);
-		return PYX_E_INTERNAL;
+		p.jaildir[0] = '\0';	/* none made: nothing to remove */
+		e = PYX_E_INTERNAL;
+		goto not_started;
 	}
 	now = time(NULL);
 	p.time_limit = cfg->time_limit_seconds;
@@ -1035,7 +1035,8 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	    cfg->session_cpu_seconds);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
 		free(files);
-		goto fail;
+		e = PYX_E_INTERNAL;
+		goto not_started;
 	}
 	fds[SESS_FD_LISTEN] = n.lfd;
 	fds[SESS_FD_SLOT] = n.slot_fd;
@@ -1053,10 +1054,7 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 			e = PYX_E_RESTARTING;
 		} else
 			e = PYX_E_SANDBOX;
-		admit_refund(c);	/* no session started */
-		(void)unlink(p.sock_path);
-		(void)rmdir(p.jaildir);
-		return e;
+		goto not_started;
 	}
 	/* The keeper holds them now; it removes the socket and the dir. */
 	close_quietly(&n.lfd);
@@ -1109,11 +1107,16 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	log_info("%s POST /sessions 201 admin=%d slot=%d rid=%s", c->ip,
 	    c->admin, n.slot, c->http->request_id);
 	return PYX_OK;
-fail:
+not_started:
+	/*
+	 * Charged, and no keeper took the socket and the jail directory: the
+	 * caller pays nothing and nothing of the session stays.
+	 */
 	admit_refund(c);
 	(void)unlink(p.sock_path);
-	(void)rmdir(p.jaildir);
-	return PYX_E_INTERNAL;
+	if (p.jaildir[0] != '\0')
+		(void)rmdir(p.jaildir);
+	return e;
 }
 
 /* ---- POST /sessions/{id}/fork ---- */
