@@ -48,6 +48,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'tests', 'harness'))
+import procfs  # noqa: E402
 import stack  # noqa: E402
 
 SCENARIOS = {
@@ -61,19 +62,14 @@ FIELDS = ('minflt', 'majflt', 'cpu')
 
 def proc_stat(pid):
     """(comm, ppid, starttime, {self}, {children}) or None if gone."""
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            s = f.read()
-    except OSError:
+    st = procfs.stat_or_none(pid)
+    if st is None:
         return None
-    comm = s[s.index('(') + 1:s.rindex(')')]
-    v = s[s.rindex(')') + 2:].split()
-    # v[0] is field 3 (state): field n is v[n - 3]
-    own = {'minflt': int(v[7]), 'majflt': int(v[9]),
-           'cpu': (int(v[11]) + int(v[12])) / HZ}
-    kids = {'minflt': int(v[8]), 'majflt': int(v[10]),
-            'cpu': (int(v[13]) + int(v[14])) / HZ}
-    return comm, int(v[1]), int(v[19]), own, kids
+    own = {'minflt': st.minflt, 'majflt': st.majflt,
+           'cpu': (st.utime + st.stime) / HZ}
+    kids = {'minflt': st.cminflt, 'majflt': st.cmajflt,
+            'cpu': (st.cutime + st.cstime) / HZ}
+    return st.comm, st.ppid, st.starttime, own, kids
 
 
 def role_of(comm):

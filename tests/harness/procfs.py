@@ -7,7 +7,12 @@ last ")"; the fields after it are split on spaces."""
 import collections
 import os
 
-Stat = collections.namedtuple('Stat', 'pid comm state ppid pgrp session')
+# The counters (proc(5) fields 10-17 and 22): page faults and CPU clock
+# ticks of the process itself and of the children it reaped (c...), and
+# its start time in ticks after boot (with pid, a name no reuse repeats).
+Stat = collections.namedtuple(
+    'Stat', 'pid comm state ppid pgrp session minflt cminflt majflt '
+    'cmajflt utime stime cutime cstime starttime')
 
 
 def stat(pid):
@@ -16,8 +21,10 @@ def stat(pid):
     with open('/proc/%s/stat' % pid) as f:
         s = f.read()
     rest = s[s.rindex(')') + 2:].split()
+    # rest[0] is field 3 (state): field n is rest[n - 3].
     return Stat(int(pid), s[s.index('(') + 1:s.rindex(')')], rest[0],
-                int(rest[1]), int(rest[2]), int(rest[3]))
+                *(int(rest[n - 3]) for n in (4, 5, 6, 10, 11, 12, 13, 14,
+                                             15, 16, 17, 22)))
 
 
 def stat_or_none(pid):
