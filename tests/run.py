@@ -313,17 +313,28 @@ def run_leftovers():
         uid = pwd.getpwnam(stackmod.SERVICE_USER).pw_uid
     except KeyError:
         return
-    time.sleep(0.5)
-    procs = []
-    for pid in os.listdir('/proc'):
-        if not pid.isdigit():
-            continue
-        try:
-            if os.stat('/proc/' + pid).st_uid == uid:
-                with open('/proc/%s/cmdline' % pid, 'rb') as f:
-                    procs.append(pid + ' ' + f.read().replace(b'\0', b' ').decode(errors='replace'))
-        except OSError:
-            pass
+    # A session keeper is a grandchild of a worker: its last exit leaves a
+    # zombie for the host's pid 1 to reap, which some hosts' pid 1 does
+    # only every few seconds. Zombies get that long; anything else none.
+    end = time.monotonic() + 10
+    while True:
+        time.sleep(0.5)
+        procs, zombies = [], 0
+        for pid in os.listdir('/proc'):
+            if not pid.isdigit():
+                continue
+            try:
+                if os.stat('/proc/' + pid).st_uid == uid:
+                    with open('/proc/%s/stat' % pid) as f:
+                        state = f.read().rsplit(')', 1)[1].split()[0]
+                    with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                        procs.append('%s %s %s' % (pid, state, f.read().replace(
+                            b'\0', b' ').decode(errors='replace')))
+                    zombies += state == 'Z'
+            except (OSError, IndexError):
+                pass
+        if zombies < len(procs) or not procs or time.monotonic() > end:
+            break
     record('leftovers', 'no process of the pyexec user remains', not procs,
            '\n'.join(procs))
     with open('/proc/self/mountinfo') as f:

@@ -7,6 +7,7 @@
 
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -167,4 +168,88 @@ pid_gone(pid_t pid)
 	buf[n] = '\0';
 	/* "pid (comm) S ...": the state follows the last ')' */
 	return (p = strrchr(buf, ')')) != NULL && p[1] == ' ' && p[2] == 'Z';
+}
+
+/* The pids listed in dir/cgroup.procs, at most max; -1 if unreadable. */
+static int
+cgroup_pids(const char *dir, long *out, int max)
+{
+	char	 path[PATH_MAX], buf[16384], *p, *end;
+	ssize_t	 n;
+	int	 fd, count = 0;
+	long	 v;
+
+	if (snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >=
+	    (int)sizeof(path) ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	for (p = buf; count < max; p = end) {
+		v = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		if (v > 0)
+			out[count++] = v;
+	}
+	return count;
+}
+
+/*
+ * SIGKILLs every process of the cgroup dir but spare, again until none is
+ * left or about a second has passed (a process may fork while we read).
+ * Each pid is pinned by a pidfd, and signalled only if the group still
+ * lists it after the pin: a pid that ended and was reused by a process
+ * outside the group is never hit. 0 when nothing but spare is left.
+ */
+int
+cgroup_kill_procs(const char *dir, pid_t spare)
+{
+	long	 pids[256], again[256];
+	int	 pfd[256], n, m, i, j, round, left;
+
+	for (round = 0; round < 50; round++) {
+		if ((n = cgroup_pids(dir, pids, 256)) == -1)
+			return errno == ENOENT ? 0 : -1;
+		for (i = left = 0; i < n; i++) {
+			pfd[i] = -1;
+			if (pids[i] == (long)spare)
+				continue;
+			left++;
+			pfd[i] = (int)syscall(SYS_pidfd_open, (pid_t)pids[i], 0);
+		}
+		if (left == 0)
+			return 0;
+		m = cgroup_pids(dir, again, 256);
+		for (i = 0; i < n; i++) {
+			if (pfd[i] == -1)
+				continue;
+			for (j = 0; j < m; j++)
+				if (again[j] == pids[i]) {
+					(void)syscall(SYS_pidfd_send_signal,
+					    pfd[i], SIGKILL, NULL, 0);
+					break;
+				}
+			close(pfd[i]);
+		}
+		usleep(20000);
+	}
+	return -1;
+}
+
+/* True if the cgroup dir lists pid (as the caller's PID namespace sees it). */
+bool
+cgroup_has(const char *dir, pid_t pid)
+{
+	long	 pids[256];
+	int	 n, i;
+
+	n = cgroup_pids(dir, pids, 256);
+	for (i = 0; i < n; i++)
+		if (pids[i] == (long)pid)
+			return true;
+	return false;
 }

@@ -1184,6 +1184,7 @@ sess_fork(struct exec_ctx *c, struct http_reply *rep, const char *id,
 	strlcpy(f.sock_path, n.sock_path, sizeof(f.sock_path));
 	now = time(NULL);
 	f.created = (int64_t)now;
+	f.slot = n.slot;
 	memset(&h, 0, sizeof(h));
 	h.magic = SESS_MAGIC;
 	h.version = SESS_VERSION;

@@ -820,7 +820,20 @@ def _pyexec_session(mode, allowed):
         except OSError:
             pass
 
-    def fork_child(fds):
+    def fork_child(fds, kind):
+        # First into the copy's own CPU group (the keeper checks it), so
+        # that its budget counts all it does from here; 'D': the group's
+        # directory (cgroup v1: we open its cgroup.procs as ourselves),
+        # 'C': its cgroup.procs, opened by the keeper (v2).
+        if kind == b'D':
+            g = _open('cgroup.procs', os.O_WRONLY | os.O_CLOEXEC,
+                      dir_fd=fds[4])
+            try:
+                _write(g, b'0')
+            finally:
+                _close(g)
+        elif kind == b'C':
+            _write(fds[4], b'0')
         os.setpgid(0, 0)
         # The middle process has exited: init is the parent (pid 1).
         while os.getppid() != 1:
@@ -868,10 +881,11 @@ def _pyexec_session(mode, allowed):
         import socket
         s = socket.socket(fileno=os.dup(req_fd))
         try:
-            msg, fds, _f, _a = socket.recv_fds(s, 1, 4)
+            msg, fds, _f, _a = socket.recv_fds(s, 1, 5)
         finally:
             s.close()
-        if msg != b'F' or len(fds) != 4:
+        if len(fds) != (4 if msg == b'F' else 5 if msg in (b'C', b'D')
+                        else -1):
             for f in fds:
                 _close(f)
             return {'fork_error': 'channels'}, None
@@ -908,7 +922,7 @@ def _pyexec_session(mode, allowed):
             try:
                 if os.fork() != 0:
                     _os_exit(0)
-                fork_child(fds)
+                fork_child(fds, msg)
             except BaseException:
                 _os_exit(1)
             return None, True

@@ -28,6 +28,7 @@
 
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -536,28 +537,40 @@ cg_lane_free(struct cgroups *lane)
 /*
  * A session's own cgroups, beside the per-run ones: "sess.N" (N: the
  * session slot) with the session's memory cap (no swap) and the run's
- * pids cap, holding pid (the session jail's init, before its go). The
- * directories go to out[] for the session's keeper, which removes them
- * when the session ends; the per-run sweeps never match the name.
+ * pids cap, for its whole family (the session and its forks), and a CPU
+ * group of the session's own, out[2], holding pid (the session jail's
+ * init, before its go; the interpreter it forks inherits it). A fork's
+ * keeper makes its own CPU group beside its parent's (keeper.c), so each
+ * member of a family is counted apart:
+ *   v2: sess.N (memory.max, pids.max) / sess.N (CPU: cpu.stat, a core
+ *       file of every cgroup; no controller is enabled below sess.N, so
+ *       its limits hold for every child);
+ *   v1: memory/.../sess.N, pids/.../sess.N, and cpuacct/.../sess.N where
+ *       a cpuacct hierarchy is delegated (else out[2] is "" and the
+ *       keeper counts the family's processes instead).
+ * The directories go to out[] for the session's keeper, which removes
+ * them when the session ends; the per-run sweeps never match the name.
  * Returns 0 (out[] "" where no cgroup is delegated), or -1.
  */
 int
 cg_session_attach(const struct cgroups *cg, int slot, long long mem_bytes,
-    pid_t pid, char out[2][PATH_MAX])
+    pid_t pid, char out[3][PATH_MAX])
 {
-	const char	*src[2] = { NULL, NULL };
+	const char	*src[3] = { NULL, NULL, NULL };
 	char		 val[32], p[32], parent[PATH_MAX], *slash;
 	int		 i;
 
-	out[0][0] = out[1][0] = '\0';
+	out[0][0] = out[1][0] = out[2][0] = '\0';
 	snprintf(p, sizeof(p), "%ld", (long)pid);
 	if (cg->version == 2) {
 		if (snprintf(out[0], PATH_MAX, "%s/sess.%d", cg->base, slot) >=
-		    PATH_MAX)
+		    PATH_MAX || snprintf(out[2], PATH_MAX, "%s/sess.%d/sess.%d",
+		    cg->base, slot, slot) >= PATH_MAX)
 			return -1;
-		(void)rmdir(out[0]);	/* a dead keeper's, empty */
+		(void)rmdir(out[2]);	/* a dead keeper's, empty */
+		(void)rmdir(out[0]);
 		if (mkdir(out[0], 0700) == -1) {
-			out[0][0] = '\0';
+			out[0][0] = out[2][0] = '\0';
 			return -1;
 		}
 		snprintf(val, sizeof(val), "%lld", mem_bytes);
@@ -565,16 +578,20 @@ cg_session_attach(const struct cgroups *cg, int slot, long long mem_bytes,
 		    write_str(out[0], "pids.max", cg->pids_max) == -1 ||
 		    write_str(out[0], "memory.oom.group", "1") == -1 ||
 		    (write_str(out[0], "memory.swap.max", "0") == -1 &&
-		    errno != ENOENT) ||
-		    write_str(out[0], "cgroup.procs", p) == -1)
+		    errno != ENOENT))
 			return -1;
-		return 0;
+		if (mkdir(out[2], 0700) == -1) {
+			out[2][0] = '\0';
+			return -1;
+		}
+		return write_str(out[2], "cgroup.procs", p);
 	}
 	if (cg->version != 1)
 		return 0;
 	src[0] = cg->mem[0] ? cg->mem : NULL;
 	src[1] = cg->pids[0] ? cg->pids : NULL;
-	for (i = 0; i < 2; i++) {
+	src[2] = cg->cpu[0] ? cg->cpu : NULL;
+	for (i = 0; i < 3; i++) {
 		if (src[i] == NULL)
 			continue;
 		strlcpy(parent, src[i], sizeof(parent));
@@ -595,7 +612,8 @@ cg_session_attach(const struct cgroups *cg, int slot, long long mem_bytes,
 				return -1;
 			(void)write_str(out[i], "memory.memsw.limit_in_bytes", val);
 			(void)write_str(out[i], "memory.swappiness", "0");
-		} else if (write_str(out[i], "pids.max", cg->pids_max) == -1)
+		} else if (i == 1 &&
+		    write_str(out[i], "pids.max", cg->pids_max) == -1)
 			return -1;
 		if (write_str(out[i], "cgroup.procs", p) == -1)
 			return -1;
@@ -603,53 +621,92 @@ cg_session_attach(const struct cgroups *cg, int slot, long long mem_bytes,
 	return 0;
 }
 
+/* Kills what dir holds, then removes it, retrying for about a second. */
+static int
+sess_dir_remove(const char *dir)
+{
+	int	 tries;
+
+	for (tries = 0; tries < 50; tries++) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			break;
+		if (tries == 0)
+			(void)cgroup_kill_procs(dir, 0);
+		usleep(20000);
+	}
+	return access(dir, F_OK) == 0 ? -1 : 0;
+}
+
 /*
  * The cgroups of session slot `slot`, left by a keeper that was killed
  * before it could remove them (SIGKILL): called only by a holder of the
- * slot's lock, so no live session owns them. The jail's init died with
- * its keeper (parent-death signal) and its namespace with it, but the
- * kernel empties the cgroup asynchronously: v2 kills what is left
- * (cgroup.kill), then rmdir is retried for about a second. 0, or -1 with
- * a directory still there.
+ * slot's lock, so no live session owns them. A root keeper's jail died
+ * with it (init's parent-death signal), but the kernel empties a cgroup
+ * asynchronously; a member keeper's processes may still run in its
+ * family's jail: both are killed, then the directories removed (v2: a
+ * family's CPU groups first, and a member's own wherever its family is).
+ * 0, or -1 with a directory still there.
  */
 int
 cg_session_remove(const struct cgroups *cg, int slot)
 {
-	char		 dir[2][PATH_MAX], parent[PATH_MAX], *slash;
-	const char	*src[2] = { NULL, NULL };
-	int		 i, tries, rv = 0;
+	char		 dir[PATH_MAX], parent[PATH_MAX], name[32], *slash;
+	const char	*src[3] = { NULL, NULL, NULL };
+	struct dirent	*de;
+	DIR		*d;
+	int		 i, rv = 0;
 
-	dir[0][0] = dir[1][0] = '\0';
+	snprintf(name, sizeof(name), "sess.%d", slot);
 	if (cg->version == 2) {
-		if (snprintf(dir[0], PATH_MAX, "%s/sess.%d", cg->base, slot) >=
-		    PATH_MAX)
-			return -1;
-	} else if (cg->version == 1) {
-		src[0] = cg->mem[0] ? cg->mem : NULL;
-		src[1] = cg->pids[0] ? cg->pids : NULL;
-		for (i = 0; i < 2; i++) {
-			if (src[i] == NULL)
+		if ((d = opendir(cg->base)) == NULL)
+			return errno == ENOENT ? 0 : -1;
+		/* sess.F/sess.<slot>: this slot's CPU group, in any family F */
+		while ((de = readdir(d)) != NULL) {
+			if (strncmp(de->d_name, "sess.", 5) != 0 ||
+			    snprintf(dir, sizeof(dir), "%s/%s/%s", cg->base,
+			    de->d_name, name) >= (int)sizeof(dir))
 				continue;
-			strlcpy(parent, src[i], sizeof(parent));
-			if ((slash = strrchr(parent, '/')) == NULL ||
-			    (*slash = '\0', snprintf(dir[i], PATH_MAX,
-			    "%s/sess.%d", parent, slot) >= PATH_MAX))
-				dir[i][0] = '\0';
+			if (sess_dir_remove(dir) == -1)
+				rv = -1;
 		}
+		closedir(d);
+		if (snprintf(dir, sizeof(dir), "%s/%s", cg->base, name) >=
+		    (int)sizeof(dir))
+			return -1;
+		/* this slot's family: its members' CPU groups, then itself */
+		(void)write_str(dir, "cgroup.kill", "1");
+		if ((d = opendir(dir)) != NULL) {
+			while ((de = readdir(d)) != NULL) {
+				if (strncmp(de->d_name, "sess.", 5) != 0 ||
+				    snprintf(parent, sizeof(parent), "%s/%s",
+				    dir, de->d_name) >= (int)sizeof(parent))
+					continue;
+				if (sess_dir_remove(parent) == -1)
+					rv = -1;
+			}
+			closedir(d);
+		}
+		return sess_dir_remove(dir) == -1 ? -1 : rv;
 	}
-	for (i = 0; i < 2; i++) {
-		if (dir[i][0] == '\0')
+	if (cg->version != 1)
+		return 0;
+	/* The CPU group first: a member's processes hold only it. */
+	src[0] = cg->cpu[0] ? cg->cpu : NULL;
+	src[1] = cg->mem[0] ? cg->mem : NULL;
+	src[2] = cg->pids[0] ? cg->pids : NULL;
+	for (i = 0; i < 3; i++) {
+		if (src[i] == NULL)
 			continue;
-		for (tries = 0; tries < 50; tries++) {
-			if (rmdir(dir[i]) == 0 || errno == ENOENT)
-				break;
-			if (errno != EBUSY)
-				break;
-			if (tries == 0 && cg->version == 2)
-				(void)write_str(dir[i], "cgroup.kill", "1");
-			usleep(20000);
-		}
-		if (access(dir[i], F_OK) == 0)
+		strlcpy(parent, src[i], sizeof(parent));
+		if ((slash = strrchr(parent, '/')) == NULL)
+			continue;
+		*slash = '\0';
+		if (snprintf(dir, sizeof(dir), "%s/%s", parent, name) >=
+		    (int)sizeof(dir))
+			continue;
+		if (sess_dir_remove(dir) == -1)
 			rv = -1;
 	}
 	return rv;

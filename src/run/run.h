@@ -76,7 +76,7 @@ void	 cg_cleanup(struct cgroups *);
 int	 cg_lane(const struct cgroups *, struct cgroups *, int);
 void	 cg_lane_free(struct cgroups *);
 int	 cg_session_attach(const struct cgroups *, int, long long, pid_t,
-	    char [2][PATH_MAX]);
+	    char [3][PATH_MAX]);
 int	 cg_session_remove(const struct cgroups *, int);
 /* cgroup2.c: the unified hierarchy, under systemd's Delegate= */
 int	 cg2_init(struct cgroups *, const struct config *, char *, size_t);

@@ -21,14 +21,16 @@
  *
  * Families (POST /sessions/{id}/fork). A fork's interpreter is a copy of
  * its parent's, made by fork() inside the same jail: one init, one set of
- * namespaces, one cgroup (memory, pids, CPU), one uid for the family. Its
+ * namespaces, one memory and pids cgroup, one uid for the family; but a
+ * CPU cgroup per session (cg[2]), so that each has its own budget. Its
  * keeper (a member) is a fork of the parent's keeper and owns only its
- * own interpreter: a pidfd from the kernel's credentials on the child's
- * request socket, checked to be a child of the family's init. The
- * keeper that created the jail (the root) owns the jail: when its own
- * session ends while members live, it kills only its interpreter, drops
- * its socket, and keeps the jail (and its slot) until the last member's
- * keeper has gone, which it learns from a pipe every member holds open.
+ * own interpreter and CPU group: a pidfd from the kernel's credentials on
+ * the child's request socket, checked to be a child of the family's init
+ * in that group. The keeper that created the jail (the root) owns the
+ * jail: when its own session ends while members live, it kills only its
+ * own processes (init, in its group, is spared), drops its socket, and
+ * keeps the jail (and its slot) until the last member's keeper has gone,
+ * which it learns from a pipe every member holds open.
  */
 #include "config.h"
 
@@ -38,6 +40,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -63,7 +66,7 @@ struct keeper {
 	int		 pidfd, ctl, work;
 	int		 drv_in, drv_out, out, err, data;
 	struct buf	 obuf, ebuf;
-	char		 cg[2][PATH_MAX];
+	char		 cg[3][PATH_MAX];	/* family: memory, pids; own: CPU */
 	/* the call in progress */
 	int		 cli;
 	enum cstate	 cst;
@@ -212,7 +215,41 @@ oom_kills(const struct keeper *k)
 }
 
 /*
- * CPU seconds the session has used: every process in its cgroup, each with
+ * CPU seconds the session has used. Its own CPU group where there is one
+ * (v2 cpu.stat, v1 cpuacct.usage): every process the session started,
+ * ended or not, and nothing of its relatives. A process cannot leave it:
+ * the jail has no cgroup file system.
+ */
+static double
+own_cpu(const struct keeper *k)
+{
+	char		 path[PATH_MAX + 32], buf[512], *p;
+	ssize_t		 n;
+	int		 fd;
+
+	snprintf(path, sizeof(path), "%s/cpu.stat", k->cg[2]);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0 || (buf[n] = '\0', p = strstr(buf, "usage_usec ")) ==
+		    NULL)
+			return -1;
+		return (double)strtoull(p + 11, NULL, 10) / 1e6;
+	}
+	snprintf(path, sizeof(path), "%s/cpuacct.usage", k->cg[2]);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return (double)strtoull(buf, NULL, 10) / 1e9;
+}
+
+/*
+ * Without a CPU group of its own (v1 with no cpuacct hierarchy delegated):
+ * every process in the family's cgroup, each with
  * the children it reaped (utime, stime, cutime, cstime). Orphans are
  * reaped by the jail's init, so nothing that ended is lost; what a process
  * used before it moved out cannot happen (the jail cannot leave its
@@ -231,6 +268,8 @@ session_cpu(const struct keeper *k)
 	int		 fd, i;
 	long		 pid;
 
+	if (k->cg[2][0] != '\0')
+		return own_cpu(k);
 	if (k->cg[0][0] == '\0' || hz <= 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/cgroup.procs", k->cg[0]);
@@ -289,12 +328,21 @@ kill_jail(struct keeper *k)
 {
 	int	 st;
 
+	/*
+	 * A member's processes (and a root's, but the family's init) are
+	 * all in its CPU group: none outlives the session to burn CPU no
+	 * keeper counts.
+	 */
 	if (k->member) {
 		kill_pidfd(&k->pidfd);
+		if (k->cg[2][0] != '\0')
+			(void)cgroup_kill_procs(k->cg[2], k->family_init);
 		return;
 	}
 	if (k->famr >= 0) {
 		kill_pidfd(&k->ipidfd);
+		if (k->cg[2][0] != '\0')
+			(void)cgroup_kill_procs(k->cg[2], k->family_init);
 		return;
 	}
 
@@ -342,11 +390,40 @@ family_wait(struct keeper *k)
 	close_quietly(&k->famr);
 }
 
+static void
+cg_rmdir(const char *dir)
+{
+	int	 tries;
+
+	for (tries = 0; dir[0] != '\0' && tries < 100; tries++) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			break;
+		usleep(20000);
+	}
+}
+
+static void
+cg_rmdir_children(const char *dir)
+{
+	char		 path[PATH_MAX + 300];
+	struct dirent	*de;
+	DIR		*d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, "sess.", 5) == 0 &&
+		    snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) <
+		    (int)sizeof(path))
+			cg_rmdir(path);
+	closedir(d);
+}
+
 /* Every resource of the session, on every path; then exit. */
 __attribute__((noreturn)) static void
 finish(struct keeper *k, int status)
 {
-	int	 i, tries;
+	int	 i;
 
 	if (k->famr >= 0)
 		family_wait(k);
@@ -356,13 +433,16 @@ finish(struct keeper *k, int status)
 	close_quietly(&k->cli);
 	close_quietly(&k->work);
 	close_quietly(&k->setup);
-	/* The kernel frees a cgroup only once its last process is gone. */
+	/*
+	 * The kernel frees a cgroup only once its last process is gone. The
+	 * CPU group first: on v2 it sits in the family's, with those of
+	 * members whose keepers were killed (their processes died with init).
+	 */
+	cg_rmdir(k->cg[2]);
+	if (!k->member && k->cg[0][0] != '\0')
+		cg_rmdir_children(k->cg[0]);
 	for (i = 0; i < 2 && !k->member; i++)
-		for (tries = 0; k->cg[i][0] != '\0' && tries < 100; tries++) {
-			if (rmdir(k->cg[i]) == 0 || errno == ENOENT)
-				break;
-			usleep(20000);
-		}
+		cg_rmdir(k->cg[i]);
 	if (k->p->jaildir[0] != '\0' && rmdir(k->p->jaildir) == -1 &&
 	    errno != ENOENT)
 		log_warn("rmdir %s", k->p->jaildir);
@@ -886,6 +966,72 @@ await_driver(struct keeper *k, double end)
 
 /* ---- forks ---- */
 
+/*
+ * A fork's CPU group: "sess.<its slot>" beside its parent's own (v2: in the
+ * family's cgroup, whose memory and pids limits it shares; v1: in the
+ * cpuacct hierarchy). The child's interpreter moves itself in before it
+ * does anything else (boot.py), so what it runs is counted there, and
+ * what the parent's code runs in the fork's at-fork hooks stays the
+ * parent's. The kernel lets a process move only what it is allowed to:
+ *   v2: a write needs the opener's right to write the common ancestor's
+ *       cgroup.procs: we open the file, the child writes (*kind 'C');
+ *   v1: a write needs the opener's uid to be the mover's: the child
+ *       opens it, through a directory fd (*kind 'D'), writable by others
+ *       only until its keeper has checked it arrived (cg_member_close).
+ * Either way the fd reaches only this group; a relative that takes it
+ * from the parent's interpreter meanwhile can only move family processes
+ * into the child's budget. Returns the fd for the child, or -1.
+ */
+static int
+cg_member_open(const char *own, int slot, char *grp, size_t len, char *kind)
+{
+	char	 path[PATH_MAX + 32], *slash;
+	int	 fd;
+
+	if (strlcpy(grp, own, len) >= len || (slash = strrchr(grp, '/')) ==
+	    NULL)
+		goto bad;
+	*slash = '\0';
+	if (snprintf(path, sizeof(path), "%s/sess.%d", grp, slot) >=
+	    (int)len)
+		goto bad;
+	strlcpy(grp, path, len);
+	/* A killed keeper's leftover: the slot is ours now. */
+	(void)cgroup_kill_procs(grp, 0);
+	(void)rmdir(grp);
+	if (mkdir(grp, 0700) == -1)
+		goto bad;
+	snprintf(path, sizeof(path), "%s/cpuacct.usage", grp);
+	if (access(path, F_OK) == 0) {
+		*kind = 'D';
+		snprintf(path, sizeof(path), "%s/cgroup.procs", grp);
+		if (chmod(grp, 0711) == -1 || chmod(path, 0666) == -1 ||
+		    (fd = open(grp, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+			goto bad_dir;
+		return fd;
+	}
+	*kind = 'C';
+	snprintf(path, sizeof(path), "%s/cgroup.procs", grp);
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
+		goto bad_dir;
+	return fd;
+bad_dir:
+	(void)rmdir(grp);
+bad:
+	grp[0] = '\0';
+	return -1;
+}
+
+/* Back to owner-only, as the kernel made it (a no-op on v2). */
+static int
+cg_member_close(const char *grp)
+{
+	char	 path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", grp);
+	return chmod(path, 0644) == -1 || chmod(grp, 0700) == -1 ? -1 : 0;
+}
+
 /* A child of the family's init, alive: a process of this jail. */
 static int
 family_pidfd(const struct keeper *k, pid_t pid)
@@ -983,6 +1129,15 @@ member_hello(struct keeper *k, dev_t ws_dev, double end)
 	if (b != 'R' || !have_cr || k->work < 0 ||
 	    (k->pidfd = family_pidfd(k, cr.pid)) == -1)
 		return -1;
+	/*
+	 * It moved itself into its CPU group before its first word (boot.py):
+	 * checked, not believed. Then the group is ours alone again (v1).
+	 */
+	if (k->cg[2][0] != '\0') {
+		(void)cg_member_close(k->cg[2]);
+		if (!cgroup_has(k->cg[2], cr.pid))
+			return -1;
+	}
 	return 0;
 }
 
@@ -994,7 +1149,7 @@ member_hello(struct keeper *k, dev_t ws_dev, double end)
  */
 __attribute__((noreturn)) static void
 member_main(struct keeper *k, const struct sess_fork *f, const int *got,
-    const int *ch, const int *jail_ends, int ready)
+    const int *ch, const int *jail_ends, int ready, const char *cpu_group)
 {
 	static struct sess_params mp;
 	struct stat	 st;
@@ -1005,8 +1160,9 @@ member_main(struct keeper *k, const struct sess_fork *f, const int *got,
 	if (k->work < 0 || fstat(k->work, &st) == -1)
 		_exit(1);
 	ws_dev = st.st_dev;
-	for (i = 0; i < 4; i++)
-		close(jail_ends[i]);
+	for (i = 0; i < 5; i++)
+		if (jail_ends[i] != -1)
+			close(jail_ends[i]);
 	close_quietly(&k->listen);
 	close_quietly(&k->slot);
 	close_quietly(&k->cli);
@@ -1021,6 +1177,7 @@ member_main(struct keeper *k, const struct sess_fork *f, const int *got,
 	close_quietly(&k->work);
 	close_quietly(&k->fork_rp);
 	mp = *k->p;
+	strlcpy(k->cg[2], cpu_group, sizeof(k->cg[2]));
 	strlcpy(mp.sock_path, f->sock_path, sizeof(mp.sock_path));
 	mp.jaildir[0] = '\0';
 	mp.created = f->created;
@@ -1076,11 +1233,11 @@ fork_session(struct keeper *k)
 {
 	struct sess_fork f;
 	int		 got[2] = { -1, -1 }, ngot = 0, cin[2], p[3][2], rp[2];
-	int		 ch[4], je[4], one = 1, i;
+	int		 ch[4], je[5], one = 1, i;
 	uint8_t		 len[4];
 	static const char req[] = "{\"op\": \"fork\"}";
 	uint32_t	 n = sizeof(req) - 1;
-	char		 b;
+	char		 b, kind = 'F', grp[PATH_MAX] = "";
 	pid_t		 mid;
 
 	if (k->chdr.len != sizeof(f) || k->work < 0 || (!k->member &&
@@ -1098,6 +1255,11 @@ fork_session(struct keeper *k)
 	cin[0] = cin[1] = rp[0] = rp[1] = -1;
 	for (i = 0; i < 3; i++)
 		p[i][0] = p[i][1] = -1;
+	/* The child's own CPU group, beside ours: its budget is its own. */
+	je[4] = -1;
+	if (k->cg[2][0] != '\0' && (f.slot < 0 || (je[4] =
+	    cg_member_open(k->cg[2], f.slot, grp, sizeof(grp), &kind)) == -1))
+		goto fail;
 	if (!k->member && k->famr < 0) {
 		if (pipe2(rp, O_CLOEXEC) == -1)
 			goto fail;
@@ -1128,7 +1290,7 @@ fork_session(struct keeper *k)
 		if (fork() != 0)
 			_exit(0);
 		close(rp[0]);
-		member_main(k, &f, got, ch, je, rp[1]);
+		member_main(k, &f, got, ch, je, rp[1], grp);
 	}
 	while (waitpid(mid, NULL, 0) == -1 && errno == EINTR)
 		;
@@ -1142,16 +1304,19 @@ fork_session(struct keeper *k)
 	if (write_timed(k->drv_in, len, 4, IO_TIMEOUT_MS) == -1 ||
 	    write_timed(k->drv_in, req, n, IO_TIMEOUT_MS) == -1 ||
 	    poll_one(k->drv_in, POLLOUT, IO_TIMEOUT_MS) == -1 ||
-	    fd_send(k->drv_in, "F", 1, je, 4) == -1) {
-		for (i = 0; i < 4; i++)
-			close(je[i]);
+	    fd_send(k->drv_in, &kind, 1, je, je[4] != -1 ? 5 : 4) == -1) {
+		for (i = 0; i < 5; i++)
+			close_quietly(&je[i]);
 		session_over(k, SESS_T_PROTOCOL);
 	}
-	for (i = 0; i < 4; i++)
-		close(je[i]);
+	for (i = 0; i < 5; i++)
+		close_quietly(&je[i]);
 	return;
 fail:
 	log_warn("session fork");
+	close_quietly(&je[4]);
+	if (grp[0] != '\0')
+		(void)rmdir(grp);
 	close_quietly(&got[0]);
 	close_quietly(&got[1]);
 	for (i = 0; i < 2; i++) {
@@ -1288,6 +1453,7 @@ keeper_main(const struct sess_params *p, struct jail_params *spec,
 		setup_fail(&k, "setup: no go");
 	memcpy(k.cg, m.cg, sizeof(k.cg));
 	k.cg[0][PATH_MAX - 1] = k.cg[1][PATH_MAX - 1] = '\0';
+	k.cg[2][PATH_MAX - 1] = '\0';
 	if (write(k.ctl, "g", 1) != 1)
 		setup_fail(&k, "releasing the jail");
 	if (await_driver(&k, end) == -1) {

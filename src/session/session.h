@@ -37,7 +37,7 @@
 #include "jail/jail.h"
 
 #define SESS_MAGIC		0x53585950u	/* "PYXS" */
-#define SESS_VERSION		2		/* bump on any change below */
+#define SESS_VERSION		3		/* bump on any change below */
 #define SESS_FRAME_MAX		(64u << 20)	/* bytes after a header */
 
 /*
@@ -148,6 +148,7 @@ struct sess_params {
 struct sess_fork {
 	char		 sock_path[PATH_MAX];
 	int64_t		 created;
+	int32_t		 slot;		/* the child's: its CPU group's name */
 };
 
 /* The creation dialog on the setup socket. */
@@ -163,7 +164,7 @@ struct sess_setup {
 	int32_t		 pid;		/* init, as the keeper sees it */
 	int32_t		 err;
 	char		 text[160];
-	char		 cg[2][PATH_MAX];	/* GO: cgroup dirs to rmdir */
+	char		 cg[3][PATH_MAX];	/* GO: cgroup dirs to rmdir; [2]: CPU */
 };
 
 /* The keeper's fds, passed as SCM_RIGHTS: see keeper.c */

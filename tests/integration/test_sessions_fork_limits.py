@@ -1,8 +1,11 @@
 """Forking cannot multiply a session's budget (issue 13): a family (a
 session and its forks) shares one memory cap (session_memory_mb) and one
-CPU budget (session_cpu_seconds), those of one session. A 60 s call limit,
-so the time limit never stands in for the caps. Also one process cap
-(max_processes, the jail's uid limit) for the whole family."""
+process cap (max_processes, the jail's uid limit), those of one session;
+each session of the family has a CPU budget of its own
+(session_cpu_seconds), counted in a CPU cgroup of its own, so a fork
+cannot spend its parent's nor the reverse, and what a session leaves
+running ends with it. A 60 s call limit, so the time limit never stands
+in for the caps."""
 import time
 
 from sess_helpers import call, cell, create, delete
@@ -54,35 +57,143 @@ def test_family_shares_one_memory_cap(s):
                 delete(s, x)
 
 
-def test_family_shares_one_cpu_budget(s):
+def _need_cpu_groups(s):
+    if not getattr(s, 'cgroups', None):
+        raise AssertionError('no delegated cgroup on this host: per-session '
+                             'CPU budgets cannot be tested here')
+
+
+def _alive(s, sid):
+    return call(s, 'GET', '/sessions/' + sid)[0] == 200
+
+
+# Burns CPU until stopped, printing each whole second of its CPU time, so
+# the reply of the cell the budget ended shows how far it got.
+BURN = ('import time\n'
+        't0 = time.process_time()\n'
+        'last = 0\n'
+        'while True:\n'
+        '    t = int(time.process_time() - t0)\n'
+        '    if t > last:\n'
+        '        last = t\n'
+        '        print(t, flush=True)\n')
+
+
+def test_each_session_of_a_family_has_its_own_cpu_budget(s):
+    _need_cpu_groups(s)
     sid = create(s)
     child = None
     try:
-        # The parent uses about 5 of the family's 8 CPU seconds; the child
-        # then burns: the family's budget ends it (and the parent) long
-        # before the call's 60 s, after about 3 more seconds, not 8.
+        # The parent uses about 5 of its 8 CPU seconds, then forks: the
+        # child's budget is 8 seconds of its own, not the 3 left to the
+        # parent, and its end leaves the parent alive with its own 3.
         d = cell(s, sid, 'import time\n'
                  't = time.process_time()\n'
                  'while time.process_time() - t < 5: pass')
         assert d['session_alive'] is True, d
         child = _fork(s, sid)
-        t0 = time.monotonic()
-        d = cell(s, child, 'while True: pass')
-        took = time.monotonic() - t0
+        d = cell(s, child, BURN)
         assert d['session_alive'] is False, d
         assert d['termination'] == 'cpu_limit' or 'CPU' in (
             d['session_message'] or ''), d
-        assert took < 50, took
-        # The parent's keeper checks the family's CPU once a second.
-        t1 = time.monotonic()
-        end = t1 + 30 + s.slack(40, 10)
-        while time.monotonic() < end and not _gone(s, sid):
-            time.sleep(0.3)
-        assert _gone(s, sid), ('the parent outlived the family budget',
-                               time.monotonic() - t1,
-                               call(s, 'GET', '/sessions/' + sid)[1])
+        secs = [int(x) for x in d['stdout'].split()]
+        assert secs and secs[-1] >= 6, ('the fork was stopped at the '
+                                         "parent's remaining budget", d)
+        assert _alive(s, sid), 'the fork spent its own budget: not the parent'
+        d = cell(s, sid, 'import time\n'
+                 't = time.process_time()\n'
+                 'while time.process_time() - t < 1.5: pass\n'
+                 '"still here"')
+        assert d['session_alive'] is True and d['result'] == "'still here'", d
+        # The parent's own budget still holds: 8 seconds, not 8 + 8.
+        d = cell(s, sid, BURN)
+        assert d['session_alive'] is False, d
+        assert d['termination'] == 'cpu_limit' or 'CPU' in (
+            d['session_message'] or ''), d
+        secs = [int(x) for x in d['stdout'].split()]
+        assert not secs or secs[-1] <= 3, d
     finally:
         for x in (sid, child):
+            if x:
+                delete(s, x)
+
+
+# A detached chain of busy processes (its own session, each link forking
+# the next and exiting before RLIMIT_CPU could stop it), which writes the
+# pid of its current link to the family's /tmp: all its CPU is the fork's,
+# whoever reaps its links.
+CHAIN = r'''
+import os
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() != 0:
+        os._exit(0)
+    while True:
+        with open('/tmp/chain-%s', 'w') as f:
+            f.write(str(os.getpid()))
+        t = os.times(); base = t.user + t.system
+        while True:
+            t = os.times()
+            if t.user + t.system - base > 0.5:
+                break
+        if os.fork() != 0:
+            os._exit(0)
+os.wait()
+'''
+
+# From the parent: the chain's current link and whether it runs.
+LINK = ('import os, time\n'
+        'time.sleep(0.3)\n'
+        'p = open("/tmp/chain-%s").read()\n'
+        '(p, os.path.exists("/proc/" + p))')
+
+
+def _link(s, sid, tag):
+    return eval(cell(s, sid, LINK % tag)['result'])
+
+
+def _stopped(s, sid, tag, wait):
+    # Still running, a link moves on within a second; stopped, the last
+    # one is gone and no new one comes.
+    end = time.monotonic() + wait
+    while True:
+        a = _link(s, sid, tag)
+        time.sleep(1.5)
+        b = _link(s, sid, tag)
+        if a == b and not b[1]:
+            return True
+        if time.monotonic() > end:
+            return False
+
+
+def test_a_forks_detached_processes_are_its_own(s):
+    _need_cpu_groups(s)
+    sid = create(s)
+    child = other = None
+    try:
+        child = _fork(s, sid)
+        # Started by the child, left running: charged to the child, whose
+        # budget ends it (its call returned long ago) while the parent,
+        # idle, lives on; the chain dies with the child.
+        assert cell(s, child, CHAIN % 'a')['session_alive'] is True
+        assert _link(s, sid, 'a')[1] is True
+        end = time.monotonic() + 8 * 2 + s.slack(60, 20)
+        while time.monotonic() < end and _alive(s, child):
+            time.sleep(0.5)
+        assert not _alive(s, child), 'the fork outlived its CPU budget'
+        assert _alive(s, sid), "a fork's processes were charged to its parent"
+        assert _stopped(s, sid, 'a', 5), "the fork's processes outlived it"
+        # Released instead: the same, at once.
+        other = _fork(s, sid)
+        assert cell(s, other, CHAIN % 'b')['session_alive'] is True
+        assert _link(s, sid, 'b')[1] is True
+        assert delete(s, other)[0] == 200
+        other = None
+        assert _stopped(s, sid, 'b', s.slack(10, 5)), (
+            "a released fork's processes live on")
+        assert _alive(s, sid)
+    finally:
+        for x in (sid, child, other):
             if x:
                 delete(s, x)
 

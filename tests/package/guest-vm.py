@@ -10,6 +10,9 @@ oom_killed / memory_limit while concurrent runs succeed), processes
 (pids.max stops a fork bomb: pids.events counts the refusals), nothing of a
 run left in the cgroup tree, and no cgroup left after a worker is killed
 mid-run, after `systemctl restart pyexec`, and after `apt purge`.
+Sessions too: a family's cgroup with the session memory cap, a CPU
+cgroup per session inside it (a fork's own), a fork's CPU budget ending
+the fork but not its parent, and nothing left once the family is gone.
 
 Prints "PASS name" / "FAIL name: why" lines and "vm-test: PASS|FAIL";
 exits 0 only if every check passed.
@@ -29,6 +32,8 @@ import urllib.request
 SHARE = '/mnt/host'
 SVC = '/sys/fs/cgroup/system.slice/pyexec.service'
 URL = 'https://127.0.0.1/execute'
+BASE = 'https://127.0.0.1'
+SESS_CPU = 4
 WORKERS = 4
 MEM_MB = 192
 MAX_PROCS = 10
@@ -91,6 +96,26 @@ def execute(code, key, timeout=300):
             return e.code, json.loads(raw)
         except ValueError:
             return e.code, {'raw': raw.decode('utf-8', 'replace')}
+
+
+def api(method, path, payload, key, timeout=300):
+    body = json.dumps(payload).encode() if payload is not None else None
+    req = urllib.request.Request(BASE + path, data=body, method=method,
+                                 headers={'Content-Type': 'application/json',
+                                          'Authorization': 'Bearer ' + key})
+    try:
+        with urllib.request.urlopen(req, context=CTX, timeout=timeout) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            return e.code, json.loads(raw)
+        except ValueError:
+            return e.code, {'raw': raw.decode('utf-8', 'replace')}
+
+
+def sess_cgroups():
+    return sorted(glob.glob(SVC + '/sess.*'))
 
 
 def run_cgroups():
@@ -164,6 +189,58 @@ time.sleep(15)
 '''
 
 
+def sessions(key):
+    st, d = api('POST', '/sessions', {}, key)
+    if not check('a session is created', st == 201, (st, d)):
+        return
+    sid = d['session_id']
+    fams = sess_cgroups()
+    check('one family cgroup, with the session memory cap and pids.max',
+          len(fams) == 1 and read(fams[0] + '/memory.max') == str(
+              MEM_MB << 20) and read(fams[0] + '/pids.max') == str(
+              MAX_PROCS + 1) and read(fams[0] + '/memory.oom.group') == '1',
+          fams)
+    fam = fams[0] if fams else '/nonexistent'
+    own = glob.glob(fam + '/sess.*')
+    check("the family's processes are in the session's CPU cgroup, none "
+          'in the family cgroup itself', len(own) == 1 and
+          read(fam + '/cgroup.procs') == '' and
+          len(read(own[0] + '/cgroup.procs').split()) == 2, own)
+    st, d = api('POST', '/sessions/%s/fork' % sid, {}, key)
+    if not check('the session is forked', st == 201, (st, d)):
+        return
+    kid = d['session_id']
+    groups = sorted(glob.glob(fam + '/sess.*'))
+    mine = [g for g in groups if g not in own]
+    check("the fork has a CPU cgroup of its own in the family's, holding "
+          'its interpreter', len(mine) == 1 and
+          len(read(mine[0] + '/cgroup.procs').split()) == 1, groups)
+    st, d = api('POST', '/sessions/%s/execute' % kid,
+                {'code': 'while True: pass'}, key)
+    ed = d.get('execution_details', {})
+    check('the fork ends at its CPU budget (%d s)' % SESS_CPU, st == 200 and
+          ed.get('session_alive') is False and
+          (ed.get('termination') == 'cpu_limit' or
+           'CPU' in (ed.get('session_message') or '')), (st, d))
+    check("the fork's CPU cgroup is gone with it", bool(mine) and wait_for(
+        "the fork's CPU cgroup to go", lambda: not os.path.exists(mine[0]),
+        30), mine)
+    st, d = api('POST', '/sessions/%s/execute' % sid,
+                {'code': '6 * 7'}, key)
+    check('its parent lives on, its budget untouched', st == 200 and
+          d.get('execution_details', {}).get('result') == '42', (st, d))
+    cpu = int(re.search(r'usage_usec (\d+)', open(own[0] + '/cpu.stat').read())
+              .group(1)) if own and os.path.exists(own[0]) else -1
+    print("   the parent's CPU cgroup: %.2f s" % (cpu / 1e6))
+    check("the fork's CPU was not counted in the parent's group",
+          0 <= cpu < SESS_CPU * 1e6 / 2, cpu)
+    st, d = api('DELETE', '/sessions/' + sid, None, key)
+    check('the parent is released', st == 200, (st, d))
+    check('nothing of the family is left in the cgroup tree', wait_for(
+        'no session cgroup', lambda: sess_cgroups() == [], 60),
+        sess_cgroups())
+
+
 def main():
     step('the machine: Debian 12 kernel, systemd, cgroup v2')
     print('   kernel', os.uname().release)
@@ -189,6 +266,8 @@ def main():
     # Software emulation is slow: generous wall clock for the checks.
     text = re.sub(r'(?m)^#?time_limit_seconds = .*$',
                   'time_limit_seconds = 120', text)
+    text = re.sub(r'(?m)^#?session_cpu_seconds = .*$',
+                  'session_cpu_seconds = %d' % SESS_CPU, text)
     open(conf, 'w').write(text)
     os.makedirs('/etc/systemd/system/pyexec.service.d', exist_ok=True)
     with open('/etc/systemd/system/pyexec.service.d/vmtest.conf', 'w') as f:
@@ -301,6 +380,10 @@ def main():
           'no "pids.max refused" in the journal')
     check('nothing of the run left in the cgroup tree', run_cgroups() == [],
           run_cgroups())
+
+    step('sessions: a cgroup per family, a CPU cgroup per session, a '
+         "fork's budget its own")
+    sessions(key)
 
     step('a worker SIGKILLed mid-run leaves no cgroup behind')
     results.clear()
