@@ -58,3 +58,66 @@ def test_a_killed_keepers_leftovers_are_reclaimed(s):
         assert cell(s, i, '6 * 7')['result'] == '42'
     for i in ids:
         delete(s, i)
+
+
+def _service_procs():
+    """pid -> cmdline of the service user's pyexec processes."""
+    import pwd
+    from stack import SERVICE_USER
+    uid = pwd.getpwnam(SERVICE_USER).pw_uid
+    out = {}
+    for p in os.listdir('/proc'):
+        if not p.isdigit():
+            continue
+        try:
+            if os.stat('/proc/' + p).st_uid != uid:
+                continue
+            with open('/proc/%s/cmdline' % p, 'rb') as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if b'pyexec' in cmd:
+            out[int(p)] = cmd
+    return out
+
+
+def test_a_killed_fork_keepers_processes_are_reclaimed(s):
+    # A fork's keeper SIGKILLed: the fork's processes live in its family's
+    # jail (no parent-death signal reaches them); the worker that meets
+    # the dead socket kills them through the fork's CPU group and removes
+    # it, while the parent lives on.
+    if not getattr(s, 'cgroups', None):
+        raise AssertionError('no delegated cgroup on this host')
+    sid = create(s)
+    try:
+        before = _service_procs()
+        cgs0 = set(_leftovers(s)[2])
+        st, doc, _ = call(s, 'POST', '/sessions/%s/fork' % sid, {},
+                          admin=True)
+        assert st == 201, (st, doc)
+        kid = doc['session_id']
+        keepers = [p for p in _service_procs() if p not in before]
+        assert len(keepers) == 1, keepers
+        mine = set(_leftovers(s)[2]) - cgs0
+        assert mine, 'the fork has no CPU group of its own'
+        pid = int(cell(s, kid, 'import subprocess\n'
+                       'p = subprocess.Popen(["/bin/sh", "-c", '
+                       '"exec sleep 600"])\np.pid')['result'])
+        alive = 'import os\nos.path.exists("/proc/%d")' % pid
+        assert cell(s, sid, alive)['result'] == 'True'
+        os.kill(keepers[0], signal.SIGKILL)
+        deadline = time.monotonic() + s.slack(60, 10)
+        gone = False
+        while time.monotonic() < deadline:
+            st, doc, _ = call(s, 'GET', '/sessions/' + kid)
+            assert st == 404, (st, doc)
+            gone = (cell(s, sid, alive)['result'] == 'False' and
+                    not (set(_leftovers(s)[2]) & mine))
+            if gone:
+                break
+            time.sleep(0.5)
+        assert gone, ("the killed fork's processes or CPU group are left",
+                      set(_leftovers(s)[2]) & mine)
+        assert cell(s, sid, '6 * 7')['result'] == '42'
+    finally:
+        delete(s, sid)
