@@ -37,7 +37,7 @@ BASE_PACKAGES="systemd,systemd-sysv,dbus,ca-certificates,curl,adduser,procps,ipr
 # Installed with apt afterwards (better dependency resolution than
 # debootstrap's --include): the service's runtime dependencies and the web
 # front end, plus openssl/ssl-cert for the HTTPS test certificate.
-read -ra EXTRA_PACKAGES <<<"nginx spawn-fcgi multiwatch libfcgi0ldbl libjson-c5 libseccomp2 libbsd0 libsqlite3-0 python3 python3-numpy python3-pil python3-reportlab python3-matplotlib openssl ssl-cert ${PKGTEST_EXTRA_PACKAGES:-}"
+read -ra EXTRA_PACKAGES <<<"nginx spawn-fcgi multiwatch libfcgi0ldbl libjson-c5 libseccomp2 libbsd0 libsqlite3-0 python3 python-is-python3 python3-numpy python3-pil python3-reportlab python3-matplotlib openssl ssl-cert ${PKGTEST_EXTRA_PACKAGES:-}"
 MAX_AGE_DAYS=${PKGTEST_ROOTFS_MAX_AGE_DAYS:-14}
 
 force=0
