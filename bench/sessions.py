@@ -25,7 +25,8 @@ Also measured in the same run: CPU per request of the service alone
 (machine-wide busy time minus this process's own CPU, divided by
 requests), the same for a one-shot hello-world /execute (25 threads,
 keep-alive), their ratio, and the memory of idle sessions (PSS of every
-process of each session from smaps_rollup, N idle sessions).
+process of each session from smaps_rollup, N idle sessions; their private
+memory; and the PSS they add to the whole service, per session).
 
     python3 bench/sessions.py [--users 25] [--requests 100] [--idle 100]
                               [--modes zygote,exec] [--seed 1]
@@ -237,13 +238,36 @@ def hello_cpu(st, cpu, users, per_user):
     return (c1 - c0) * 1000 / n, n / (t1 - t0)
 
 
-def pss_kb(pid):
+def rollup_kb(pid, field):
     try:
         with open('/proc/%d/smaps_rollup' % pid) as f:
-            m = re.search(r'^Pss:\s+(\d+) kB', f.read(), re.M)
+            m = re.search(r'^%s:\s+(\d+) kB' % field, f.read(), re.M)
             return int(m.group(1)) if m else 0
     except OSError:
         return 0
+
+
+def pss_kb(pid):
+    return rollup_kb(pid, 'Pss')
+
+
+def private_kb(pid):
+    return rollup_kb(pid, 'Private_Clean') + rollup_kb(pid, 'Private_Dirty')
+
+
+def service_pids(extra):
+    """The service user's processes (multiwatch, workers, zygotes, keepers)
+    and extra (the jails' processes, which run as other uids)."""
+    import pwd
+    uid = pwd.getpwnam(stack.SERVICE_USER).pw_uid
+    out = set(extra)
+    for p in os.listdir('/proc'):
+        try:
+            if p.isdigit() and os.stat('/proc/' + p).st_uid == uid:
+                out.add(int(p))
+        except OSError:
+            pass
+    return out
 
 
 def session_pids(st):
@@ -286,7 +310,15 @@ def session_pids(st):
 
 
 def idle_memory(st, n):
+    """PSS of the idle sessions' own processes, per session; and what they
+    cost the machine: the PSS of everything of the service (pool, zygotes,
+    keepers, jails) with the sessions, minus the same without them, per
+    session. The first gives each session its share of the pages it
+    shares with its zygote, which exist whether sessions do or not: with
+    W workers there are W zygotes, and the shares grow with W."""
     c = Conn(st)
+    time.sleep(2)
+    before = sum(pss_kb(p) for p in service_pids(session_pids(st)[1]))
     sids = []
     for _ in range(n):
         status, doc = c.call('POST', '/sessions', {})
@@ -300,9 +332,11 @@ def idle_memory(st, n):
     time.sleep(2)
     keepers, pids = session_pids(st)
     total = sum(pss_kb(p) for p in pids)
+    private = sum(private_kb(p) for p in pids)
+    after = sum(pss_kb(p) for p in service_pids(pids))
     for sid in sids:
         c.call('DELETE', '/sessions/%s' % sid)
-    return len(sids), len(keepers), len(pids), total
+    return len(sids), len(keepers), len(pids), total, private, after - before
 
 
 def bench_mode(mode, args):
@@ -356,10 +390,14 @@ def bench_mode(mode, args):
         res['hello_rps'] = hrps
         res['cpu_ratio'] = res['cpu_ms_per_req'] / hc
         if args.idle:
-            made, keepers, procs, total = idle_memory(st, args.idle)
+            made, keepers, procs, total, private, added = idle_memory(
+                st, args.idle)
+            per = 1024.0 * max(made, 1)
             res.update({'idle_sessions': made, 'idle_keepers': keepers,
-                        'idle_procs': procs,
-                        'idle_pss_mib_per_session': total / 1024 / max(made, 1)})
+                        'idle_procs': procs, 'workers': args.users + 2,
+                        'idle_pss_mib_per_session': total / per,
+                        'idle_private_mib_per_session': private / per,
+                        'idle_added_pss_mib_per_session': added / per})
         cpu.close()
     return res
 
@@ -377,14 +415,19 @@ def main():
         print(json.dumps(r, indent=1))
     print()
     print('| mode | req/s | p50 ms | p95 ms | p99 ms | verified | create p50 ms | '
-          'CPU ms/req | hello CPU ms | ratio | idle PSS MiB/session |')
-    print('|---|---|---|---|---|---|---|---|---|---|---|')
+          'CPU ms/req | hello CPU ms | ratio | idle PSS MiB/session | '
+          'idle: private, added to the service MiB/session |')
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|')
     for r in rows:
-        print('| %s | %.1f | %.2f | %.2f | %.2f | %.1f %% | %.1f | %.2f | %.2f | %.2f | %s |' % (
+        print('| %s | %.1f | %.2f | %.2f | %.2f | %.1f %% | %.1f | %.2f | %.2f | %.2f | %s | %s |' % (
             r['mode'], r['rps'], r['p50_ms'], r['p95_ms'], r['p99_ms'],
             r['verified_pct'], r['create_p50_ms'], r['cpu_ms_per_req'],
             r['hello_cpu_ms'], r['cpu_ratio'],
-            '%.2f (%d sessions)' % (r['idle_pss_mib_per_session'], r['idle_sessions'])
+            '%.2f (%d sessions, %d workers)' % (
+                r['idle_pss_mib_per_session'], r['idle_sessions'],
+                r['workers']) if 'idle_sessions' in r else '-',
+            '%.2f, %.2f' % (r['idle_private_mib_per_session'],
+                            r['idle_added_pss_mib_per_session'])
             if 'idle_sessions' in r else '-'))
 
 
