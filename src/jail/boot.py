@@ -825,15 +825,20 @@ def _pyexec_session(mode, allowed):
         # that its budget counts all it does from here; 'D': the group's
         # directory (cgroup v1: we open its cgroup.procs as ourselves),
         # 'C': its cgroup.procs, opened by the keeper (v2).
-        if kind == b'D':
-            g = _open('cgroup.procs', os.O_WRONLY | os.O_CLOEXEC,
-                      dir_fd=fds[4])
-            try:
-                _write(g, b'0')
-            finally:
-                _close(g)
-        elif kind == b'C':
-            _write(fds[4], b'0')
+        # A failure is not ours to judge: the keeper refuses a copy that
+        # is not in its group, and says so in the service's log.
+        try:
+            if kind == b'D':
+                g = _open('cgroup.procs', os.O_WRONLY | os.O_CLOEXEC,
+                          dir_fd=fds[4])
+                try:
+                    _write(g, b'0')
+                finally:
+                    _close(g)
+            elif kind == b'C':
+                _write(fds[4], b'0')
+        except OSError:
+            pass
         os.setpgid(0, 0)
         # The middle process has exited: init is the parent (pid 1).
         while os.getppid() != 1:

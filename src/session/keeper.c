@@ -1127,16 +1127,21 @@ member_hello(struct keeper *k, dev_t ws_dev, double end)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	if (b != 'R' || !have_cr || k->work < 0 ||
-	    (k->pidfd = family_pidfd(k, cr.pid)) == -1)
+	    (k->pidfd = family_pidfd(k, cr.pid)) == -1) {
+		log_warnx("session fork: the copy's hello was refused");
 		return -1;
+	}
 	/*
 	 * It moved itself into its CPU group before its first word (boot.py):
 	 * checked, not believed. Then the group is ours alone again (v1).
 	 */
 	if (k->cg[2][0] != '\0') {
 		(void)cg_member_close(k->cg[2]);
-		if (!cgroup_has(k->cg[2], cr.pid))
+		if (!cgroup_has(k->cg[2], cr.pid)) {
+			log_warnx("session fork: the copy is not in its CPU "
+			    "group %s", k->cg[2]);
 			return -1;
+		}
 	}
 	return 0;
 }

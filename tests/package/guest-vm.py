@@ -208,6 +208,8 @@ def sessions(key):
           len(read(own[0] + '/cgroup.procs').split()) == 2, own)
     st, d = api('POST', '/sessions/%s/fork' % sid, {}, key)
     if not check('the session is forked', st == 201, (st, d)):
+        print('\n'.join('   | ' + l for l in journal().splitlines()
+                        if 'session' in l)[-3000:])
         return
     kid = d['session_id']
     groups = sorted(glob.glob(fam + '/sess.*'))
