@@ -1032,20 +1032,27 @@ cg_member_close(const char *grp)
 	return chmod(path, 0644) == -1 || chmod(grp, 0700) == -1 ? -1 : 0;
 }
 
-/* A child of the family's init, alive: a process of this jail. */
+/*
+ * A child of the family's init, alive: a process of this jail. From init's
+ * list of children, not the process's own /proc entry: an interpreter of
+ * a family is non-dumpable, and under systemd's ProtectProc=invisible its
+ * /proc/PID is hidden from us (init's is not: it is the keeper's child).
+ */
 static int
 family_pidfd(const struct keeper *k, pid_t pid)
 {
-	char	 path[64], buf[512], *q;
-	long	 ppid;
+	char	 path[96], buf[8192], *p, *e;
 	ssize_t	 n;
 	int	 fd, pidfd;
+	long	 v;
+	bool	 found = false;
 
 	if (pid <= 1 || pid == k->family_init || k->family_init <= 0)
 		return -1;
 	if ((pidfd = (int)syscall(SYS_pidfd_open, pid, 0)) == -1)
 		return -1;
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children",
+	    (long)k->family_init, (long)k->family_init);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		goto bad;
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -1053,12 +1060,14 @@ family_pidfd(const struct keeper *k, pid_t pid)
 	if (n <= 0)
 		goto bad;
 	buf[n] = '\0';
-	/* "pid (comm) state ppid": the comm is the process's own choice. */
-	if ((q = strrchr(buf, ')')) == NULL || sscanf(q + 1, " %*c %ld",
-	    &ppid) != 1 || ppid != (long)k->family_init)
-		goto bad;
-	/* Still alive after the read: /proc/pid was this very process. */
-	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == -1)
+	for (p = buf; !found; p = e) {
+		v = strtol(p, &e, 10);
+		if (e == p)
+			break;
+		found = v == (long)pid;
+	}
+	/* Still alive after the read: the listed pid was this very process. */
+	if (!found || syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == -1)
 		goto bad;
 	return pidfd;
 bad:
