@@ -169,7 +169,7 @@ bool	 ct_equal(const void *, const void *, size_t);
 int	 hex_digit(int);
 bool	 pid_gone(pid_t);
 int	 cgroup_kill_procs(const char *, pid_t);
-bool	 cgroup_has(const char *, pid_t);
+bool	 cgroup_only(const char *, pid_t);
 
 /*
  * An fd variable closed when it leaves scope, on every return path

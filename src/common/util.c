@@ -176,7 +176,7 @@ cgroup_pids(const char *dir, long *out, int max)
 {
 	char	 path[PATH_MAX], buf[16384], *p, *end;
 	ssize_t	 n;
-	int	 fd, count = 0;
+	int	 fd, count = 0, saved;
 	long	 v;
 
 	if (snprintf(path, sizeof(path), "%s/cgroup.procs", dir) >=
@@ -184,9 +184,13 @@ cgroup_pids(const char *dir, long *out, int max)
 	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
 		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n < 0)
+	if (n < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
 		return -1;
+	}
+	close(fd);
 	buf[n] = '\0';
 	for (p = buf; count < max; p = end) {
 		v = strtol(p, &end, 10);
@@ -240,16 +244,11 @@ cgroup_kill_procs(const char *dir, pid_t spare)
 	return -1;
 }
 
-/* True if the cgroup dir lists pid (as the caller's PID namespace sees it). */
+/* True if pid (as the caller's PID namespace sees it) is all the cgroup dir holds. */
 bool
-cgroup_has(const char *dir, pid_t pid)
+cgroup_only(const char *dir, pid_t pid)
 {
-	long	 pids[256];
-	int	 n, i;
+	long	 pids[2];
 
-	n = cgroup_pids(dir, pids, 256);
-	for (i = 0; i < n; i++)
-		if (pids[i] == (long)pid)
-			return true;
-	return false;
+	return cgroup_pids(dir, pids, 2) == 1 && pids[0] == (long)pid;
 }

@@ -821,24 +821,22 @@ def _pyexec_session(mode, allowed):
             pass
 
     def fork_child(fds, kind):
-        # First into the copy's own CPU group (the keeper checks it), so
-        # that its budget counts all it does from here; 'D': the group's
-        # directory (cgroup v1: we open its cgroup.procs as ourselves),
-        # 'C': its cgroup.procs, opened by the keeper (v2).
-        # A failure is not ours to judge: the keeper refuses a copy that
-        # is not in its group, and says so in the service's log.
-        try:
-            if kind == b'D':
-                g = _open('cgroup.procs', os.O_WRONLY | os.O_CLOEXEC,
-                          dir_fd=fds[4])
+        # 'P' (cgroup v1): first into the copy's own CPU group, so that its
+        # budget counts all it does from here. fds[4] is an O_PATH fd of
+        # the group's cgroup.procs; v1 lets only a writer of the moved
+        # task's uid move it, so we reopen it as ourselves. (v2: the
+        # keeper moves us at our hello.) A failure is not ours to judge:
+        # the keeper refuses a copy that is not in its group, and logs it.
+        if kind == b'P':
+            try:
+                g = _open('/proc/self/fd/%d' % fds[4],
+                          os.O_WRONLY | os.O_CLOEXEC)
                 try:
                     _write(g, b'0')
                 finally:
                     _close(g)
-            elif kind == b'C':
-                _write(fds[4], b'0')
-        except OSError:
-            pass
+            except OSError:
+                pass
         os.setpgid(0, 0)
         # The middle process has exited: init is the parent (pid 1).
         while os.getppid() != 1:
@@ -889,8 +887,7 @@ def _pyexec_session(mode, allowed):
             msg, fds, _f, _a = socket.recv_fds(s, 1, 5)
         finally:
             s.close()
-        if len(fds) != (4 if msg == b'F' else 5 if msg in (b'C', b'D')
-                        else -1):
+        if len(fds) != (4 if msg == b'F' else 5 if msg == b'P' else -1):
             for f in fds:
                 _close(f)
             return {'fork_error': 'channels'}, None

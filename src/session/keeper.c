@@ -227,14 +227,14 @@ own_cpu(const struct keeper *k)
 	ssize_t		 n;
 	int		 fd;
 
+	/* v2 (v1's cpu controller has a cpu.stat too, without usage) */
 	snprintf(path, sizeof(path), "%s/cpu.stat", k->cg[2]);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
 		n = read(fd, buf, sizeof(buf) - 1);
 		close(fd);
-		if (n <= 0 || (buf[n] = '\0', p = strstr(buf, "usage_usec ")) ==
+		if (n > 0 && (buf[n] = '\0', p = strstr(buf, "usage_usec ")) !=
 		    NULL)
-			return -1;
-		return (double)strtoull(p + 11, NULL, 10) / 1e6;
+			return (double)strtoull(p + 11, NULL, 10) / 1e6;
 	}
 	snprintf(path, sizeof(path), "%s/cpuacct.usage", k->cg[2]);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
@@ -264,12 +264,14 @@ session_cpu(const struct keeper *k)
 	char		 pids[8192];
 	unsigned long long v[4], ticks = 0;
 	long		 hz = sysconf(_SC_CLK_TCK);
+	double		 own;
 	ssize_t		 n;
 	int		 fd, i;
 	long		 pid;
 
-	if (k->cg[2][0] != '\0')
-		return own_cpu(k);
+	/* Unreadable, which should not happen: the count below, not none. */
+	if (k->cg[2][0] != '\0' && (own = own_cpu(k)) >= 0)
+		return own;
 	if (k->cg[0][0] == '\0' || hz <= 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/cgroup.procs", k->cg[0]);
@@ -969,25 +971,30 @@ await_driver(struct keeper *k, double end)
 /*
  * A fork's CPU group: "sess.<its slot>" beside its parent's own (v2: in the
  * family's cgroup, whose memory and pids limits it shares; v1: in the
- * cpuacct hierarchy). The child's interpreter moves itself in before it
- * does anything else (boot.py), so what it runs is counted there, and
- * what the parent's code runs in the fork's at-fork hooks stays the
- * parent's. The kernel lets a process move only what it is allowed to:
- *   v2: a write needs the opener's right to write the common ancestor's
- *       cgroup.procs: we open the file, the child writes (*kind 'C');
- *   v1: a write needs the opener's uid to be the mover's: the child
- *       opens it, through a directory fd (*kind 'D'), writable by others
- *       only until its keeper has checked it arrived (cg_member_close).
- * Either way the fd reaches only this group; a relative that takes it
- * from the parent's interpreter meanwhile can only move family processes
- * into the child's budget. Returns the fd for the child, or -1.
+ * cpuacct hierarchy). The copy is in it before any code of its own runs
+ * (what the parent's at-fork hooks run in the copy before that stays the
+ * parent's). Who may move it is the kernel's rule:
+ *   v2: whoever may write the common ancestor's cgroup.procs (the family's,
+ *       ours): its keeper moves it at its hello (*fd -1: the jail gets
+ *       nothing of the cgroup file system);
+ *   v1: only a writer whose uid is the moved task's: the copy moves
+ *       itself, through *fd, an O_PATH fd of the group's cgroup.procs
+ *       file (never a directory: ".." from a directory of the host's
+ *       cgroup file system would lead out of the jail), which the copy
+ *       reopens through /proc/self/fd. The file is writable by others
+ *       until the copy's keeper has checked the copy arrived
+ *       (cg_member_close); its directory stays ours alone, so no host
+ *       user can reach the file, and a relative that took the fd from
+ *       the parent's interpreter meanwhile can only move its own
+ *       processes into the copy's budget.
+ * Returns 0 with grp set, or -1.
  */
 static int
-cg_member_open(const char *own, int slot, char *grp, size_t len, char *kind)
+cg_member_open(const char *own, int slot, char *grp, size_t len, int *fd)
 {
 	char	 path[PATH_MAX + 32], *slash;
-	int	 fd;
 
+	*fd = -1;
 	if (strlcpy(grp, own, len) >= len || (slash = strrchr(grp, '/')) ==
 	    NULL)
 		goto bad;
@@ -1002,34 +1009,48 @@ cg_member_open(const char *own, int slot, char *grp, size_t len, char *kind)
 	if (mkdir(grp, 0700) == -1)
 		goto bad;
 	snprintf(path, sizeof(path), "%s/cpuacct.usage", grp);
-	if (access(path, F_OK) == 0) {
-		*kind = 'D';
-		snprintf(path, sizeof(path), "%s/cgroup.procs", grp);
-		if (chmod(grp, 0711) == -1 || chmod(path, 0666) == -1 ||
-		    (fd = open(grp, O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
-			goto bad_dir;
-		return fd;
-	}
-	*kind = 'C';
+	if (access(path, F_OK) == -1)
+		return 0;			/* v2 */
 	snprintf(path, sizeof(path), "%s/cgroup.procs", grp);
-	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) == -1)
-		goto bad_dir;
-	return fd;
-bad_dir:
-	(void)rmdir(grp);
+	if (chmod(path, 0666) == -1 ||
+	    (*fd = open(path, O_PATH | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		(void)rmdir(grp);
+		goto bad;
+	}
+	return 0;
 bad:
 	grp[0] = '\0';
 	return -1;
 }
 
-/* Back to owner-only, as the kernel made it (a no-op on v2). */
-static int
+/* v1: the group's cgroup.procs back to owner-only writes, as the kernel made it. */
+static void
 cg_member_close(const char *grp)
 {
 	char	 path[PATH_MAX + 32];
 
+	snprintf(path, sizeof(path), "%s/cpuacct.usage", grp);
+	if (access(path, F_OK) == -1)
+		return;
 	snprintf(path, sizeof(path), "%s/cgroup.procs", grp);
-	return chmod(path, 0644) == -1 || chmod(grp, 0700) == -1 ? -1 : 0;
+	if (chmod(path, 0644) == -1 && errno != ENOENT)
+		log_warn("chmod %s", path);
+}
+
+/* v2: moves pid into grp; v1: the copy did, it must be there. */
+static int
+cg_member_move(const char *grp, pid_t pid)
+{
+	char	 path[PATH_MAX + 32], val[32];
+
+	snprintf(path, sizeof(path), "%s/cpuacct.usage", grp);
+	if (access(path, F_OK) == -1) {
+		snprintf(path, sizeof(path), "%s/cgroup.procs", grp);
+		snprintf(val, sizeof(val), "%ld", (long)pid);
+		if (write_string(path, val) == -1)
+			return -1;
+	}
+	return cgroup_only(grp, pid) ? 0 : -1;
 }
 
 /*
@@ -1141,16 +1162,14 @@ member_hello(struct keeper *k, dev_t ws_dev, double end)
 		return -1;
 	}
 	/*
-	 * It moved itself into its CPU group before its first word (boot.py):
-	 * checked, not believed. Then the group is ours alone again (v1).
+	 * Its CPU group: v2, we move it now, before any code of its own
+	 * runs; v1, it moved itself before its first word (boot.py): checked,
+	 * not believed. Nothing else may be in the group.
 	 */
-	if (k->cg[2][0] != '\0') {
-		(void)cg_member_close(k->cg[2]);
-		if (!cgroup_has(k->cg[2], cr.pid)) {
-			log_warnx("session fork: the copy is not in its CPU "
-			    "group %s", k->cg[2]);
-			return -1;
-		}
+	if (k->cg[2][0] != '\0' && cg_member_move(k->cg[2], cr.pid) == -1) {
+		log_warn("session fork: the copy is not alone in its CPU "
+		    "group %s", k->cg[2]);
+		return -1;
 	}
 	return 0;
 }
@@ -1169,7 +1188,7 @@ member_main(struct keeper *k, const struct sess_fork *f, const int *got,
 	struct stat	 st;
 	dev_t		 ws_dev;
 	double		 end;
-	int		 i;
+	int		 i, n;
 
 	if (k->work < 0 || fstat(k->work, &st) == -1)
 		_exit(1);
@@ -1218,7 +1237,10 @@ member_main(struct keeper *k, const struct sess_fork *f, const int *got,
 	buf_init(&k->ebuf, (size_t)mp.max_output);
 	end = mono_now() + (k->p->time_limit > 0 ? k->p->time_limit : 10) +
 	    30;
-	if (member_hello(k, ws_dev, end) == -1 || await_driver(k, end) == -1) {
+	n = member_hello(k, ws_dev, end);
+	if (k->cg[2][0] != '\0')
+		cg_member_close(k->cg[2]);
+	if (n == -1 || await_driver(k, end) == -1) {
 		log_warnx("session fork: the copy did not start");
 		finish(k, 1);
 	}
@@ -1252,6 +1274,7 @@ fork_session(struct keeper *k)
 	static const char req[] = "{\"op\": \"fork\"}";
 	uint32_t	 n = sizeof(req) - 1;
 	char		 b, kind = 'F', grp[PATH_MAX] = "";
+	int		 st;
 	pid_t		 mid;
 
 	if (k->chdr.len != sizeof(f) || k->work < 0 || (!k->member &&
@@ -1271,9 +1294,11 @@ fork_session(struct keeper *k)
 		p[i][0] = p[i][1] = -1;
 	/* The child's own CPU group, beside ours: its budget is its own. */
 	je[4] = -1;
-	if (k->cg[2][0] != '\0' && (f.slot < 0 || (je[4] =
-	    cg_member_open(k->cg[2], f.slot, grp, sizeof(grp), &kind)) == -1))
+	if (k->cg[2][0] != '\0' && (f.slot < 0 || cg_member_open(k->cg[2],
+	    f.slot, grp, sizeof(grp), &je[4]) == -1))
 		goto fail;
+	if (je[4] != -1)
+		kind = 'P';	/* v1: the copy moves itself, through fd 5 */
 	if (!k->member && k->famr < 0) {
 		if (pipe2(rp, O_CLOEXEC) == -1)
 			goto fail;
@@ -1301,13 +1326,19 @@ fork_session(struct keeper *k)
 	if ((mid = fork()) == -1)
 		goto fail;
 	if (mid == 0) {
-		if (fork() != 0)
+		if ((mid = fork()) == -1)
+			_exit(1);
+		if (mid != 0)
 			_exit(0);
 		close(rp[0]);
 		member_main(k, &f, got, ch, je, rp[1], grp);
 	}
-	while (waitpid(mid, NULL, 0) == -1 && errno == EINTR)
+	while (waitpid(mid, &st, 0) == -1 && errno == EINTR)
 		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		errno = EAGAIN;
+		goto fail;	/* no child keeper: its channels and group are ours */
+	}
 	for (i = 0; i < 4; i++)
 		close(ch[i]);
 	close(rp[1]);

@@ -12,7 +12,8 @@ import signal
 import time
 
 from sess_helpers import call, cell, create, delete
-from test_sessions_lifetime import _inits, _leftovers, _session_procs, _status
+from test_sessions_lifetime import (_inits, _leftovers, _ours, _session_procs,
+                                    _status)
 
 CONFIG = {'max_sessions': 2, 'session_idle_seconds': 120,
           'time_limit_seconds': 5, 'rate_limit_per_minute': 1000,
@@ -81,6 +82,11 @@ def _service_procs():
     return out
 
 
+def _dead(pid):
+    st = _status(pid)
+    return st is None or '\nState:\tZ' in st
+
+
 def test_a_killed_fork_keepers_processes_are_reclaimed(s):
     # A fork's keeper SIGKILLed: the fork's processes live in its family's
     # jail (no parent-death signal reaches them); the worker that meets
@@ -96,7 +102,10 @@ def test_a_killed_fork_keepers_processes_are_reclaimed(s):
                           admin=True)
         assert st == 201, (st, doc)
         kid = doc['session_id']
-        keepers = [p for p in _service_procs() if p not in before]
+        # The fork's keeper: the one new process of the service user that
+        # holds a file of this stack's runtime_dir (a session slot).
+        keepers = [p for p in _service_procs() if p not in before and
+                   _ours(s, p)]
         assert len(keepers) == 1, keepers
         mine = set(_leftovers(s)[2]) - cgs0
         assert mine, 'the fork has no CPU group of its own'
@@ -106,6 +115,9 @@ def test_a_killed_fork_keepers_processes_are_reclaimed(s):
         alive = 'import os\nos.path.exists("/proc/%d")' % pid
         assert cell(s, sid, alive)['result'] == 'True'
         os.kill(keepers[0], signal.SIGKILL)
+        deadline = time.monotonic() + s.slack(30, 5)
+        while time.monotonic() < deadline and not _dead(keepers[0]):
+            time.sleep(0.1)
         deadline = time.monotonic() + s.slack(60, 10)
         gone = False
         while time.monotonic() < deadline:
