@@ -603,6 +603,18 @@ session_over(struct keeper *k, enum sess_end term)
 	    k->pidfd >= 0) {
 		(void)poll_one(k->pidfd, POLLIN, 2000);
 		member_status(k);
+		/*
+		 * No status (a kernel before 6.15), but the budget is spent:
+		 * RLIMIT_CPU (the same budget, for the interpreter alone)
+		 * fired before our once-a-second look. Its count also has the
+		 * copy's own start (the workspace copy, before it entered its
+		 * group), hence the second's margin.
+		 */
+		if (!k->got_exit && k->p->cpu_seconds > 0 &&
+		    session_cpu(k) >= (double)k->p->cpu_seconds - 1.0) {
+			k->got_exit = true;
+			k->wstatus = SIGXCPU;
+		}
 	}
 	kill_jail(k);
 	k->dead = true;
