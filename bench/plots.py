@@ -4,7 +4,12 @@ Issue 17 item 1. Runs the same script through the real stack (nginx,
 workers, the sandbox), N times per mode after one warm-up, and prints one
 line per binary and mode: p50 and p90 of the request's latency and of the
 run's own execution_duration_sec. Give --binary twice to compare two
-builds side by side (e.g. main's and this tree's):
+builds side by side (e.g. main's and this tree's). Beside them, in the
+same run, two floors: the same script in a fresh `python3 -I` outside any
+sandbox, once with a fresh matplotlib cache directory each time (what a
+run cost before the issue: matplotlib rebuilt its font cache in the run's
+empty /tmp) and once with a warm one; each row states its ratio to the
+first floor (the issue's target: at most 0.1):
 
     python3 bench/plots.py [--runs 15] [--modes zygote,exec]
         [--binary build/src/pyexec-fcgi --binary /work/main/build/src/pyexec-fcgi]
@@ -59,6 +64,33 @@ def measure(binary, mode, runs):
     return lat, run
 
 
+def floor(runs, fresh):
+    """Wall time of PLOT in a fresh python3 -I, p50 and p90; fresh: a new
+    MPLCONFIGDIR per run (the font cache rebuilt), else one kept warm."""
+    import shutil
+    import subprocess
+    import tempfile
+    keep = tempfile.mkdtemp(prefix='plots-floor-')
+    out = []
+    try:
+        for i in range(runs + 1):
+            work = tempfile.mkdtemp(dir=keep)
+            cfg = tempfile.mkdtemp(dir=keep) if fresh else keep + '/mpl'
+            env = {'PATH': '/usr/bin:/bin', 'MPLCONFIGDIR': cfg,
+                   'MPLBACKEND': 'Agg', 'HOME': work}
+            t0 = time.time()
+            p = subprocess.run(['/usr/bin/python3', '-I', '-c', PLOT],
+                               cwd=work, env=env, capture_output=True)
+            t = time.time() - t0
+            if p.returncode != 0 or p.stdout != b'ok\n':
+                raise SystemExit('floor failed: %r' % (p.stderr[-500:],))
+            if i > 0:
+                out.append(t)
+    finally:
+        shutil.rmtree(keep, ignore_errors=True)
+    return statistics.median(out), pct(out, 0.9)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--runs', type=int, default=15)
@@ -66,14 +98,22 @@ def main():
     ap.add_argument('--binary', action='append')
     a = ap.parse_args()
     binaries = a.binary or [stack.BINARY]
-    print('| binary | mode | runs | request p50 s | p90 s | run p50 s | p90 s |')
-    print('|---|---|---|---|---|---|---|')
+    cold = floor(a.runs, True)
+    warm = floor(a.runs, False)
+    print('| binary | mode | runs | request p50 s | p90 s | run p50 s | p90 s '
+          '| request p50 / cold floor |')
+    print('|---|---|---|---|---|---|---|---|')
+    print('| python3 -I, fresh cache (cold floor) | - | %d | %.3f | %.3f | - '
+          '| - | 1.00 |' % (a.runs, cold[0], cold[1]))
+    print('| python3 -I, warm cache | - | %d | %.3f | %.3f | - | - | %.2f |' % (
+        a.runs, warm[0], warm[1], warm[0] / cold[0]), flush=True)
     for mode in a.modes.split(','):
         for b in binaries:
             lat, run = measure(os.path.abspath(b), mode, a.runs)
-            print('| %s | %s | %d | %.3f | %.3f | %.3f | %.3f |' % (
+            print('| %s | %s | %d | %.3f | %.3f | %.3f | %.3f | %.2f |' % (
                 b, mode, a.runs, statistics.median(lat), pct(lat, 0.9),
-                statistics.median(run), pct(run, 0.9)), flush=True)
+                statistics.median(run), pct(run, 0.9),
+                statistics.median(lat) / cold[0]), flush=True)
 
 
 if __name__ == '__main__':
