@@ -83,10 +83,8 @@ def wait_for(what, fn, timeout):
     return False
 
 
-def execute(code, key, timeout=300):
-    body = json.dumps({'code': code, 'api_key': key}).encode()
-    req = urllib.request.Request(URL, data=body, headers={
-        'Content-Type': 'application/json'})
+def send(req, timeout):
+    """(status, JSON body) of one request; an error's body too."""
     try:
         with urllib.request.urlopen(req, context=CTX, timeout=timeout) as r:
             return r.status, json.loads(r.read())
@@ -96,22 +94,20 @@ def execute(code, key, timeout=300):
             return e.code, json.loads(raw)
         except ValueError:
             return e.code, {'raw': raw.decode('utf-8', 'replace')}
+
+
+def execute(code, key, timeout=300):
+    body = json.dumps({'code': code, 'api_key': key}).encode()
+    return send(urllib.request.Request(URL, data=body, headers={
+        'Content-Type': 'application/json'}), timeout)
 
 
 def api(method, path, payload, key, timeout=300):
     body = json.dumps(payload).encode() if payload is not None else None
-    req = urllib.request.Request(BASE + path, data=body, method=method,
-                                 headers={'Content-Type': 'application/json',
-                                          'Authorization': 'Bearer ' + key})
-    try:
-        with urllib.request.urlopen(req, context=CTX, timeout=timeout) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        raw = e.read()
-        try:
-            return e.code, json.loads(raw)
-        except ValueError:
-            return e.code, {'raw': raw.decode('utf-8', 'replace')}
+    return send(urllib.request.Request(
+        BASE + path, data=body, method=method,
+        headers={'Content-Type': 'application/json',
+                 'Authorization': 'Bearer ' + key}), timeout)
 
 
 def sess_cgroups():
