@@ -139,7 +139,7 @@ main(int argc, char *argv[])
 	zyg_init(&w.zyg, &w.cfg);
 	w.rn = (struct runner){ .cfg = &w.cfg, .policy = &w.policy,
 	    .cg = &w.cg, .zyg = &w.zyg, .uids = &w.uids, .uid = getuid(),
-	    .gid = getgid() };
+	    .gid = getgid(), .fontlist_fd = -1 };
 	w.uids.fd = -1;		/* run_uids = shared: measured without the helper */
 	if (policy_prepare(&w.policy, err, sizeof(err)) == -1)
 		fatalx("%s", err);
@@ -148,6 +148,8 @@ main(int argc, char *argv[])
 	memset(&req, 0, sizeof(req));
 	req.code = xstrndup("print(1)\n", 9);
 	req.code_len = 9;
+	/* The server's limits, as a request that sets none of its own. */
+	cfg_run_limits(&w.cfg, &req.limits);
 
 	if (snprintf(dir, sizeof(dir), "%s/floor", argv[1]) >= (int)sizeof(dir) ||
 	    snprintf(path, sizeof(path), "%s/script.py", dir) >=
