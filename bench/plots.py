@@ -8,8 +8,13 @@ builds side by side (e.g. main's and this tree's). Beside them, in the
 same run, two floors: the same script in a fresh `python3 -I` outside any
 sandbox, once with a fresh matplotlib cache directory each time (what a
 run cost before the issue: matplotlib rebuilt its font cache in the run's
-empty /tmp) and once with a warm one; each row states its ratio to the
-first floor (the issue's target: at most 0.1):
+empty /tmp) and once with a warm one; and, in one warm python3 -I that
+has drawn a figure already (what a zygote holds), the same plot drawn
+again in that process and in forked copies of it, with no sandbox, no
+HTTP and no start-up: the least a run that draws in a warm interpreter
+can cost, and what forking alone adds (copy-on-write page faults, counted).
+Each row states its ratio to the first floor (the issue's target: at
+most 0.1):
 
     python3 bench/plots.py [--runs 15] [--modes zygote,exec]
         [--binary build/src/pyexec-fcgi --binary /work/main/build/src/pyexec-fcgi]
@@ -91,6 +96,73 @@ def floor(runs, fresh):
     return statistics.median(out), pct(out, 0.9)
 
 
+WARM_DRAW = r'''
+import io, json, os, resource, sys, time
+os.environ['MPLBACKEND'] = 'Agg'
+import matplotlib.pyplot as plt
+runs = int(sys.argv[1])
+code = compile(sys.argv[2], '<plot>', 'exec')
+os.chdir(os.environ['HOME'])
+fig = plt.figure()
+plt.plot([0, 1], [0, 1])
+fig.savefig(io.BytesIO(), format='png')
+plt.close('all')
+
+
+def draw():
+    t0 = time.perf_counter()
+    f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    sys.stdout = io.StringIO()          # PLOT prints "ok"
+    exec(code, {'__name__': '__main__'})
+    sys.stdout = sys.__stdout__
+    plt.close('all')
+    return (time.perf_counter() - t0,
+            resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0)
+
+
+inproc, forked = [], []
+for i in range(runs):
+    inproc.append(draw())
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        os.write(w, json.dumps(draw()).encode())
+        os._exit(0)
+    os.close(w)
+    with os.fdopen(r) as f:
+        forked.append(json.loads(f.read()))
+    os.waitpid(pid, 0)
+print(json.dumps({'inproc': inproc, 'forked': forked}))
+'''
+
+
+def warm_draw(runs):
+    """PLOT drawn again in a warm python3 -I (one figure drawn first), in
+    the process itself and in a forked copy, alternately: p50 and p90 of
+    each, and the median page faults of each."""
+    import json
+    import shutil
+    import subprocess
+    import tempfile
+    cfg = tempfile.mkdtemp(prefix='plots-warm-')
+    try:
+        env = {'PATH': '/usr/bin:/bin', 'MPLCONFIGDIR': cfg, 'HOME': cfg}
+        p = subprocess.run(['/usr/bin/python3', '-I', '-c', WARM_DRAW,
+                            str(runs), PLOT], env=env, capture_output=True)
+        if p.returncode != 0:
+            raise SystemExit('warm floor failed: %r' % (p.stderr[-500:],))
+        doc = json.loads(p.stdout)
+    finally:
+        shutil.rmtree(cfg, ignore_errors=True)
+    out = {}
+    for k in ('inproc', 'forked'):
+        t = [x[0] for x in doc[k]]
+        out[k] = (statistics.median(t), pct(t, 0.9),
+                  statistics.median(x[1] for x in doc[k]))
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--runs', type=int, default=15)
@@ -107,6 +179,12 @@ def main():
           '| - | 1.00 |' % (a.runs, cold[0], cold[1]))
     print('| python3 -I, warm cache | - | %d | %.3f | %.3f | - | - | %.2f |' % (
         a.runs, warm[0], warm[1], warm[0] / cold[0]), flush=True)
+    drawn = warm_draw(a.runs)
+    for k, what in (('inproc', 'drawn again in a warm python3 -I'),
+                    ('forked', 'drawn in a fork of a warm python3 -I')):
+        print('| %s (%d page faults) | - | %d | %.3f | %.3f | - | - | %.2f |' % (
+            what, drawn[k][2], a.runs, drawn[k][0], drawn[k][1],
+            drawn[k][0] / cold[0]), flush=True)
     for mode in a.modes.split(','):
         for b in binaries:
             lat, run = measure(os.path.abspath(b), mode, a.runs)
