@@ -21,13 +21,23 @@ worker's children's counters. The same run measures the floors: a bare
 fork (+ _exit + wait) of this small Python process, `python3 -I -S -c
 pass` and `python3 -I -c "import numpy"` (fork + exec + wait), with
 their faults, CPU and wall time, and prints each scenario's ratios to
-them. With --flask-peer DIR, the same scenarios against the peer in DIR
+them.
+
+Then requests as they arrive at an idle service (--arrivals N, one at a
+time, --pause seconds apart, over one keep-alive HTTPS connection): the
+latency of each, with prebuilt_jails = 1 (an idle worker has built the
+next jail already: supervise.c, struct spare) and = 0 (each jail built
+for its request), two stacks in the same run, with faults and CPU per
+request of the whole stack (the pre-built jails' building included),
+and the ratio of the p50 to the wall time of `python3 -I -S -c pass`.
+With --flask-peer DIR, the same scenarios against the peer in DIR
 (seed 002, ../shared/peers/seed002: Flask + gunicorn -w 4, a fresh
 `python` per request; plain HTTP, no sandbox), counted the same way
 (gunicorn's workers reap the per-request pythons).
 
     python3 bench/runcost.py [--seconds 10] [--modes zygote] [--conc 1,4]
                              [--scenarios hello,numpy] [--flask-peer DIR]
+                             [--arrivals 40] [--pause 0.25]
 
 As root, after ./dev.sh build. Needs wrk; --flask-peer needs Debian's
 python3-flask, python3-flask-cors and gunicorn.
@@ -201,6 +211,32 @@ def run_wrk(url, body_path, conc, seconds, roots, roles=None):
     return r
 
 
+def arrivals(st, body, n, pause, roots):
+    """n requests one at a time, pause seconds apart: latency p50 and p90,
+    faults and CPU per request of the stack's processes."""
+    conn = st.connection(60)
+    hdrs = {'Content-Type': 'application/json'}
+    st.request('POST', '/execute', body, hdrs, conn=conn)
+    time.sleep(max(pause, 1.0))
+    s0 = snapshot(roots)
+    walls = []
+    for _ in range(n):
+        time.sleep(pause)
+        t0 = time.perf_counter()
+        status, _, _ = st.request('POST', '/execute', body, hdrs, conn=conn)
+        walls.append(time.perf_counter() - t0)
+        if status != 200:
+            raise RuntimeError('arrivals: status %d' % status)
+    time.sleep(max(pause, 1.0))     # the last pre-built jail is built
+    d = delta(s0, snapshot(roots))
+    conn.close()
+    walls.sort()
+    return {'p50': statistics.median(walls),
+            'p90': walls[min(n - 1, int(0.9 * n))],
+            'faults': sum(d[r]['minflt'] + d[r]['majflt'] for r in ROLES) / n,
+            'cpu': sum(d[r]['cpu'] for r in ROLES) / n}
+
+
 def stack_roots(st):
     roots = [p.pid for p in st.procs]
     if st.uidmap_proc is not None:
@@ -282,6 +318,9 @@ def main():
     ap.add_argument('--flask-peer', metavar='DIR', help="the Flask peer's "
                     'code (seed 002: ../shared/peers/seed002)')
     ap.add_argument('--json', metavar='FILE', help='also write the raw figures')
+    ap.add_argument('--arrivals', type=int, default=40,
+                    help='requests arriving one at a time (0: none)')
+    ap.add_argument('--pause', type=float, default=0.25)
     args = ap.parse_args()
     concs = [int(c) for c in args.conc.split(',')]
     names = args.scenarios.split(',')
@@ -323,6 +362,20 @@ def main():
                                 stack_roots(st))
                     rows.append(('pyexec ' + mode, name, c, r))
                     print(fmt_row('pyexec ' + mode, name, c, r, ref), flush=True)
+    arr = []
+    for pre in (1, 0) if args.arrivals else ():
+        with stack.Stack(config=dict(cfg, mode='zygote', prebuilt_jails=pre),
+                         workers=4) as st:
+            for name in names:
+                with open(bodies[name], 'rb') as f:
+                    body = f.read()
+                a = arrivals(st, body, args.arrivals, args.pause,
+                             stack_roots(st))
+                arr.append((pre, name, a))
+                print('arrivals prebuilt_jails=%d %s: p50 %.2f ms p90 %.2f '
+                      'ms, %.0f faults, %.2f ms CPU' % (
+                          pre, name, a['p50'] * 1e3, a['p90'] * 1e3,
+                          a['faults'], a['cpu'] * 1e3), flush=True)
     if args.flask_peer:
         port = stack.free_port()
         p, base, key = start_flask_peer(args.flask_peer, port)
@@ -362,9 +415,28 @@ def main():
     print('|---|---|---|---|---|---|---|---|---|---|---|---|---|')
     for label, name, c, r in rows:
         print(fmt_row(label, name, c, r, ref))
+    if arr:
+        print()
+        print('Requests arriving one at a time, %.2f s apart (%d each), '
+              'zygote mode; ratios to `python3 -I -S -c pass` (wall p50 '
+              '%.2f ms, %.0f faults, %.2f ms CPU):' % (
+                  args.pause, args.arrivals, ref['p50'] * 1e3,
+                  ref['minflt'] + ref['majflt'], ref['cpu'] * 1e3))
+        print()
+        print('| prebuilt_jails | scenario | p50 ms | p90 ms | p50 x floor '
+              '| faults/req | x floor | CPU ms/req | x floor |')
+        print('|---|---|---|---|---|---|---|---|---|')
+        for pre, name, a in arr:
+            print('| %d | %s | %.2f | %.2f | %.2f | %.0f | %.2f | %.2f | %.2f |'
+                  % (pre, name, a['p50'] * 1e3, a['p90'] * 1e3,
+                     a['p50'] / ref['p50'], a['faults'],
+                     a['faults'] / (ref['minflt'] + ref['majflt']),
+                     a['cpu'] * 1e3, a['cpu'] / ref['cpu']))
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump({'floors': floors, 'rows': [
+            json.dump({'floors': floors, 'arrivals': [
+                {'prebuilt_jails': p, 'scenario': n, **a}
+                for p, n, a in arr], 'rows': [
                 {'server': l, 'scenario': n, 'conc': c, **r}
                 for l, n, c, r in rows]}, f, indent=1)
 

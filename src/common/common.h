@@ -57,6 +57,7 @@ struct config {
 	char		 zygote_path[PATH_MAX];
 	int		 zygote_max_runs;
 	int		 zygote_max_age_seconds;
+	int		 prebuilt_jails;	/* 1: idle workers build the next */
 	enum run_mode	 mode;
 	enum run_uids	 run_uids;
 	char		 uidmap_socket[PATH_MAX];

@@ -63,6 +63,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ "zygote_path",	K_PATH,	OFF(zygote_path), 0, 0 },
 	{ "zygote_max_runs",	K_INT,	OFF(zygote_max_runs), 1, 1000000 },
 	{ "zygote_max_age_seconds", K_INT, OFF(zygote_max_age_seconds), 1, 86400 },
+	{ "prebuilt_jails", K_INT, OFF(prebuilt_jails), 0, 1 },
 	{ "run_uids",		K_UIDS,	OFF(run_uids), 0, 0 },
 	{ "uidmap_socket",	K_PATH,	OFF(uidmap_socket), 0, 0 },
 	{ "max_cases",		K_INT,	OFF(max_cases), 1, 10000 },
@@ -104,6 +105,7 @@ cfg_defaults(struct config *c)
 	    sizeof(c->zygote_path));
 	c->zygote_max_runs = 1000;
 	c->zygote_max_age_seconds = 600;
+	c->prebuilt_jails = 1;
 	c->run_uids = UIDS_PER_SLOT;
 	strlcpy(c->uidmap_socket, "/run/pyexec-uidmap.sock",
 	    sizeof(c->uidmap_socket));

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -212,8 +213,11 @@ do_execute(struct exec_ctx *c)
 		    strlen(h->authorization));
 	if (e != PYX_OK)
 		return e;
+	/* The slot whose ids the pre-built jail has, if it is free. */
+	slots_prefer(sup_spare_slot(&c->w->runner));
 	if ((e = admit(c)) != PYX_OK)
 		return e;
+	c->w->spare_slot = c->slot.index;	/* the next jail's, pre-built */
 
 	if (snprintf(c->jaildir, sizeof(c->jaildir), "%s/jail.%ld.XXXXXX",
 	    cfg->runtime_dir, (long)getpid()) >= (int)sizeof(c->jaildir) ||
@@ -248,6 +252,50 @@ do_execute(struct exec_ctx *c)
 		return ctx_fail(c, PYX_E_TIMEOUT, "Execution timed out (%d seconds "
 		    "limit).", c->req.limits.time_limit_seconds);
 	return PYX_OK;
+}
+
+/*
+ * Between requests (fcgi.c): after an /execute, the next run's jail is
+ * built while the worker waits (zygote mode; supervise.c, struct spare),
+ * for the slot that run had. Only once no run has been in flight anywhere
+ * for SPARE_QUIET_MS: built beside a running request, it would take CPU
+ * from it (on machines where page faults are dear, faults taken on two
+ * CPUs at once cost about twice as much: measured in bench/runcost.py),
+ * so under steady load none is built and runs start as before. A request
+ * arriving first is served at once, and the jail is built after it.
+ */
+#define SPARE_QUIET_MS	30
+#define SPARE_POLL_MS	10
+#define LISTEN_FD	0	/* FCGI_LISTENSOCK_FILENO: spawn-fcgi's socket */
+
+void
+execute_idle(struct worker *w)
+{
+	struct run_limits	 lim;
+	struct pollfd		 p;
+	char			 err[256];
+	int			 quiet, busy;
+
+	if (w->spare_slot < 0 || w->cfg.mode != MODE_ZYGOTE ||
+	    !w->cfg.prebuilt_jails)
+		return;
+	for (quiet = 0; quiet < SPARE_QUIET_MS; ) {
+		if ((busy = slots_count(w->cfg.runtime_dir,
+		    w->cfg.max_concurrent, err, sizeof(err))) == -1) {
+			log_warnx("concurrency slots: %s", err);
+			return;
+		}
+		p.fd = LISTEN_FD;
+		p.events = POLLIN;
+		p.revents = 0;
+		if (poll(&p, 1, SPARE_POLL_MS) != 0)
+			return;		/* a request waits (or no socket) */
+		quiet = busy == 0 ? quiet + SPARE_POLL_MS : 0;
+	}
+	cfg_run_limits(&w->cfg, &lim);
+	sup_spare_build(&w->runner, &lim, lim.time_limit_seconds,
+	    w->spare_slot);
+	w->spare_slot = -1;
 }
 
 static const char health_body[] = "{\"status\":\"ok\"}\n";

@@ -375,7 +375,11 @@ fcgi_serve(struct worker *w)
 		log_warnx("FCGX_Init failed");
 		return -1;
 	}
-	while (FCGX_Accept_r(&req) >= 0) {
+	for (;;) {
+		/* Idle: the next run's jail, pre-built while nobody waits. */
+		execute_idle(w);
+		if (FCGX_Accept_r(&req) < 0)
+			break;
 		memset(&h, 0, sizeof(h));
 		h.method = FCGX_GetParam("REQUEST_METHOD", req.envp);
 		h.uri = FCGX_GetParam("DOCUMENT_URI", req.envp);

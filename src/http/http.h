@@ -87,6 +87,7 @@ struct worker {
 	uid_t		 uid;
 	gid_t		 gid;
 	unsigned long	 served;
+	int		 spare_slot;	/* -1, or pre-build a jail for this slot */
 };
 
 /* Everything one request owns; ctx_free() in execute.c releases it all. */
@@ -123,6 +124,7 @@ struct exec_ctx {
 };
 
 void	 execute_handle(struct worker *, struct http_req *, struct http_reply *);
+void	 execute_idle(struct worker *);
 enum pyx_err ctx_fail(struct exec_ctx *, enum pyx_err, const char *, ...)
 	    __attribute__((format(printf, 3, 4)));
 

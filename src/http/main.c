@@ -301,6 +301,8 @@ start_worker(struct worker *w, const char *conf)
 	if (w->cfg.mode == MODE_EXEC)
 		w->runner.fontlist_fd = fontlist_build(&w->cfg,
 		    w->runner.fontlist_name, sizeof(w->runner.fontlist_name));
+	else
+		w->runner.spare = sup_spare_new();
 	worker_sweep(w);
 	if ((age = selftest_recent(&w->cfg, conf)) >= 0)
 		log_info("self-test: passed %d s ago for this binary, "
@@ -328,6 +330,7 @@ static void
 stop_worker(struct worker *w)
 {
 	log_info("worker stopping after %lu requests", w->served);
+	sup_spare_drop(&w->runner);
 	zyg_stop(&w->zyg);
 	policy_free(&w->policy);
 	cg_cleanup(&w->cg);

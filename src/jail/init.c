@@ -67,8 +67,6 @@
 
 #include "jail/jail.h"
 
-#define SBX_EXIT_SETUP	125
-
 /* The jail's environment; also the zygote's, whose children inherit it. */
 const char *const jail_env[] = {
 	"PATH=/usr/local/bin:/usr/bin:/bin",
@@ -380,10 +378,20 @@ python_child(struct jail *j)
 	for (i = 0; i <= JAIL_FD_VERDICT; i++)
 		if (dup2(JAIL_HIGH_FD + i, i) != i)
 			_exit(SBX_EXIT_SETUP);
-	if (syscall(SYS_close_range, JAIL_FD_VERDICT + 1, ~0U, 0) == -1)
+	/*
+	 * A pre-built jail: the request's files come later, to this child,
+	 * which never execs (zygote mode) and so never hands the fd on.
+	 */
+	if (p->data_late && (p->argv != NULL || dup2(JAIL_HIGH_FD +
+	    JAIL_FD_DATA, JAIL_LATE_FD) != JAIL_LATE_FD))
 		_exit(SBX_EXIT_SETUP);
+	if (syscall(SYS_close_range, p->data_late ? JAIL_LATE_FD + 1 :
+	    JAIL_FD_VERDICT + 1, ~0U, 0) == -1)
+		_exit(SBX_EXIT_SETUP);
+	/* A pre-built jail's CPU budget starts with its request (root.c). */
 	for (i = 0; i < p->nrlim; i++)
-		if (setrlimit(p->rlim_res[i], &p->rlim[i]) == -1)
+		if (!(p->data_late && p->rlim_res[i] == RLIMIT_CPU) &&
+		    setrlimit(p->rlim_res[i], &p->rlim[i]) == -1)
 			_exit(SBX_EXIT_SETUP);
 	if (!BENCH_SKIP(SKIP_ROOT) && chdir("/work") == -1)
 		_exit(SBX_EXIT_SETUP);

@@ -150,7 +150,14 @@ struct jail_params {
 					 * zygote's netns number k, not its own */
 	bool		 thin;		/* init execs the thin init (thin_fd) */
 	int		 thin_fd;	/* once Python is forked; see thin.c */
+	bool		 data_late;	/* zygote mode, a pre-built jail: the
+					 * Python child reads the data stream on
+					 * JAIL_LATE_FD (jail_late_files), once
+					 * a request exists; init reads none */
 };
+
+#define JAIL_LATE_FD	4	/* data_late: the stream in the Python child */
+#define SBX_EXIT_SETUP	125	/* the Python child's setup failed */
 
 /* The jail's environment; also the zygote's, whose children inherit it. */
 extern const char *const jail_env[];
@@ -199,6 +206,14 @@ void	 jail_root(struct jail *);			/* root.c */
  * run Python in-process.
  */
 void	 jail_enter(const struct jail_params *, bool *);
+
+/*
+ * root.c, data_late only: in the Python child, seccomp installed, cwd
+ * /work: the request's files from JAIL_LATE_FD into the workspace, under
+ * the same checks as init's reading; *admin from the stream's header.
+ * Returns 0, or -1 (the child must then exit SBX_EXIT_SETUP).
+ */
+int	 jail_late_files(const struct jail_params *, bool *);
 
 /*
  * thin.c: the thin init's image (thin_init.c, compiled in), in a sealed

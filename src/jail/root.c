@@ -13,6 +13,8 @@
 #include "config.h"
 
 #include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
@@ -325,7 +327,7 @@ workspace(struct jail *j)
  * stack buffer: no allocation.
  */
 static int
-files_from_stream(struct jail *j, int wfd)
+files_from_stream(struct jail *j, int wfd, int dfd)
 {
 	struct jail_stream_hdr	 hdr;
 	struct jail_stream_file	 f;
@@ -334,7 +336,7 @@ files_from_stream(struct jail *j, int wfd)
 	uint64_t		 left;
 	size_t			 n;
 	uint32_t		 i;
-	int			 dfd = JAIL_HIGH_FD + JAIL_FD_DATA, fd, rv;
+	int			 fd, rv;
 
 	j->detail = "data stream header";
 	if (read_full(dfd, &hdr, sizeof(hdr)) == -1)
@@ -411,11 +413,13 @@ fill_workspace(struct jail *j)
 {
 	int	 wfd, rv;
 
+	if (j->p->data_late)
+		return 0;	/* jail_late_files, once a request exists */
 	j->detail = "open";
 	if ((wfd = open(".ws/work", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
 		return -1;
-	rv = j->p->files == NULL ? files_from_stream(j, wfd) :
-	    files_from_params(j, wfd);
+	rv = j->p->files == NULL ? files_from_stream(j, wfd, JAIL_HIGH_FD +
+	    JAIL_FD_DATA) : files_from_params(j, wfd);
 	close(wfd);
 	return rv;
 }
@@ -519,6 +523,74 @@ static const struct jail_step root_steps[] = {
 	{ "remount root read-only", read_only },
 	{ "pivot_root", enter_root },
 };
+
+/*
+ * A pre-built jail's files, written by its Python child itself: it has the
+ * script's uid, no capability and its seccomp filter by now, so a request
+ * is written with no more privilege than the script then has, into a
+ * workspace no code has run in yet.
+ */
+/*
+ * RLIMIT_CPU once the request is here: its budget on top of what this
+ * process spent before it (CPython's after-fork work, in whole seconds,
+ * rounded up), so that the set-up done ahead is not the script's and the
+ * wall-clock deadline, which starts with the request too, stays first.
+ */
+static int
+late_cpu_limit(const struct jail_params *p)
+{
+	struct rusage	 ru;
+	struct rlimit	 rl, cur;
+	long long	 us;
+	rlim_t		 used;
+	int		 i;
+
+	for (i = 0; i < p->nrlim && p->rlim_res[i] != RLIMIT_CPU; i++)
+		;
+	if (i == p->nrlim)
+		return 0;
+	if (getrusage(RUSAGE_SELF, &ru) == -1 ||
+	    getrlimit(RLIMIT_CPU, &cur) == -1)
+		return -1;
+	us = (long long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+	    ru.ru_utime.tv_usec + ru.ru_stime.tv_usec;
+	used = (rlim_t)((us + 999999) / 1000000);
+	rl = p->rlim[i];
+	if (rl.rlim_cur != RLIM_INFINITY)
+		rl.rlim_cur += used;
+	if (rl.rlim_max != RLIM_INFINITY)
+		rl.rlim_max += used;
+	/* Never above what we have: raising it would need privilege. */
+	if (rl.rlim_max > cur.rlim_max)
+		rl.rlim_max = cur.rlim_max;
+	if (rl.rlim_cur > rl.rlim_max)
+		rl.rlim_cur = rl.rlim_max;
+	return setrlimit(RLIMIT_CPU, &rl);
+}
+
+int
+jail_late_files(const struct jail_params *p, bool *admin)
+{
+	struct jail	 j;
+	char		 name[16];
+	int		 wfd, rv;
+
+	memset(&j, 0, sizeof(j));
+	j.p = p;
+	/* Named while it waits, so that an idle jail is told from a run's. */
+	if (prctl(PR_GET_NAME, name, 0, 0, 0) == -1 ||
+	    prctl(PR_SET_NAME, "pyexec-spare", 0, 0, 0) == -1)
+		return -1;
+	if ((wfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	rv = files_from_stream(&j, wfd, JAIL_LATE_FD);
+	close(wfd);
+	*admin = j.admin;
+	if (rv == 0 && (prctl(PR_SET_NAME, name, 0, 0, 0) == -1 ||
+	    late_cpu_limit(p) == -1))
+		return -1;
+	return rv;
+}
 
 /* bench/isolation only: the workspace without the minimal root. */
 static int

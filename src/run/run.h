@@ -100,6 +100,7 @@ struct runner {
 	size_t		 wipe_len;	/* the jail init's copy of the worker */
 	int		 fontlist_fd;	/* exec mode: matplotlib's font list, */
 	char		 fontlist_name[64]; /* read-only (fontlist.c); -1: none */
+	struct spare	*spare;		/* zygote mode: the pre-built jail */
 };
 
 /* supervise.c */
@@ -169,10 +170,12 @@ struct run {
 	bool		 vover;		/* the verdict channel passed its cap */
 	bool		 gone;		/* init's pidfd said it is gone */
 	bool		 started;	/* sup_start succeeded */
+	bool		 prebuilt;	/* in the worker's pre-built jail */
 	uint32_t	 extra_files;	/* files past max_attachments (grading) */
 	uint32_t	 netns_lane;	/* zygote mode: runs overlap (grading) */
 	const char	*argv[8];
 	struct cgroups	*cg;
+	char		*jaildir_owned;	/* a pre-built jail's: removed by run_free */
 };
 
 void		 run_init(struct run *, const struct config *);
@@ -197,6 +200,12 @@ void		 sup_session_spec(struct jail_params *, const struct runner *,
 		    const struct jail_file *, size_t, const char *,
 		    const char **, int, int);
 int		 sup_send_stream(int, const struct exec_req *, bool, double);
+/* the pre-built jail (zygote mode; see supervise.c) */
+struct spare	*sup_spare_new(void);
+void		 sup_spare_build(struct runner *, const struct run_limits *,
+		    int, int);
+void		 sup_spare_drop(struct runner *);
+int		 sup_spare_slot(const struct runner *);
 
 /* outputs.c */
 #define OUTF_TOKEN_MAX	64	/* "pyexec-file-" + 32 hex + "-" + index + "." */

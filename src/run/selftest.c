@@ -37,17 +37,74 @@ quotable(const char *s)
 	return strpbrk(s, "'\\\n") == NULL;
 }
 
+/*
+ * One probe in a jail of slot's, a pre-built one if asked (zygote mode);
+ * *prebuilt says whether it ran in one. 0: confinement holds.
+ */
+static int
+probe(struct runner *rn, const struct exec_req *req, const char *dir,
+    const struct slots *slot, bool want_prebuilt, bool *prebuilt)
+{
+	const struct config	*cfg = rn->cfg;
+	struct run	 run;
+	enum pyx_err	 e = PYX_E_INTERNAL;
+	int		 i, rv = -1;
+
+	run_init(&run, cfg);
+	run.time_limit = SELFTEST_DEADLINE;
+	/*
+	 * The probe's cgroup is checked as the kernel has it (cgroup.c). A
+	 * zygote killed while it starts (PYX_E_RESTARTING) is tried again,
+	 * twice: one that cannot start at all still fails the self-test.
+	 */
+	for (i = 0; i < 3; i++) {
+		if (i > 0) {
+			run_free(&run);
+			run_init(&run, cfg);
+			run.time_limit = SELFTEST_DEADLINE;
+		}
+		rn->cg->check_next = cg_enabled(rn->cg);
+		if (want_prebuilt && i == 0)
+			sup_spare_build(rn, &req->limits, SELFTEST_DEADLINE,
+			    slot->index);
+		/* The build consumed the check (its attach) if it made one. */
+		if (sup_spare_slot(rn) != slot->index)
+			rn->cg->check_next = cg_enabled(rn->cg);
+		if ((e = sup_run(&run, rn, req, dir, true, slot->index,
+		    slot->fd)) != PYX_E_RESTARTING)
+			break;
+		log_warnx("self-test: the zygote died; trying again");
+	}
+	*prebuilt = run.prebuilt;
+	if (e != PYX_OK)
+		log_warnx("self-test: the jail could not run a probe (%s); "
+		    "check that unprivileged user namespaces are enabled "
+		    "(sysctl user.max_user_namespaces, "
+		    "kernel.unprivileged_userns_clone) and see the log above",
+		    pyx_errinfo(e)->type);
+	else if (run.term != TERM_EXITED || run.exit_code != 0)
+		log_warnx("self-test: probe ended with termination %d exit %d: "
+		    "%.300s", run.term, run.exit_code,
+		    run.err.data ? run.err.data : "");
+	else if (run.out.data == NULL || strcmp(run.out.data, "PROBE-OK\n") != 0)
+		log_warnx("self-test: confinement is broken, refusing to "
+		    "serve: %.500s", run.out.data ? run.out.data : "(no output)");
+	else
+		rv = 0;
+	run_free(&run);
+	return rv;
+}
+
 int
 selftest_run(struct runner *rn)
 {
 	const struct config	*cfg = rn->cfg;
 	struct exec_req	 req;
-	struct run	 run;
 	struct slots	 slot;
 	enum slots_result sr = SLOTS_FAILED;
 	char		 dir[PATH_MAX], head[2 * PATH_MAX + 128], serr[256];
-	enum pyx_err	 e;
 	double		 t0;
+	bool		 prebuilt = false;
 	int		 rv = -1, i;
 
 	if (!quotable(cfg->runtime_dir) || !quotable(cfg->state_dir)) {
@@ -92,47 +149,25 @@ selftest_run(struct runner *rn)
 		free(req.code);
 		return -1;
 	}
-	run_init(&run, cfg);
-	run.time_limit = SELFTEST_DEADLINE;
 	t0 = mono_now();
 	/*
-	 * The probe's cgroup is checked as the kernel has it (cgroup.c). A
-	 * zygote killed while it starts (PYX_E_RESTARTING) is tried again,
-	 * twice: one that cannot start at all still fails the self-test.
+	 * Zygote mode: a second probe in a pre-built jail, the way a request
+	 * that finds one runs (one that cannot be built is logged, and the
+	 * worker serves with new jails only, as the first probe checked).
 	 */
-	for (i = 0; i < 3; i++) {
-		if (i > 0) {
-			run_free(&run);
-			run_init(&run, cfg);
-			run.time_limit = SELFTEST_DEADLINE;
-		}
-		rn->cg->check_next = cg_enabled(rn->cg);
-		if ((e = sup_run(&run, rn, &req, dir, true, slot.index,
-		    slot.fd)) != PYX_E_RESTARTING)
-			break;
-		log_warnx("self-test: the zygote died; trying again");
+	rv = probe(rn, &req, dir, &slot, false, &prebuilt);
+	if (rv == 0 && cfg->mode == MODE_ZYGOTE && cfg->prebuilt_jails) {
+		rv = probe(rn, &req, dir, &slot, true, &prebuilt);
+		if (rv == 0 && !prebuilt)
+			log_warnx("self-test: no pre-built jail could be "
+			    "built (see above)");
 	}
-	if (e != PYX_OK)
-		log_warnx("self-test: the jail could not run a probe (%s); "
-		    "check that unprivileged user namespaces are enabled "
-		    "(sysctl user.max_user_namespaces, "
-		    "kernel.unprivileged_userns_clone) and see the log above",
-		    pyx_errinfo(e)->type);
-	else if (run.term != TERM_EXITED || run.exit_code != 0)
-		log_warnx("self-test: probe ended with termination %d exit %d: "
-		    "%.300s", run.term, run.exit_code,
-		    run.err.data ? run.err.data : "");
-	else if (run.out.data == NULL || strcmp(run.out.data, "PROBE-OK\n") != 0)
-		log_warnx("self-test: confinement is broken, refusing to "
-		    "serve: %.500s", run.out.data ? run.out.data : "(no output)");
-	else
-		rv = 0;
 	if (rv == 0)
-		log_info("self-test passed in %.2f s", mono_now() - t0);
+		log_info("self-test passed in %.2f s%s", mono_now() - t0,
+		    prebuilt ? ", in a new and in a pre-built jail" : "");
 	else
 		log_warnx("self-test failed after %.2f s (deadline %d s)",
 		    mono_now() - t0, SELFTEST_DEADLINE);
-	run_free(&run);
 	slots_release(&slot);
 	(void)rmdir(dir);
 	free(req.code);

@@ -95,6 +95,12 @@ run_free(struct run *r)
 	buf_free(&r->out);
 	buf_free(&r->err);
 	buf_free(&r->verdict);
+	/* A pre-built jail's mount point, now that nothing of it is left. */
+	if (r->jaildir_owned != NULL) {
+		(void)rmdir(r->jaildir_owned);
+		free(r->jaildir_owned);
+		r->jaildir_owned = NULL;
+	}
 }
 
 static void
@@ -659,14 +665,17 @@ judge(struct run *r, struct runner *rn, int wstatus)
 }
 
 /*
- * Starts one run: channels, the jail, its release, its files. Every fd
- * and process it makes is owned by r (released by run_free) or, for the
- * jail's ends of the channels, by a local closed on every path
- * (AUTOCLOSE). Then sup_pollfds/sup_step until sup_done, then sup_finish.
+ * The part of a run that needs nothing of its request but its limits:
+ * channels, the jail (cloned here or by the zygote), its release into its
+ * cgroups. Every fd and process it makes is owned by r (released by
+ * run_free) or, for the jail's ends of the channels, by a local closed on
+ * every path (AUTOCLOSE). late: a pre-built jail (zygote mode), whose
+ * Python child will read the request itself (jail_late_files).
  */
-enum pyx_err
-sup_start(struct run *r, struct runner *rn, const struct exec_req *req,
-    const char *jaildir, bool admin, int slot, int slot_fd)
+static enum pyx_err
+jail_up(struct run *r, struct runner *rn, const struct run_limits *lim,
+    const struct jail_file *files, size_t nfiles, const char *jaildir,
+    bool admin, int slot, int slot_fd, bool late)
 {
 	AUTOCLOSE int	 j_in = -1;
 	AUTOCLOSE int	 j_out = -1;
@@ -675,14 +684,17 @@ sup_start(struct run *r, struct runner *rn, const struct exec_req *req,
 	AUTOCLOSE int	 j_ctl = -1;
 	AUTOCLOSE int	 j_data = -1;
 	struct jail_params	 spec;
-	struct jail_file	*files = NULL;
 	int		 sp[2];
 	bool		 zygote = rn->cfg->mode == MODE_ZYGOTE;
-	enum pyx_err	 e = PYX_E_SANDBOX;
 	int		 spawned;
 
 	r->cg = rn->cg;
-	if (uids_per_slot(rn->uids) && (slot < 0 || slot_fd < 0)) {
+	/*
+	 * A run holds its slot, whose ids it takes. A pre-built jail takes
+	 * the ids of a slot it does not hold: it is only ever used by a run
+	 * holding that very slot (spare_fits), and runs nothing before.
+	 */
+	if (uids_per_slot(rn->uids) && (slot < 0 || (!late && slot_fd < 0))) {
 		log_warnx("a run without a slot has no uid of its own");
 		return PYX_E_INTERNAL;
 	}
@@ -706,12 +718,9 @@ sup_start(struct run *r, struct runner *rn, const struct exec_req *req,
 	r->argv[5] = admin ? "admin" : "public";
 	r->argv[6] = rn->cfg->allowed_imports;
 	r->argv[7] = NULL;
-	/* Zygote mode: the files go on the data stream, not through it. */
-	if (!zygote)
-		files = jail_files(req);
-	fill_spec(&spec, rn, r, &req->limits, files, files ? req->natt + 1 : 0,
-	    jaildir, r->argv, slot);
-	cg_limits(rn->cg, req->limits.memory_limit_mb, req->limits.max_processes);
+	fill_spec(&spec, rn, r, lim, files, nfiles, jaildir, r->argv, slot);
+	spec.data_late = late;
+	cg_limits(rn->cg, lim->memory_limit_mb, lim->max_processes);
 	spec.fds[JAIL_FD_STDIN] = j_in;
 	spec.fds[JAIL_FD_STDOUT] = j_out;
 	spec.fds[JAIL_FD_STDERR] = j_err;
@@ -720,17 +729,13 @@ sup_start(struct run *r, struct runner *rn, const struct exec_req *req,
 	spec.fds[JAIL_FD_DATA] = j_data;
 
 	if ((spawned = spawn_jail(r, rn, &spec)) != 0) {
-		if (spawned == -2)
-			e = PYX_E_RESTARTING;
-		goto out;
+		cg_run_end(rn->cg);
+		return spawned == -2 ? PYX_E_RESTARTING : PYX_E_SANDBOX;
 	}
-	/* exec mode: the jail has its own copy of the files by now. */
-	free(files);
-	files = NULL;
 	/*
 	 * The run's clock starts once its jail exists: replacing a recycled
 	 * zygote (seconds of imports on a slow machine) is ours, not the
-	 * script's time.
+	 * script's time. A pre-built jail's starts again when it is used.
 	 */
 	r->t0 = mono_now();
 	r->deadline = r->t0 + (double)r->time_limit;
@@ -741,8 +746,213 @@ sup_start(struct run *r, struct runner *rn, const struct exec_req *req,
 	close_quietly(&j_verdict);
 	close_quietly(&j_ctl);
 	close_quietly(&j_data);
-	if (release_jail(r, rn, &spec, slot, slot_fd) == -1)
-		goto out;
+	if (release_jail(r, rn, &spec, slot, slot_fd) == -1) {
+		cg_run_end(rn->cg);	/* kills init if it was attached */
+		return PYX_E_SANDBOX;
+	}
+	return PYX_OK;
+}
+
+/*
+ * The pre-built jail (zygote mode). After an /execute, while the worker
+ * waits for its next request, it has the zygote clone the next jail with
+ * the server's limits and the slot it last ran in (whose ids the jail
+ * takes) and releases it into the worker's cgroups: namespaces, root,
+ * workspace, the Python child's fork and CPython's after-fork work all
+ * happen then, off the next request's path. The child then waits, its
+ * seccomp filter installed, for the request's files on the data pipe.
+ * A request uses it only if nothing it was built from differs: the same
+ * slot (so the same ids), limits, cgroups and zygote, no grading case and
+ * no shared network lane, a zygote younger than zygote_max_age_seconds,
+ * and still alive; any other run drops it first (it is killed unused: no code ever
+ * ran in it) and builds its jail as before. One at a time per worker.
+ */
+struct spare {
+	struct run	 run;
+	char		 jaildir[PATH_MAX];
+	struct cgroups	*cg;
+	char		 cg_run[PATH_MAX];	/* v2: its run cgroup in cg */
+	int		 slot;
+	int		 time_limit;
+	int		 memory_limit_mb;
+	int		 max_processes;
+	unsigned long	 zyg_gen;
+	bool		 live;
+};
+
+static struct spare	 the_spare;	/* the worker's one (runner.spare) */
+
+struct spare *
+sup_spare_new(void)
+{
+	memset(&the_spare, 0, sizeof(the_spare));
+	the_spare.run.pid = the_spare.run.pidfd = -1;
+	the_spare.slot = -1;
+	return &the_spare;
+}
+
+/* Kills an unused pre-built jail and frees everything of it. */
+void
+sup_spare_drop(struct runner *rn)
+{
+	struct spare	*sp = rn->spare;
+
+	struct pollfd	 p;
+
+	if (sp == NULL || !sp->live)
+		return;
+	sp->live = false;
+	rn->zyg->spare = 0;
+	/* One that died by itself: a set-up step failed; say which. */
+	p.fd = sp->run.pidfd;
+	p.events = POLLIN;
+	p.revents = 0;
+	if (p.fd >= 0 && poll(&p, 1, 0) == 1) {
+		while (sp->run.fd_ctl >= 0 && recv_ctl(&sp->run))
+			;
+		log_warnx("a pre-built jail ended unused%s%s",
+		    sp->run.fail[0] != '\0' ? ": " : "", sp->run.fail);
+	}
+	run_free(&sp->run);	/* SIGKILL through its pidfd, then reaped */
+	/* Its own run cgroup only (v2): nothing else may have replaced it. */
+	if (sp->cg->version != 2 || strcmp(sp->cg->run, sp->cg_run) == 0)
+		cg_run_end(sp->cg);
+	else
+		log_warnx("a pre-built jail's cgroup %s was replaced", sp->cg_run);
+	if (sp->jaildir[0] != '\0')
+		(void)rmdir(sp->jaildir);
+	sp->jaildir[0] = '\0';
+	sp->slot = -1;
+}
+
+int
+sup_spare_slot(const struct runner *rn)
+{
+	return rn->spare != NULL && rn->spare->live ? rn->spare->slot : -1;
+}
+
+void
+sup_spare_build(struct runner *rn, const struct run_limits *lim,
+    int time_limit, int slot)
+{
+	struct spare	*sp = rn->spare;
+	const struct config *c = rn->cfg;
+
+	if (sp == NULL || sp->live || c->mode != MODE_ZYGOTE || slot < 0)
+		return;
+	if (snprintf(sp->jaildir, sizeof(sp->jaildir), "%s/jail.%ld.XXXXXX",
+	    c->runtime_dir, (long)getpid()) >= (int)sizeof(sp->jaildir) ||
+	    mkdtemp(sp->jaildir) == NULL) {
+		log_warn("mkdtemp in %s", c->runtime_dir);
+		sp->jaildir[0] = '\0';
+		return;
+	}
+	run_init(&sp->run, c);
+	sp->run.time_limit = time_limit;
+	sp->cg = rn->cg;
+	sp->slot = slot;
+	sp->time_limit = time_limit;
+	sp->memory_limit_mb = lim->memory_limit_mb;
+	sp->max_processes = lim->max_processes;
+	sp->live = true;
+	sp->cg_run[0] = '\0';
+	if (jail_up(&sp->run, rn, lim, NULL, 0, sp->jaildir, false, slot, -1,
+	    true) != PYX_OK) {
+		log_debug("no pre-built jail: building it failed");
+		sup_spare_drop(rn);
+		return;
+	}
+	sp->zyg_gen = rn->zyg->gen;
+	strlcpy(sp->cg_run, sp->cg->run, sizeof(sp->cg_run));
+	rn->zyg->spare = sp->run.pid;
+	set_nonblock(sp->run.fd_stdout);
+	set_nonblock(sp->run.fd_stderr);
+	set_nonblock(sp->run.fd_verdict);
+}
+
+/* Whether this run can be the pre-built jail (see struct spare). */
+static bool
+spare_fits(const struct runner *rn, const struct run *r,
+    const struct run_limits *lim, int slot)
+{
+	const struct spare *sp = rn->spare;
+	struct pollfd	 p;
+
+	if (sp == NULL || !sp->live || r->netns_lane != 0 ||
+	    r->extra_files != 0 || slot != sp->slot || rn->cg != sp->cg ||
+	    r->time_limit != sp->time_limit ||
+	    lim->memory_limit_mb != sp->memory_limit_mb ||
+	    lim->max_processes != sp->max_processes ||
+	    rn->zyg->pid <= 0 || rn->zyg->gen != sp->zyg_gen ||
+	    mono_now() - rn->zyg->started >=
+	    (double)rn->cfg->zygote_max_age_seconds)
+		return false;
+	/* Its init gone (a setup step failed, or a kill): readable pidfd. */
+	p.fd = sp->run.pidfd;
+	p.events = POLLIN;
+	p.revents = 0;
+	return poll(&p, 1, 0) == 0;
+}
+
+/* Hands the pre-built jail's init and channels over to r. */
+static void
+spare_adopt(struct runner *rn, struct run *r)
+{
+	struct spare	*sp = rn->spare;
+	struct run	*s = &sp->run;
+
+#define MOVE_FD(f)	do { r->f = s->f; s->f = -1; } while (0)
+	r->pid = s->pid;
+	s->pid = -1;
+	MOVE_FD(pidfd);
+	MOVE_FD(fd_stdin);
+	MOVE_FD(fd_stdout);
+	MOVE_FD(fd_stderr);
+	MOVE_FD(fd_verdict);
+	MOVE_FD(fd_ctl);
+	MOVE_FD(fd_data);
+	MOVE_FD(fd_work);
+#undef MOVE_FD
+	r->via_zygote = true;
+	r->prebuilt = true;
+	r->cg = sp->cg;
+	r->jaildir_owned = xstrndup(sp->jaildir, strlen(sp->jaildir));
+	r->t0 = mono_now();
+	r->deadline = r->t0 + (double)r->time_limit;
+	run_free(s);		/* its buffers; it holds nothing else now */
+	sp->live = false;
+	sp->jaildir[0] = '\0';
+	rn->zyg->spare = 0;
+}
+
+/*
+ * Starts one run: its jail (the pre-built one if it fits, else a new
+ * one), then its files. Then sup_pollfds/sup_step until sup_done, then
+ * sup_finish.
+ */
+enum pyx_err
+sup_start(struct run *r, struct runner *rn, const struct exec_req *req,
+    const char *jaildir, bool admin, int slot, int slot_fd)
+{
+	struct jail_file	*files = NULL;
+	bool		 zygote = rn->cfg->mode == MODE_ZYGOTE;
+	enum pyx_err	 e;
+
+	if (spare_fits(rn, r, &req->limits, slot)) {
+		spare_adopt(rn, r);
+		log_debug("run in the pre-built jail %ld", (long)r->pid);
+	} else {
+		sup_spare_drop(rn);
+		/* Zygote mode: the files go on the data stream, not through it. */
+		if (!zygote)
+			files = jail_files(req);
+		e = jail_up(r, rn, &req->limits, files, files ? req->natt + 1 :
+		    0, jaildir, admin, slot, slot_fd, false);
+		/* exec mode: the jail has its own copy of the files by now. */
+		free(files);
+		if (e != PYX_OK)
+			return e;
+	}
 	if (zygote) {
 		/* On failure the jail reports why (CTL_FAIL) or dies: go on. */
 		if (send_stream(r->fd_data, req, admin, r->deadline) == -1)
@@ -758,10 +968,6 @@ sup_start(struct run *r, struct runner *rn, const struct exec_req *req,
 	set_nonblock(r->fd_verdict);
 	r->started = true;
 	return PYX_OK;
-out:
-	cg_run_end(rn->cg);	/* kills init if it was attached */
-	free(files);
-	return e;
 }
 
 /* After sup_done: reap, cgroup figures, and why the run ended. */

@@ -174,11 +174,76 @@ slot_held(const char *dir, int i, char *err, size_t errlen)
 	return fl.l_type != F_UNLCK;
 }
 
+/*
+ * The slot this worker's pre-built jail was made for (its ids are that
+ * slot's), tried first by the next slots_acquire only; -1: none.
+ */
+static int	 preferred = -1;
+
+void
+slots_prefer(int i)
+{
+	preferred = i;
+}
+
+/* 1: slot i taken (*fd, *cached set); 0: held by another; -1: error. */
+static int
+slot_try(const char *dir, int i, int *fd, bool *cached, char *err,
+    size_t errlen)
+{
+	struct flock	 fl;
+	int		 saved;
+
+	if ((*fd = slot_fd(dir, i, true, cached, err, errlen)) == -1)
+		return -1;
+	if (*cached && cache.mine[i])
+		return 0;	/* ours already: busy for this acquire */
+	whole_file(&fl, F_WRLCK);
+	if (fcntl(*fd, F_OFD_SETLK, &fl) == 0)
+		return 1;
+	saved = errno;
+	if (!*cached)
+		close(*fd);
+	*fd = -1;
+	if (saved == EAGAIN || saved == EACCES)
+		return 0;
+	snprintf(err, errlen, "%s/slot.%d: F_OFD_SETLK: %s", dir, i,
+	    strerror(saved));
+	return -1;
+}
+
 enum slots_result
 slots_acquire(struct slots *s, const char *dir, int max, char *err,
     size_t errlen)
 {
-	return slots_acquire_from(s, dir, 0, max, err, errlen);
+	bool	 cached = false;
+	int	 fd, j, held, got, pref = preferred;
+
+	preferred = -1;		/* for this acquire only */
+	if (dir == NULL || pref <= 0 || pref >= max)
+		return slots_acquire_from(s, dir, 0, max, err, errlen);
+	slots_init(s);
+	if ((got = slot_try(dir, pref, &fd, &cached, err, errlen)) == -1)
+		return SLOTS_FAILED;
+	if (got == 0)
+		return slots_acquire_from(s, dir, 0, max, err, errlen);
+	s->fd = fd;
+	s->index = pref;
+	s->cached = cached;
+	if (cached)
+		cache.mine[pref] = true;
+	/* For active_processes_at_request: ours, and every other held one. */
+	s->active = 1;
+	for (j = 0; j < max; j++) {
+		if (j == pref)
+			continue;
+		if ((held = slot_held(dir, j, err, errlen)) == -1) {
+			slots_release(s);
+			return SLOTS_FAILED;
+		}
+		s->active += held;
+	}
+	return SLOTS_OK;
 }
 
 /*

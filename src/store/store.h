@@ -58,6 +58,7 @@ struct slots {
 };
 
 void		 slots_init(struct slots *);
+void		 slots_prefer(int);
 enum slots_result slots_acquire(struct slots *, const char *, int, char *,
 		    size_t);
 enum slots_result slots_acquire_from(struct slots *, const char *, int, int,

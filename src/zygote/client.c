@@ -140,6 +140,7 @@ zyg_start(struct zygote *z)
 	z->pid = pid;
 	z->ctl = sp[0];
 	z->runs = 0;
+	z->gen++;
 	z->started = mono_now();
 	/* Per-slot ids: its namespace gets our uid and the range first. */
 	if (z->uids != NULL && zyg_map(z) == -1) {
@@ -181,6 +182,8 @@ reap_strays(struct zygote *z)
 		for (i = 0; i < z->nbusy; i++)
 			if (z->busy[i] == si.si_pid)
 				return;
+		if (si.si_pid == z->spare)
+			return;		/* sup_spare_drop reaps it */
 		if (si.si_pid == z->pid) {
 			log_warnx("zygote %ld died", (long)z->pid);
 			close_quietly(&z->ctl);
@@ -221,6 +224,7 @@ spawn_msg(struct zygote *z, const struct jail_params *s)
 	m->wait_go = s->wait_go;
 	m->max_files = s->max_files;
 	m->netns_lane = s->netns_lane;
+	m->data_late = s->data_late;
 	m->jail_uid = s->ids_by_parent ? s->jail_uid : 0;
 	m->jail_gid = s->ids_by_parent ? s->jail_gid : 0;
 	return m;

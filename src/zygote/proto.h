@@ -18,7 +18,7 @@
 #include "session/session.h"
 
 #define ZYG_MAGIC	0x5a595850u	/* "PYXZ" */
-#define ZYG_VERSION	5		/* bump on any change below */
+#define ZYG_VERSION	6		/* bump on any change below */
 
 #define ZYG_KIND_RUN	0	/* clone a jail as the worker's child */
 #define ZYG_KIND_SESSION 1	/* fork a keeper that owns a session's jail */
@@ -42,6 +42,7 @@ struct zyg_spawn {			/* + JAIL_NFDS (run) or SESS_NFDS fds */
 	uint32_t	 jail_uid;	/* host ids of the slot; 0: the zygote's own */
 	uint32_t	 jail_gid;
 	uint32_t	 netns_lane;	/* overlapping runs: 1..JAIL_NETNS_LANES */
+	uint32_t	 data_late;	/* a pre-built jail (jail_params.data_late) */
 };
 
 #define ZYG_NEED_MAP	(-2)	/* zyg_reply.pid at start: map my ids, then "m" */

@@ -99,9 +99,14 @@ vm_size(void)
 }
 static PyObject	*session_fn;		/* boot.py's _pyexec_session */
 
-/* The Python child of a jail, after jail_enter() returned in it. */
+/*
+ * The Python child of a jail, after jail_enter() returned in it. late: a
+ * pre-built jail, whose request (files, role) is read here once CPython's
+ * after-fork work is done, so that this work happens before the request.
+ */
 __attribute__((noreturn)) static void
-run_inproc(bool admin, const char *allowed_imports)
+run_inproc(bool admin, const char *allowed_imports,
+    const struct jail_params *late)
 {
 	PyObject	*r;
 	long		 status = 1;
@@ -120,6 +125,8 @@ run_inproc(bool admin, const char *allowed_imports)
 	 * here instead cost about 75 page faults per run.
 	 */
 	(void)sigaction(SIGINT, &py_sigint, NULL);
+	if (late != NULL && jail_late_files(late, &admin) == -1)
+		_exit(SBX_EXIT_SETUP);
 	r = PyObject_CallFunction(run_fn, "ss", admin ? "admin" : "public",
 	    allowed_imports);
 	if (r != NULL) {
@@ -519,6 +526,7 @@ serve_one(int ctl, const struct policy *pol)
 		spec.ids_by_parent = true;
 	}
 	spec.argv = NULL;		/* Python runs here: run_inproc */
+	spec.data_late = req.kind == ZYG_KIND_RUN && req.data_late != 0;
 	spec.thin = thin_fd != -1;	/* init does not stay a copy of us */
 	spec.thin_fd = thin_fd;
 	if (req.kind == ZYG_KIND_SESSION) {
@@ -550,7 +558,7 @@ serve_one(int ctl, const struct policy *pol)
 		bool	 admin = false;
 
 		jail_enter(&spec, &admin);	/* returns in the Python child */
-		run_inproc(admin, req.allowed);
+		run_inproc(admin, req.allowed, spec.data_late ? &spec : NULL);
 	}
 	err = errno;
 	PyOS_AfterFork_Parent();

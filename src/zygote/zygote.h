@@ -24,6 +24,8 @@ struct zygote {
 	struct uids	*uids;		/* per-slot ids: the range is mapped for it */
 	const pid_t	*busy;		/* inits of runs in flight (/evaluate): */
 	size_t		 nbusy;		/* never reaped as strays */
+	pid_t		 spare;		/* a pre-built jail's init: nor this */
+	unsigned long	 gen;		/* zygotes started: which one a jail is of */
 };
 
 void	 zyg_init(struct zygote *, const struct config *);

@@ -288,8 +288,64 @@ def zygote_pids(stack, table=None):
             if pp in workers and comm == 'pyexec-zygote' and _host_pidns(p)}
 
 
+# read(2)'s number, for /proc/<pid>/syscall
+_READ_NR = {'x86_64': 0, 'aarch64': 63}.get(os.uname().machine)
+
+
+def _waits_for_request(pid):
+    """Is pid blocked in read(4, ...), where a pre-built jail's Python
+    child waits for its request?"""
+    try:
+        with open('/proc/%d/syscall' % pid) as f:
+            f = f.read().split()
+    except OSError:
+        return False
+    return len(f) > 1 and f[0] == str(_READ_NR) and int(f[1], 16) == 4
+
+
+def _fd_link(pid, fd):
+    try:
+        return os.readlink('/proc/%d/fd/%d' % (pid, fd))
+    except OSError:
+        return None
+
+
+def prebuilt_jails(stack, table=None):
+    """mode = zygote: the jail an idle worker built for its next run
+    (src/run/supervise.c, struct spare), in which no code has run: a
+    worker's child (init) with one child of its own, named pyexec-spare,
+    blocked reading its request on fd 4 from a pipe whose other end that
+    worker holds (it closes a run's as soon as it has sent the request,
+    so nothing a finished run left behind can pass for one), and at most
+    one such per worker. Their pids."""
+    table = table if table is not None else proc_table()
+    out = set()
+    for w in worker_pids(stack, table):
+        try:
+            held = {_fd_link(w, int(fd)) for fd in os.listdir('/proc/%d/fd' % w)}
+        except OSError:
+            continue
+        found = []
+        for p, (pp, _, comm) in table.items():
+            if pp != w or comm not in ('pyexec-init', 'pyexec-zygote') or \
+                    _host_pidns(p):
+                continue
+            kids = [k for k, (kp, _, _) in table.items() if kp == p]
+            if len(kids) != 1 or table[kids[0]][2] != 'pyexec-spare':
+                continue
+            pipe = _fd_link(kids[0], 4)
+            if pipe and pipe.startswith('pipe:') and pipe in held and \
+                    _waits_for_request(kids[0]):
+                found.append({p, kids[0]})
+        if len(found) == 1:
+            out |= found[0]
+    return out
+
+
 def jail_pids(stack, table=None):
-    """Every process below a worker: jail inits and what they started."""
+    """Every process below a worker: jail inits and what they started,
+    except the idle pre-built jails (prebuilt_jails), which no run has
+    started anything in."""
     table = table if table is not None else proc_table()
     pool = worker_pids(stack, table) | zygote_pids(stack, table)
     frontier = pool
@@ -299,7 +355,7 @@ def jail_pids(stack, table=None):
         nxt -= found | pool
         found |= nxt
         frontier = nxt
-    return found
+    return found - prebuilt_jails(stack, table)
 
 
 def describe_pids(pids, table=None):

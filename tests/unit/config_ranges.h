@@ -39,6 +39,7 @@ static const struct {
 	R(max_return_bytes, true, 0, 1LL << 30),
 	R(zygote_max_runs, false, 1, 1000000),
 	R(zygote_max_age_seconds, false, 1, 86400),
+	R(prebuilt_jails, false, 0, 1),
 	R(max_cases, false, 1, 10000),
 #undef R
 };

@@ -1,0 +1,131 @@
+"""mode = zygote: an idle worker pre-builds its next run's jail (issue 16;
+src/run/supervise.c, struct spare). A request that finds one ready runs in
+it; one with limits of its own gets a new jail; every run's jail is still
+fresh, and the request's files and role reach the pre-built jail intact."""
+import time
+
+from escape_util import prebuilt_jails
+from helpers import b64, ok
+
+MODES = ('zygote',)
+WORKERS = 2
+
+# The age of the jail the code runs in: now minus its init's start, both
+# on the kernel's boot clock (/proc/1/stat's starttime, in ticks).
+AGE = '''
+import os, time
+st = open('/proc/1/stat').read().rsplit(')', 1)[1].split()
+start = int(st[19]) / os.sysconf('SC_CLK_TCK')
+print('%.3f' % (time.clock_gettime(time.CLOCK_BOOTTIME) - start))
+'''
+
+
+def idle(s, seconds):
+    """Lets every worker build its next jail; at least `seconds`."""
+    wait = max(seconds, s.slack(runs=10))
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+    return wait
+
+
+def age_of(doc):
+    return float(ok(doc)['stdout'])
+
+
+def test_idle_worker_runs_in_a_prebuilt_jail(s):
+    ok(s.execute({'code': 'pass'}))
+    waited = idle(s, 3)
+    assert prebuilt_jails(s), 'no idle pre-built jail after %.0f s' % waited
+    # Built at least `waited` seconds before this request reached it.
+    age = age_of(s.execute({'code': AGE, 'api_key': s.admin_key}))
+    assert age >= waited - 0.5, (age, waited)
+
+
+def test_own_limits_get_a_new_jail(s):
+    idle(s, 3)
+    d = ok(s.execute({'code': AGE + 'import resource\n'
+                      'print(resource.getrlimit(resource.RLIMIT_NPROC)[0])',
+                      'limits': {'max_processes': 3},
+                      'api_key': s.admin_key}))
+    age, nproc = d['stdout'].split()
+    # Not the pre-built jail (made with the server's limits) but one of
+    # its own, made for this request, with the request's process cap.
+    assert float(age) < 2.5, age
+    assert int(nproc) <= 3 + 2, nproc
+
+
+def test_each_run_gets_a_fresh_jail(s):
+    idle(s, 1)
+    first = ok(s.execute({'code': (
+        'import os, subprocess\n'
+        'open("/work/left", "w").write("x")\n'
+        'open("/tmp/left", "w").write("x")\n'
+        'subprocess.Popen(["sleep", "600"], start_new_session=True)\n'
+        'print(os.getpid())'), 'api_key': s.admin_key}))
+    assert first['stdout'].strip().isdigit(), first
+    idle(s, 1)
+    second = ok(s.execute({'code': (
+        'import os\n'
+        'print(sorted(os.listdir("/work")), sorted(os.listdir("/tmp")),\n'
+        '      sorted(int(p) for p in os.listdir("/proc") if p.isdigit()))'),
+        'api_key': s.admin_key}))
+    work, tmp, pids = second['stdout'].rsplit(']', 3)[:3]
+    assert 'left' not in work and 'left' not in tmp, second
+    # init and this script: the sleep of the run before is not here
+    assert eval(pids.strip(' ,') + ']') == [1, 2], second['stdout']
+
+
+# AGE for a public caller, who may not import os: CLK_TCK is 100 on Linux.
+AGE_PUBLIC = AGE.replace('import os, time', 'import time').replace(
+    "os.sysconf('SC_CLK_TCK')", '100')
+
+
+def test_files_and_role_reach_a_prebuilt_jail(s):
+    waited = idle(s, 3)
+    # a public run in a pre-built jail, with its stdin
+    d = ok(s.execute({'code': AGE_PUBLIC + 'print(input())',
+                      'stdin_data': 'from stdin\n'}))
+    age, line = d['stdout'].split('\n', 1)
+    assert float(age) >= waited - 0.5 and line == 'from stdin\n', d
+    idle(s, 1)
+    st, doc, _ = s.execute({'code': 'import socket\nprint(1)'})
+    # public: the import policy holds in a pre-built jail too
+    assert st == 400 and doc['error_details']['type'] == \
+        'ForbiddenImportError', (st, doc)
+    idle(s, 1)
+    data = bytes(range(256)) * 40
+    d = ok(s.execute({'code': (
+        'import socket, hashlib\n'
+        'print(hashlib.sha256(open("a/b/c.bin", "rb").read()).hexdigest())\n'
+        'print(open("t.txt").read())'),
+        'api_key': s.admin_key,
+        'attachments': [{'filename': 'a/b/c.bin', 'content_base64': b64(data)},
+                        {'filename': 't.txt', 'content_base64': b64(b'hi')}]}))
+    import hashlib
+    assert d['stdout'] == hashlib.sha256(data).hexdigest() + '\nhi\n', d
+
+
+def test_a_prebuilt_jail_killed_unused_is_not_used(s):
+    import os
+    import signal
+    idle(s, 3)
+    spares = prebuilt_jails(s)
+    assert spares, 'no idle pre-built jail'
+    for pid in spares:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    # Each worker notices at its next request and builds a new jail.
+    for _ in range(2 * WORKERS):
+        d = ok(s.execute({'code': AGE, 'api_key': s.admin_key}))
+        assert float(d['stdout']) < 2.5, d
+    assert 'a pre-built jail ended unused' in s.worker_log_text()
+
+
+def test_self_test_ran_in_a_prebuilt_jail(s):
+    log = s.worker_log_text()
+    passed = [l for l in log.splitlines() if 'self-test passed' in l]
+    assert passed and all(l.endswith(', in a new and in a pre-built jail')
+                          for l in passed), log[-2000:]
