@@ -840,8 +840,10 @@ sup_spare_build(struct runner *rn, const struct run_limits *lim,
 
 	if (sp == NULL || sp->live || c->mode != MODE_ZYGOTE || slot < 0)
 		return;
-	if (snprintf(sp->jaildir, sizeof(sp->jaildir), "%s/jail.%ld.XXXXXX",
-	    c->runtime_dir, (long)getpid()) >= (int)sizeof(sp->jaildir) ||
+	/* Named apart from a request's: one a run left would show. */
+	if (snprintf(sp->jaildir, sizeof(sp->jaildir),
+	    "%s/jail.%ld.spare.XXXXXX", c->runtime_dir, (long)getpid()) >=
+	    (int)sizeof(sp->jaildir) ||
 	    mkdtemp(sp->jaildir) == NULL) {
 		log_warn("mkdtemp in %s", c->runtime_dir);
 		sp->jaildir[0] = '\0';

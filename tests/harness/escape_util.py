@@ -342,6 +342,24 @@ def prebuilt_jails(stack, table=None):
     return out
 
 
+def prebuilt_jail_dirs(stack, table=None):
+    """The mount points (names in runtime_dir) of the idle pre-built jails:
+    jail.<worker pid>.spare.*, of a worker that holds one such jail now
+    (prebuilt_jails), at most one per worker. A run's mount point, or a
+    pre-built jail's once a run has used it, is gone after that run."""
+    table = table if table is not None else proc_table()
+    idle = prebuilt_jails(stack, table)
+    holders = {table[p][0] for p in idle if p in table}
+    rd = os.path.join(stack.base, 'jails')
+    by_worker = {}
+    for n in os.listdir(rd):
+        parts = n.split('.')
+        if len(parts) == 4 and parts[0] == 'jail' and parts[2] == 'spare' \
+                and parts[1].isdigit() and int(parts[1]) in holders:
+            by_worker.setdefault(int(parts[1]), []).append(n)
+    return {ns[0] for ns in by_worker.values() if len(ns) == 1}
+
+
 def jail_pids(stack, table=None):
     """Every process below a worker: jail inits and what they started,
     except the idle pre-built jails (prebuilt_jails), which no run has
