@@ -34,6 +34,15 @@ def idle(s, seconds):
     return wait
 
 
+def alive(pid):
+    """Not yet dead: neither gone nor a zombie."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError:
+        return False
+
+
 def made_at(doc):
     return float(ok(doc)['stdout'])
 
@@ -127,6 +136,12 @@ def test_a_prebuilt_jail_killed_unused_is_not_used(s):
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+    # Dead before the next request: one that dies while a request takes
+    # it fails that request (SandboxError, refunded), as any jail would.
+    deadline = time.monotonic() + s.slack()
+    while time.monotonic() < deadline and any(alive(p) for p in spares):
+        time.sleep(0.05)
+    assert not any(alive(p) for p in spares), spares
     # Each worker notices at its next request and builds a new jail: no
     # run is in one made before the kill.
     for _ in range(2 * WORKERS):
