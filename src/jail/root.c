@@ -525,12 +525,6 @@ static const struct jail_step root_steps[] = {
 };
 
 /*
- * A pre-built jail's files, written by its Python child itself: it has the
- * script's uid, no capability and its seccomp filter by now, so a request
- * is written with no more privilege than the script then has, into a
- * workspace no code has run in yet.
- */
-/*
  * RLIMIT_CPU once the request is here: its budget on top of what this
  * process spent before it (CPython's after-fork work, in whole seconds,
  * rounded up), so that the set-up done ahead is not the script's and the
@@ -568,6 +562,12 @@ late_cpu_limit(const struct jail_params *p)
 	return setrlimit(RLIMIT_CPU, &rl);
 }
 
+/*
+ * A pre-built jail's files, written by its Python child itself: it has the
+ * script's uid, no capability and its seccomp filter by now, so a request
+ * is written with no more privilege than the script then has, into a
+ * workspace no code has run in yet.
+ */
 int
 jail_late_files(const struct jail_params *p, bool *admin)
 {

@@ -764,16 +764,15 @@ jail_up(struct run *r, struct runner *rn, const struct run_limits *lim,
  * A request uses it only if nothing it was built from differs: the same
  * slot (so the same ids), limits, cgroups and zygote, no grading case and
  * no shared network lane, a zygote younger than zygote_max_age_seconds,
- * and still alive; any other run drops it first (it is killed unused: no code ever
- * ran in it) and builds its jail as before. One at a time per worker.
+ * and still alive; any other run drops it first (it is killed unused: no
+ * code ever ran in it) and builds its jail as before. One at a time per
+ * worker. Its run's time_limit and cg are what it was built with.
  */
 struct spare {
 	struct run	 run;
 	char		 jaildir[PATH_MAX];
-	struct cgroups	*cg;
-	char		 cg_run[PATH_MAX];	/* v2: its run cgroup in cg */
+	char		 cg_run[PATH_MAX];	/* v2: its run cgroup in run.cg */
 	int		 slot;
-	int		 time_limit;
 	int		 memory_limit_mb;
 	int		 max_processes;
 	unsigned long	 zyg_gen;
@@ -791,23 +790,29 @@ sup_spare_new(void)
 	return &the_spare;
 }
 
+/* Whether the process behind pidfd has ended (its pidfd is readable). */
+static bool
+pidfd_ended(int pidfd)
+{
+	struct pollfd	 p = { pidfd, POLLIN, 0 };
+
+	return pidfd >= 0 && poll(&p, 1, 0) == 1;
+}
+
 /* Kills an unused pre-built jail and frees everything of it. */
 void
 sup_spare_drop(struct runner *rn)
 {
 	struct spare	*sp = rn->spare;
-
-	struct pollfd	 p;
+	struct cgroups	*cg;
 
 	if (sp == NULL || !sp->live)
 		return;
 	sp->live = false;
 	rn->zyg->spare = 0;
+	cg = sp->run.cg;
 	/* One that died by itself: a set-up step failed; say which. */
-	p.fd = sp->run.pidfd;
-	p.events = POLLIN;
-	p.revents = 0;
-	if (p.fd >= 0 && poll(&p, 1, 0) == 1) {
+	if (pidfd_ended(sp->run.pidfd)) {
 		while (sp->run.fd_ctl >= 0 && recv_ctl(&sp->run))
 			;
 		log_warnx("a pre-built jail ended unused%s%s",
@@ -815,8 +820,8 @@ sup_spare_drop(struct runner *rn)
 	}
 	run_free(&sp->run);	/* SIGKILL through its pidfd, then reaped */
 	/* Its own run cgroup only (v2): nothing else may have replaced it. */
-	if (sp->cg->version != 2 || strcmp(sp->cg->run, sp->cg_run) == 0)
-		cg_run_end(sp->cg);
+	if (cg->version != 2 || strcmp(cg->run, sp->cg_run) == 0)
+		cg_run_end(cg);
 	else
 		log_warnx("a pre-built jail's cgroup %s was replaced", sp->cg_run);
 	if (sp->jaildir[0] != '\0')
@@ -851,9 +856,8 @@ sup_spare_build(struct runner *rn, const struct run_limits *lim,
 	}
 	run_init(&sp->run, c);
 	sp->run.time_limit = time_limit;
-	sp->cg = rn->cg;
+	sp->run.cg = rn->cg;		/* jail_up sets it too; drop needs it */
 	sp->slot = slot;
-	sp->time_limit = time_limit;
 	sp->memory_limit_mb = lim->memory_limit_mb;
 	sp->max_processes = lim->max_processes;
 	sp->live = true;
@@ -865,7 +869,7 @@ sup_spare_build(struct runner *rn, const struct run_limits *lim,
 		return;
 	}
 	sp->zyg_gen = rn->zyg->gen;
-	strlcpy(sp->cg_run, sp->cg->run, sizeof(sp->cg_run));
+	strlcpy(sp->cg_run, sp->run.cg->run, sizeof(sp->cg_run));
 	rn->zyg->spare = sp->run.pid;
 	set_nonblock(sp->run.fd_stdout);
 	set_nonblock(sp->run.fd_stderr);
@@ -878,22 +882,18 @@ spare_fits(const struct runner *rn, const struct run *r,
     const struct run_limits *lim, int slot)
 {
 	const struct spare *sp = rn->spare;
-	struct pollfd	 p;
 
 	if (sp == NULL || !sp->live || r->netns_lane != 0 ||
-	    r->extra_files != 0 || slot != sp->slot || rn->cg != sp->cg ||
-	    r->time_limit != sp->time_limit ||
+	    r->extra_files != 0 || slot != sp->slot || rn->cg != sp->run.cg ||
+	    r->time_limit != sp->run.time_limit ||
 	    lim->memory_limit_mb != sp->memory_limit_mb ||
 	    lim->max_processes != sp->max_processes ||
 	    rn->zyg->pid <= 0 || rn->zyg->gen != sp->zyg_gen ||
 	    mono_now() - rn->zyg->started >=
 	    (double)rn->cfg->zygote_max_age_seconds)
 		return false;
-	/* Its init gone (a setup step failed, or a kill): readable pidfd. */
-	p.fd = sp->run.pidfd;
-	p.events = POLLIN;
-	p.revents = 0;
-	return poll(&p, 1, 0) == 0;
+	/* Its init gone: a setup step failed, or a kill. */
+	return !pidfd_ended(sp->run.pidfd);
 }
 
 /* Hands the pre-built jail's init and channels over to r. */
@@ -917,7 +917,7 @@ spare_adopt(struct runner *rn, struct run *r)
 #undef MOVE_FD
 	r->via_zygote = true;
 	r->prebuilt = true;
-	r->cg = sp->cg;
+	r->cg = s->cg;
 	r->jaildir_owned = xstrndup(sp->jaildir, strlen(sp->jaildir));
 	r->t0 = mono_now();
 	r->deadline = r->t0 + (double)r->time_limit;

@@ -212,12 +212,41 @@ slot_try(const char *dir, int i, int *fd, bool *cached, char *err,
 	return -1;
 }
 
+/*
+ * Records slot i, taken on fd, in s; then, for active_processes_at_request,
+ * counts it, `busy` slots known to be held, and the held ones among
+ * from .. max - 1 but i. -1 (slot released) on error.
+ */
+static int
+slot_record(struct slots *s, const char *dir, int i, int fd, bool cached,
+    int busy, int from, int max, char *err, size_t errlen)
+{
+	int	 j, held;
+
+	s->fd = fd;
+	s->index = i;
+	s->cached = cached;
+	if (cached)
+		cache.mine[i] = true;
+	s->active = 1 + busy;
+	for (j = from; j < max; j++) {
+		if (j == i)
+			continue;
+		if ((held = slot_held(dir, j, err, errlen)) == -1) {
+			slots_release(s);
+			return -1;
+		}
+		s->active += held;
+	}
+	return 0;
+}
+
 enum slots_result
 slots_acquire(struct slots *s, const char *dir, int max, char *err,
     size_t errlen)
 {
 	bool	 cached = false;
-	int	 fd, j, held, got, pref = preferred;
+	int	 fd, got, pref = preferred;
 
 	preferred = -1;		/* for this acquire only */
 	if (dir == NULL || pref <= 0 || pref >= max)
@@ -227,23 +256,9 @@ slots_acquire(struct slots *s, const char *dir, int max, char *err,
 		return SLOTS_FAILED;
 	if (got == 0)
 		return slots_acquire_from(s, dir, 0, max, err, errlen);
-	s->fd = fd;
-	s->index = pref;
-	s->cached = cached;
-	if (cached)
-		cache.mine[pref] = true;
-	/* For active_processes_at_request: ours, and every other held one. */
-	s->active = 1;
-	for (j = 0; j < max; j++) {
-		if (j == pref)
-			continue;
-		if ((held = slot_held(dir, j, err, errlen)) == -1) {
-			slots_release(s);
-			return SLOTS_FAILED;
-		}
-		s->active += held;
-	}
-	return SLOTS_OK;
+	/* Ours, and every other held one: none is known busy. */
+	return slot_record(s, dir, pref, fd, cached, 0, 0, max, err,
+	    errlen) == 0 ? SLOTS_OK : SLOTS_FAILED;
 }
 
 /*
@@ -255,56 +270,28 @@ enum slots_result
 slots_acquire_from(struct slots *s, const char *dir, int first, int max,
     char *err, size_t errlen)
 {
-	struct flock	 fl;
 	bool		 cached = false;
-	int		 i, j, fd = -1, held;
+	int		 i, fd = -1, got = 0;
 
 	slots_init(s);
 	if (dir == NULL || max < 1 || first < 0 || first >= max) {
 		snprintf(err, errlen, "slots: no directory or max < 1");
 		return SLOTS_FAILED;
 	}
-	for (i = first; i < max; i++) {
-		if ((fd = slot_fd(dir, i, true, &cached, err, errlen)) == -1)
+	for (i = first; i < max && got == 0; i++)
+		if ((got = slot_try(dir, i, &fd, &cached, err, errlen)) == -1)
 			return SLOTS_FAILED;
-		if (cached && cache.mine[i])
-			continue;	/* ours already: busy for this acquire */
-		whole_file(&fl, F_WRLCK);
-		if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
-			break;
-		if (errno != EAGAIN && errno != EACCES) {
-			snprintf(err, errlen, "%s/slot.%d: F_OFD_SETLK: %s",
-			    dir, i, strerror(errno));
-			if (!cached)
-				close(fd);
-			return SLOTS_FAILED;
-		}
-		if (!cached)
-			close(fd);
-	}
-	if (i == max) {
+	if (got == 0) {
 		s->active = max;
 		return SLOTS_BUSY;
 	}
-	s->fd = fd;
-	s->index = i;
-	s->cached = cached;
-	if (cached)
-		cache.mine[i] = true;
-
+	i--;
 	/*
-	 * For active_processes_at_request: the slots before ours were busy
-	 * a moment ago; ask about the ones after it.
+	 * The slots before ours were busy a moment ago; ask about the ones
+	 * after it.
 	 */
-	s->active = i + 1;
-	for (j = i + 1; j < max; j++) {
-		if ((held = slot_held(dir, j, err, errlen)) == -1) {
-			slots_release(s);
-			return SLOTS_FAILED;
-		}
-		s->active += held;
-	}
-	return SLOTS_OK;
+	return slot_record(s, dir, i, fd, cached, i, i + 1, max, err,
+	    errlen) == 0 ? SLOTS_OK : SLOTS_FAILED;
 }
 
 void

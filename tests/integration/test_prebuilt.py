@@ -2,10 +2,14 @@
 src/run/supervise.c, struct spare). A request that finds one ready runs in
 it; one with limits of its own gets a new jail; every run's jail is still
 fresh, and the request's files and role reach the pre-built jail intact."""
+import hashlib
+import os
+import signal
 import time
 
 from escape_util import prebuilt_jails
 from helpers import b64, ok
+from procfs import stat_or_none
 
 MODES = ('zygote',)
 WORKERS = 2
@@ -36,11 +40,8 @@ def idle(s, seconds):
 
 def alive(pid):
     """Not yet dead: neither gone nor a zombie."""
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
-    except OSError:
-        return False
+    st = stat_or_none(pid)
+    return st is not None and st.state != 'Z'
 
 
 def made_at(doc):
@@ -120,13 +121,10 @@ def test_files_and_role_reach_a_prebuilt_jail(s):
         'api_key': s.admin_key,
         'attachments': [{'filename': 'a/b/c.bin', 'content_base64': b64(data)},
                         {'filename': 't.txt', 'content_base64': b64(b'hi')}]}))
-    import hashlib
     assert d['stdout'] == hashlib.sha256(data).hexdigest() + '\nhi\n', d
 
 
 def test_a_prebuilt_jail_killed_unused_is_not_used(s):
-    import os
-    import signal
     idle(s, 3)
     spares = prebuilt_jails(s)
     assert spares, 'no idle pre-built jail'
