@@ -1,6 +1,7 @@
 """runcost.py: what one request costs, process by process, against floors.
 
-For each scenario (hello world, numpy) and concurrency, wrk drives POST
+For each scenario (hello world, numpy, --scenarios output: 400 kB of
+output) and concurrency, wrk drives POST
 /execute through the real stack (nginx over HTTPS with keep-alive, the
 spawn-fcgi/multiwatch pool, the sandbox) on loopback, and the benchmark
 reads /proc/<pid>/stat of every process of the stack before and after:
@@ -64,6 +65,10 @@ import stack  # noqa: E402
 SCENARIOS = {
     'hello': {'code': 'print("hello")'},
     'numpy': {'code': 'import numpy as np\nprint(int(np.arange(1000).sum()))'},
+    # 400 kB of output: what the worker does with output bytes (read from
+    # the pipe, escaped into the reply once: src/http/fcgi.c) shows in its
+    # faults and CPU; the reply still goes out in one write
+    'output': {'code': 'import sys\nsys.stdout.write("x" * 400000)'},
 }
 ROLES = ('nginx', 'worker', 'jail', 'zygote', 'other')
 HZ = os.sysconf('SC_CLK_TCK')

@@ -7,8 +7,10 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/common.h"
 
@@ -44,6 +46,40 @@ buf_append(struct buf *b, const void *p, size_t n)
 	b->len += keep;
 	b->data[b->len] = '\0';
 	return keep;
+}
+
+/*
+ * Reads from fd straight into b (no bounce buffer: output is copied once
+ * between the pipe and the reply, fcgi.c). The first read gets a small
+ * buffer; one that fills it grows to max at once, so growing copies at
+ * most that first part. At max, a read into a scratch byte only tells
+ * whether there was more (b->truncated). Returns bytes read (the scratch
+ * read counts), 0 at EOF, -1 on error (errno; EAGAIN when empty).
+ */
+ssize_t
+buf_read(struct buf *b, int fd)
+{
+	size_t	 ncap;
+	ssize_t	 n;
+	char	 scratch[4096];
+
+	if (b->len == b->max) {
+		if ((n = read(fd, scratch, sizeof(scratch))) > 0)
+			b->truncated = true;
+		return n;
+	}
+	if (b->len == b->cap) {
+		ncap = b->cap == 0 ? BUF_FIRST : b->max;
+		if (ncap > b->max)
+			ncap = b->max;
+		b->data = xreallocarray(b->data, ncap + 1, 1);
+		b->cap = ncap;
+	}
+	if ((n = read(fd, b->data + b->len, b->cap - b->len)) > 0) {
+		b->len += (size_t)n;
+		b->data[b->len] = '\0';
+	}
+	return n;
 }
 
 void
@@ -177,4 +213,114 @@ utf8_sanitize(const char *s, size_t n, size_t *outlen, bool *lossy)
 	out[o] = '\0';
 	*outlen = o;
 	return out;
+}
+
+/*
+ * Output as the text of a JSON string, written in place: invalid bytes
+ * become U+FFFD (as utf8_sanitize), '"', '\\' and control characters are
+ * escaped, the rest is copied as it is. json_text_len measures it without
+ * writing; json_text_put writes whole units only (never half an escape or
+ * character) into dst, from s + *pos on, and moves *pos past them.
+ */
+#define JSON_UNIT_MAX	6	/* \u001f */
+
+static size_t
+json_unit(const unsigned char *p, size_t n, size_t *used, char *out,
+    bool *lossy)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char	*esc = NULL;
+	size_t		 len, need;
+
+	if ((len = utf8_seq(p, n, &need)) == 0) {
+		*used = 1;
+		*lossy = true;
+		memcpy(out, "\xef\xbf\xbd", 3);
+		return 3;
+	}
+	*used = len;
+	if (len > 1) {
+		memcpy(out, p, len);
+		return len;
+	}
+	switch (p[0]) {
+	case '"':
+		esc = "\\\"";
+		break;
+	case '\\':
+		esc = "\\\\";
+		break;
+	case '\n':
+		esc = "\\n";
+		break;
+	case '\r':
+		esc = "\\r";
+		break;
+	case '\t':
+		esc = "\\t";
+		break;
+	default:
+		break;
+	}
+	if (esc != NULL) {
+		memcpy(out, esc, 2);
+		return 2;
+	}
+	if (p[0] >= 0x20) {
+		out[0] = (char)p[0];
+		return 1;
+	}
+	memcpy(out, "\\u00", 4);
+	out[4] = hex[p[0] >> 4];
+	out[5] = hex[p[0] & 0xf];
+	return 6;
+}
+
+size_t
+json_text_len(const char *s, size_t n, bool *lossy)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char	 unit[JSON_UNIT_MAX];
+	size_t	 i = 0, out = 0, used;
+
+	*lossy = false;
+	while (i < n) {
+		/* The common case, printable ASCII, without a unit. */
+		if (p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' &&
+		    p[i] != '\\') {
+			i++;
+			out++;
+			continue;
+		}
+		out += json_unit(p + i, n - i, &used, unit, lossy);
+		i += used;
+	}
+	return out;
+}
+
+size_t
+json_text_put(const char *s, size_t n, size_t *pos, char *dst, size_t room)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char	 unit[JSON_UNIT_MAX];
+	size_t	 i = *pos, o = 0, used, len;
+	bool	 lossy;
+
+	while (i < n) {
+		if (p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' &&
+		    p[i] != '\\') {
+			if (o == room)
+				break;
+			dst[o++] = (char)p[i++];
+			continue;
+		}
+		len = json_unit(p + i, n - i, &used, unit, &lossy);
+		if (room - o < len)
+			break;
+		memcpy(dst + o, unit, len);
+		o += len;
+		i += used;
+	}
+	*pos = i;
+	return o;
 }

@@ -138,13 +138,18 @@ struct buf {
 	bool		 truncated;
 };
 
+#define BUF_FIRST	(64 * 1024)	/* buf_read's first allocation */
+
 void	 buf_init(struct buf *, size_t);
 size_t	 buf_append(struct buf *, const void *, size_t);
+ssize_t	 buf_read(struct buf *, int);
 void	 buf_free(struct buf *);
 int	 utf8_count(const char *, size_t, size_t *);
 size_t	 utf8_complete_len(const char *, size_t);
 size_t	 utf8_cut(const char *, size_t);
 char	*utf8_sanitize(const char *, size_t, size_t *, bool *);
+size_t	 json_text_len(const char *, size_t, bool *);
+size_t	 json_text_put(const char *, size_t, size_t *, char *, size_t);
 
 /* log.c */
 void	 log_init(const char *, int);

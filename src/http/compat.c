@@ -144,7 +144,7 @@ sub_call(struct cctx *x, const char *method, const char *uri,
 	}
 	execute_handle(x->w, &h, &rep);
 	explicit_bzero(auth, sizeof(auth));
-	outfiles_free(&rep.files);
+	reply_flatten(&rep);
 	out->status = rep.status;
 	out->body = rep.body;
 	out->len = rep.body_len;

@@ -454,12 +454,9 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	 * most of them before an exec-mode jail's init copies this process.
 	 */
 	rep->trim = c.req.api_key != NULL || h->authorization != NULL;
-	/* The reply's placeholders need the files: the reply owns them now. */
-	if (c.outputs != NULL && c.ran &&
-	    (c.err == PYX_OK || c.err == PYX_E_TIMEOUT)) {
-		rep->files = c.outfiles;
-		memset(&c.outfiles, 0, sizeof(c.outfiles));
-	}
+	/* The reply's placeholders need their parts: the reply owns them. */
+	rep->files = c.outfiles;
+	memset(&c.outfiles, 0, sizeof(c.outfiles));
 	w->served++;
 	/*
 	 * The request's own line, in words: term is the reply's termination

@@ -15,6 +15,7 @@
 
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #include <fastcgi.h>
@@ -79,46 +80,156 @@ get_request_id(char out[33], const char *p)
 
 /*
  * Where a reply's bytes go: libfcgi's stream, or (mem != NULL) a buffer
- * of fixed size that the caller sends whole. Writing past the buffer's
- * end fails, and the caller falls back to the stream.
+ * of fixed size: send_atomic's, as FastCGI records (each header written
+ * when its record closes), or reply_flatten's, plain. Bytes are written
+ * in place (sink_room, then sink_commit), so a part of the reply is
+ * copied once, from its source. Running out of a buffer fails, and
+ * send_atomic's caller falls back to the stream.
  */
 struct sink {
 	FCGX_Request	*req;
 	char		*mem;
 	size_t		 len, cap;
+	bool		 records;
+	size_t		 rec;		/* the open record's header, or 0 */
 };
+
+/* send_atomic's tail: an empty stdout record and FCGI_END_REQUEST. */
+#define WIRE_TAIL	(3 * FCGI_HEADER_LEN)
+#define UNIT_MIN	8	/* the most one write in place needs at once */
+
+static void
+record_header(unsigned char *h, int type, int id, size_t len)
+{
+	h[0] = FCGI_VERSION_1;
+	h[1] = (unsigned char)type;
+	h[2] = (unsigned char)((id >> 8) & 0xff);
+	h[3] = (unsigned char)(id & 0xff);
+	h[4] = (unsigned char)((len >> 8) & 0xff);
+	h[5] = (unsigned char)(len & 0xff);
+	h[6] = 0;	/* no padding */
+	h[7] = 0;
+}
+
+static void
+sink_close_record(struct sink *s)
+{
+	if (s->rec == 0)
+		return;
+	if (s->len == s->rec)	/* empty: it would end the stream */
+		s->len -= FCGI_HEADER_LEN;
+	else
+		record_header((unsigned char *)s->mem + s->rec -
+		    FCGI_HEADER_LEN, FCGI_STDOUT, s->req->requestId,
+		    s->len - s->rec);
+	s->rec = 0;
+}
+
+/* At least min bytes (min <= UNIT_MIN) to write at the returned place. */
+static char *
+sink_room(struct sink *s, size_t min, size_t *room)
+{
+	FCGX_Stream	*out;
+	size_t		 left;
+
+	if (s->mem == NULL) {
+		out = s->req->out;
+		if (out->isClosed)
+			return NULL;	/* the client went away */
+		if ((size_t)(out->stop - out->wrNext) < min &&
+		    (FCGX_FFlush(out) == -1 ||
+		    (size_t)(out->stop - out->wrNext) < min))
+			return NULL;	/* the client went away */
+		*room = (size_t)(out->stop - out->wrNext);
+		return (char *)out->wrNext;
+	}
+	if (!s->records) {
+		*room = s->cap - s->len;
+		return *room >= min ? s->mem + s->len : NULL;
+	}
+	if (s->rec != 0 && FCGI_RECORD_MAX - (s->len - s->rec) < min)
+		sink_close_record(s);
+	if (s->rec == 0) {
+		if (s->cap - s->len < FCGI_HEADER_LEN + min + WIRE_TAIL)
+			return NULL;
+		s->len += FCGI_HEADER_LEN;
+		s->rec = s->len;
+	}
+	left = s->cap - s->len - WIRE_TAIL;
+	*room = FCGI_RECORD_MAX - (s->len - s->rec);
+	if (*room > left)
+		*room = left;
+	return *room >= min ? s->mem + s->len : NULL;
+}
+
+static void
+sink_commit(struct sink *s, size_t n)
+{
+	if (s->mem == NULL)
+		s->req->out->wrNext += n;
+	else
+		s->len += n;
+}
 
 static int
 put_bytes(struct sink *s, const char *p, size_t len)
 {
-	size_t	 off = 0;
-	int	 n;
+	size_t	 off, n, room;
+	char	*d;
 
-	if (s->mem != NULL) {
-		if (len > s->cap - s->len)
+	for (off = 0; off < len; off += n) {
+		if ((d = sink_room(s, 1, &room)) == NULL)
 			return -1;
-		memcpy(s->mem + s->len, p, len);
-		s->len += len;
-		return 0;
+		n = len - off < room ? len - off : room;
+		memcpy(d, p + off, n);
+		sink_commit(s, n);
 	}
-	while (off < len) {
-		n = len - off > (1 << 20) ? (1 << 20) : (int)(len - off);
-		if (FCGX_PutStr(p + off, n, s->req->out) != n)
-			return -1;	/* the client went away */
-		off += (size_t)n;
+	return 0;
+}
+
+/* Base64 of p, encoded in place; only a last n that is not a multiple
+ * of 3 gets padding. */
+static int
+put_b64(struct sink *s, const uint8_t *p, size_t n)
+{
+	size_t	 off, take, room;
+	char	*d;
+
+	for (off = 0; off < n; off += take) {
+		if ((d = sink_room(s, 4, &room)) == NULL)
+			return -1;
+		take = room / 4 * 3;
+		if (take > n - off)
+			take = n - off;
+		b64_encode(p + off, take, d);
+		sink_commit(s, b64_encoded_len(take));
+	}
+	return 0;
+}
+
+/* Output as the text of a JSON string, escaped in place. */
+static int
+put_text(struct sink *s, const char *p, size_t n)
+{
+	size_t	 pos = 0, room;
+	char	*d;
+
+	while (pos < n) {
+		if ((d = sink_room(s, UNIT_MIN, &room)) == NULL)
+			return -1;
+		sink_commit(s, json_text_put(p, n, &pos, d, room));
 	}
 	return 0;
 }
 
 /*
- * One returned file, base64 as it is read: 48 KiB at a time (a multiple
- * of 3, so only the last chunk is padded).
+ * One returned file, read 48 KiB at a time (a multiple of 3, so only the
+ * last chunk is padded) and encoded in place.
  */
 static int
 put_file(struct sink *s, const struct outfile *f)
 {
 	uint8_t		 raw[48 * 1024];
-	char		 enc[64 * 1024 + 4];
 	long long	 off = 0;
 	size_t		 want, got;
 	ssize_t		 n;
@@ -143,30 +254,64 @@ put_file(struct sink *s, const struct outfile *f)
 				n = (ssize_t)(want - got);
 			}
 		}
-		b64_encode(raw, want, enc);
-		if (put_bytes(s, enc, b64_encoded_len(want)) == -1)
+		if (put_b64(s, raw, want) == -1)
 			return -1;
 		off += (long long)want;
 	}
 	return 0;
 }
 
+static int
+put_part(struct sink *s, const struct outfile *f)
+{
+	switch (f->kind) {
+	case PART_FILE_B64:
+		return put_file(s, f);
+	case PART_TEXT:
+		return put_text(s, f->mem, (size_t)f->size);
+	case PART_BYTES_B64:
+		return put_b64(s, (const uint8_t *)f->mem, (size_t)f->size);
+	}
+	return -1;
+}
+
 /*
- * The reply: headers, then the body with each file placeholder (outputs.c:
- * the nonce, the file's index, a dot) replaced by that file's content.
- * Only this request's nonce is looked for, and only indexes it issued are
- * accepted.
+ * The body with each placeholder (run.h, struct outfiles: the nonce, the
+ * part's index, a dot) replaced by that part. Only this request's nonce
+ * is looked for, and only indexes it issued are accepted.
  */
 static int
-put_reply(struct sink *s, const struct http_reply *rep)
+put_body(struct sink *s, const struct http_reply *rep)
 {
 	const struct outfiles	*of = &rep->files;
 	const char		*p = rep->body, *end = rep->body + rep->body_len;
 	const char		*q;
-	char			*e, head[512];
+	char			*e;
 	size_t			 nlen = strlen(of->nonce);
 	unsigned long		 i;
-	int			 n;
+
+	while (of->n > 0 && nlen > 0 &&
+	    (q = memmem(p, (size_t)(end - p), of->nonce, nlen)) != NULL) {
+		errno = 0;
+		i = strtoul(q + nlen, &e, 10);
+		if (errno != 0 || e == q + nlen || *e != '.' || i >= of->n) {
+			log_warnx("malformed placeholder in a reply");
+			break;
+		}
+		if (put_bytes(s, p, (size_t)(q - p)) == -1 ||
+		    put_part(s, &of->f[i]) == -1)
+			return -1;
+		p = e + 1;
+	}
+	return put_bytes(s, p, (size_t)(end - p));
+}
+
+/* The reply: headers, then the body. */
+static int
+put_reply(struct sink *s, const struct http_reply *rep)
+{
+	char	 head[512];
+	int	 n;
 
 	n = snprintf(head, sizeof(head), "Status: %d %s\r\n"
 	    "Content-Type: %s\r\n"
@@ -178,20 +323,39 @@ put_reply(struct sink *s, const struct http_reply *rep)
 	if (n < 0 || (size_t)n >= sizeof(head) ||
 	    put_bytes(s, head, (size_t)n) == -1)
 		return -1;
-	while (of->n > 0 && nlen > 0 &&
-	    (q = memmem(p, (size_t)(end - p), of->nonce, nlen)) != NULL) {
-		errno = 0;
-		i = strtoul(q + nlen, &e, 10);
-		if (errno != 0 || e == q + nlen || *e != '.' || i >= of->n) {
-			log_warnx("malformed file placeholder in a reply");
-			break;
-		}
-		if (put_bytes(s, p, (size_t)(q - p)) == -1 ||
-		    put_file(s, &of->f[i]) == -1)
-			return -1;
-		p = e + 1;
+	return put_body(s, rep);
+}
+
+/* Bytes of the body once its placeholders are replaced, at most. */
+static size_t
+reply_size(const struct http_reply *rep)
+{
+	return rep->body_len + outfiles_enc_len(&rep->files);
+}
+
+/*
+ * For a caller inside this process (compat.c): the body with its parts
+ * in place, NUL-terminated, the parts freed.
+ */
+void
+reply_flatten(struct http_reply *rep)
+{
+	struct sink	 s;
+
+	if (rep->files.n == 0 || rep->body == NULL) {
+		outfiles_free(&rep->files);
+		return;
 	}
-	return put_bytes(s, p, (size_t)(end - p));
+	memset(&s, 0, sizeof(s));
+	s.cap = reply_size(rep) + 1;
+	s.mem = xmalloc(s.cap);
+	if (put_body(&s, rep) == -1)
+		fatalx("reply_flatten: the reply outgrew its size");
+	s.mem[s.len] = '\0';
+	free(rep->body);
+	rep->body = s.mem;
+	rep->body_len = s.len;
+	outfiles_free(&rep->files);
 }
 
 static void
@@ -200,19 +364,6 @@ send_reply(FCGX_Request *req, const struct http_reply *rep)
 	struct sink	 s = { .req = req };
 
 	(void)put_reply(&s, rep);
-}
-
-static void
-record_header(unsigned char *h, int type, int id, size_t len)
-{
-	h[0] = FCGI_VERSION_1;
-	h[1] = (unsigned char)type;
-	h[2] = (unsigned char)((id >> 8) & 0xff);
-	h[3] = (unsigned char)(id & 0xff);
-	h[4] = (unsigned char)((len >> 8) & 0xff);
-	h[5] = (unsigned char)(len & 0xff);
-	h[6] = 0;	/* no padding */
-	h[7] = 0;
 }
 
 /*
@@ -242,55 +393,50 @@ atomic_cap(int fd)
  * is answered with nginx's documented 503 (pyexec-locations.conf), never
  * a 200 cut in the middle. Larger replies are streamed; a kill while one
  * is sent still cuts it, and the client sees the broken HTTP framing.
- * Uses FCGX_Request's ipcFd and keepConnection, stable since libfcgi
- * 2.4.0 like wipe_input()'s fields; a connection nginx keeps open takes
- * the streamed path. Returns 0 when sent (the caller then frees the
- * request without libfcgi writing anything more), -1 to stream instead.
+ * The reply is written as records straight into the buffer that goes to
+ * the kernel. Uses FCGX_Request's ipcFd and keepConnection, stable since
+ * libfcgi 2.4.0 like wipe_input()'s fields; a connection nginx keeps open
+ * takes the streamed path. Returns 0 when sent (the caller then frees
+ * the request without libfcgi writing anything more), -1 to stream.
  */
 static int
 send_atomic(FCGX_Request *req, const struct http_reply *rep)
 {
-	const struct outfiles	*of = &rep->files;
-	struct sink		 s = { .req = req };
-	unsigned char		*wire = NULL, *w;
-	size_t			 cap, bound, i, off, chunk, nrec, wlen;
-	ssize_t			 n;
-	int			 rc = -1;
+	struct sink	 s = { .req = req, .records = true };
+	unsigned char	*w;
+	size_t		 cap, bound, off;
+	ssize_t		 n;
 
 	if (req->ipcFd < 0 || req->keepConnection || req->requestId <= 0 ||
 	    req->requestId > 0xffff || (cap = atomic_cap(req->ipcFd)) == 0)
 		return -1;
-	/* An upper bound (placeholders only shrink) keeps big replies off. */
-	bound = rep->body_len + 512;
-	for (i = 0; i < of->n && bound <= cap; i++)
-		bound += b64_encoded_len((size_t)of->f[i].size);
+	/*
+	 * An upper bound (placeholders only shrink; every record but the
+	 * last carries more than half of FCGI_RECORD_MAX) keeps big
+	 * replies off.
+	 */
+	bound = reply_size(rep) + 512;
+	bound += (bound / (FCGI_RECORD_MAX / 2) + 2) * FCGI_HEADER_LEN +
+	    WIRE_TAIL;
 	if (bound > cap)
 		return -1;
-	if ((s.mem = malloc(cap)) == NULL)
+	if ((s.mem = malloc(bound)) == NULL)
 		return -1;
-	s.cap = cap;
-	if (put_reply(&s, rep) == -1)
-		goto out;
-	nrec = s.len / FCGI_RECORD_MAX + 1;
-	wlen = s.len + (nrec + 2) * FCGI_HEADER_LEN + 8;
-	if ((wire = malloc(wlen)) == NULL)
-		goto out;
-	for (w = wire, off = 0; off < s.len; off += chunk) {
-		chunk = s.len - off > FCGI_RECORD_MAX ? FCGI_RECORD_MAX :
-		    s.len - off;
-		record_header(w, FCGI_STDOUT, req->requestId, chunk);
-		memcpy(w + FCGI_HEADER_LEN, s.mem + off, chunk);
-		w += FCGI_HEADER_LEN + chunk;
+	s.cap = bound;
+	if (put_reply(&s, rep) == -1) {
+		free(s.mem);
+		return -1;
 	}
+	sink_close_record(&s);
+	w = (unsigned char *)s.mem + s.len;
 	record_header(w, FCGI_STDOUT, req->requestId, 0);	/* end of stdout */
 	w += FCGI_HEADER_LEN;
 	record_header(w, FCGI_END_REQUEST, req->requestId, 8);
 	w += FCGI_HEADER_LEN;
 	memset(w, 0, 8);	/* appStatus 0, FCGI_REQUEST_COMPLETE */
-	w += 8;
-	wlen = (size_t)(w - wire);
-	for (off = 0; off < wlen; off += (size_t)n) {
-		n = write(req->ipcFd, wire + off, wlen - off);
+	s.len += WIRE_TAIL;
+	for (off = 0; off < s.len; off += (size_t)n) {
+		n = write(req->ipcFd, s.mem + off, s.len - off);
 		if (n == -1 && errno == EINTR) {
 			n = 0;
 			continue;
@@ -298,11 +444,8 @@ send_atomic(FCGX_Request *req, const struct http_reply *rep)
 		if (n <= 0)
 			break;	/* nginx went away: nothing left to tell it */
 	}
-	rc = 0;		/* never stream after part of it went out */
-out:
-	free(wire);
 	free(s.mem);
-	return rc;
+	return 0;	/* never stream after part of it went out */
 }
 
 /*
@@ -361,6 +504,29 @@ wipe_input(FCGX_Stream *in)
 	explicit_bzero(d->buff, (size_t)d->bufflen);
 }
 
+/*
+ * A worker blocked in accept(2) wakes every ACCEPT_WAKE_S seconds (the
+ * listening socket's receive timeout; libfcgi returns -EAGAIN), so that
+ * one that went to accept without its pre-built jail builds it in the
+ * next quiet moment: each idle worker polls the socket for a request
+ * (execute_idle), all wake for one, and those that lose the accept would
+ * otherwise wait in it, jail-less, until their next request. A socket
+ * accept(2) returns inherits the timeout; it is cleared there, or a
+ * FastCGI read would time out.
+ */
+#define LISTEN_FD	0	/* FCGI_LISTENSOCK_FILENO: spawn-fcgi's socket */
+#define ACCEPT_WAKE_S	1
+
+static void
+accept_wakes(int fd, int seconds)
+{
+	struct timeval	 tv = { .tv_sec = seconds };
+
+	if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+	    sizeof(tv)) == -1)
+		log_warn("SO_RCVTIMEO");
+}
+
 /* Serves requests until FCGX_ShutdownPending() or an accept error. */
 int
 fcgi_serve(struct worker *w)
@@ -369,17 +535,24 @@ fcgi_serve(struct worker *w)
 	struct http_req		 h;
 	struct http_reply	 rep;
 	char			*auth, *tok;
+	size_t			 sent_bytes;
 	bool			 sent;
+	int			 rc;
 
 	if (FCGX_Init() != 0 || FCGX_InitRequest(&req, 0, 0) != 0) {
 		log_warnx("FCGX_Init failed");
 		return -1;
 	}
+	accept_wakes(LISTEN_FD, ACCEPT_WAKE_S);
 	for (;;) {
 		/* Idle: the next run's jail, pre-built while nobody waits. */
 		execute_idle(w);
-		if (FCGX_Accept_r(&req) < 0)
+		if ((rc = FCGX_Accept_r(&req)) == -EAGAIN ||
+		    rc == -EWOULDBLOCK)
+			continue;	/* a wake: see accept_wakes() */
+		if (rc < 0)
 			break;
+		accept_wakes(req.ipcFd, 0);
 		memset(&h, 0, sizeof(h));
 		h.method = FCGX_GetParam("REQUEST_METHOD", req.envp);
 		h.uri = FCGX_GetParam("DOCUMENT_URI", req.envp);
@@ -408,6 +581,7 @@ fcgi_serve(struct worker *w)
 		    send_by_child(&req, &rep) == 0;
 		if (!sent)
 			send_reply(&req, &rep);
+		sent_bytes = reply_size(&rep);
 		free(rep.body);
 		outfiles_free(&rep.files);
 		wipe_input(req.in);
@@ -426,7 +600,7 @@ fcgi_serve(struct worker *w)
 			FCGX_Finish_r(&req);
 		/* What a large request left in the heap goes back now. */
 		if (rep.trim || h.content_length > REQ_TRIM_BYTES ||
-		    rep.body_len > REQ_TRIM_BYTES)
+		    sent_bytes > REQ_TRIM_BYTES)
 			(void)malloc_trim(0);
 	}
 	return 0;

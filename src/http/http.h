@@ -161,6 +161,7 @@ enum pyx_err stats_handle(struct worker *, const struct http_req *, bool,
 
 /* fcgi.c */
 int	 fcgi_serve(struct worker *);
+void	 reply_flatten(struct http_reply *);
 
 /* main.c */
 void	 worker_sweep(struct worker *);

@@ -62,30 +62,40 @@ json_seconds(double v)
 	return json_object_new_double_s(v, s);
 }
 
-/* Adds name (and name_base64 if the bytes are not valid UTF-8). */
+/*
+ * Adds name (and name_base64 if the bytes are not valid UTF-8) as parts
+ * of the reply (run.h, struct outfiles), which takes b's buffer over: the
+ * output is written once, from there, when the reply is sent.
+ */
 static void
-add_stream(struct json_object *o, const char *name, const struct buf *b)
+add_stream(struct json_object *o, const char *name, struct buf *b,
+    struct outfiles *of)
 {
-	char	*clean, key[32];
-	size_t	 len, cleanlen, enclen;
-	bool	 lossy;
+	struct outfile	 part = { .fd = -1 };
+	char		 token[OUTF_TOKEN_MAX], key[32];
+	bool		 lossy;
 
-	len = b->len;
-	if (b->truncated)
-		len = utf8_complete_len(b->data, len);
-	clean = utf8_sanitize(b->data ? b->data : "", len, &cleanlen, &lossy);
-	json_object_object_add(o, name,
-	    json_object_new_string_len(clean, (int)cleanlen));
-	free(clean);
-	if (lossy) {
-		enclen = b64_encoded_len(b->len);
-		clean = xmalloc(enclen + 1);
-		b64_encode((const uint8_t *)b->data, b->len, clean);
-		snprintf(key, sizeof(key), "%s_base64", name);
-		json_object_object_add(o, key,
-		    json_object_new_string_len(clean, (int)enclen));
-		free(clean);
+	if (b->len == 0) {
+		json_object_object_add(o, name, json_object_new_string(""));
+		return;
 	}
+	part.kind = PART_TEXT;
+	part.mem = b->data;
+	part.size = (long long)(b->truncated ?
+	    utf8_complete_len(b->data, b->len) : b->len);
+	part.enc_len = json_text_len(part.mem, (size_t)part.size, &lossy);
+	outfiles_add(of, &part, token);
+	json_object_object_add(o, name, json_object_new_string(token));
+	if (lossy) {
+		part.kind = PART_BYTES_B64;
+		part.size = (long long)b->len;
+		part.enc_len = b64_encoded_len(b->len);
+		outfiles_add(of, &part, token);
+		snprintf(key, sizeof(key), "%s_base64", name);
+		json_object_object_add(o, key, json_object_new_string(token));
+	}
+	outfiles_own(of, &b->data);
+	b->len = b->cap = 0;
 }
 
 static struct json_object *
@@ -128,14 +138,14 @@ request_context(const struct exec_ctx *c)
 static struct json_object *
 execution_details(struct exec_ctx *c)
 {
-	const struct run	*r = &c->run;
+	struct run		*r = &c->run;
 	struct json_object	*o;
 
 	o = json_object_new_object();
 	json_object_object_add(o, "success", json_object_new_boolean(
 	    r->term == TERM_EXITED && r->exit_code == 0));
-	add_stream(o, "stdout", &r->out);
-	add_stream(o, "stderr", &r->err);
+	add_stream(o, "stdout", &r->out, &c->outfiles);
+	add_stream(o, "stderr", &r->err, &c->outfiles);
 	json_object_object_add(o, "exit_code", r->term == TERM_EXITED ?
 	    json_object_new_int(r->exit_code) : NULL);
 	json_object_object_add(o, "execution_duration_sec",

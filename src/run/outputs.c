@@ -98,6 +98,7 @@ open_one(int dirfd, const char *name, long long max, long long *budget,
     struct outfiles *of)
 {
 	struct json_object	*o;
+	struct outfile		 part;
 	struct stat		 st;
 	char			 token[OUTF_TOKEN_MAX];
 	int			 fd;
@@ -133,10 +134,12 @@ open_one(int dirfd, const char *name, long long max, long long *budget,
 		    "max_return_bytes.", st.st_size);
 	}
 	*budget -= st.st_size;
-	of->f[of->n].fd = fd;
-	of->f[of->n].size = st.st_size;
-	snprintf(token, sizeof(token), "%s%zu.", of->nonce, of->n);
-	of->n++;
+	part.kind = PART_FILE_B64;
+	part.fd = fd;
+	part.mem = NULL;
+	part.size = st.st_size;
+	part.enc_len = b64_encoded_len((size_t)st.st_size);
+	outfiles_add(of, &part, token);
 	o = json_object_new_object();
 	json_object_object_add(o, "content_base64",
 	    json_object_new_string(token));
@@ -359,10 +362,8 @@ expand(int dirfd, const char *entry, size_t room, long long max,
 
 /*
  * Returns {name: {content_base64, size_bytes} | {error[, size_bytes]}},
- * where each content_base64 is for now a placeholder, the nonce followed
- * by the file's index in of and a dot; of holds the open files. The nonce
- * is drawn after the run has ended, so no output of the script can spell
- * a placeholder. dirfd may be -1 (no workspace): every file is then "not
+ * where each content_base64 is for now a placeholder (outfiles_add); of
+ * holds the open files. dirfd may be -1 (no workspace): every file is then "not
  * found". All files together are capped at total bytes, and patterns and
  * directories add files while fewer than maxfiles are returned in all.
  */
@@ -372,19 +373,11 @@ outputs_collect(int dirfd, char **names, size_t n, long long max,
 {
 	struct json_object	*files = json_object_new_object();
 	struct matches		 m;
-	uint8_t			 rnd[16];
 	size_t			 i, used = 0;
 
 	outfiles_free(of);
 	memset(&m, 0, sizeof(m));
-	of->f = xcalloc(n + maxfiles + 1, sizeof(*of->f));
 	m.name = xcalloc(maxfiles + 1, sizeof(*m.name));
-	if (getentropy(rnd, sizeof(rnd)) == -1)
-		fatal("getentropy");
-	strlcpy(of->nonce, "pyexec-file-", sizeof(of->nonce));
-	for (i = 0; i < sizeof(rnd); i++)
-		snprintf(of->nonce + strlen(of->nonce), 3, "%02x", rnd[i]);
-	strlcat(of->nonce, "-", sizeof(of->nonce));
 	/* Names asked for exactly come first, in the order asked. */
 	for (i = 0; i < n; i++) {
 		if (is_pattern(names[i]) || is_dir_name(names[i]))
@@ -409,13 +402,72 @@ outputs_collect(int dirfd, char **names, size_t n, long long max,
 	return files;
 }
 
+/*
+ * Appends a part; token gets its placeholder. The nonce is drawn at the
+ * first, after the run has ended, so no output of the script can spell
+ * a placeholder.
+ */
+void
+outfiles_add(struct outfiles *of, const struct outfile *part,
+    char token[OUTF_TOKEN_MAX])
+{
+	uint8_t		 rnd[16];
+	size_t		 i;
+
+	if (of->nonce[0] == '\0') {
+		if (getentropy(rnd, sizeof(rnd)) == -1)
+			fatal("getentropy");
+		strlcpy(of->nonce, "pyexec-part-", sizeof(of->nonce));
+		for (i = 0; i < sizeof(rnd); i++)
+			snprintf(of->nonce + strlen(of->nonce), 3, "%02x",
+			    rnd[i]);
+		strlcat(of->nonce, "-", sizeof(of->nonce));
+	}
+	if (of->n == of->cap) {
+		of->cap = of->cap ? of->cap * 2 : 8;
+		of->f = xreallocarray(of->f, of->cap, sizeof(*of->f));
+	}
+	of->f[of->n] = *part;
+	snprintf(token, OUTF_TOKEN_MAX, "%s%zu.", of->nonce, of->n);
+	of->n++;
+}
+
+/* Takes *mem (a run's output buffer) over: freed with the parts. */
+void
+outfiles_own(struct outfiles *of, char **mem)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(of->own) / sizeof(of->own[0]); i++)
+		if (of->own[i] == NULL) {
+			of->own[i] = *mem;
+			*mem = NULL;
+			return;
+		}
+	fatalx("outfiles_own: no room");
+}
+
+/* What the placeholders become, together. */
+size_t
+outfiles_enc_len(const struct outfiles *of)
+{
+	size_t	 i, sum = 0;
+
+	for (i = 0; i < of->n; i++)
+		sum += of->f[i].enc_len;
+	return sum;
+}
+
 void
 outfiles_free(struct outfiles *of)
 {
 	size_t	 i;
 
 	for (i = 0; i < of->n; i++)
-		close_quietly(&of->f[i].fd);
+		if (of->f[i].kind == PART_FILE_B64)
+			close_quietly(&of->f[i].fd);
+	for (i = 0; i < sizeof(of->own) / sizeof(of->own[0]); i++)
+		free(of->own[i]);
 	free(of->f);
 	memset(of, 0, sizeof(*of));
 }

@@ -207,19 +207,39 @@ void		 sup_spare_build(struct runner *, const struct run_limits *,
 void		 sup_spare_drop(struct runner *);
 int		 sup_spare_slot(const struct runner *);
 
-/* outputs.c */
-#define OUTF_TOKEN_MAX	64	/* "pyexec-file-" + 32 hex + "-" + index + "." */
+/*
+ * outputs.c: the parts of a reply that are not in its body: each is a
+ * placeholder in the body (the nonce, the part's index, a dot) that
+ * fcgi.c replaces, as it sends the reply, with the part written straight
+ * from its source: a returned file, or a run's output. The output is
+ * thus copied once between its pipe and the connection (issue 16).
+ */
+#define OUTF_TOKEN_MAX	64	/* "pyexec-part-" + 32 hex + "-" + index + "." */
+enum part_kind {
+	PART_FILE_B64,		/* fd's content, base64 */
+	PART_TEXT,		/* mem as the text of a JSON string (json_text_put) */
+	PART_BYTES_B64,		/* mem, base64 */
+};
+
 struct outfile {
-	int		 fd;
-	long long	 size;
+	enum part_kind	 kind;
+	int		 fd;		/* PART_FILE_B64, else -1 */
+	const char	*mem;		/* the others: in outfiles.own */
+	long long	 size;		/* the source's bytes */
+	size_t		 enc_len;	/* what the placeholder becomes */
 };
 
 struct outfiles {
 	struct outfile	*f;
-	size_t		 n;
-	char		 nonce[48];	/* "pyexec-file-<32 hex>-" */
+	size_t		 n, cap;
+	char		*own[2];	/* the run's stdout and stderr */
+	char		 nonce[48];	/* "pyexec-part-<32 hex>-" */
 };
 
+void		 outfiles_add(struct outfiles *, const struct outfile *,
+		    char [OUTF_TOKEN_MAX]);
+void		 outfiles_own(struct outfiles *, char **);
+size_t		 outfiles_enc_len(const struct outfiles *);
 struct json_object *outputs_collect(int, char **, size_t, long long,
 		    long long, size_t, struct outfiles *);
 void		 outfiles_free(struct outfiles *);

@@ -32,7 +32,6 @@
 #include "boot_py.h"
 
 #define VERDICT_MAX	(64 * 1024)
-#define CHUNK		(64 * 1024)
 
 void
 run_init(struct run *r, const struct config *cfg)
@@ -227,19 +226,16 @@ set_nonblock(int fd)
 static ssize_t
 drain(int *fd, struct buf *b, bool *overflow)
 {
-	char	 chunk[CHUNK];
 	ssize_t	 n;
-	size_t	 kept;
 
-	n = read(*fd, chunk, sizeof(chunk));
+	n = buf_read(b, *fd);
 	if (n == -1 && (errno == EINTR || errno == EAGAIN))
 		return 1;
 	if (n <= 0) {
 		close_quietly(fd);
 		return n;
 	}
-	kept = buf_append(b, chunk, (size_t)n);
-	if (kept < (size_t)n)
+	if (b->truncated)
 		*overflow = true;
 	return n;
 }
@@ -248,18 +244,15 @@ drain(int *fd, struct buf *b, bool *overflow)
 static void
 drain_rest(int *fd, struct buf *b, bool *overflow)
 {
-	char	 chunk[CHUNK];
 	ssize_t	 n;
-	size_t	 kept;
 
 	while (*fd != -1) {
-		n = read(*fd, chunk, sizeof(chunk));
+		n = buf_read(b, *fd);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;		/* EOF, or EAGAIN: empty */
-		kept = buf_append(b, chunk, (size_t)n);
-		if (kept < (size_t)n)
+		if (b->truncated)
 			*overflow = true;
 	}
 	close_quietly(fd);

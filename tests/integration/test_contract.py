@@ -71,6 +71,63 @@ def test_invalid_utf8_output_is_valid_json(s):
     assert unb64(d['stdout_base64']) == b'ok\xff\xfe\x00end'
 
 
+# Output is written into the reply straight from the run's buffer,
+# escaped as it goes (src/http/fcgi.c, put_text), through FastCGI records
+# of 64 KiB, in one write or streamed by a child for a large reply: every
+# byte value, escapes that straddle a record's end, and a script that
+# spells the reply's placeholders, at each size.
+OUTPUT_MIX = r'''
+import random, sys
+rnd = random.Random(SEED)
+units = [b'a', b' ', b'"', b'\\', b'\n', b'\r', b'\t', b'\x00', b'\x01',
+         b'\x1f', b'\x7f', b'/', b'\xc3\xa9', b'\xe2\x82\xac',
+         b'\xf0\x9f\x98\x80', b'\xff', b'\x80',
+         b'pyexec-part-0123456789abcdef0123456789abcdef-0.']
+out = bytearray()
+while len(out) < SIZE:
+    out += rnd.choice(units)
+sys.stdout.buffer.write(out)
+sys.stderr.buffer.write(bytes(reversed(out)))
+'''
+
+
+def _per_byte_replace(data):
+    """What the reply's text of output is: each byte that is not part of
+    a well-formed UTF-8 sequence becomes U+FFFD (Python's own 'replace'
+    takes some runs of such bytes as one)."""
+    out, i = [], 0
+    while i < len(data):
+        c = data[i]
+        n = 1 if c < 0x80 else 2 if 0xc2 <= c <= 0xdf else \
+            3 if 0xe0 <= c <= 0xef else 4 if 0xf0 <= c <= 0xf4 else 0
+        try:
+            out.append(data[i:i + n].decode('utf-8') if n else None)
+        except UnicodeDecodeError:
+            out.append(None)
+        if out[-1] is None or len(out[-1]) != 1:
+            out[-1] = '\ufffd'
+            n = 1
+        i += n
+    return ''.join(out)
+
+
+def test_output_bytes_exact_at_every_reply_size(s):
+    spelled = 0
+    for seed, size in ((1, 1000), (2, 70000), (3, 300000), (4, 700000)):
+        code = OUTPUT_MIX.replace('SEED', str(seed)).replace(
+            'SIZE', str(size))
+        d = ok(s.execute({'code': code, 'api_key': s.admin_key},
+                         timeout=120))
+        raw_out = unb64(d['stdout_base64'])
+        raw_err = unb64(d['stderr_base64'])
+        assert len(raw_out) >= size and raw_err == raw_out[::-1], size
+        assert d['stdout'] == _per_byte_replace(raw_out), size
+        assert d['stderr'] == _per_byte_replace(raw_err), size
+        assert not d['stdout_truncated'] and not d['stderr_truncated']
+        spelled += raw_out.count(b'pyexec-part-')
+    assert spelled > 0
+
+
 def test_large_stdin_roundtrip(s):
     data = 'line %d\n' * 1 % 0
     data = ''.join('line %d\n' % i for i in range(20000))

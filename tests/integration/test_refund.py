@@ -12,7 +12,11 @@ from helpers import err
 from procfs import stat_or_none
 
 MODES = ('zygote',)
-CONFIG = {'rate_limit_per_minute': 1000, 'daily_quota': 50}
+# No pre-built jails: a worker building one when the zygotes are stopped
+# would get a new zygote once they are killed and serve the request with
+# it (and a request that finds one built needs no zygote to start).
+CONFIG = {'rate_limit_per_minute': 1000, 'daily_quota': 50,
+          'prebuilt_jails': 0}
 
 
 def _zygotes(s):

@@ -1,11 +1,15 @@
 /*
- * test_capture.c: struct buf caps and the UTF-8 helpers.
+ * test_capture.c: struct buf caps, the UTF-8 helpers, and output as the
+ * text of a JSON string (what fcgi.c writes a reply's output with).
  */
 #include "config.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
 
 #include "common/common.h"
 #include "tap.h"
@@ -334,13 +338,127 @@ test_sanitize(void)
 	    "never shrink");
 }
 
+/* buf_read: straight from a pipe, capped, truncation seen past the cap. */
+static void
+test_buf_read(void)
+{
+	struct buf	 b;
+	int		 p[2];
+	ssize_t		 n;
+
+	if (pipe(p) == -1)
+		abort();
+	buf_init(&b, 8);
+	if (write(p[1], "0123456789", 10) != 10)
+		abort();
+	close(p[1]);
+	n = buf_read(&b, p[0]);
+	ok(n == 8 && b.len == 8 && !b.truncated &&
+	    memcmp(b.data, "01234567", 9) == 0,
+	    "buf_read fills up to the cap, NUL-terminated, not yet truncated");
+	n = buf_read(&b, p[0]);
+	ok(n == 2 && b.len == 8 && b.truncated,
+	    "a read past the cap keeps nothing and marks truncation");
+	is_int((int)buf_read(&b, p[0]), 0, "then EOF");
+	close(p[0]);
+	buf_free(&b);
+}
+
+/* The JSON text of s, written through rooms of random small sizes. */
+static char *
+text_in_pieces(const char *s, size_t n, size_t want, size_t *outlen)
+{
+	char	*out = malloc(want + 64);
+	size_t	 pos = 0, o = 0, room, w;
+
+	while (pos < n && o <= want) {
+		room = 6 + rnd() % 12;
+		w = json_text_put(s, n, &pos, out + o, room);
+		if (w == 0 || w > room)
+			break;
+		o += w;
+	}
+	*outlen = pos == n ? o : (size_t)-1;
+	return out;
+}
+
+static void
+test_json_text(void)
+{
+	static const char pool[][5] = {
+		"a", " ", "~", "\"", "\\", "\n", "\r", "\t", "\b", "\f",
+		"\x01", "\x1f", "\x7f", "/", "\xc3\xa9", "\xe2\x82\xac",
+		"\xf0\x9f\x98\x80", "\x80", "\xff", "\xc3", "\xed\xa0\x80",
+	};
+	const char	*in = "a\"b\\c\n\x01\x7f" "\xc3\xa9" "\xff" "z";
+	const char	*want = "a\\\"b\\\\c\\n\\u0001\x7f" "\xc3\xa9" FFFD "z";
+	char		 src[64], out[256], quoted[1024], *clean, *pieces;
+	struct json_object *o;
+	size_t		 n, len, pos, cleanlen, plen, i, k;
+	int		 badlen = 0, badparse = 0, badlossy = 0, badpieces = 0;
+	bool		 lossy, clossy;
+
+	len = json_text_len(in, strlen(in), &lossy);
+	pos = 0;
+	n = json_text_put(in, strlen(in), &pos, out, sizeof(out));
+	ok(n == len && n == strlen(want) && memcmp(out, want, n) == 0 &&
+	    pos == strlen(in) && lossy,
+	    "quote, backslash and controls escaped, U+007F and UTF-8 kept, a "
+	    "bad byte becomes U+FFFD and is reported");
+	pos = 0;
+	n = json_text_put("\x01", 1, &pos, out, 5);
+	ok(n == 0 && pos == 0, "no half escape in a room too small for it");
+
+	for (i = 0; i < 20000; i++) {
+		n = 0;
+		for (k = rnd() % 12; k > 0; k--) {
+			const char *u = pool[rnd() % (sizeof(pool) /
+			    sizeof(pool[0]))];
+			memcpy(src + n, u, strlen(u));
+			n += strlen(u);
+		}
+		len = json_text_len(src, n, &lossy);
+		pos = 0;
+		quoted[0] = '"';
+		k = json_text_put(src, n, &pos, quoted + 1,
+		    sizeof(quoted) - 3);
+		if (k != len || pos != n)
+			badlen++;
+		quoted[k + 1] = '"';
+		quoted[k + 2] = '\0';
+		clean = utf8_sanitize(src, n, &cleanlen, &clossy);
+		o = json_tokener_parse(quoted);
+		if (o == NULL || !json_object_is_type(o, json_type_string) ||
+		    (size_t)json_object_get_string_len(o) != cleanlen ||
+		    memcmp(json_object_get_string(o), clean, cleanlen) != 0)
+			badparse++;
+		if (lossy != clossy)
+			badlossy++;
+		pieces = text_in_pieces(src, n, len, &plen);
+		if (plen != len || memcmp(pieces, quoted + 1, len) != 0)
+			badpieces++;
+		json_object_put(o);
+		free(clean);
+		free(pieces);
+	}
+	is_int(badlen, 0, "json_text_len is what json_text_put writes (20000 "
+	    "random inputs)");
+	is_int(badparse, 0, "as a JSON string it parses back to the input "
+	    "with bad bytes as U+FFFD (utf8_sanitize)");
+	is_int(badlossy, 0, "lossy exactly when utf8_sanitize says so");
+	is_int(badpieces, 0, "written through rooms of 6 to 17 bytes, the same "
+	    "bytes");
+}
+
 int
 main(void)
 {
-	plan(96);
+	plan(105);
 	test_buf();
+	test_buf_read();
 	test_count();
 	test_complete_len();
 	test_sanitize();
+	test_json_text();
 	return done_testing();
 }
