@@ -347,7 +347,8 @@ reply_flatten(struct http_reply *rep)
 		return;
 	}
 	memset(&s, 0, sizeof(s));
-	s.cap = reply_size(rep) + 1;
+	/* sink_room wants UNIT_MIN free even for the last byte */
+	s.cap = reply_size(rep) + UNIT_MIN + 1;
 	s.mem = xmalloc(s.cap);
 	if (put_body(&s, rep) == -1)
 		fatalx("reply_flatten: the reply outgrew its size");
@@ -417,7 +418,7 @@ send_atomic(FCGX_Request *req, const struct http_reply *rep)
 	 */
 	bound = reply_size(rep) + 512;
 	bound += (bound / (FCGI_RECORD_MAX / 2) + 2) * FCGI_HEADER_LEN +
-	    WIRE_TAIL;
+	    UNIT_MIN + WIRE_TAIL;
 	if (bound > cap)
 		return -1;
 	if ((s.mem = malloc(bound)) == NULL)
