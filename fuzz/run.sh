@@ -2,7 +2,7 @@
 # run.sh: build the libFuzzer harnesses out of tree with clang, then run
 # each one for a fixed time.
 #
-# Usage: fuzz/run.sh [-t SECONDS] OUTDIR [req|b64|cfg|pylit|compat ...]
+# Usage: fuzz/run.sh [-t SECONDS] OUTDIR [req|b64|cfg|pylit|compat|text ...]
 #
 #   -t SECONDS  how long each fuzzer runs (default 20)
 #   OUTDIR      build directory, created if needed; it also receives the
@@ -15,7 +15,7 @@
 set -eu
 
 usage() {
-	echo "usage: $0 [-t seconds] outdir [req|b64|cfg|pylit|compat ...]" >&2
+	echo "usage: $0 [-t seconds] outdir [req|b64|cfg|pylit|compat|text ...]" >&2
 	exit 2
 }
 
@@ -30,7 +30,7 @@ shift $((OPTIND - 1))
 [ $# -ge 1 ] || usage
 out=$1
 shift
-names=${*:-req b64 cfg pylit compat}
+names=${*:-req b64 cfg pylit compat text}
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 if [ ! -x "$top/configure" ]; then
@@ -48,7 +48,7 @@ fi
 targets=
 for n in $names; do
 	case $n in
-	req|b64|cfg|pylit|compat) targets="$targets fuzz/${n}_fuzzer" ;;
+	req|b64|cfg|pylit|compat|text) targets="$targets fuzz/${n}_fuzzer" ;;
 	*)	echo "$0: unknown fuzzer '$n'" >&2; exit 2 ;;
 	esac
 done
@@ -63,6 +63,7 @@ for n in $names; do
 	cfg)	maxlen=10000 dict=$top/fuzz/cfg.dict ;;
 	pylit)	maxlen=2048 dict=$top/fuzz/pylit.dict ;;
 	compat)	maxlen=1024 dict= ;;
+	text)	maxlen=4096 dict= ;;
 	esac
 	mkdir -p "$out/corpus-$n"
 	set -- -max_total_time="$secs" -max_len="$maxlen" -timeout=10 \

@@ -372,7 +372,7 @@ def main():
         if any(selected(args.only, os.path.basename(t)) for t in tests):
             run_script('valgrind', 'unit tests under valgrind', argv, 900)
     if 'fuzz' in suites:
-        names = [n for n in ('req', 'b64', 'cfg', 'pylit', 'compat')
+        names = [n for n in ('req', 'b64', 'cfg', 'pylit', 'compat', 'text')
                  if selected(args.only, n + '_fuzzer')]
         if names:
             run_script('fuzz', 'fuzzers (short run)',
