@@ -50,11 +50,12 @@ buf_append(struct buf *b, const void *p, size_t n)
 
 /*
  * Reads from fd straight into b (no bounce buffer: output is copied once
- * between the pipe and the reply, fcgi.c). The first read gets a small
- * buffer; one that fills it grows to max at once, so growing copies at
- * most that first part. At max, a read into a scratch byte only tells
- * whether there was more (b->truncated). Returns bytes read (the scratch
- * read counts), 0 at EOF, -1 on error (errno; EAGAIN when empty).
+ * between the pipe and the reply, fcgi.c). The buffer starts small and
+ * doubles up to max, so memory follows the output, not the cap; a move
+ * when it grows copies at most what it held (glibc moves large blocks
+ * by remapping them, without a copy). At max, a read into scratch only
+ * tells whether there was more (b->truncated). Returns bytes read (the
+ * scratch read counts), 0 at EOF, -1 on error (errno; EAGAIN when empty).
  */
 ssize_t
 buf_read(struct buf *b, int fd)
@@ -69,7 +70,7 @@ buf_read(struct buf *b, int fd)
 		return n;
 	}
 	if (b->len == b->cap) {
-		ncap = b->cap == 0 ? BUF_FIRST : b->max;
+		ncap = b->cap == 0 ? BUF_FIRST : b->cap * 2;
 		if (ncap > b->max)
 			ncap = b->max;
 		b->data = xreallocarray(b->data, ncap + 1, 1);

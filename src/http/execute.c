@@ -266,6 +266,7 @@ do_execute(struct exec_ctx *c)
  */
 #define SPARE_QUIET_MS	30
 #define SPARE_POLL_MS	10
+#define SPARE_POLL_MAX_MS	80
 #define LISTEN_FD	0	/* FCGI_LISTENSOCK_FILENO: spawn-fcgi's socket */
 
 void
@@ -274,23 +275,32 @@ execute_idle(struct worker *w)
 	struct run_limits	 lim;
 	struct pollfd		 p;
 	char			 err[256];
-	int			 quiet, busy;
+	int			 quiet, busy, wait;
 
 	if (w->spare_slot < 0 || w->cfg.mode != MODE_ZYGOTE ||
 	    !w->cfg.prebuilt_jails)
 		return;
-	for (quiet = 0; quiet < SPARE_QUIET_MS; ) {
+	for (quiet = 0, wait = SPARE_POLL_MS; quiet < SPARE_QUIET_MS; ) {
 		if ((busy = slots_count(w->cfg.runtime_dir,
 		    w->cfg.max_concurrent, err, sizeof(err))) == -1) {
 			log_warnx("concurrency slots: %s", err);
 			return;
 		}
+		/*
+		 * Runs in flight: look again less and less often (under
+		 * steady load an idle worker would otherwise wake 100 times
+		 * a second for nothing); a request still wakes it at once.
+		 */
+		if (busy == 0)
+			wait = SPARE_POLL_MS;
+		else if ((wait *= 2) > SPARE_POLL_MAX_MS)
+			wait = SPARE_POLL_MAX_MS;
 		p.fd = LISTEN_FD;
 		p.events = POLLIN;
 		p.revents = 0;
-		if (poll(&p, 1, SPARE_POLL_MS) != 0)
+		if (poll(&p, 1, wait) != 0)
 			return;		/* a request waits (or no socket) */
-		quiet = busy == 0 ? quiet + SPARE_POLL_MS : 0;
+		quiet = busy == 0 ? quiet + wait : 0;
 	}
 	cfg_run_limits(&w->cfg, &lim);
 	sup_spare_build(&w->runner, &lim, lim.time_limit_seconds,
@@ -454,9 +464,14 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	 * most of them before an exec-mode jail's init copies this process.
 	 */
 	rep->trim = c.req.api_key != NULL || h->authorization != NULL;
-	/* The reply's placeholders need their parts: the reply owns them. */
-	rep->files = c.outfiles;
-	memset(&c.outfiles, 0, sizeof(c.outfiles));
+	/*
+	 * The reply's placeholders need their parts: the reply owns them.
+	 * They are in the body when the run's details are (resp_build).
+	 */
+	if (c.ran && (c.err == PYX_OK || c.err == PYX_E_TIMEOUT)) {
+		rep->files = c.outfiles;
+		memset(&c.outfiles, 0, sizeof(c.outfiles));
+	}
 	w->served++;
 	/*
 	 * The request's own line, in words: term is the reply's termination

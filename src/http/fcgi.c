@@ -187,8 +187,11 @@ put_bytes(struct sink *s, const char *p, size_t len)
 	return 0;
 }
 
-/* Base64 of p, encoded in place; only a last n that is not a multiple
- * of 3 gets padding. */
+/*
+ * Base64 of p, encoded in place; only a last n that is not a multiple of
+ * 3 gets padding. b64_encode ends its output with a NUL: the room keeps
+ * a byte for it (libfcgi's buffer ends where the room does).
+ */
 static int
 put_b64(struct sink *s, const uint8_t *p, size_t n)
 {
@@ -196,9 +199,9 @@ put_b64(struct sink *s, const uint8_t *p, size_t n)
 	char	*d;
 
 	for (off = 0; off < n; off += take) {
-		if ((d = sink_room(s, 4, &room)) == NULL)
+		if ((d = sink_room(s, 5, &room)) == NULL)
 			return -1;
-		take = room / 4 * 3;
+		take = (room - 1) / 4 * 3;
 		if (take > n - off)
 			take = n - off;
 		b64_encode(p + off, take, d);
@@ -511,9 +514,10 @@ wipe_input(FCGX_Stream *in)
  * one that went to accept without its pre-built jail builds it in the
  * next quiet moment: each idle worker polls the socket for a request
  * (execute_idle), all wake for one, and those that lose the accept would
- * otherwise wait in it, jail-less, until their next request. A socket
- * accept(2) returns inherits the timeout; it is cleared there, or a
- * FastCGI read would time out.
+ * otherwise wait in it, jail-less, until their next request. A Unix
+ * socket accept(2) returns does not inherit the timeout, a TCP one does
+ * (libfcgi has read the request's first records by then, under it): it
+ * is cleared there, so that no later read of the request times out.
  */
 #define LISTEN_FD	0	/* FCGI_LISTENSOCK_FILENO: spawn-fcgi's socket */
 #define ACCEPT_WAKE_S	1

@@ -4,7 +4,11 @@ it; one with limits of its own gets a new jail; every run's jail is still
 fresh, and the request's files and role reach the pre-built jail intact."""
 import hashlib
 import os
+import re
 import signal
+import subprocess
+import tempfile
+import threading
 import time
 
 from escape_util import prebuilt_jails, proc_table, worker_pids
@@ -207,3 +211,63 @@ def test_self_test_ran_in_a_prebuilt_jail(s):
     passed = [l for l in log.splitlines() if 'self-test passed' in l]
     assert passed and all(l.endswith(', in a new and in a pre-built jail')
                           for l in passed), log[-2000:]
+
+
+def _traced(pid):
+    try:
+        with open('/proc/%d/status' % pid) as f:
+            for line in f:
+                if line.startswith('TracerPid:'):
+                    return int(line.split()[1]) != 0
+    except OSError:
+        return True     # gone: nothing to wait for
+    return False
+
+
+def test_an_idle_worker_looks_less_often_while_runs_are_in_flight(s):
+    # While a run is in flight, a worker that has served a request waits
+    # for a quiet moment to build its jail, polling the listening socket
+    # (execute.c, execute_idle): every 10 ms at first, then less and less
+    # often, up to 80 ms. Counted with strace over two seconds of a long
+    # run: at 10 ms it would be about 200 polls.
+    idle(s, 1)
+    long_run = {}
+    t = threading.Thread(target=lambda: long_run.update(r=s.execute(
+        {'code': 'import time\ntime.sleep(6)', 'api_key': s.admin_key},
+        timeout=120)))
+    t.start()
+    try:
+        time.sleep(0.5)
+        ok(s.execute({'code': 'pass'}))     # the other worker
+        workers = sorted(worker_pids(s))
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, 'trace')
+            argv = ['strace', '-qq', '-e', 'trace=poll', '-e',
+                    'signal=none', '-o', out]
+            for p in workers:
+                argv += ['-p', str(p)]
+            tr = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+            try:
+                deadline = time.monotonic() + 30
+                while not all(_traced(p) for p in workers):
+                    assert time.monotonic() < deadline, 'strace did not attach'
+                    time.sleep(0.05)
+                t0 = time.monotonic()
+                time.sleep(2)
+            finally:
+                tr.send_signal(signal.SIGINT)
+                tr.wait(timeout=60)
+            traced = time.monotonic() - t0
+            with open(out) as f:
+                text = f.read()
+    finally:
+        t.join(120)
+    assert ok(long_run['r'])['exit_code'] == 0
+    # PID poll([{fd=0, events=POLLIN}], 1, 80) = 0 (Timeout)
+    waits = [int(x) for x in re.findall(
+        r'^(?:\d+ +)?poll\(\[\{fd=0, events=POLLIN\}\], 1, (\d+)\)', text,
+        re.M)]
+    assert waits, 'no idle worker polled: %r' % text[-2000:]
+    assert max(waits) == 80 and len(waits) < 60, (len(waits), traced,
+                                                  waits[:40])
