@@ -127,40 +127,21 @@ def _pyexec_case():
     return lines[1], lines[2], lines[3], int(lines[4])
 
 
-def _pyexec_boot(mode, allowed):
+def _pyexec_parse(source, mode, allowed):
+    """The script compiled, and for a public caller the top-level names it
+    imports that are not in allowed (a set), sorted. Raises what compile
+    raises."""
     import _ast
-    allowed = frozenset(allowed.split(','))
-    case = _pyexec_case()
-
-    def report(line):
-        data = line.encode('utf-8', 'backslashreplace') + b'\n'
-        while data:
-            data = data[_os.write(3, data):]
-        if case is None:
-            _os.close(3)
-
-    import os as _os
-    with open('script.py', 'rb') as f:
-        source = f.read()
-    try:
-        tree = compile(source, 'script.py', 'exec', _ast.PyCF_ONLY_AST,
-                       dont_inherit=True)
-        # The compile stage has syntax errors the parser does not see:
-        # 'return' or 'yield' outside a function, misplaced global and
-        # nonlocal, duplicate arguments. They too are reported before any
-        # of the user's code runs. RecursionError: nesting too deep for
-        # the compiler, which python3 script.py also refuses up front.
-        code = compile(tree, 'script.py', 'exec', dont_inherit=True)
-    except (SyntaxError, ValueError, RecursionError) as e:
-        line = getattr(e, 'lineno', None) or 0
-        offset = getattr(e, 'offset', None) or 0
-        msg = (getattr(e, 'msg', None) or str(e)).replace('\t', ' ')
-        report('syntax\t%d\t%d\t%s' % (line, offset,
-                                        msg.replace('\n', ' ')))
-        sys.exit(0)
-
+    tree = compile(source, 'script.py', 'exec', _ast.PyCF_ONLY_AST,
+                   dont_inherit=True)
+    # The compile stage has syntax errors the parser does not see:
+    # 'return' or 'yield' outside a function, misplaced global and
+    # nonlocal, duplicate arguments. They too are reported before any
+    # of the user's code runs. RecursionError: nesting too deep for
+    # the compiler, which python3 script.py also refuses up front.
+    code = compile(tree, 'script.py', 'exec', dont_inherit=True)
+    bad = []
     if mode == 'public':
-        bad = []
         stack = [tree]
         while stack:
             node = stack.pop()
@@ -179,9 +160,83 @@ def _pyexec_boot(mode, allowed):
                     stack.extend(x for x in v if isinstance(x, _ast.AST))
                 elif isinstance(v, _ast.AST):
                     stack.append(v)
-        if bad:
-            report('forbidden\t' + ','.join(sorted(bad)))
-            sys.exit(0)
+    return code, sorted(bad)
+
+
+_PYEXEC_WARM_SOURCE = """
+import math, os.path
+from collections import Counter
+def area(r: float) -> float:
+    return math.pi * r ** 2
+class Shape:
+    def __init__(self, name):
+        self.name = name
+    def __repr__(self):
+        return f'Shape({self.name!r})'
+squares = [i * i for i in range(10) if i % 2]
+pairs = {k: v for k, v in zip('abc', range(3))}
+try:
+    with open('x') as f:
+        data = f.read().split()
+except OSError as e:
+    data = []
+for n, s in enumerate(squares):
+    print(n, s, sep=', ', end='\\n')
+total = sum(map(lambda x: x + 1, squares)) if squares else None
+"""
+
+
+def _pyexec_warm():
+    """In the zygote, before any fork: the bootstrap's parse of a sample
+    script, enough times that its code is quickened and the interpreter's
+    caches hold what a parse looks up. A run's child then mostly reads
+    those pages, shared copy-on-write, instead of writing its own copies
+    (page faults: README, performance). A constant script: the zygote
+    never holds a request's data."""
+    allowed = frozenset(('math', 'collections'))
+    for _ in range(40):
+        _pyexec_parse(_PYEXEC_WARM_SOURCE, 'public', allowed)
+    # The Python-level after-fork hooks every child runs (threading's was
+    # measured at ~145 faults a run): the same calls here, where they
+    # are as safe as in the child (the zygote has one thread, and no
+    # lock is held between its requests).
+    import random, threading, logging
+    hooks = [getattr(threading, '_after_fork', None),
+             getattr(getattr(random, '_inst', None), 'seed', None),
+             getattr(logging, '_after_at_fork_child_reinit_locks', None)]
+    if threading.active_count() == 1:
+        for _ in range(20):
+            for hook in hooks:
+                if hook is not None:
+                    hook()
+
+
+def _pyexec_boot(mode, allowed):
+    allowed = frozenset(allowed.split(','))
+    case = _pyexec_case()
+
+    def report(line):
+        data = line.encode('utf-8', 'backslashreplace') + b'\n'
+        while data:
+            data = data[_os.write(3, data):]
+        if case is None:
+            _os.close(3)
+
+    import os as _os
+    with open('script.py', 'rb') as f:
+        source = f.read()
+    try:
+        code, bad = _pyexec_parse(source, mode, allowed)
+    except (SyntaxError, ValueError, RecursionError) as e:
+        line = getattr(e, 'lineno', None) or 0
+        offset = getattr(e, 'offset', None) or 0
+        msg = (getattr(e, 'msg', None) or str(e)).replace('\t', ' ')
+        report('syntax\t%d\t%d\t%s' % (line, offset,
+                                        msg.replace('\n', ' ')))
+        sys.exit(0)
+    if bad:
+        report('forbidden\t' + ','.join(bad))
+        sys.exit(0)
 
     report('ok')
     # A fresh __main__, as `python3 script.py` would have; the bootstrap's

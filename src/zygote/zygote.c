@@ -272,6 +272,8 @@ init_python(void)
 	    "if importlib.util.find_spec('matplotlib') is not None:\n"
 	    "    import _pyexec_boot\n"
 	    "    _pyexec_boot._pyexec_preload_plots()\n"
+	    "import _pyexec_boot\n"
+	    "_pyexec_boot._pyexec_warm()\n"
 	    "import gc\n"
 	    "gc.collect()\n"
 	    "gc.freeze()\n") != 0)
