@@ -278,7 +278,7 @@ execute_idle(struct worker *w)
 	int			 quiet, busy, wait;
 
 	if (w->spare_slot < 0 || w->cfg.mode != MODE_ZYGOTE ||
-	    !w->cfg.prebuilt_jails)
+	    !w->cfg.prebuilt_jails || worker_stopping)
 		return;
 	for (quiet = 0, wait = SPARE_POLL_MS; quiet < SPARE_QUIET_MS; ) {
 		if ((busy = slots_count(w->cfg.runtime_dir,

@@ -549,11 +549,17 @@ fcgi_serve(struct worker *w)
 		return -1;
 	}
 	accept_wakes(LISTEN_FD, ACCEPT_WAKE_S);
-	for (;;) {
+	while (!worker_stopping) {
 		/* Idle: the next run's jail, pre-built while nobody waits. */
 		execute_idle(w);
-		if ((rc = FCGX_Accept_r(&req)) == -EAGAIN ||
-		    rc == -EWOULDBLOCK)
+		/*
+		 * Stopping, libfcgi accepts nothing and returns -errno of
+		 * whatever failed last (EAGAIN too): worker_stopping, not the
+		 * value, tells a wake from the end.
+		 */
+		rc = FCGX_Accept_r(&req);
+		if (rc < 0 && !worker_stopping &&
+		    (rc == -EAGAIN || rc == -EWOULDBLOCK))
 			continue;	/* a wake: see accept_wakes() */
 		if (rc < 0)
 			break;

@@ -11,6 +11,7 @@
 #define PYX_HTTP_H
 
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -165,6 +166,7 @@ void	 reply_flatten(struct http_reply *);
 
 /* main.c */
 void	 worker_sweep(struct worker *);
+extern volatile sig_atomic_t worker_stopping;	/* SIGTERM or SIGINT came */
 
 /* response.c */
 char	*resp_build(struct exec_ctx *, size_t *);

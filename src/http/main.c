@@ -51,10 +51,13 @@ usage(void)
 	exit(2);
 }
 
+volatile sig_atomic_t worker_stopping;
+
 static void
 on_term(int sig)
 {
 	(void)sig;
+	worker_stopping = 1;
 	FCGX_ShutdownPending();
 }
 
