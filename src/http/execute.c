@@ -302,6 +302,8 @@ execute_idle(struct worker *w)
 			return;		/* a request waits (or no socket) */
 		quiet = busy == 0 ? quiet + wait : 0;
 	}
+	if (worker_stopping)
+		return;		/* told while it waited */
 	cfg_run_limits(&w->cfg, &lim);
 	sup_spare_build(&w->runner, &lim, lim.time_limit_seconds,
 	    w->spare_slot);

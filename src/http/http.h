@@ -166,7 +166,9 @@ void	 reply_flatten(struct http_reply *);
 
 /* main.c */
 void	 worker_sweep(struct worker *);
-extern volatile sig_atomic_t worker_stopping;	/* SIGTERM or SIGINT came */
+/* Told to stop (SIGTERM, SIGINT, multiwatch's SIGUSR1): libfcgi then
+ * accepts nothing, and its errors no longer say why (fcgi.c). */
+extern volatile sig_atomic_t worker_stopping;
 
 /* response.c */
 char	*resp_build(struct exec_ctx *, size_t *);

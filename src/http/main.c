@@ -287,6 +287,12 @@ start_worker(struct worker *w, const char *conf)
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	/*
+	 * multiwatch stops its workers with SIGUSR1. Ours, not libfcgi's
+	 * (FCGX_Init installs its own only where none is), so that
+	 * worker_stopping is set for every way of being stopped.
+	 */
+	sigaction(SIGUSR1, &sa, NULL);
 
 	load_secrets(w);
 	check_runtime_dir(&w->cfg);

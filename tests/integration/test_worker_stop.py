@@ -1,5 +1,6 @@
-"""A worker told to stop (SIGTERM, as systemd and multiwatch send) while
-it serves a request finishes that request, answers it and exits
+"""A worker told to stop (SIGUSR1 from multiwatch, which systemd stops
+with SIGTERM; SIGTERM sent to the worker itself) while it serves a
+request finishes that request, answers it and exits
 (src/http/fcgi.c). Its accept wakes once a second (accept_wakes), and
 libfcgi, once stopping, returns the error of whatever failed last, EAGAIN
 included: taken for a wake, that made a stopping worker spin instead of
@@ -35,7 +36,7 @@ def _running(name):
     return False
 
 
-def test_a_worker_stopped_mid_run_answers_and_exits(s):
+def _stop_mid_run(s, sig):
     ok(s.execute({'code': 'pass'}))
     # Measured now: slack() may time a run, which this one worker would
     # serve only after the one below.
@@ -55,7 +56,7 @@ def test_a_worker_stopped_mid_run_answers_and_exits(s):
         while time.monotonic() < deadline and not _running(name):
             time.sleep(0.02)
         assert _running(name), 'the run did not start'
-        os.kill(worker, signal.SIGTERM)
+        os.kill(worker, sig)
     finally:
         t.join(120)
     assert ok(res['r'])['stdout'] == '42\n', res['r']
@@ -71,3 +72,11 @@ def test_a_worker_stopped_mid_run_answers_and_exits(s):
             break
         time.sleep(0.5)
     assert st == 200 and ok((st, doc, _))['stdout'] == '1\n', (st, doc)
+
+
+def test_a_worker_stopped_mid_run_answers_and_exits(s):
+    _stop_mid_run(s, signal.SIGTERM)
+
+
+def test_multiwatch_s_stop_signal_too(s):
+    _stop_mid_run(s, signal.SIGUSR1)
