@@ -466,11 +466,8 @@ execute_handle(struct worker *w, struct http_req *h, struct http_reply *rep)
 	 * most of them before an exec-mode jail's init copies this process.
 	 */
 	rep->trim = c.req.api_key != NULL || h->authorization != NULL;
-	/*
-	 * The reply's placeholders need their parts: the reply owns them.
-	 * They are in the body when the run's details are (resp_build).
-	 */
-	if (c.ran && (c.err == PYX_OK || c.err == PYX_E_TIMEOUT)) {
+	/* The reply's placeholders need their parts: the reply owns them. */
+	if (resp_has_details(&c)) {
 		rep->files = c.outfiles;
 		memset(&c.outfiles, 0, sizeof(c.outfiles));
 	}

@@ -172,6 +172,7 @@ extern volatile sig_atomic_t worker_stopping;
 
 /* response.c */
 char	*resp_build(struct exec_ctx *, size_t *);
+bool	 resp_has_details(const struct exec_ctx *);
 void	 resp_timestamp(char *, size_t);
 const char *resp_term_name(enum termination);
 

@@ -209,6 +209,13 @@ server_status(const struct exec_ctx *c)
 	return o;
 }
 
+/* Whether the reply carries the run's details (and so its parts). */
+bool
+resp_has_details(const struct exec_ctx *c)
+{
+	return c->ran && (c->err == PYX_OK || c->err == PYX_E_TIMEOUT);
+}
+
 char *
 resp_build(struct exec_ctx *c, size_t *lenp)
 {
@@ -247,7 +254,7 @@ resp_build(struct exec_ctx *c, size_t *lenp)
 	if (c->req.code != NULL && (c->err == PYX_OK || c->ran))
 		json_object_object_add(root, "request_context",
 		    request_context(c));
-	if (c->ran && (c->err == PYX_OK || c->err == PYX_E_TIMEOUT))
+	if (resp_has_details(c))
 		json_object_object_add(root, "execution_details",
 		    execution_details(c));
 

@@ -140,27 +140,33 @@ def _pyexec_parse(source, mode, allowed):
     # of the user's code runs. RecursionError: nesting too deep for
     # the compiler, which python3 script.py also refuses up front.
     code = compile(tree, 'script.py', 'exec', dont_inherit=True)
+    return code, _pyexec_forbidden(tree, allowed) if mode == 'public' else []
+
+
+def _pyexec_forbidden(tree, allowed):
+    """The top-level names tree imports that are not in allowed (a set),
+    sorted: the import policy of a public script and of a public cell."""
+    import _ast
     bad = []
-    if mode == 'public':
-        stack = [tree]
-        while stack:
-            node = stack.pop()
-            names = ()
-            if isinstance(node, _ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, _ast.ImportFrom) and not node.level:
-                names = [node.module or '']
-            for n in names:
-                top = n.split('.')[0]
-                if top not in allowed and top not in bad:
-                    bad.append(top)
-            for field in node._fields:
-                v = getattr(node, field, None)
-                if isinstance(v, list):
-                    stack.extend(x for x in v if isinstance(x, _ast.AST))
-                elif isinstance(v, _ast.AST):
-                    stack.append(v)
-    return code, sorted(bad)
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        names = ()
+        if isinstance(node, _ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, _ast.ImportFrom) and not node.level:
+            names = [node.module or '']
+        for n in names:
+            top = n.split('.')[0]
+            if top not in allowed and top not in bad:
+                bad.append(top)
+        for field in node._fields:
+            v = getattr(node, field, None)
+            if isinstance(v, list):
+                stack.extend(x for x in v if isinstance(x, _ast.AST))
+            elif isinstance(v, _ast.AST):
+                stack.append(v)
+    return sorted(bad)
 
 
 _PYEXEC_WARM_SOURCE = """
@@ -539,28 +545,6 @@ def _pyexec_session(mode, allowed):
 
     builtins._pyexec_session_show = figures
 
-    def forbidden(tree):
-        bad = []
-        stack = [tree]
-        while stack:
-            node = stack.pop()
-            names = ()
-            if isinstance(node, _ast_mod.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, _ast_mod.ImportFrom) and not node.level:
-                names = [node.module or '']
-            for n in names:
-                top = n.split('.')[0]
-                if top not in allowed and top not in bad:
-                    bad.append(top)
-            for field in node._fields:
-                v = getattr(node, field, None)
-                if isinstance(v, list):
-                    stack.extend(x for x in v if isinstance(x, _ast_mod.AST))
-                elif isinstance(v, _ast_mod.AST):
-                    stack.append(v)
-        return sorted(bad)
-
     # The reply's caps (the keeper ends a session whose frame is larger):
     # each text within max_result bytes of JSON, displays within
     # max_display. Measured as sent (json.dumps, ASCII escapes).
@@ -604,9 +588,10 @@ def _pyexec_session(mode, allowed):
                     'offset': getattr(e, 'offset', 0) or 0,
                     'message': fit(str(getattr(e, 'msg', None) or e), 4096)[0]}
         if mode == 'public':
-            bad = forbidden(tree if last is None else
-                            _ast_mod.Module(body=tree.body + [last],
-                                            type_ignores=[]))
+            bad = _pyexec_forbidden(
+                tree if last is None else
+                _ast_mod.Module(body=tree.body + [last], type_ignores=[]),
+                allowed)
             if bad:
                 return {'refused': 'forbidden',
                         'names': [fit(b, 256)[0] for b in bad[:64]]}

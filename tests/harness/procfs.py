@@ -49,3 +49,16 @@ def running(pid):
     """Alive and not a zombie waiting to be reaped."""
     st = stat_or_none(pid)
     return st is not None and st.state != 'Z'
+
+
+def traced(pid):
+    """Has a tracer (strace) attached to pid? True once it is gone too:
+    there is nothing left to wait for."""
+    try:
+        with open('/proc/%s/status' % pid) as f:
+            for line in f:
+                if line.startswith('TracerPid:'):
+                    return int(line.split()[1]) != 0
+    except OSError:
+        return True
+    return False

@@ -13,7 +13,7 @@ import time
 
 from escape_util import prebuilt_jails, proc_table, worker_pids
 from helpers import b64, ok
-from procfs import stat_or_none
+from procfs import running, traced
 
 MODES = ('zygote',)
 WORKERS = 2
@@ -80,12 +80,6 @@ def idle(s, seconds):
     while len(ready_workers(s)) < WORKERS and time.monotonic() < deadline:
         time.sleep(0.2)
     return time.monotonic() - t0
-
-
-def alive(pid):
-    """Not yet dead: neither gone nor a zombie."""
-    st = stat_or_none(pid)
-    return st is not None and st.state != 'Z'
 
 
 def made_at(doc):
@@ -195,9 +189,9 @@ def test_a_prebuilt_jail_killed_unused_is_not_used(s):
     # Dead before the next request: one that dies while a request takes
     # it fails that request (SandboxError, refunded), as any jail would.
     deadline = time.monotonic() + s.slack()
-    while time.monotonic() < deadline and any(alive(p) for p in spares):
+    while time.monotonic() < deadline and any(running(p) for p in spares):
         time.sleep(0.05)
-    assert not any(alive(p) for p in spares), spares
+    assert not any(running(p) for p in spares), spares
     # Each worker notices at its next request and builds a new jail: no
     # run is in one made before the kill.
     for _ in range(2 * WORKERS):
@@ -211,17 +205,6 @@ def test_self_test_ran_in_a_prebuilt_jail(s):
     passed = [l for l in log.splitlines() if 'self-test passed' in l]
     assert passed and all(l.endswith(', in a new and in a pre-built jail')
                           for l in passed), log[-2000:]
-
-
-def _traced(pid):
-    try:
-        with open('/proc/%d/status' % pid) as f:
-            for line in f:
-                if line.startswith('TracerPid:'):
-                    return int(line.split()[1]) != 0
-    except OSError:
-        return True     # gone: nothing to wait for
-    return False
 
 
 def test_an_idle_worker_looks_less_often_while_runs_are_in_flight(s):
@@ -250,7 +233,7 @@ def test_an_idle_worker_looks_less_often_while_runs_are_in_flight(s):
                                   stderr=subprocess.DEVNULL)
             try:
                 deadline = time.monotonic() + 30
-                while not all(_traced(p) for p in workers):
+                while not all(traced(p) for p in workers):
                     assert time.monotonic() < deadline, 'strace did not attach'
                     time.sleep(0.05)
                 t0 = time.monotonic()
@@ -258,7 +241,7 @@ def test_an_idle_worker_looks_less_often_while_runs_are_in_flight(s):
             finally:
                 tr.send_signal(signal.SIGINT)
                 tr.wait(timeout=60)
-            traced = time.monotonic() - t0
+            elapsed = time.monotonic() - t0
             with open(out) as f:
                 text = f.read()
     finally:
@@ -269,5 +252,5 @@ def test_an_idle_worker_looks_less_often_while_runs_are_in_flight(s):
         r'^(?:\d+ +)?poll\(\[\{fd=0, events=POLLIN\}\], 1, (\d+)\)', text,
         re.M)]
     assert waits, 'no idle worker polled: %r' % text[-2000:]
-    assert max(waits) == 80 and len(waits) < 60, (len(waits), traced,
+    assert max(waits) == 80 and len(waits) < 60, (len(waits), elapsed,
                                                   waits[:40])

@@ -13,6 +13,7 @@ import tempfile
 import time
 
 from helpers import ok
+from procfs import traced
 
 MODES = ('zygote',)     # the reply path is the same in both modes
 
@@ -21,15 +22,6 @@ def _workers(s):
     pids = set(int(p) for p in re.findall(r'\[(\d+)\]: worker ready',
                                           s.worker_log_text()))
     return sorted(p for p in pids if os.path.exists('/proc/%d' % p))
-
-
-def _traced(pid):
-    try:
-        with open('/proc/%d/status' % pid) as f:
-            return int(re.search(r'^TracerPid:\t(\d+)', f.read(),
-                                 re.M).group(1)) != 0
-    except OSError:
-        return True     # gone: nothing to wait for
 
 
 def _fcgi_writes(s, payload):
@@ -50,7 +42,7 @@ def _fcgi_writes(s, payload):
                               stderr=subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + 60
-            while not all(_traced(p) for p in workers):
+            while not all(traced(p) for p in workers):
                 assert time.monotonic() < deadline, 'strace did not attach'
                 time.sleep(0.05)
             res = s.execute(payload, timeout=120)

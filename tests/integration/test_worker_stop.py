@@ -13,15 +13,10 @@ import time
 
 from escape_util import worker_pids
 from helpers import ok
-from procfs import stat_or_none
+from procfs import running
 
 MODES = ('zygote', 'exec')
 WORKERS = 1
-
-
-def _gone(pid):
-    st = stat_or_none(pid)
-    return st is None or st.state == 'Z'
 
 
 def _running(name):
@@ -61,9 +56,9 @@ def _stop_mid_run(s, sig):
         t.join(120)
     assert ok(res['r'])['stdout'] == '42\n', res['r']
     deadline = time.monotonic() + wait
-    while time.monotonic() < deadline and not _gone(worker):
+    while time.monotonic() < deadline and running(worker):
         time.sleep(0.05)
-    assert _gone(worker), 'the worker did not exit after its last answer'
+    assert not running(worker), 'the worker did not exit after its last answer'
     # multiwatch starts another in its place
     deadline = time.monotonic() + s.slack(runs=100)
     while True:
