@@ -18,8 +18,20 @@ sorted list (the max if n <= 20), plus p50 and p99.
 Differences, forced by the API: each user's session is created by
 POST /sessions at its start (inside the window, like seed 003's cold
 starts, but timed and reported separately and not counted among the
-requests); HTTPS keep-alive with one connection per user (http.client,
-threads) instead of httpx's shared pool.
+requests); HTTPS keep-alive with one connection per user instead of
+httpx's shared pool.
+
+The users are driven by bench/sessload.c (one thread and connection per
+user, OpenSSL; compiled on first use, needs libssl-dev) or, with
+--client python or without a C compiler and libssl-dev, by Python
+threads with http.client. On a 2-core machine the load generator shares
+the cores with the service: the Python one spends about 1 ms of CPU per
+request under one interpreter lock, so the users also queue behind each
+other inside it and part of the latency it measures is its own. The
+report gives the load generator's own CPU per request, and the latency
+of the requests sent after the last session creation ended (steady
+state: seed 003 asks for cold start and steady state apart) next to
+that of all of them.
 
 Also measured in the same run: CPU per request of the service alone
 (machine-wide busy time minus this process's own CPU, divided by
@@ -30,6 +42,7 @@ memory; and the PSS they add to the whole service, per session).
 
     python3 bench/sessions.py [--users 25] [--requests 100] [--idle 100]
                               [--modes zygote,exec] [--seed 1]
+                              [--client c|python]
 """
 import argparse
 import http.client
@@ -40,7 +53,9 @@ import random
 import re
 import resource
 import secrets
+import shutil
 import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -133,7 +148,7 @@ class Conn:
             return r.status, None
 
 
-def user(st, rng, out):
+def user(st, rng, out, t0):
     scen = rng.choice(['simple_arithmetic', 'list_manipulation', 'numpy_array'])
     c = Conn(st)
     t0 = time.monotonic()
@@ -198,12 +213,55 @@ def user(st, rng, out):
                     verified = math.isclose(got, expect, rel_tol=1e-9)
                 except (ValueError, KeyError, TypeError):
                     verified = False
-        recs.append((status, verified, dt))
+        recs.append((status, verified, dt, t - t0))
     out['recs'] = recs
     try:
         c.call('DELETE', '/sessions/%s' % sid)
     except Exception:     # noqa: BLE001 -- not recorded, as in seed 003
         pass
+
+
+def build_sessload():
+    """bench/sessload.c compiled once into /tmp; None when it cannot be."""
+    src = os.path.join(HERE, 'sessload.c')
+    out = '/tmp/pyexec-sessload-%d' % int(os.stat(src).st_mtime)
+    if os.path.exists(out):
+        return out
+    cc = shutil.which('cc') or shutil.which('gcc')
+    if cc is None:
+        return None
+    p = subprocess.run([cc, '-O2', '-pthread', src, '-o', out + '.tmp',
+                        '-lssl', '-lcrypto', '-ljson-c', '-lm'],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        sys.stderr.write('sessions.py: cannot build sessload.c (%s); '
+                         'using the Python client\n' % p.stderr.strip()[:300])
+        return None
+    os.rename(out + '.tmp', out)
+    return out
+
+
+def run_sessload(exe, st, args, outs):
+    """The users in C; fills outs like user() does. Returns the
+    generator's CPU seconds."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    p = subprocess.run([exe, st.host, str(st.port), st.cert, st.admin_key,
+                        str(args.users), str(args.requests), str(args.seed)],
+                       capture_output=True, text=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if p.returncode != 0:
+        raise SystemExit('sessload failed: %s' % p.stderr)
+    for line in p.stdout.splitlines():
+        f = line.split()
+        if f[0] == 'create':
+            outs[int(f[1])]['create'] = float(f[2])
+        elif f[0] == 'create_failed':
+            outs[int(f[1])]['create_failed'] = (int(f[2]), None)
+        elif f[0] == 'rec':
+            outs[int(f[1])].setdefault('recs', []).append(
+                (int(f[2]), f[3] == '1', float(f[4]), float(f[5])))
+    return (after.ru_utime + after.ru_stime) - \
+        (before.ru_utime + before.ru_stime)
 
 
 def pct(xs, p):
@@ -357,20 +415,34 @@ def bench_mode(mode, args):
         rng = random.Random(args.seed)
         outs = [{'n': args.requests} for _ in range(args.users)]
         rngs = [random.Random(rng.random()) for _ in range(args.users)]
-        threads = [threading.Thread(target=user, args=(st, rngs[i], outs[i]))
-                   for i in range(args.users)]
-        c0, t0 = cpu.seconds(), time.monotonic()
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        c1, t1 = cpu.seconds(), time.monotonic()
+        exe = build_sessload() if args.client == 'c' else None
+        res['client'] = 'c' if exe else 'python'
+        if exe:
+            c0, t0 = cpu.seconds(), time.monotonic()
+            gen_cpu = run_sessload(exe, st, args, outs)
+            c1, t1 = cpu.seconds(), time.monotonic()
+        else:
+            g0 = own_cpu()
+            c0, t0 = cpu.seconds(), time.monotonic()
+            threads = [threading.Thread(target=user,
+                                        args=(st, rngs[i], outs[i], t0))
+                       for i in range(args.users)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            c1, t1 = cpu.seconds(), time.monotonic()
+            gen_cpu = own_cpu() - g0
         recs = [r for o in outs for r in o.get('recs', [])]
         n = len(recs)
         ok = [r for r in recs if r[0] == 200]
         ver = [r for r in ok if r[1]]
         lat = [r[2] for r in ver]
         creates = [o['create'] for o in outs if 'create' in o]
+        # Steady state: requests sent after the last creation returned.
+        # Each user's creation is its first call, from the window's start.
+        last_create = max(creates) if creates else 0.0
+        steady = [r[2] for r in ver if r[3] >= last_create]
         # CPU per request: creations and releases are in the window, so
         # count them as requests too (the conservative side for sessions).
         ncalls = n + 2 * len(creates)
@@ -380,6 +452,10 @@ def bench_mode(mode, args):
             'verified_pct': 100.0 * len(ver) / max(len(ok), 1),
             'p50_ms': pct(lat, 0.50) * 1e3, 'p95_ms': seed_p95(lat) * 1e3,
             'p99_ms': pct(lat, 0.99) * 1e3, 'mean_ms': sum(lat) / max(len(lat), 1) * 1e3,
+            'steady_requests': len(steady),
+            'steady_p50_ms': pct(steady, 0.50) * 1e3,
+            'steady_p95_ms': (seed_p95(steady) if steady else float('nan')) * 1e3,
+            'client_cpu_ms_per_req': gen_cpu * 1000 / max(ncalls, 1),
             'create_p50_ms': pct(creates, 0.5) * 1e3,
             'create_max_ms': max(creates) * 1e3 if creates else float('nan'),
             'create_failed': [o['create_failed'] for o in outs if 'create_failed' in o],
@@ -409,19 +485,23 @@ def main():
     ap.add_argument('--idle', type=int, default=100)
     ap.add_argument('--modes', default='zygote')
     ap.add_argument('--seed', type=int, default=1)
+    ap.add_argument('--client', choices=['c', 'python'], default='c')
     args = ap.parse_args()
     rows = [bench_mode(m, args) for m in args.modes.split(',')]
     for r in rows:
         print(json.dumps(r, indent=1))
     print()
-    print('| mode | req/s | p50 ms | p95 ms | p99 ms | verified | create p50 ms | '
-          'CPU ms/req | hello CPU ms | ratio | idle PSS MiB/session | '
+    print('| mode | client | req/s | p50 ms | p95 ms | p99 ms | steady p50, p95 ms | '
+          'verified | create p50 ms | '
+          'CPU ms/req | client CPU ms/req | hello CPU ms | ratio | idle PSS MiB/session | '
           'idle: private, added to the service MiB/session |')
-    print('|---|---|---|---|---|---|---|---|---|---|---|---|')
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
     for r in rows:
-        print('| %s | %.1f | %.2f | %.2f | %.2f | %.1f %% | %.1f | %.2f | %.2f | %.2f | %s | %s |' % (
-            r['mode'], r['rps'], r['p50_ms'], r['p95_ms'], r['p99_ms'],
+        print('| %s | %s | %.1f | %.2f | %.2f | %.2f | %.2f, %.2f (%d) | %.1f %% | %.1f | %.2f | %.2f | %.2f | %.2f | %s | %s |' % (
+            r['mode'], r['client'], r['rps'], r['p50_ms'], r['p95_ms'], r['p99_ms'],
+            r['steady_p50_ms'], r['steady_p95_ms'], r['steady_requests'],
             r['verified_pct'], r['create_p50_ms'], r['cpu_ms_per_req'],
+            r['client_cpu_ms_per_req'],
             r['hello_cpu_ms'], r['cpu_ratio'],
             '%.2f (%d sessions, %d workers)' % (
                 r['idle_pss_mib_per_session'], r['idle_sessions'],

@@ -609,8 +609,15 @@ fcgi_serve(struct worker *w)
 			FCGX_Free(&req, 1);	/* libfcgi must add nothing */
 		else
 			FCGX_Finish_r(&req);
-		/* What a large request left in the heap goes back now. */
-		if (rep.trim || h.content_length > REQ_TRIM_BYTES ||
+		/*
+		 * What a large request left in the heap goes back now; so do
+		 * the freed copies of a key, in exec mode only, where a jail's
+		 * init and a session's keeper are copies of this process (in
+		 * zygote mode none is, and trimming costs every admin request
+		 * a few system calls and the page faults that follow).
+		 */
+		if ((rep.trim && w->cfg.mode == MODE_EXEC) ||
+		    h.content_length > REQ_TRIM_BYTES ||
 		    sent_bytes > REQ_TRIM_BYTES)
 			(void)malloc_trim(0);
 	}

@@ -432,7 +432,6 @@ finish(struct keeper *k, int status)
 	kill_jail(k);
 	(void)unlink(k->p->sock_path);
 	close_quietly(&k->listen);
-	close_quietly(&k->cli);
 	close_quietly(&k->work);
 	close_quietly(&k->setup);
 	/*
@@ -448,8 +447,14 @@ finish(struct keeper *k, int status)
 	if (k->p->jaildir[0] != '\0' && rmdir(k->p->jaildir) == -1 &&
 	    errno != ENOENT)
 		log_warn("rmdir %s", k->p->jaildir);
-	/* Last: the slot's lock is the session's liveness for the workers. */
+	/* The slot's lock is the session's liveness for the workers. */
 	close_quietly(&k->slot);
+	/*
+	 * Last: a worker deleting the session waits for this end to close,
+	 * so its 200 means everything is gone, the slot free for the next
+	 * creation included (the caller's per-address count with it).
+	 */
+	close_quietly(&k->cli);
 	_exit(status);
 }
 
@@ -690,12 +695,21 @@ start_call(struct keeper *k)
 	uint32_t	 n = k->chdr.len;
 
 	switch (k->chdr.op) {
-	case SESS_OP_DELETE:
+	case SESS_OP_DELETE: {
+		/*
+		 * The worker waits for its connection to close before its
+		 * 200: kept open (a copy; reply() closes k->cli) until
+		 * finish() has freed everything and let the slot go.
+		 */
+		int	 keep = fcntl(k->cli, F_DUPFD_CLOEXEC, 0);
+
 		k->dead = true;
 		kill_jail(k);
 		k->cst = C_RUN;
 		reply(k, SESS_T_OK, NULL, 0);
+		k->cli = keep;
 		finish(k, 0);
+	}
 	case SESS_OP_CALL:
 		break;
 	case SESS_OP_FORK:

@@ -115,27 +115,41 @@ static struct {
 	bool	 mine[SLOT_CACHE];	/* held by this process right now */
 } cache;
 
+/*
+ * The cache is this process's and for dir: reset otherwise. false: dir is
+ * too long to cache under (every slot is then opened afresh).
+ */
+static bool
+cache_ready(const char *dir)
+{
+	pid_t	 self = getpid();
+	int	 j;
+
+	if (cache.pid == self && strcmp(cache.dir, dir) == 0)
+		return true;
+	for (j = 0; j < SLOT_CACHE; j++) {
+		if (cache.pid == self && cache.fd[j] > 0)
+			close(cache.fd[j]);
+		cache.fd[j] = -1;
+		cache.mine[j] = false;
+	}
+	cache.pid = 0;
+	if (strlcpy(cache.dir, dir, sizeof(cache.dir)) >= sizeof(cache.dir))
+		return false;
+	cache.pid = self;
+	return true;
+}
+
+/* slot_fd once cache_ready(dir) said yes. */
 static int
-slot_fd(const char *dir, int i, bool create, bool *cached, char *err,
+slot_fd_ready(const char *dir, int i, bool create, bool *cached, char *err,
     size_t errlen)
 {
-	int	 j, fd;
+	int	 fd;
 
 	*cached = false;
 	if (i >= SLOT_CACHE)
 		return slot_open(dir, i, create, err, errlen);
-	if (cache.pid != getpid() || strcmp(cache.dir, dir) != 0) {
-		for (j = 0; j < SLOT_CACHE; j++) {
-			if (cache.pid == getpid() && cache.fd[j] > 0)
-				close(cache.fd[j]);
-			cache.fd[j] = -1;
-			cache.mine[j] = false;
-		}
-		if (strlcpy(cache.dir, dir, sizeof(cache.dir)) >=
-		    sizeof(cache.dir))
-			return slot_open(dir, i, create, err, errlen);
-		cache.pid = getpid();
-	}
 	if (cache.fd[i] >= 0) {
 		*cached = true;
 		return cache.fd[i];
@@ -147,17 +161,34 @@ slot_fd(const char *dir, int i, bool create, bool *cached, char *err,
 	return fd;
 }
 
-
-/* 1: someone holds slot i; 0: free; -1: error. */
 static int
-slot_held(const char *dir, int i, char *err, size_t errlen)
+slot_fd(const char *dir, int i, bool create, bool *cached, char *err,
+    size_t errlen)
+{
+	*cached = false;
+	if (!cache_ready(dir))
+		return slot_open(dir, i, create, err, errlen);
+	return slot_fd_ready(dir, i, create, cached, err, errlen);
+}
+
+
+/*
+ * 1: someone holds slot i; 0: free; -1: error. A missing file is created
+ * (free, as it was): counting then costs one fcntl per slot from the
+ * second time on, not a failed open each time.
+ */
+static int
+slot_held_ready(const char *dir, int i, bool ready, char *err,
+    size_t errlen)
 {
 	struct flock	 fl;
 	bool		 cached;
 	int		 fd;
 
-	if ((fd = slot_fd(dir, i, false, &cached, err, errlen)) == -1)
-		return errno == ENOENT ? 0 : -1;
+	fd = ready ? slot_fd_ready(dir, i, true, &cached, err, errlen) :
+	    slot_fd(dir, i, true, &cached, err, errlen);
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -1;	/* no directory: none held */
 	/* Our own lock never conflicts with our own description. */
 	if (cached && cache.mine[i])
 		return 1;
@@ -172,6 +203,12 @@ slot_held(const char *dir, int i, char *err, size_t errlen)
 	if (!cached)
 		close(fd);
 	return fl.l_type != F_UNLCK;
+}
+
+static int
+slot_held(const char *dir, int i, char *err, size_t errlen)
+{
+	return slot_held_ready(dir, i, false, err, errlen);
 }
 
 /*
@@ -221,6 +258,7 @@ static int
 slot_record(struct slots *s, const char *dir, int i, int fd, bool cached,
     int busy, int from, int max, char *err, size_t errlen)
 {
+	bool	 ready;
 	int	 j, held;
 
 	s->fd = fd;
@@ -229,10 +267,11 @@ slot_record(struct slots *s, const char *dir, int i, int fd, bool cached,
 	if (cached)
 		cache.mine[i] = true;
 	s->active = 1 + busy;
+	ready = cache_ready(dir);
 	for (j = from; j < max; j++) {
 		if (j == i)
 			continue;
-		if ((held = slot_held(dir, j, err, errlen)) == -1) {
+		if ((held = slot_held_ready(dir, j, ready, err, errlen)) == -1) {
 			slots_release(s);
 			return -1;
 		}
@@ -316,14 +355,16 @@ slots_release(struct slots *s)
 int
 slots_count(const char *dir, int max, char *err, size_t errlen)
 {
+	bool	 ready;
 	int	 i, held, n = 0;
 
 	if (dir == NULL || max < 1) {
 		snprintf(err, errlen, "slots: no directory or max < 1");
 		return -1;
 	}
+	ready = cache_ready(dir);
 	for (i = 0; i < max; i++) {
-		if ((held = slot_held(dir, i, err, errlen)) == -1)
+		if ((held = slot_held_ready(dir, i, ready, err, errlen)) == -1)
 			return -1;
 		n += held;
 	}

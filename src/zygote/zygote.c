@@ -390,7 +390,13 @@ clone_session(struct jail_params *spec, void *arg)
 	struct sess_clone	*c = arg;
 	pid_t			 pid;
 
-	PyOS_BeforeFork();
+	/*
+	 * No PyOS_BeforeFork/AfterFork_Parent here: the keeper never ran
+	 * Python after the zygote forked it (serve_session), so the
+	 * interpreter's state is still the zygote's at that fork, and the
+	 * session's child takes it up with PyOS_AfterFork_Child as a direct
+	 * child of the zygote would.
+	 */
 	pid = (pid_t)syscall(SYS_clone, SIGCHLD | JAIL_CLONE_FLAGS, NULL, NULL,
 	    NULL, NULL);
 	if (pid == 0) {
@@ -399,7 +405,6 @@ clone_session(struct jail_params *spec, void *arg)
 		jail_enter(spec, &admin);
 		run_session(admin, c->allowed);
 	}
-	PyOS_AfterFork_Parent();
 	if (pid > 0 && spec->ids_by_parent && map_jail(pid, c->uid, c->gid) ==
 	    -1) {
 		log_warn("mapping a session's ids %u/%u", c->uid, c->gid);
@@ -433,7 +438,12 @@ serve_session(int ctl, struct zyg_spawn *req, struct jail_params *spec,
 	PyOS_BeforeFork();
 	pid = fork();
 	if (pid == 0) {
-		PyOS_AfterFork_Child();
+		/*
+		 * The keeper runs no Python: CPython's after-fork work (its
+		 * hooks reseed random and numpy, reset threading and logging,
+		 * about 11 ms of page faults here) is left to the session's
+		 * interpreter, which does it once (run_session).
+		 */
 		close(ctl);
 		(void)setsid();
 		spec->jaildir = p.jaildir;

@@ -50,9 +50,29 @@ test_basic(void)
 	int			 i, good = 1;
 
 	ok(count(tmp, 3) == 0, "no slot files yet: none held");
+	snprintf(path, sizeof(path), "%s/slot.2", tmp);
+	/*
+	 * Counting creates the files of free slots, so that the next count
+	 * asks each with one fcntl on a kept description, not a failed open.
+	 */
+	ok(lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (sb.st_mode & 07777) == 0600, "counting creates the slot files");
+	{
+		struct flock	 fl;
+		int		 fd;
+
+		/* Another description (another worker) locks a counted one. */
+		memset(&fl, 0, sizeof(fl));
+		fl.l_type = F_WRLCK;
+		fl.l_whence = SEEK_SET;
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		ok(fd >= 0 && fcntl(fd, F_OFD_SETLK, &fl) == 0 &&
+		    count(tmp, 3) == 1, "a lock taken after a count is counted");
+		if (fd >= 0)
+			close(fd);
+		ok(count(tmp, 3) == 0, "and its release too");
+	}
 	snprintf(path, sizeof(path), "%s/slot.0", tmp);
-	ok(lstat(path, &sb) == -1 && errno == ENOENT,
-	    "counting creates no files");
 
 	for (i = 0; i < 3; i++) {
 		r = slots_acquire(&s[i], tmp, 3, err, sizeof(err));
