@@ -306,6 +306,9 @@ user_main(void *arg)
 	json_object_put(o);
 	if (status != 201) {
 		logline(u, "create_failed %d %d\n", u->idx, status);
+		if (status > 0)
+			fprintf(stderr, "sessload: user %d: POST /sessions: %d "
+			    "%.300s\n", u->idx, status, body);
 		goto out;
 	}
 	logline(u, "create %d %.6f\n", u->idx, since(&t));

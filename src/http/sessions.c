@@ -51,6 +51,8 @@
 #define GRACE_MS		3000	/* after the interrupt, before a kill */
 #define SETUP_MS		120000	/* a session's start on a slow machine */
 #define DELETE_WAIT_S		15	/* a released session's teardown */
+#define SLOT_LOOKS		5	/* full house: looks again, so often */
+#define SLOT_LOOK_US		10000
 
 static uint8_t	 sess_key[16];
 static bool	 have_key;
@@ -871,6 +873,7 @@ sess_new(struct exec_ctx *c, bool sweep, struct new_sess *n)
 	struct sockaddr_un	 sun;
 	char			 err[256], dir[PATH_MAX + 16];
 	enum pyx_err		 e;
+	int			 tries;
 
 	if (chosen != NULL && !sess_id_valid(chosen, strlen(chosen)))
 		return PYX_E_INTERNAL;
@@ -880,8 +883,20 @@ sess_new(struct exec_ctx *c, bool sweep, struct new_sess *n)
 		    "max_sessions %d", cfg->max_sessions);
 		return PYX_E_INTERNAL;
 	}
-	if ((slot_fd = slots_take(cfg->runtime_dir, first_slot(cfg),
-	    cfg->max_sessions, &n->slot, err, sizeof(err))) == -1) {
+	/*
+	 * A sweep (sess_sweep.c) holds each free slot for an instant in
+	 * turn: with several workers sweeping at once (a burst of creations,
+	 * each worker's first), every free slot can look taken at the same
+	 * moment. A full house is believed only after a few looks.
+	 */
+	for (tries = 0; ; tries++) {
+		slot_fd = slots_take(cfg->runtime_dir, first_slot(cfg),
+		    cfg->max_sessions, &n->slot, err, sizeof(err));
+		if (slot_fd != -1 || err[0] != '\0' || tries == SLOT_LOOKS)
+			break;
+		(void)usleep(SLOT_LOOK_US);
+	}
+	if (slot_fd == -1) {
 		if (n->slot == -1 && err[0] == '\0') {
 			c->retry_after = 5;
 			return ctx_fail(c, PYX_E_BUSY, "The server has its maximum "
