@@ -129,6 +129,34 @@ def test_session_init_is_thin(s):
     assert not os.path.exists('/proc/%d' % init)
 
 
+def _private_kb(pid):
+    kb = 0
+    with open('/proc/%d/smaps_rollup' % pid) as f:
+        for line in f:
+            if line.startswith(('Private_Clean:', 'Private_Dirty:')):
+                kb += int(line.split()[1])
+    return kb
+
+
+def test_session_keeper_runs_no_python(s):
+    """A session's keeper is a copy of the zygote that runs only C: it
+    leaves CPython's after-fork work (reseeding random and numpy,
+    threading's and logging's hooks) to the session's interpreter, so
+    it owns few pages of its own. With that work it owned about 1 MiB
+    (every page the hooks wrote), for each idle session."""
+    from sess_helpers import cell, create, delete
+    before = set(session_inits())
+    sid = create(s)
+    assert cell(s, sid, '1+1')['result'] == '2'
+    mine = [p for p in session_inits() if p not in before]
+    assert len(mine) == 1, mine
+    keeper = stat_or_none(mine[0]).ppid
+    assert _comm(keeper) == 'pyexec-zygote', _comm(keeper)
+    kb = _private_kb(keeper)
+    assert kb < 512, 'the keeper owns %d kB of its own' % kb
+    assert delete(s, sid)[0] == 200
+
+
 def _comm(pid):
     st = stat_or_none(pid)
     return st.comm if st else ''
