@@ -613,8 +613,10 @@ fcgi_serve(struct worker *w)
 		 * What a large request left in the heap goes back now; so do
 		 * the freed copies of a key, in exec mode only, where a jail's
 		 * init and a session's keeper are copies of this process (in
-		 * zygote mode none is, and trimming costs every admin request
-		 * a few system calls and the page faults that follow).
+		 * zygote mode no copy of it runs untrusted code: the reply
+		 * sender of send_by_child and the zygote's launcher before its
+		 * exec; trimming costs every admin request a few system calls
+		 * and the page faults that follow).
 		 */
 		if ((rep.trim && w->cfg.mode == MODE_EXEC) ||
 		    h.content_length > REQ_TRIM_BYTES ||

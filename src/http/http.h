@@ -146,6 +146,7 @@ void	 compat_handle(struct worker *, struct http_req *, struct http_reply *,
 /* sess_sweep.c: a killed keeper's socket, mount point and cgroups */
 void	 sess_sweep(struct worker *, bool);
 void	 sess_sweep_slot(struct worker *, int);
+bool	 sess_sweep_running(const char *);
 
 /* admit.c: the caller's role, a slot, the rate limit and quota */
 enum pyx_err admit_caller(const struct worker *, const struct http_req *,

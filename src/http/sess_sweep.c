@@ -105,6 +105,8 @@ sweep_sockets(const char *rundir)
 	closedir(d);
 }
 
+static int	 sweep_mark(const char *);
+
 /*
  * Reclaims a killed keeper's leftovers of the free session slots. force:
  * now (a dead keeper was just met), else at most once a second.
@@ -116,11 +118,12 @@ sess_sweep(struct worker *w, bool force)
 	const struct config *cfg = &w->cfg;
 	double		 now = mono_now();
 	char		 err[256];
-	int		 i, first, idx, fd;
+	int		 i, first, idx, fd, mark;
 
 	if (!force && last != 0 && now - last < SWEEP_EVERY_SEC)
 		return;
 	last = now;
+	mark = sweep_mark(cfg->runtime_dir);
 	first = cfg->max_concurrent + SLOTS_SELFTEST;
 	for (i = first; i < first + cfg->max_sessions; i++) {
 		/* Held: a live session's, or one being made. */
@@ -130,7 +133,64 @@ sess_sweep(struct worker *w, bool force)
 		sess_sweep_slot(w, i);
 		close(fd);
 	}
+	if (mark >= 0)
+		close(mark);
 	sweep_sockets(cfg->runtime_dir);
+}
+
+/*
+ * runtime_dir/sweep.lock: a shared OFD lock on it for as long as a sweep
+ * runs (taken by every sweeping worker, never exclusively), so that a
+ * creation that finds no free slot can tell a full house from slots a
+ * sweep holds for an instant. -1: no mark (the sweep runs anyway).
+ */
+static int
+sweep_mark_fd(const char *rundir, bool create)
+{
+	char	 path[PATH_MAX];
+	int	 fd;
+
+	if (snprintf(path, sizeof(path), "%s/sweep.lock", rundir) >=
+	    (int)sizeof(path))
+		return -1;
+	fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	    (create ? O_CREAT : 0), 0600);
+	return fd;
+}
+
+static int
+sweep_mark(const char *rundir)
+{
+	struct flock	 fl;
+	int		 fd;
+
+	if ((fd = sweep_mark_fd(rundir, true)) == -1)
+		return -1;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_RDLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(fd, F_OFD_SETLK, &fl) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+bool
+sess_sweep_running(const char *rundir)
+{
+	struct flock	 fl;
+	int		 fd;
+	bool		 running;
+
+	if ((fd = sweep_mark_fd(rundir, false)) == -1)
+		return false;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	running = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	close(fd);
+	return running;
 }
 
 /* One slot's leftovers; the caller holds its lock. */

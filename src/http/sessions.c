@@ -887,12 +887,13 @@ sess_new(struct exec_ctx *c, bool sweep, struct new_sess *n)
 	 * A sweep (sess_sweep.c) holds each free slot for an instant in
 	 * turn: with several workers sweeping at once (a burst of creations,
 	 * each worker's first), every free slot can look taken at the same
-	 * moment. A full house is believed only after a few looks.
+	 * moment. No free slot while a sweep runs: look again, a few times.
 	 */
 	for (tries = 0; ; tries++) {
 		slot_fd = slots_take(cfg->runtime_dir, first_slot(cfg),
 		    cfg->max_sessions, &n->slot, err, sizeof(err));
-		if (slot_fd != -1 || err[0] != '\0' || tries == SLOT_LOOKS)
+		if (slot_fd != -1 || err[0] != '\0' || tries == SLOT_LOOKS ||
+		    !sess_sweep_running(cfg->runtime_dir))
 			break;
 		(void)usleep(SLOT_LOOK_US);
 	}

@@ -452,7 +452,9 @@ finish(struct keeper *k, int status)
 	/*
 	 * Last: a worker deleting the session waits for this end to close,
 	 * so its 200 means everything is gone, the slot free for the next
-	 * creation included (the caller's per-address count with it).
+	 * creation included (the caller's per-address count with it). Not
+	 * for a root whose forks live on: family_wait() closed it already,
+	 * and the slot stays held until the last member ends.
 	 */
 	close_quietly(&k->cli);
 	_exit(status);

@@ -60,8 +60,9 @@ def test(stack):
     # runtime_dir also holds the concurrency slots' lock files (slot.N),
     # the waiting room's (queue.N), the pool's metrics counters
     # (metrics.v2) and the workers' self-test stamp (selftest.ok*).
-    # Sessions on the same stack add their key (session.key) and their
-    # sockets' directory, which must hold no socket after the run.
+    # Sessions on the same stack add their key (session.key), the mark
+    # of a running sweep (sweep.lock) and their sockets' directory, which
+    # must hold no socket after the run.
     # An idle worker's pre-built jail (zygote mode) has one too, in which
     # no run has been (prebuilt_jail_dirs); one being built is not idle
     # yet: look again until the slack runs out.
@@ -72,7 +73,8 @@ def test(stack):
         jails = [n for n in os.listdir(rd)
                  if not n.startswith(('slot.', 'queue.', 'metrics.v',
                                       'selftest.ok'))
-                 and n != 'session.key' and n not in spares
+                 and n not in ('session.key', 'sweep.lock')
+                 and n not in spares
                  and not (n == 'sessions' and not [
                      x for x in os.listdir(os.path.join(rd, n))
                      if x.endswith('.sock')])]
