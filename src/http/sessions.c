@@ -318,21 +318,31 @@ sconn_close(struct sconn *s)
  * a reply are already there: a poll before each would double the system
  * calls of a session call).
  */
+/* Waits for p's events until end: -1 past end or on a poll error. */
+static int
+wait_until(struct pollfd *p, double end)
+{
+	int	 left;
+
+	left = (int)((end - mono_now()) * 1000);
+	if (left <= 0)
+		return -1;
+	if (poll(p, 1, left) == -1 && errno != EINTR)
+		return -1;
+	return 0;
+}
+
 static int
 read_timed(int fd, void *buf, size_t n, double end)
 {
 	struct pollfd	 p = { fd, POLLIN, 0 };
 	char		*c = buf;
 	ssize_t		 r;
-	int		 left;
 
 	while (n > 0) {
 		r = recv(fd, c, n, MSG_DONTWAIT);
 		if (r == -1 && (errno == EINTR || errno == EAGAIN)) {
-			left = (int)((end - mono_now()) * 1000);
-			if (left <= 0)
-				return -1;
-			if (poll(&p, 1, left) == -1 && errno != EINTR)
+			if (wait_until(&p, end) == -1)
 				return -1;
 			continue;
 		}
@@ -350,15 +360,11 @@ write_timed(int fd, const void *buf, size_t n, double end)
 	struct pollfd	 p = { fd, POLLOUT, 0 };
 	const char	*c = buf;
 	ssize_t		 w;
-	int		 left;
 
 	while (n > 0) {
 		w = send(fd, c, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w == -1 && (errno == EINTR || errno == EAGAIN)) {
-			left = (int)((end - mono_now()) * 1000);
-			if (left <= 0)
-				return -1;
-			if (poll(&p, 1, left) == -1 && errno != EINTR)
+			if (wait_until(&p, end) == -1)
 				return -1;
 			continue;
 		}

@@ -182,11 +182,12 @@ slot_held_ready(const char *dir, int i, bool ready, char *err,
     size_t errlen)
 {
 	struct flock	 fl;
-	bool		 cached;
+	bool		 cached = false;
 	int		 fd;
 
+	/* Not ready: dir is too long to cache under (cache_ready). */
 	fd = ready ? slot_fd_ready(dir, i, true, &cached, err, errlen) :
-	    slot_fd(dir, i, true, &cached, err, errlen);
+	    slot_open(dir, i, true, err, errlen);
 	if (fd == -1)
 		return errno == ENOENT ? 0 : -1;	/* no directory: none held */
 	/* Our own lock never conflicts with our own description. */
@@ -208,7 +209,7 @@ slot_held_ready(const char *dir, int i, bool ready, char *err,
 static int
 slot_held(const char *dir, int i, char *err, size_t errlen)
 {
-	return slot_held_ready(dir, i, false, err, errlen);
+	return slot_held_ready(dir, i, cache_ready(dir), err, errlen);
 }
 
 /*
