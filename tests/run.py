@@ -308,10 +308,66 @@ def run_python_suites(suites, only, modes):
             st.cleanup()
 
 
-def run_leftovers():
+def leftover_scan(uid):
+    """What of ours exists now: processes of the service user, mounts,
+    cgroups and stack directories, by kind (sets of lines); and which of
+    the processes are zombies."""
+    procs, zombies = set(), set()
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.stat('/proc/' + pid).st_uid == uid:
+                with open('/proc/%s/stat' % pid) as f:
+                    state = f.read().rsplit(')', 1)[1].split()[0]
+                with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                    cmd = f.read().replace(b'\0', b' ').decode(errors='replace')
+                procs.add('%s %s' % (pid, cmd))
+                if state == 'Z':
+                    zombies.add('%s %s' % (pid, cmd))
+        except (OSError, IndexError):
+            pass
+    with open('/proc/self/mountinfo') as f:
+        mounts = {l for l in f if ' /run/pyexec-stack-' in l or
+                  'pyexec-ws' in l or ' pyexec ' in l.split(' - ')[-1]}
+    cgs = {d for ctl in stackmod.CGROUP_V1
+           for d in glob.glob('/sys/fs/cgroup/%s/**/pyexec-stack-*' % ctl,
+                              recursive=True)}
+    dirs = set(glob.glob('/run/pyexec-stack-*'))
+    return {'procs': procs, 'mounts': mounts, 'cgroups': cgs,
+            'dirs': dirs}, zombies
+
+
+def service_uid():
     try:
-        uid = pwd.getpwnam(stackmod.SERVICE_USER).pw_uid
+        return pwd.getpwnam(stackmod.SERVICE_USER).pw_uid
     except KeyError:
+        return None
+
+
+# What existed before this run began: the debris of another run on the
+# same machine (one cut off while its stacks ran, say) is not this run's
+# leftover. It is printed, never counted; all that this run leaves is.
+BEFORE = {}
+
+
+def note_before():
+    uid = service_uid()
+    if uid is None:
+        return
+    found, _ = leftover_scan(uid)
+    for kind, items in found.items():
+        BEFORE[kind] = items
+        if items:
+            print('note: before this run, %d %s of another run existed '
+                  '(not counted as ours):\n    %s'
+                  % (len(items), kind, '\n    '.join(sorted(items))),
+                  flush=True)
+
+
+def run_leftovers():
+    uid = service_uid()
+    if uid is None:
         return
     # A session keeper is a grandchild of a worker: its last exit leaves a
     # zombie for the host's pid 1 to reap, which some hosts' pid 1 does
@@ -319,35 +375,20 @@ def run_leftovers():
     end = time.monotonic() + 10
     while True:
         time.sleep(0.5)
-        procs, zombies = [], 0
-        for pid in os.listdir('/proc'):
-            if not pid.isdigit():
-                continue
-            try:
-                if os.stat('/proc/' + pid).st_uid == uid:
-                    with open('/proc/%s/stat' % pid) as f:
-                        state = f.read().rsplit(')', 1)[1].split()[0]
-                    with open('/proc/%s/cmdline' % pid, 'rb') as f:
-                        procs.append('%s %s %s' % (pid, state, f.read().replace(
-                            b'\0', b' ').decode(errors='replace')))
-                    zombies += state == 'Z'
-            except (OSError, IndexError):
-                pass
-        if zombies < len(procs) or not procs or time.monotonic() > end:
+        found, zombies = leftover_scan(uid)
+        new = {k: sorted(v - BEFORE.get(k, set())) for k, v in found.items()}
+        if (len(zombies - BEFORE.get('procs', set())) < len(new['procs'])
+                or not new['procs']
+                or time.monotonic() > end):
             break
-    record('leftovers', 'no process of the pyexec user remains', not procs,
-           '\n'.join(procs))
-    with open('/proc/self/mountinfo') as f:
-        mounts = [l for l in f if ' /run/pyexec-stack-' in l or
-                  'pyexec-ws' in l or ' pyexec ' in l.split(' - ')[-1]]
-    record('leftovers', 'no pyexec mount remains on the host', not mounts,
-           ''.join(mounts))
-    cgs = [d for ctl in stackmod.CGROUP_V1
-           for d in glob.glob('/sys/fs/cgroup/%s/**/pyexec-stack-*' % ctl, recursive=True)]
-    record('leftovers', 'no cgroup of ours remains', not cgs, '\n'.join(cgs))
-    dirs = glob.glob('/run/pyexec-stack-*')
-    record('leftovers', 'no stack or workspace directory remains', not dirs,
-           '\n'.join(dirs))
+    record('leftovers', 'no process of the pyexec user remains',
+           not new['procs'], '\n'.join(new['procs']))
+    record('leftovers', 'no pyexec mount remains on the host',
+           not new['mounts'], ''.join(new['mounts']))
+    record('leftovers', 'no cgroup of ours remains', not new['cgroups'],
+           '\n'.join(new['cgroups']))
+    record('leftovers', 'no stack or workspace directory remains',
+           not new['dirs'], '\n'.join(new['dirs']))
 
 
 def main():
@@ -359,6 +400,8 @@ def main():
     args = ap.parse_args()
     suites = args.suite.split(',')
     t0 = time.time()
+    if 'leftovers' in suites:
+        note_before()
     if 'unit' in suites:
         run_unit('unit', None, args.only)
     if 'sanitize' in suites:
