@@ -45,6 +45,7 @@ memory; and the PSS they add to the whole service, per session).
                               [--client c|python]
 """
 import argparse
+import contextlib
 import http.client
 import json
 import math
@@ -95,11 +96,18 @@ class StackCpu:
         return (sum(v) - v[3] - v[4]) / os.sysconf('SC_CLK_TCK') - own_cpu()
 
     def close(self):
-        if self.dir:
+        # After the stack has stopped: the group is busy while any of its
+        # processes lives, and they take a moment to go.
+        for _ in range(50):
+            if not self.dir:
+                return
             try:
                 os.rmdir(self.dir)
+                self.dir = None
+            except FileNotFoundError:
+                self.dir = None
             except OSError:
-                pass
+                time.sleep(0.1)
 
 
 def descendants(roots):
@@ -402,79 +410,84 @@ def bench_mode(mode, args):
            max(args.users, args.idle) + 4, 'rate_limit_per_minute': 1000000,
            'daily_quota': 100000000}
     res = {'mode': mode}
-    with stack.Stack(config=cfg, workers=args.users + 2, flood_rate=100000,
-                     flood_burst=100000, conn_limit=1000,
-                     admin_key=secrets.token_hex(24)) as st:
-        # Every worker past its start-up (zygote, self-test) before measuring.
-        deadline = time.monotonic() + 600
-        while st.ready_workers() < args.users + 2 and time.monotonic() < deadline:
-            time.sleep(1)
-        cpu = StackCpu(st)
-        # Warm every worker (and its zygote) first.
-        hello_cpu(st, cpu, args.users, 4)
-        rng = random.Random(args.seed)
-        outs = [{'n': args.requests} for _ in range(args.users)]
-        rngs = [random.Random(rng.random()) for _ in range(args.users)]
-        exe = build_sessload() if args.client == 'c' else None
-        res['client'] = 'c' if exe else 'python'
-        if exe:
-            c0, t0 = cpu.seconds(), time.monotonic()
-            gen_cpu = run_sessload(exe, st, args, outs)
-            c1, t1 = cpu.seconds(), time.monotonic()
-        else:
-            g0 = own_cpu()
-            c0, t0 = cpu.seconds(), time.monotonic()
-            threads = [threading.Thread(target=user,
-                                        args=(st, rngs[i], outs[i], t0))
-                       for i in range(args.users)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            c1, t1 = cpu.seconds(), time.monotonic()
-            gen_cpu = own_cpu() - g0
-        recs = [r for o in outs for r in o.get('recs', [])]
-        n = len(recs)
-        ok = [r for r in recs if r[0] == 200]
-        ver = [r for r in ok if r[1]]
-        lat = [r[2] for r in ver]
-        creates = [o['create'] for o in outs if 'create' in o]
-        # Steady state: requests sent after the last creation returned.
-        # Each user's creation is its first call, from the window's start.
-        last_create = max(creates) if creates else 0.0
-        steady = [r[2] for r in ver if r[3] >= last_create]
-        # CPU per request: creations and releases are in the window, so
-        # count them as requests too (the conservative side for sessions).
-        ncalls = n + 2 * len(creates)
-        res.update({
-            'requests': n, 'duration_s': t1 - t0, 'rps': n / (t1 - t0),
-            'success_pct': 100.0 * len(ok) / max(n, 1),
-            'verified_pct': 100.0 * len(ver) / max(len(ok), 1),
-            'p50_ms': pct(lat, 0.50) * 1e3, 'p95_ms': seed_p95(lat) * 1e3,
-            'p99_ms': pct(lat, 0.99) * 1e3, 'mean_ms': sum(lat) / max(len(lat), 1) * 1e3,
-            'steady_requests': len(steady),
-            'steady_p50_ms': pct(steady, 0.50) * 1e3,
-            'steady_p95_ms': (seed_p95(steady) if steady else float('nan')) * 1e3,
-            'client_cpu_ms_per_req': gen_cpu * 1000 / max(ncalls, 1),
-            'create_p50_ms': pct(creates, 0.5) * 1e3,
-            'create_max_ms': max(creates) * 1e3 if creates else float('nan'),
-            'create_failed': [o['create_failed'] for o in outs if 'create_failed' in o],
-            'cpu_ms_per_req': (c1 - c0) * 1000 / max(ncalls, 1),
-        })
-        hc, hrps = hello_cpu(st, cpu, args.users, 20)
-        res['hello_cpu_ms'] = hc
-        res['hello_rps'] = hrps
-        res['cpu_ratio'] = res['cpu_ms_per_req'] / hc
-        if args.idle:
-            made, keepers, procs, total, private, added = idle_memory(
-                st, args.idle)
-            per = 1024.0 * max(made, 1)
-            res.update({'idle_sessions': made, 'idle_keepers': keepers,
-                        'idle_procs': procs, 'workers': args.users + 2,
-                        'idle_pss_mib_per_session': total / per,
-                        'idle_private_mib_per_session': private / per,
-                        'idle_added_pss_mib_per_session': added / per})
-        cpu.close()
+    cpus = []
+    with contextlib.ExitStack() as after_stop:
+        # The CPU group goes once the stack's processes have (ExitStack
+        # runs this after the inner with has stopped the stack).
+        after_stop.callback(lambda: [c.close() for c in cpus])
+        with stack.Stack(config=cfg, workers=args.users + 2, flood_rate=100000,
+                         flood_burst=100000, conn_limit=1000,
+                         admin_key=secrets.token_hex(24)) as st:
+            # Every worker past its start-up (zygote, self-test) before measuring.
+            deadline = time.monotonic() + 600
+            while st.ready_workers() < args.users + 2 and time.monotonic() < deadline:
+                time.sleep(1)
+            cpu = StackCpu(st)
+            cpus.append(cpu)
+            # Warm every worker (and its zygote) first.
+            hello_cpu(st, cpu, args.users, 4)
+            rng = random.Random(args.seed)
+            outs = [{'n': args.requests} for _ in range(args.users)]
+            rngs = [random.Random(rng.random()) for _ in range(args.users)]
+            exe = build_sessload() if args.client == 'c' else None
+            res['client'] = 'c' if exe else 'python'
+            if exe:
+                c0, t0 = cpu.seconds(), time.monotonic()
+                gen_cpu = run_sessload(exe, st, args, outs)
+                c1, t1 = cpu.seconds(), time.monotonic()
+            else:
+                g0 = own_cpu()
+                c0, t0 = cpu.seconds(), time.monotonic()
+                threads = [threading.Thread(target=user,
+                                            args=(st, rngs[i], outs[i], t0))
+                           for i in range(args.users)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+                c1, t1 = cpu.seconds(), time.monotonic()
+                gen_cpu = own_cpu() - g0
+            recs = [r for o in outs for r in o.get('recs', [])]
+            n = len(recs)
+            ok = [r for r in recs if r[0] == 200]
+            ver = [r for r in ok if r[1]]
+            lat = [r[2] for r in ver]
+            creates = [o['create'] for o in outs if 'create' in o]
+            # Steady state: requests sent after the last creation returned.
+            # Each user's creation is its first call, from the window's start.
+            last_create = max(creates) if creates else 0.0
+            steady = [r[2] for r in ver if r[3] >= last_create]
+            # CPU per request: creations and releases are in the window, so
+            # count them as requests too (the conservative side for sessions).
+            ncalls = n + 2 * len(creates)
+            res.update({
+                'requests': n, 'duration_s': t1 - t0, 'rps': n / (t1 - t0),
+                'success_pct': 100.0 * len(ok) / max(n, 1),
+                'verified_pct': 100.0 * len(ver) / max(len(ok), 1),
+                'p50_ms': pct(lat, 0.50) * 1e3, 'p95_ms': seed_p95(lat) * 1e3,
+                'p99_ms': pct(lat, 0.99) * 1e3, 'mean_ms': sum(lat) / max(len(lat), 1) * 1e3,
+                'steady_requests': len(steady),
+                'steady_p50_ms': pct(steady, 0.50) * 1e3,
+                'steady_p95_ms': (seed_p95(steady) if steady else float('nan')) * 1e3,
+                'client_cpu_ms_per_req': gen_cpu * 1000 / max(ncalls, 1),
+                'create_p50_ms': pct(creates, 0.5) * 1e3,
+                'create_max_ms': max(creates) * 1e3 if creates else float('nan'),
+                'create_failed': [o['create_failed'] for o in outs if 'create_failed' in o],
+                'cpu_ms_per_req': (c1 - c0) * 1000 / max(ncalls, 1),
+            })
+            hc, hrps = hello_cpu(st, cpu, args.users, 20)
+            res['hello_cpu_ms'] = hc
+            res['hello_rps'] = hrps
+            res['cpu_ratio'] = res['cpu_ms_per_req'] / hc
+            if args.idle:
+                made, keepers, procs, total, private, added = idle_memory(
+                    st, args.idle)
+                per = 1024.0 * max(made, 1)
+                res.update({'idle_sessions': made, 'idle_keepers': keepers,
+                            'idle_procs': procs, 'workers': args.users + 2,
+                            'idle_pss_mib_per_session': total / per,
+                            'idle_private_mib_per_session': private / per,
+                            'idle_added_pss_mib_per_session': added / per})
     return res
 
 

@@ -327,13 +327,15 @@ def leftover_scan(uid):
                     zombies.add('%s %s' % (pid, cmd))
         except (OSError, IndexError):
             pass
+    # Stacks, benchmarks and the soak's state all live under /run/pyexec-*
+    # and name their cgroups pyexec-*.
     with open('/proc/self/mountinfo') as f:
-        mounts = {l for l in f if ' /run/pyexec-stack-' in l or
-                  'pyexec-ws' in l or ' pyexec ' in l.split(' - ')[-1]}
+        mounts = {l for l in f if ' /run/pyexec-' in l or
+                  'pyexec-ws' in l or ' pyexec' in l.split(' - ')[-1]}
     cgs = {d for ctl in stackmod.CGROUP_V1
-           for d in glob.glob('/sys/fs/cgroup/%s/**/pyexec-stack-*' % ctl,
+           for d in glob.glob('/sys/fs/cgroup/%s/**/pyexec-*' % ctl,
                               recursive=True)}
-    dirs = set(glob.glob('/run/pyexec-stack-*'))
+    dirs = set(glob.glob('/run/pyexec-*'))
     return {'procs': procs, 'mounts': mounts, 'cgroups': cgs,
             'dirs': dirs}, zombies
 
