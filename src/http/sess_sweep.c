@@ -139,58 +139,27 @@ sess_sweep(struct worker *w, bool force)
 }
 
 /*
- * runtime_dir/sweep.lock: a shared OFD lock on it for as long as a sweep
- * runs (taken by every sweeping worker, never exclusively), so that a
- * creation that finds no free slot can tell a full house from slots a
- * sweep holds for an instant. -1: no mark (the sweep runs anyway).
+ * runtime_dir/sweep.lock is marked (slots.c: a shared lock) for as long as
+ * a sweep runs, by every sweeping worker, so that a creation that finds no
+ * free slot can tell a full house from slots a sweep holds for an instant.
  */
-static int
-sweep_mark_fd(const char *rundir, bool create)
-{
-	char	 path[PATH_MAX];
-	int	 fd;
-
-	if (snprintf(path, sizeof(path), "%s/sweep.lock", rundir) >=
-	    (int)sizeof(path))
-		return -1;
-	fd = open(path, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
-	    (create ? O_CREAT : 0), 0600);
-	return fd;
-}
+#define SWEEP_MARK	"sweep.lock"
 
 static int
 sweep_mark(const char *rundir)
 {
-	struct flock	 fl;
-	int		 fd;
+	char	 err[256];
+	int	 fd;
 
-	if ((fd = sweep_mark_fd(rundir, true)) == -1)
-		return -1;
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_RDLCK;
-	fl.l_whence = SEEK_SET;
-	if (fcntl(fd, F_OFD_SETLK, &fl) == -1) {
-		close(fd);
-		return -1;
-	}
+	if ((fd = mark_hold(rundir, SWEEP_MARK, err, sizeof(err))) == -1)
+		log_warnx("session sweep unmarked: %s", err);
 	return fd;
 }
 
 bool
 sess_sweep_running(const char *rundir)
 {
-	struct flock	 fl;
-	int		 fd;
-	bool		 running;
-
-	if ((fd = sweep_mark_fd(rundir, false)) == -1)
-		return false;
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
-	running = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
-	close(fd);
-	return running;
+	return mark_held(rundir, SWEEP_MARK);
 }
 
 /* One slot's leftovers; the caller holds its lock. */

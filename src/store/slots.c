@@ -43,11 +43,12 @@ slots_init(struct slots *s)
 }
 
 /*
- * Opens slot i. With create unset a missing file is not an error: it has
- * never been locked, so it is free (returns -1 with errno ENOENT).
+ * Opens dir/name, a lock file of ours. With create unset a missing file is
+ * not an error: it has never been locked, so it is free (returns -1 with
+ * errno ENOENT).
  */
 static int
-file_open(const char *dir, const char *kind, int i, bool create, char *err,
+name_open(const char *dir, const char *name, bool create, char *err,
     size_t errlen)
 {
 	struct stat	 st;
@@ -56,7 +57,7 @@ file_open(const char *dir, const char *kind, int i, bool create, char *err,
 
 	flags = O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC;
 
-	if (snprintf(path, sizeof(path), "%s/%s.%d", dir, kind, i) >=
+	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
 	    (int)sizeof(path)) {
 		snprintf(err, errlen, "%s: path too long", dir);
 		errno = ENAMETOOLONG;
@@ -80,6 +81,22 @@ file_open(const char *dir, const char *kind, int i, bool create, char *err,
 		return -1;
 	}
 	return fd;
+}
+
+/* Opens kind.i (slot.3, queue.0), as name_open. */
+static int
+file_open(const char *dir, const char *kind, int i, bool create, char *err,
+    size_t errlen)
+{
+	char	 name[64];
+
+	if (snprintf(name, sizeof(name), "%s.%d", kind, i) >=
+	    (int)sizeof(name)) {
+		snprintf(err, errlen, "%s: slot name too long", kind);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return name_open(dir, name, create, err, errlen);
 }
 
 static int
@@ -600,4 +617,45 @@ slots_acquire_wait(struct slots *s, const char *dir, int max, int waiters,
 	}
 	queue_leave(dir, place);
 	return r;
+}
+
+/*
+ * A mark: dir/name with a shared lock on it, held by every process doing
+ * some work at once (never exclusively), so that others can tell whether
+ * any such work runs now (mark_held). Returns the fd that holds it, or -1
+ * (err says why; the work runs unmarked).
+ */
+int
+mark_hold(const char *dir, const char *name, char *err, size_t errlen)
+{
+	struct flock	 fl;
+	int		 fd;
+
+	err[0] = '\0';
+	if ((fd = name_open(dir, name, true, err, errlen)) == -1)
+		return -1;
+	whole_file(&fl, F_RDLCK);
+	if (fcntl(fd, F_OFD_SETLK, &fl) == -1) {
+		snprintf(err, errlen, "%s/%s: %s", dir, name, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Whether any process holds mark name now; false when it cannot tell. */
+bool
+mark_held(const char *dir, const char *name)
+{
+	struct flock	 fl;
+	char		 err[256];
+	bool		 held;
+	int		 fd;
+
+	if ((fd = name_open(dir, name, false, err, sizeof(err))) == -1)
+		return false;
+	whole_file(&fl, F_WRLCK);
+	held = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	close(fd);
+	return held;
 }

@@ -252,6 +252,44 @@ test_failures(void)
 	    "a FIFO as slot file is refused without blocking (%s)", err);
 }
 
+/* Marks (the sweep's): shared holds, seen from another description. */
+static void
+test_marks(void)
+{
+	char	 dir[512], path[PATH_MAX], err[256];
+	int	 a, b;
+
+	ok(!mark_held(tmp, "work.lock"), "no mark file: not held");
+	a = mark_hold(tmp, "work.lock", err, sizeof(err));
+	b = mark_hold(tmp, "work.lock", err, sizeof(err));
+	ok(a >= 0 && b >= 0, "two holders share a mark (%s)", err);
+	ok(mark_held(tmp, "work.lock"), "held while they hold it");
+	close(a);
+	ok(mark_held(tmp, "work.lock"), "held while one of them still does");
+	close(b);
+	ok(!mark_held(tmp, "work.lock"), "free once both are gone");
+
+	snprintf(dir, sizeof(dir), "%s/msym", tmp);
+	(void)mkdir(dir, 0700);
+	snprintf(path, sizeof(path), "%s/work.lock", dir);
+	(void)symlink("/dev/null", path);
+	err[0] = '\0';
+	a = mark_hold(dir, "work.lock", err, sizeof(err));
+	ok(a == -1 && strstr(err, "symlink") != NULL,
+	    "a symlinked mark file is refused (%s)", err);
+	ok(!mark_held(dir, "work.lock"), "and is never held");
+
+	snprintf(dir, sizeof(dir), "%s/mfifo", tmp);
+	(void)mkdir(dir, 0700);
+	snprintf(path, sizeof(path), "%s/work.lock", dir);
+	(void)mkfifo(path, 0600);
+	err[0] = '\0';
+	a = mark_hold(dir, "work.lock", err, sizeof(err));
+	ok(a == -1 && strstr(err, "regular") != NULL,
+	    "a FIFO as mark file is refused without blocking (%s)", err);
+	ok(!mark_held(dir, "work.lock"), "and is never held");
+}
+
 int
 main(void)
 {
@@ -268,6 +306,7 @@ main(void)
 	test_crash();
 	test_race();
 	test_failures();
+	test_marks();
 	(void)nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
 }
