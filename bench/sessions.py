@@ -42,7 +42,7 @@ memory; and the PSS they add to the whole service, per session).
 
     python3 bench/sessions.py [--users 25] [--requests 100] [--idle 100]
                               [--modes zygote,exec] [--seed 1]
-                              [--client c|python]
+                              [--client c|python] [--starts N] [--together]
 """
 import argparse
 import contextlib
@@ -254,7 +254,8 @@ def run_sessload(exe, st, args, outs):
     generator's CPU seconds."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     p = subprocess.run([exe, st.host, str(st.port), st.cert, st.admin_key,
-                        str(args.users), str(args.requests), str(args.seed)],
+                        str(args.users), str(args.requests), str(args.seed)]
+                       + (['together'] if args.together else []),
                        capture_output=True, text=True)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode != 0:
@@ -409,7 +410,9 @@ def bench_mode(mode, args):
     cfg = {'mode': mode, 'max_concurrent': 64, 'max_sessions':
            max(args.users, args.idle) + 4, 'rate_limit_per_minute': 1000000,
            'daily_quota': 100000000}
-    res = {'mode': mode}
+    if args.starts is not None:
+        cfg['max_session_starts'] = args.starts
+    res = {'mode': mode, 'starts': args.starts, 'together': args.together}
     cpus = []
     with contextlib.ExitStack() as after_stop:
         # The CPU group goes once the stack's processes have (ExitStack
@@ -430,6 +433,8 @@ def bench_mode(mode, args):
             outs = [{'n': args.requests} for _ in range(args.users)]
             rngs = [random.Random(rng.random()) for _ in range(args.users)]
             exe = build_sessload() if args.client == 'c' else None
+            if args.together and not exe:
+                raise SystemExit('--together needs the C client')
             res['client'] = 'c' if exe else 'python'
             if exe:
                 c0, t0 = cpu.seconds(), time.monotonic()
@@ -466,6 +471,11 @@ def bench_mode(mode, args):
                 'verified_pct': 100.0 * len(ver) / max(len(ok), 1),
                 'p50_ms': pct(lat, 0.50) * 1e3, 'p95_ms': seed_p95(lat) * 1e3,
                 'p99_ms': pct(lat, 0.99) * 1e3, 'mean_ms': sum(lat) / max(len(lat), 1) * 1e3,
+                # Requests in flight on average while any was (Little's
+                # law): how much the users' requests overlapped.
+                'in_flight_mean': sum(r[2] for r in recs) / max(
+                    max((r[3] + r[2] for r in recs), default=0) -
+                    min((r[3] for r in recs), default=0), 1e-9),
                 'steady_requests': len(steady),
                 'steady_p50_ms': pct(steady, 0.50) * 1e3,
                 'steady_p95_ms': (seed_p95(steady) if steady else float('nan')) * 1e3,
@@ -499,19 +509,28 @@ def main():
     ap.add_argument('--modes', default='zygote')
     ap.add_argument('--seed', type=int, default=1)
     ap.add_argument('--client', choices=['c', 'python'], default='c')
+    ap.add_argument('--together', action='store_true',
+                    help='C client: the users start their requests once '
+                    'every session is made (all live at once)')
+    ap.add_argument('--starts', type=int, default=None,
+                    help='max_session_starts (default: the service\'s, '
+                    'one per CPU; 64: creations are not held back)')
     args = ap.parse_args()
     rows = [bench_mode(m, args) for m in args.modes.split(',')]
     for r in rows:
         print(json.dumps(r, indent=1))
     print()
-    print('| mode | client | req/s | p50 ms | p95 ms | p99 ms | steady p50, p95 ms | '
+    print('| mode | client | starts | req/s | p50 ms | p95 ms | p99 ms | in flight | '
+          'steady p50, p95 ms | '
           'verified | create p50 ms | '
           'CPU ms/req | client CPU ms/req | hello CPU ms | ratio | idle PSS MiB/session | '
           'idle: private, added to the service MiB/session |')
-    print('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
+    print('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|')
     for r in rows:
-        print('| %s | %s | %.1f | %.2f | %.2f | %.2f | %.2f, %.2f (%d) | %.1f %% | %.1f | %.2f | %.2f | %.2f | %.2f | %s | %s |' % (
-            r['mode'], r['client'], r['rps'], r['p50_ms'], r['p95_ms'], r['p99_ms'],
+        print('| %s | %s | %s | %.1f | %.2f | %.2f | %.2f | %.1f | %.2f, %.2f (%d) | %.1f %% | %.1f | %.2f | %.2f | %.2f | %.2f | %s | %s |' % (
+            r['mode'], r['client'] + (' together' if r.get('together') else ''),
+            'default' if r['starts'] is None else r['starts'],
+            r['rps'], r['p50_ms'], r['p95_ms'], r['p99_ms'], r['in_flight_mean'],
             r['steady_p50_ms'], r['steady_p95_ms'], r['steady_requests'],
             r['verified_pct'], r['create_p50_ms'], r['cpu_ms_per_req'],
             r['client_cpu_ms_per_req'],

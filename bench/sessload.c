@@ -15,7 +15,12 @@
  *   create_failed <user> <status>
  *   rec <user> <status> <verified 0|1> <seconds> <start, seconds from t0>
  *
- *   sessload HOST PORT CAFILE ADMIN_KEY USERS REQUESTS SEED
+ *   sessload HOST PORT CAFILE ADMIN_KEY USERS REQUESTS SEED [together]
+ *
+ * together: every user waits, once its session is made, until all have
+ * theirs, so that all the requests run with every session live (the
+ * seed's scenario starts each user's requests as soon as its own session
+ * is made, while others are still being created).
  *
  * Built by sessions.py: cc -O2 -pthread sessload.c -lssl -lcrypto -ljson-c
  */
@@ -47,6 +52,8 @@ static const char	*host, *cafile, *admin_key;
 static int		 port, nreq;
 static SSL_CTX		*ctx;
 static struct timespec	 t0;
+static pthread_barrier_t together;
+static int		 use_together;
 
 struct user {
 	int		 idx;
@@ -294,7 +301,7 @@ user_main(void *arg)
 	const char		*s;
 	long			 total = 0, lst[128], nlst = 0, arr[3] = {0}, k, m;
 	int			 scen, i, j, status, verified, init;
-	double			 expect = 0, sum;
+	double			 expect = 0, sum, created;
 
 	u->logf = open_memstream(&u->logbuf, &u->logsize);
 	scen = (int)randint(u, 0, 2);
@@ -304,6 +311,9 @@ user_main(void *arg)
 	status = call(u, "POST", "/sessions", json_object_to_json_string(o),
 	    &body);
 	json_object_put(o);
+	created = since(&t);
+	if (use_together)
+		(void)pthread_barrier_wait(&together);
 	if (status != 201) {
 		logline(u, "create_failed %d %d\n", u->idx, status);
 		if (status > 0)
@@ -311,7 +321,7 @@ user_main(void *arg)
 			    "%.300s\n", u->idx, status, body);
 		goto out;
 	}
-	logline(u, "create %d %.6f\n", u->idx, since(&t));
+	logline(u, "create %d %.6f\n", u->idx, created);
 	o = json_tokener_parse(body);
 	if (o == NULL || !json_object_object_get_ex(o, "session_id", &sid) ||
 	    (s = json_object_get_string(sid)) == NULL ||
@@ -430,11 +440,12 @@ main(int argc, char **argv)
 	int		 users, i;
 	uint64_t	 seed;
 
-	if (argc != 8) {
+	if (argc != 8 && (argc != 9 || strcmp(argv[8], "together") != 0)) {
 		fprintf(stderr, "usage: sessload HOST PORT CAFILE ADMIN_KEY "
-		    "USERS REQUESTS SEED\n");
+		    "USERS REQUESTS SEED [together]\n");
 		return 2;
 	}
+	use_together = argc == 9;
 	host = argv[1];
 	port = atoi(argv[2]);
 	cafile = argv[3];
@@ -464,6 +475,9 @@ main(int argc, char **argv)
 			return 1;
 		us[i].resp[0] = '\0';
 	}
+	if (use_together && pthread_barrier_init(&together, NULL,
+	    (unsigned)users) != 0)
+		return 1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < users; i++)
 		if (pthread_create(&th[i], NULL, user_main, &us[i]) != 0)

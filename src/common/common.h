@@ -65,6 +65,7 @@ struct config {
 	/* sessions (src/session/, http/sessions.c) */
 	int		 max_sessions;
 	int		 max_sessions_per_ip;
+	int		 max_session_starts;	/* 0: one per online CPU */
 	int		 session_idle_seconds;
 	int		 session_max_seconds;
 	int		 session_memory_mb;	/* 0: memory_limit_mb */

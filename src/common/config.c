@@ -69,6 +69,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ "max_cases",		K_INT,	OFF(max_cases), 1, 10000 },
 	{ "max_sessions",	K_INT,	OFF(max_sessions), 0, 4096 },
 	{ "max_sessions_per_ip", K_INT, OFF(max_sessions_per_ip), 1, 4096 },
+	{ "max_session_starts", K_INT, OFF(max_session_starts), 0, 64 },
 	{ "session_idle_seconds", K_INT, OFF(session_idle_seconds), 1, 604800 },
 	{ "session_max_seconds", K_INT, OFF(session_max_seconds), 1, 604800 },
 	{ "session_memory_mb",	K_INT,	OFF(session_memory_mb), 32, 65536 },
@@ -112,6 +113,7 @@ cfg_defaults(struct config *c)
 	c->max_cases = 100;
 	c->max_sessions = 16;
 	c->max_sessions_per_ip = 2;
+	c->max_session_starts = 0;	/* one per online CPU */
 	c->session_idle_seconds = 600;
 	c->session_max_seconds = 3600;
 	c->session_memory_mb = 0;	/* = memory_limit_mb */

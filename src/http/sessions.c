@@ -50,6 +50,7 @@
 #define CONNECT_TIMEOUT_MS	5000
 #define GRACE_MS		3000	/* after the interrupt, before a kill */
 #define SETUP_MS		120000	/* a session's start on a slow machine */
+#define START_WAIT_MS		60000	/* for a start slot (max_session_starts) */
 #define DELETE_WAIT_S		15	/* a released session's teardown */
 #define SLOT_LOOKS		5	/* full house: looks again, so often */
 #define SLOT_LOOK_US		10000
@@ -982,6 +983,38 @@ internal:
 	return PYX_E_INTERNAL;
 }
 
+/*
+ * A start slot (max_session_starts; slots.c, starts_take), held from the
+ * clone to the session's first answer: a burst of creations then starts a
+ * few at a time instead of all at once, leaving live sessions' calls their
+ * share of the CPUs. Returns the fd that holds it, or -1 with *e set.
+ */
+static int
+start_slot(struct exec_ctx *c, enum pyx_err *e)
+{
+	const struct config	*cfg = &c->w->cfg;
+	char			 err[256];
+	long			 n = cfg->max_session_starts;
+	int			 fd;
+
+	if (n == 0 && (n = sysconf(_SC_NPROCESSORS_ONLN)) < 1)
+		n = 1;
+	if (n > 64)
+		n = 64;
+	if ((fd = starts_take(cfg->runtime_dir, (int)n, START_WAIT_MS,
+	    c->http->conn_fd, err, sizeof(err))) != -1)
+		return fd;
+	if (err[0] != '\0') {
+		log_warnx("session start slots: %s", err);
+		*e = PYX_E_INTERNAL;
+		return -1;
+	}
+	c->retry_after = 5;
+	*e = ctx_fail(c, PYX_E_BUSY, "Too many sessions are starting at once; "
+	    "retry later.");
+	return -1;
+}
+
 static enum pyx_err
 sess_create(struct exec_ctx *c, struct http_reply *rep)
 {
@@ -1001,6 +1034,7 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	enum pyx_err		 e;
 	const char		*chosen;
 	time_t			 now;
+	AUTOCLOSE int		 starting = -1;
 	int			 rv;
 
 	if ((e = read_body(c, cfg_max_body(cfg), true)) != PYX_OK ||
@@ -1071,6 +1105,12 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	fds[SESS_FD_LISTEN] = n.lfd;
 	fds[SESS_FD_SLOT] = n.slot_fd;
 	fds[SESS_FD_SETUP] = sp[1];
+	if ((starting = start_slot(c, &e)) == -1) {
+		free(files);
+		close_quietly(&sp[0]);
+		close_quietly(&sp[1]);
+		goto not_started;
+	}
 	if (cfg->mode == MODE_ZYGOTE)
 		rv = zyg_spawn_session(&c->w->zyg, &spec, &p, fds, &kpid);
 	else
@@ -1090,6 +1130,7 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	close_quietly(&n.lfd);
 	close_quietly(&n.slot_fd);
 	e = setup_dialog(c, sp[0], n.slot);
+	close_quietly(&starting);	/* started, or failed: the next may */
 	close_quietly(&sp[0]);
 	if (e == PYX_E_SANDBOX || e == PYX_E_RESTARTING)
 		admit_refund(c);	/* no session started */

@@ -659,3 +659,69 @@ mark_held(const char *dir, const char *name)
 	close(fd);
 	return held;
 }
+
+/*
+ * Start slots (start.0 .. start.n-1): how many sessions are being started
+ * at once, pool-wide. A start is the costliest thing the service does
+ * (clones of the zygote, a jail, CPython's after-fork work); a burst of
+ * them started all at once shares the CPUs with every live session's
+ * calls and slows them all, where started a few at a time they leave the
+ * calls their share. Waits up to wait_ms for a free one, looking every
+ * START_POLL_MS (not first come first served: a wait is short and
+ * bounded), unless watch_fd hangs up (the client left). Returns the fd
+ * that holds the slot (closing it gives it back; the kernel does if the
+ * worker dies), or -1: err empty when none came free in time or the
+ * client left, else err says what failed.
+ */
+#define START_POLL_MS	10
+#define START_MAX	64
+
+int
+starts_take(const char *dir, int n, int wait_ms, int watch_fd, char *err,
+    size_t errlen)
+{
+	struct flock	 fl;
+	struct pollfd	 p;
+	double		 deadline = mono_now() + wait_ms / 1000.0;
+	int		 fds[START_MAX], i, j, got = -1, left;
+
+	err[0] = '\0';
+	if (n < 1 || n > START_MAX) {
+		snprintf(err, errlen, "%d start slots: 1 to %d", n, START_MAX);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if ((fds[i] = file_open(dir, "start", i, true, err,
+		    errlen)) == -1) {
+			while (i-- > 0)
+				close(fds[i]);
+			return -1;
+		}
+	for (;;) {
+		/* From a different slot in each worker: fewer collisions. */
+		for (j = 0; j < n && got == -1; j++) {
+			i = (j + getpid()) % n;
+			whole_file(&fl, F_WRLCK);
+			if (fcntl(fds[i], F_OFD_SETLK, &fl) == 0)
+				got = i;
+			else if (errno != EAGAIN && errno != EACCES) {
+				snprintf(err, errlen, "%s/start.%d: F_OFD_SETLK: "
+				    "%s", dir, i, strerror(errno));
+				break;
+			}
+		}
+		if (got != -1 || err[0] != '\0')
+			break;
+		left = (int)((deadline - mono_now()) * 1000);
+		if (left <= 0)
+			break;
+		p = (struct pollfd){ watch_fd, POLLRDHUP, 0 };
+		if (poll(&p, 1, left < START_POLL_MS ? left : START_POLL_MS) >
+		    0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+			break;
+	}
+	for (i = 0; i < n; i++)
+		if (i != got)
+			close(fds[i]);
+	return got == -1 ? -1 : fds[got];
+}

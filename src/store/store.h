@@ -72,6 +72,7 @@ int		 slots_take(const char *, int, int, int *, char *, size_t);
 int		 slots_is_held(const char *, int, char *, size_t);
 int		 mark_hold(const char *, const char *, char *, size_t);
 bool		 mark_held(const char *, const char *);
+int		 starts_take(const char *, int, int, int, char *, size_t);
 
 /* store.c: live public sessions per client (http/sessions.c) */
 enum store_result store_session_claim(struct store *, const char *, int, int,

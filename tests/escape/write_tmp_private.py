@@ -61,8 +61,9 @@ def test(stack):
     # the waiting room's (queue.N), the pool's metrics counters
     # (metrics.v2) and the workers' self-test stamp (selftest.ok*).
     # Sessions on the same stack add their key (session.key), the mark
-    # of a running sweep (sweep.lock) and their sockets' directory, which
-    # must hold no socket after the run.
+    # of a running sweep (sweep.lock), the start slots' lock files
+    # (start.N) and their sockets' directory, which must hold no socket
+    # after the run.
     # An idle worker's pre-built jail (zygote mode) has one too, in which
     # no run has been (prebuilt_jail_dirs); one being built is not idle
     # yet: look again until the slack runs out.
@@ -71,8 +72,8 @@ def test(stack):
     while True:
         spares = prebuilt_jail_dirs(stack)
         jails = [n for n in os.listdir(rd)
-                 if not n.startswith(('slot.', 'queue.', 'metrics.v',
-                                      'selftest.ok'))
+                 if not n.startswith(('slot.', 'queue.', 'start.',
+                                      'metrics.v', 'selftest.ok'))
                  and n not in ('session.key', 'sweep.lock')
                  and n not in spares
                  and not (n == 'sessions' and not [

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -290,6 +291,65 @@ test_marks(void)
 	ok(!mark_held(dir, "work.lock"), "and is never held");
 }
 
+/* Start slots: a bounded wait, the client's hang-up, a holder's death. */
+static void
+test_starts(void)
+{
+	char	 err[256];
+	double	 t0;
+	int	 a, b, c, sv[2], status;
+	pid_t	 pid;
+
+	ok(starts_take(tmp, 0, 0, -1, err, sizeof(err)) == -1 &&
+	    err[0] != '\0', "0 start slots: refused (%s)", err);
+	a = starts_take(tmp, 2, 0, -1, err, sizeof(err));
+	b = starts_take(tmp, 2, 0, -1, err, sizeof(err));
+	ok(a >= 0 && b >= 0 && a != b, "two start slots of two (%s)", err);
+	t0 = mono_now();
+	c = starts_take(tmp, 2, 300, -1, err, sizeof(err));
+	ok(c == -1 && err[0] == '\0' && mono_now() - t0 >= 0.25,
+	    "a third waits its 300 ms, then none (%.0f ms)",
+	    (mono_now() - t0) * 1000);
+	close(a);
+	c = starts_take(tmp, 2, 300, -1, err, sizeof(err));
+	ok(c >= 0, "one given back: taken (%s)", err);
+
+	/* The client hung up: the wait ends at once, with none. */
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1) {
+		ok(0, "socketpair");
+		return;
+	}
+	close(sv[1]);
+	t0 = mono_now();
+	a = starts_take(tmp, 2, 20000, sv[0], err, sizeof(err));
+	ok(a == -1 && err[0] == '\0' && mono_now() - t0 < 10,
+	    "a hang-up ends a 20 s wait (%.0f ms)", (mono_now() - t0) * 1000);
+	close(sv[0]);
+
+	/* A holder killed gives its slot back. */
+	close(b);
+	close(c);
+	if ((pid = fork()) == 0) {
+		if (starts_take(tmp, 1, 0, -1, err, sizeof(err)) == -1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	t0 = mono_now();
+	while ((a = starts_take(tmp, 1, 0, -1, err, sizeof(err))) >= 0 &&
+	    mono_now() - t0 < 10) {
+		close(a);	/* the child has not taken it yet */
+		usleep(10000);
+	}
+	ok(a == -1, "the child holds the one slot");
+	kill(pid, SIGKILL);
+	ok(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status),
+	    "the child is killed");
+	a = starts_take(tmp, 1, 0, -1, err, sizeof(err));
+	ok(a >= 0, "its slot is free again (%s)", err);
+	close(a);
+}
+
 int
 main(void)
 {
@@ -307,6 +367,7 @@ main(void)
 	test_race();
 	test_failures();
 	test_marks();
+	test_starts();
 	(void)nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
 }
