@@ -130,6 +130,7 @@ sub_call(struct cctx *x, const char *method, const char *uri,
 	h.read_body = mem_read;
 	h.body_ctx = &mb;
 	h.remote_addr = x->h->remote_addr;
+	h.conn_fd = x->h->conn_fd;	/* waits end when the client leaves */
 	h.metrics_allowed = x->h->metrics_allowed;
 	memcpy(h.request_id, x->h->request_id, sizeof(h.request_id));
 	h.session_id = want_id;

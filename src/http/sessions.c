@@ -984,10 +984,12 @@ internal:
 }
 
 /*
- * A start slot (max_session_starts; slots.c, starts_take), held from the
- * clone to the session's first answer: a burst of creations then starts a
- * few at a time instead of all at once, leaving live sessions' calls their
- * share of the CPUs. Returns the fd that holds it, or -1 with *e set.
+ * A start slot (max_session_starts; slots.c, starts_take), held until the
+ * session's first answer: a burst of creations then starts a few at a
+ * time instead of all at once, leaving live sessions' calls their share
+ * of the CPUs. Returns the fd that holds it, or -1 with *e set. Nobody
+ * waits for a start slot while holding one, or while holding any other
+ * slot: no cycle.
  */
 static int
 start_slot(struct exec_ctx *c, enum pyx_err *e)
@@ -1009,6 +1011,8 @@ start_slot(struct exec_ctx *c, enum pyx_err *e)
 		*e = PYX_E_INTERNAL;
 		return -1;
 	}
+	log_warnx("%s POST /sessions: no start slot came free (client gone, "
+	    "or %d s)", c->ip, START_WAIT_MS / 1000);
 	c->retry_after = 5;
 	*e = ctx_fail(c, PYX_E_BUSY, "Too many sessions are starting at once; "
 	    "retry later.");
@@ -1057,6 +1061,13 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	if (chosen != NULL && chosen_live(cfg, chosen))
 		return ctx_fail(c, PYX_E_SESSION_BUSY, "That session exists "
 		    "already.");
+	/*
+	 * The start slot first: a creation that waits for one holds nothing
+	 * else (no run or session slot, no charge, no socket), and its
+	 * session's clock starts once it has one.
+	 */
+	if ((starting = start_slot(c, &e)) == -1)
+		return e;
 	/* Slot, store claim, charge, id and socket (sess_new). */
 	if ((e = sess_new(c, true, &n)) != PYX_OK)
 		return e;
@@ -1105,12 +1116,6 @@ sess_create(struct exec_ctx *c, struct http_reply *rep)
 	fds[SESS_FD_LISTEN] = n.lfd;
 	fds[SESS_FD_SLOT] = n.slot_fd;
 	fds[SESS_FD_SETUP] = sp[1];
-	if ((starting = start_slot(c, &e)) == -1) {
-		free(files);
-		close_quietly(&sp[0]);
-		close_quietly(&sp[1]);
-		goto not_started;
-	}
 	if (cfg->mode == MODE_ZYGOTE)
 		rv = zyg_spawn_session(&c->w->zyg, &spec, &p, fds, &kpid);
 	else

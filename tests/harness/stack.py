@@ -283,7 +283,8 @@ class Stack:
             'RUN': b, 'HOST': self.host,
             'FASTCGI_PARAMS': '/etc/nginx/fastcgi_params', 'PORT': self.port,
             'CERT': self.cert, 'KEY': self.key, 'SOCKET': self.sock,
-            'BODY_MAX': body_max, 'READ_TIMEOUT': tl + 30 +
+            # A session's creation may also wait 60 s for a start slot.
+            'BODY_MAX': body_max, 'READ_TIMEOUT': tl + 30 + 60 +
             -(-int(self.config.get('max_queue_wait_ms', 0)) // 1000), 'WWW': self.www,
             'FLOOD_RATE': self.flood_rate, 'FLOOD_BURST': self.flood_burst,
             'CONN_LIMIT': self.conn_limit,

@@ -4,7 +4,7 @@ slot, long before the run's own time limit."""
 import json
 import time
 
-from escape_util import jail_pids
+from escape_util import describe_pids, jail_pids
 
 # One slot: while the abandoned run holds it, every other request is busy.
 CONFIG = {'max_concurrent': 1, 'time_limit_seconds': 60}
@@ -62,7 +62,7 @@ def test_disconnect_kills_run_and_frees_slot(s):
     deadline = time.time() + 10
     while jail_pids(s) and time.time() < deadline:
         time.sleep(0.2)
-    assert not jail_pids(s), jail_pids(s)
+    assert not jail_pids(s), describe_pids(jail_pids(s))
     assert runs_by_termination(s, 'client_gone') == before + 1
     assert time.time() - t0 < 55
 
@@ -92,6 +92,6 @@ def test_disconnect_stops_evaluate(s):
     deadline = time.time() + 10
     while jail_pids(s) and time.time() < deadline:
         time.sleep(0.2)
-    assert not jail_pids(s), jail_pids(s)
+    assert not jail_pids(s), describe_pids(jail_pids(s))
     # one case was running, and it alone was stopped
     assert runs_by_termination(s, 'client_gone') == before + 1

@@ -130,7 +130,11 @@ test_crash(void)
 		return;
 	}
 	r = slots_acquire(&mine, tmp, 2, err, sizeof(err));
-	if ((pid = fork()) == 0) {
+	if ((pid = fork()) == -1) {
+		ok(0, "fork");
+		return;
+	}
+	if (pid == 0) {
 		struct slots	 held;
 
 		close(ready[0]);
@@ -298,6 +302,7 @@ test_starts(void)
 	char	 err[256];
 	double	 t0;
 	int	 a, b, c, sv[2], status;
+	char	 yes;
 	pid_t	 pid;
 
 	ok(starts_take(tmp, 0, 0, -1, err, sizeof(err)) == -1 &&
@@ -329,19 +334,26 @@ test_starts(void)
 	/* A holder killed gives its slot back. */
 	close(b);
 	close(c);
-	if ((pid = fork()) == 0) {
+	if (pipe(sv) == -1 || (pid = fork()) == -1) {
+		ok(0, "pipe and fork");
+		return;
+	}
+	if (pid == 0) {
+		char	 y = 'y';
+
+		close(sv[0]);
 		if (starts_take(tmp, 1, 0, -1, err, sizeof(err)) == -1)
-			_exit(1);
-		pause();
-		_exit(0);
+			y = 'n';
+		(void)write(sv[1], &y, 1);
+		for (;;)
+			pause();
 	}
-	t0 = mono_now();
-	while ((a = starts_take(tmp, 1, 0, -1, err, sizeof(err))) >= 0 &&
-	    mono_now() - t0 < 10) {
-		close(a);	/* the child has not taken it yet */
-		usleep(10000);
-	}
-	ok(a == -1, "the child holds the one slot");
+	close(sv[1]);
+	yes = 0;
+	(void)read(sv[0], &yes, 1);
+	close(sv[0]);
+	a = starts_take(tmp, 1, 0, -1, err, sizeof(err));
+	ok(yes == 'y' && a == -1, "the child holds the one slot");
 	kill(pid, SIGKILL);
 	ok(waitpid(pid, &status, 0) == pid && WIFSIGNALED(status),
 	    "the child is killed");
