@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 
@@ -355,15 +356,24 @@ read_timed(int fd, void *buf, size_t n, double end)
 	return 0;
 }
 
+/* Whole write of n pieces as one message where there is room (each
+ * write wakes the keeper); iov is consumed. */
 static int
-write_timed(int fd, const void *buf, size_t n, double end)
+writev_timed(int fd, struct iovec *iov, int n, double end)
 {
 	struct pollfd	 p = { fd, POLLOUT, 0 };
-	const char	*c = buf;
+	struct msghdr	 mh;
 	ssize_t		 w;
 
+	while (n > 0 && iov->iov_len == 0) {
+		iov++;
+		n--;
+	}
 	while (n > 0) {
-		w = send(fd, c, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)n;
+		w = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w == -1 && (errno == EINTR || errno == EAGAIN)) {
 			if (wait_until(&p, end) == -1)
 				return -1;
@@ -371,10 +381,25 @@ write_timed(int fd, const void *buf, size_t n, double end)
 		}
 		if (w <= 0)
 			return -1;
-		c += w;
-		n -= (size_t)w;
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
 	}
 	return 0;
+}
+
+static int
+write_timed(int fd, const void *buf, size_t n, double end)
+{
+	struct iovec	 v = { (void *)(uintptr_t)buf, n };
+
+	return writev_timed(fd, &v, 1, end);
 }
 
 /*
@@ -466,6 +491,7 @@ sess_call(struct exec_ctx *c, struct sconn *s, uint16_t op,
 {
 	const struct config	*cfg = &c->w->cfg;
 	struct sess_hdr		 h;
+	struct iovec		 v[2];
 	const char		*body = "";
 	size_t			 len = 0;
 	char			*drv = NULL;
@@ -482,8 +508,9 @@ sess_call(struct exec_ctx *c, struct sconn *s, uint16_t op,
 	h.op = op;
 	h.len = (uint32_t)len;
 	end = mono_now() + cfg->time_limit_seconds + GRACE_MS / 1000.0 + 15;
-	if (write_timed(s->fd, &h, sizeof(h), end) == -1 ||
-	    write_timed(s->fd, body, len, end) == -1)
+	v[0] = (struct iovec){ &h, sizeof(h) };
+	v[1] = (struct iovec){ (void *)(uintptr_t)body, len };
+	if (writev_timed(s->fd, v, 2, end) == -1)
 		return PYX_E_SESSION_NOT_FOUND;
 	if (read_timed(s->fd, &h, sizeof(h), end) == -1) {
 		log_warnx("session: no reply from the keeper");

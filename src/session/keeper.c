@@ -38,6 +38,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include <dirent.h>
@@ -56,8 +57,21 @@
 
 #define IO_TIMEOUT_MS	10000	/* a worker's frame, or our reply to it */
 #define CHUNK		65536
+#define OUT_DEFER	0.02	/* s: a cell's output waits for its reply */
 
 enum cstate { C_NONE, C_READ, C_RUN };
+
+/*
+ * A cgroup file kept open: the keeper reads its session's CPU at every
+ * wake and its memory and OOM counts at every call, and a path walk per
+ * read (and a probe for the other hierarchy's name) cost more than the
+ * read. pread at offset 0 makes the kernel show the file afresh.
+ */
+struct cgfile {
+	int	 fd;		/* -1: not open */
+	int	 which;		/* the name that opened */
+	bool	 tried;
+};
 
 struct keeper {
 	const struct sess_params *p;
@@ -67,6 +81,7 @@ struct keeper {
 	int		 drv_in, drv_out, out, err, data;
 	struct buf	 obuf, ebuf;
 	char		 cg[3][PATH_MAX];	/* family: memory, pids; own: CPU */
+	struct cgfile	 f_mem, f_oom, f_cpu;	/* in cg[0], cg[0], cg[2] */
 	/* the call in progress */
 	int		 cli;
 	enum cstate	 cst;
@@ -125,31 +140,58 @@ poll_one(int fd, short ev, int ms)
 	return n == 1 ? 0 : -1;
 }
 
-/* Whole write to a peer that must keep up, or -1. */
+/*
+ * Whole write of n pieces, as one message where the peer has room (each
+ * write wakes the reader), to a peer that must keep up, or -1. iov is
+ * consumed.
+ */
 static int
-write_timed(int fd, const void *buf, size_t n, int ms)
+writev_timed(int fd, struct iovec *iov, int n, int ms)
 {
-	const char	*c = buf;
+	struct msghdr	 mh;
 	double		 end = mono_now() + ms / 1000.0;
 	ssize_t		 w;
 
+	while (n > 0 && iov->iov_len == 0) {
+		iov++;
+		n--;
+	}
 	while (n > 0) {
-		if (poll_one(fd, POLLOUT, (int)((end - mono_now()) * 1000) + 1)
-		    == -1)
-			return -1;
-		w = send(fd, c, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)n;
+		w = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w == -1 && errno == ENOTSOCK)
-			w = write(fd, c, n);
-		if (w == -1 && (errno == EAGAIN || errno == EINTR))
+			w = writev(fd, iov, n);
+		if (w == -1 && (errno == EAGAIN || errno == EINTR)) {
+			if (mono_now() > end || poll_one(fd, POLLOUT,
+			    (int)((end - mono_now()) * 1000) + 1) == -1)
+				return -1;
 			continue;
+		}
 		if (w <= 0)
 			return -1;
-		c += w;
-		n -= (size_t)w;
-		if (mono_now() > end)
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+		if (n > 0 && mono_now() > end)
 			return -1;
 	}
 	return 0;
+}
+
+static int
+write_timed(int fd, const void *buf, size_t n, int ms)
+{
+	struct iovec	 v = { (void *)(uintptr_t)buf, n };
+
+	return writev_timed(fd, &v, 1, ms);
 }
 
 static void
@@ -163,55 +205,70 @@ hdr_fill(struct sess_hdr *h, uint16_t op, uint32_t flags, uint32_t len)
 	h->len = len;
 }
 
+static void
+cgfile_close(struct cgfile *f)
+{
+	close_quietly(&f->fd);
+	f->tried = false;
+}
+
+/*
+ * The file's text (NUL-terminated) into buf; the first read opens the
+ * first of names[from..n) that exists in dir. -1: none, or unreadable.
+ */
+static ssize_t
+cgfile_read(struct cgfile *f, const char *dir, const char *const *names,
+    int from, int n, char *buf, size_t len)
+{
+	char	 path[PATH_MAX + 32];
+	ssize_t	 r;
+	int	 i;
+
+	if (!f->tried) {
+		f->tried = true;
+		f->fd = -1;
+		for (i = from; i < n && dir[0] != '\0'; i++) {
+			if (snprintf(path, sizeof(path), "%s/%s", dir, names[i]) >=
+			    (int)sizeof(path))
+				break;
+			if ((f->fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
+				f->which = i;
+				break;
+			}
+		}
+	}
+	if (f->fd == -1 || (r = pread(f->fd, buf, len - 1, 0)) <= 0)
+		return -1;
+	buf[r] = '\0';
+	return r;
+}
+
 /* The session's memory, from its cgroup (v2 memory.current, v1 usage). */
 static uint64_t
-memory_bytes(const struct keeper *k)
+memory_bytes(struct keeper *k)
 {
 	static const char *const files[] = { "memory.current",
 	    "memory.usage_in_bytes" };
-	char	 path[PATH_MAX + 32], buf[32];
-	size_t	 i;
-	ssize_t	 n;
-	int	 fd;
+	char	 buf[32];
 
-	for (i = 0; i < 2 && k->cg[0][0] != '\0'; i++) {
-		snprintf(path, sizeof(path), "%s/%s", k->cg[0], files[i]);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n > 0) {
-			buf[n] = '\0';
-			return strtoull(buf, NULL, 10);
-		}
-	}
-	return 0;
+	if (cgfile_read(&k->f_mem, k->cg[0], files, 0, 2, buf,
+	    sizeof(buf)) == -1)
+		return 0;
+	return strtoull(buf, NULL, 10);
 }
 
 /* The session's memory cgroup's OOM kills so far (v2 memory.events, v1 oom_control). */
 static long
-oom_kills(const struct keeper *k)
+oom_kills(struct keeper *k)
 {
 	static const char *const files[] = { "memory.events",
 	    "memory.oom_control" };
-	char	 path[PATH_MAX + 32], buf[512], *p;
-	size_t	 i;
-	ssize_t	 n;
-	int	 fd;
+	char	 buf[512], *p;
 
-	for (i = 0; i < 2 && k->cg[0][0] != '\0'; i++) {
-		snprintf(path, sizeof(path), "%s/%s", k->cg[0], files[i]);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-			continue;
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		if ((p = strstr(buf, "oom_kill ")) != NULL)
-			return strtol(p + 9, NULL, 10);
-	}
-	return 0;
+	if (cgfile_read(&k->f_oom, k->cg[0], files, 0, 2, buf,
+	    sizeof(buf)) == -1 || (p = strstr(buf, "oom_kill ")) == NULL)
+		return 0;
+	return strtol(p + 9, NULL, 10);
 }
 
 /*
@@ -221,29 +278,23 @@ oom_kills(const struct keeper *k)
  * the jail has no cgroup file system.
  */
 static double
-own_cpu(const struct keeper *k)
+own_cpu(struct keeper *k)
 {
-	char		 path[PATH_MAX + 32], buf[512], *p;
-	ssize_t		 n;
-	int		 fd;
+	static const char *const files[] = { "cpu.stat", "cpuacct.usage" };
+	char	 buf[512], *p;
 
-	/* v2 (v1's cpu controller has a cpu.stat too, without usage) */
-	snprintf(path, sizeof(path), "%s/cpu.stat", k->cg[2]);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) != -1) {
-		n = read(fd, buf, sizeof(buf) - 1);
-		close(fd);
-		if (n > 0 && (buf[n] = '\0', p = strstr(buf, "usage_usec ")) !=
-		    NULL)
+	if (cgfile_read(&k->f_cpu, k->cg[2], files, 0, 2, buf,
+	    sizeof(buf)) == -1)
+		return -1;
+	if (k->f_cpu.which == 0) {
+		if ((p = strstr(buf, "usage_usec ")) != NULL)
 			return (double)strtoull(p + 11, NULL, 10) / 1e6;
+		/* v1's cpu controller has a cpu.stat too, without usage. */
+		cgfile_close(&k->f_cpu);
+		if (cgfile_read(&k->f_cpu, k->cg[2], files, 1, 2, buf,
+		    sizeof(buf)) == -1)
+			return -1;
 	}
-	snprintf(path, sizeof(path), "%s/cpuacct.usage", k->cg[2]);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
 	return (double)strtoull(buf, NULL, 10) / 1e9;
 }
 
@@ -258,7 +309,7 @@ own_cpu(const struct keeper *k)
  * cgroup to list.
  */
 static double
-session_cpu(const struct keeper *k)
+session_cpu(struct keeper *k)
 {
 	char		 path[PATH_MAX + 32], buf[1024], *p, *end;
 	char		 pids[8192];
@@ -439,6 +490,9 @@ finish(struct keeper *k, int status)
 	 * CPU group first: on v2 it sits in the family's, with those of
 	 * members whose keepers were killed (their processes died with init).
 	 */
+	cgfile_close(&k->f_mem);
+	cgfile_close(&k->f_oom);
+	cgfile_close(&k->f_cpu);
 	cg_rmdir(k->cg[2]);
 	if (!k->member && k->cg[0][0] != '\0')
 		cg_rmdir_children(k->cg[0]);
@@ -477,12 +531,13 @@ drain(int *fd, struct buf *b)
 	return n;
 }
 
+/* Until a short read: a pipe gives all it holds up to the chunk. */
 static void
 drain_all(struct keeper *k)
 {
-	while (k->out != -1 && drain(&k->out, &k->obuf) > 1)
+	while (k->out != -1 && drain(&k->out, &k->obuf) == CHUNK)
 		;
-	while (k->err != -1 && drain(&k->err, &k->ebuf) > 1)
+	while (k->err != -1 && drain(&k->err, &k->ebuf) == CHUNK)
 		;
 }
 
@@ -505,6 +560,7 @@ reply(struct keeper *k, enum sess_end term, const uint8_t *drv, size_t dlen)
 {
 	struct sess_hdr		 h;
 	struct sess_result	 r;
+	struct iovec		 v[5];
 	size_t			 total;
 
 	if (k->cli == -1)
@@ -534,13 +590,12 @@ reply(struct keeper *k, enum sess_end term, const uint8_t *drv, size_t dlen)
 	r.wall_sec = mono_now() - k->t0;
 	total = sizeof(r) + k->obuf.len + k->ebuf.len + dlen;
 	hdr_fill(&h, SESS_OP_REPLY, 0, (uint32_t)total);
-	if (write_timed(k->cli, &h, sizeof(h), IO_TIMEOUT_MS) == -1 ||
-	    write_timed(k->cli, &r, sizeof(r), IO_TIMEOUT_MS) == -1 ||
-	    (k->obuf.len && write_timed(k->cli, k->obuf.data, k->obuf.len,
-	    IO_TIMEOUT_MS) == -1) ||
-	    (k->ebuf.len && write_timed(k->cli, k->ebuf.data, k->ebuf.len,
-	    IO_TIMEOUT_MS) == -1) ||
-	    (dlen && write_timed(k->cli, drv, dlen, IO_TIMEOUT_MS) == -1))
+	v[0] = (struct iovec){ &h, sizeof(h) };
+	v[1] = (struct iovec){ &r, sizeof(r) };
+	v[2] = (struct iovec){ k->obuf.data, k->obuf.len };
+	v[3] = (struct iovec){ k->ebuf.data, k->ebuf.len };
+	v[4] = (struct iovec){ (void *)(uintptr_t)drv, dlen };
+	if (writev_timed(k->cli, v, 5, IO_TIMEOUT_MS) == -1)
 		log_warnx("session: a worker did not take its reply");
 	buf_free(&k->obuf);
 	buf_free(&k->ebuf);
@@ -634,7 +689,7 @@ session_over(struct keeper *k, enum sess_end term)
 }
 
 static void
-fill_info(const struct keeper *k, struct sess_info *in)
+fill_info(struct keeper *k, struct sess_info *in)
 {
 	time_t	 idle_end = k->last_used + k->p->idle_seconds;
 	time_t	 max_end = k->p->created + k->p->max_seconds;
@@ -657,14 +712,17 @@ send_banner(struct keeper *k, int fd, bool busy)
 {
 	struct sess_hdr	 h;
 	struct sess_info in;
+	uint8_t		 msg[sizeof(h) + sizeof(in)];
 	int		 ws = k->work;
 
 	fill_info(k, &in);
 	hdr_fill(&h, SESS_OP_BANNER, (k->p->admin ? SESS_F_ADMIN : 0) |
 	    (busy ? SESS_F_BUSY : 0), sizeof(in));
+	/* One message (a fresh socket has room): the worker wakes once. */
+	memcpy(msg, &h, sizeof(h));
+	memcpy(msg + sizeof(h), &in, sizeof(in));
 	if (poll_one(fd, POLLOUT, 1000) == -1 ||
-	    fd_send(fd, &h, sizeof(h), &ws, busy || ws < 0 ? 0 : 1) == -1 ||
-	    write_timed(fd, &in, sizeof(in), 1000) == -1)
+	    fd_send(fd, msg, sizeof(msg), &ws, busy || ws < 0 ? 0 : 1) == -1)
 		log_debug("session: banner not delivered");
 }
 
@@ -693,6 +751,7 @@ accept_one(struct keeper *k)
 static void
 start_call(struct keeper *k)
 {
+	struct iovec	 v[2];
 	uint8_t		 len[4];
 	uint32_t	 n = k->chdr.len;
 
@@ -733,8 +792,9 @@ start_call(struct keeper *k)
 	k->oom_before = oom_kills(k);
 	k->t0 = mono_now();
 	k->deadline = k->t0 + k->p->time_limit;
-	if (write_timed(k->drv_in, len, 4, IO_TIMEOUT_MS) == -1 ||
-	    write_timed(k->drv_in, k->creq, n, IO_TIMEOUT_MS) == -1)
+	v[0] = (struct iovec){ len, 4 };
+	v[1] = (struct iovec){ k->creq, n };
+	if (writev_timed(k->drv_in, v, 2, IO_TIMEOUT_MS) == -1)
 		session_over(k, SESS_T_PROTOCOL);
 	free(k->creq);
 	k->creq = NULL;
@@ -855,6 +915,7 @@ serve(struct keeper *k)
 	double		 now, wake;
 	time_t		 t;
 	int		 timeout;
+	bool		 defer;
 
 	for (;;) {
 		if (stop_requested)
@@ -893,14 +954,23 @@ serve(struct keeper *k)
 		wake = 1.0;
 		if (k->cst != C_NONE && k->deadline - now < wake)
 			wake = k->deadline - now;
+		/*
+		 * A cell's output is read with its reply (one wake, not one
+		 * per line) unless the cell runs longer than OUT_DEFER; the
+		 * pipe holds 64 KiB meanwhile, and a cell that fills it
+		 * waits that long at most.
+		 */
+		defer = k->cst == C_RUN && now < k->t0 + OUT_DEFER;
+		if (defer && k->t0 + OUT_DEFER - now < wake)
+			wake = k->t0 + OUT_DEFER - now;
 		timeout = (int)(wake * 1000) + 1;
 
 		pfd[0] = (struct pollfd){ k->listen, POLLIN, 0 };
 		pfd[1] = (struct pollfd){ k->cst == C_READ ? k->cli : -1,
 		    POLLIN, 0 };
 		pfd[2] = (struct pollfd){ k->drv_out, POLLIN, 0 };
-		pfd[3] = (struct pollfd){ k->out, POLLIN, 0 };
-		pfd[4] = (struct pollfd){ k->err, POLLIN, 0 };
+		pfd[3] = (struct pollfd){ defer ? -1 : k->out, POLLIN, 0 };
+		pfd[4] = (struct pollfd){ defer ? -1 : k->err, POLLIN, 0 };
 		pfd[5] = (struct pollfd){ k->pidfd, POLLIN, 0 };
 		pfd[6] = (struct pollfd){ k->ctl, POLLIN, 0 };
 		if (poll(pfd, 7, timeout) == -1) {
@@ -1237,6 +1307,10 @@ member_main(struct keeper *k, const struct sess_fork *f, const int *got,
 	close_quietly(&k->famr);
 	close_quietly(&k->work);
 	close_quietly(&k->fork_rp);
+	/* Its own CPU group from here (the family's memory: read afresh). */
+	cgfile_close(&k->f_mem);
+	cgfile_close(&k->f_oom);
+	cgfile_close(&k->f_cpu);
 	mp = *k->p;
 	strlcpy(k->cg[2], cpu_group, sizeof(k->cg[2]));
 	strlcpy(mp.sock_path, f->sock_path, sizeof(mp.sock_path));
@@ -1456,6 +1530,7 @@ keeper_main(const struct sess_params *p, struct jail_params *spec,
 	k.pidfd = k.ctl = k.work = k.cli = -1;
 	k.ipidfd = k.famr = k.famw = k.fork_rp = -1;
 	k.drv_in = k.drv_out = k.out = k.err = k.data = -1;
+	k.f_mem.fd = k.f_oom.fd = k.f_cpu.fd = -1;
 	k.last_used = now_s();
 	buf_init(&k.obuf, (size_t)p->max_output);
 	buf_init(&k.ebuf, (size_t)p->max_output);

@@ -20,6 +20,7 @@
  */
 #include "config.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -133,6 +134,108 @@ static struct {
 } cache;
 
 /*
+ * Which slots are held, as a hint every worker reads without a system
+ * call: byte i of runtime_dir/slots.map (MAP_SHARED) is 1 while slot i is
+ * held. The locks stay the truth, a slot is only ever taken by locking it;
+ * the map saves the scans. An acquire first tries a slot the map says is
+ * free, and its count of slots held is the map's, where it was one
+ * F_OFD_GETLK per slot (max_concurrent 64: most of a session call's
+ * system calls). A worker killed while holding leaves its byte set until
+ * that slot is next taken (acquires try the lowest slots first), so the
+ * count can read high by that much for a while. Without the map (it could
+ * not be made) every acquire scans and counts as before.
+ */
+#define SLOT_MAP	"slots.map"
+static uint8_t	*map;		/* SLOT_CACHE bytes, or NULL */
+static pid_t	 map_pid;
+
+static void
+map_open(const char *dir)
+{
+	struct stat	 st;
+	char		 err[8];
+	void		*p;
+	int		 fd;
+
+	if (map != NULL)
+		(void)munmap(map, SLOT_CACHE);
+	map = NULL;
+	map_pid = getpid();
+	if ((fd = name_open(dir, SLOT_MAP, true, err, sizeof(err))) == -1)
+		return;
+	/* Zero-filled, so concurrent creators agree; never shrunk. */
+	if (fstat(fd, &st) == -1 || (st.st_size < SLOT_CACHE &&
+	    ftruncate(fd, SLOT_CACHE) == -1)) {
+		close(fd);
+		return;
+	}
+	p = mmap(NULL, SLOT_CACHE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (p != MAP_FAILED)
+		map = p;
+}
+
+static void
+map_set(int i, uint8_t v)
+{
+	if (map != NULL && map_pid == cache.pid && i >= 0 && i < SLOT_CACHE)
+		__atomic_store_n(&map[i], v, __ATOMIC_RELEASE);
+}
+
+/* Slots the map says are held in from .. max-1 but skip; -1: no map. */
+static int
+map_count(int from, int max, int skip)
+{
+	int	 i, n = 0;
+
+	if (map == NULL || map_pid != cache.pid || max > SLOT_CACHE)
+		return -1;
+	for (i = from; i < max; i++)
+		if (i != skip && __atomic_load_n(&map[i], __ATOMIC_ACQUIRE))
+			n++;
+	return n;
+}
+
+/*
+ * A byte left set by a worker that was killed holding its slot is found
+ * here: each acquire asks the kernel about one other set byte in turn and
+ * clears it if nobody holds that lock. (A slot locked between the ask and
+ * the clear is counted from its holder's next acquire on; never refused.)
+ */
+static int	 slot_held_ready(const char *, int, bool, char *, size_t);
+
+static void
+map_heal(const char *dir, int mine, int max, bool ready)
+{
+	static unsigned	 next;
+	char		 err[8];
+	int		 j;
+
+	if (map == NULL || max < 2 || max > SLOT_CACHE)
+		return;
+	j = (int)(next++ % (unsigned)max);
+	if (j == mine || !__atomic_load_n(&map[j], __ATOMIC_ACQUIRE) ||
+	    (ready && cache.mine[j]))
+		return;
+	if (slot_held_ready(dir, j, ready, err, sizeof(err)) == 0)
+		map_set(j, 0);
+}
+
+/* The first slot in from .. max-1 the map says is free; -1: none, or no map. */
+static int
+map_free(int from, int max)
+{
+	int	 i;
+
+	if (map == NULL || map_pid != cache.pid || max > SLOT_CACHE)
+		return -1;
+	for (i = from; i < max; i++)
+		if (!__atomic_load_n(&map[i], __ATOMIC_ACQUIRE))
+			return i;
+	return -1;
+}
+
+/*
  * The cache is this process's and for dir: reset otherwise. false: dir is
  * too long to cache under (every slot is then opened afresh).
  */
@@ -154,6 +257,7 @@ cache_ready(const char *dir)
 	if (strlcpy(cache.dir, dir, sizeof(cache.dir)) >= sizeof(cache.dir))
 		return false;
 	cache.pid = self;
+	map_open(dir);
 	return true;
 }
 
@@ -284,8 +388,14 @@ slot_record(struct slots *s, const char *dir, int i, int fd, bool cached,
 	s->cached = cached;
 	if (cached)
 		cache.mine[i] = true;
-	s->active = 1 + busy;
 	ready = cache_ready(dir);
+	map_set(i, 1);
+	if ((held = map_count(0, max, i)) >= 0) {
+		s->active = 1 + held;
+		map_heal(dir, i, max, ready);
+		return 0;
+	}
+	s->active = 1 + busy;
 	for (j = from; j < max; j++) {
 		if (j == i)
 			continue;
@@ -335,6 +445,14 @@ slots_acquire_from(struct slots *s, const char *dir, int first, int max,
 		snprintf(err, errlen, "slots: no directory or max < 1");
 		return SLOTS_FAILED;
 	}
+	/* First where the map says free: no scan past the held ones. */
+	if (cache_ready(dir) && (i = map_free(first, max)) >= 0) {
+		if ((got = slot_try(dir, i, &fd, &cached, err, errlen)) == -1)
+			return SLOTS_FAILED;
+		if (got == 1)
+			return slot_record(s, dir, i, fd, cached, 0, 0, max,
+			    err, errlen) == 0 ? SLOTS_OK : SLOTS_FAILED;
+	}
 	for (i = first; i < max && got == 0; i++)
 		if ((got = slot_try(dir, i, &fd, &cached, err, errlen)) == -1)
 			return SLOTS_FAILED;
@@ -356,6 +474,9 @@ slots_release(struct slots *s)
 {
 	struct flock	 fl;
 
+	/* Cleared while still held: a count may miss it, never a taker. */
+	if (s->fd >= 0 && cache.pid == getpid())
+		map_set(s->index, 0);
 	/* A cached description is unlocked; closing an uncached one does it. */
 	if (s->fd >= 0 && s->cached) {
 		whole_file(&fl, F_UNLCK);

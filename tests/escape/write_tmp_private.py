@@ -57,8 +57,8 @@ def test(stack):
     for root, dirs, files in os.walk(stack.base):
         found += [os.path.join(root, n) for n in dirs + files if tag in n]
     assert not found, 'found on the host: %s' % found
-    # runtime_dir also holds the concurrency slots' lock files (slot.N),
-    # the waiting room's (queue.N), the pool's metrics counters
+    # runtime_dir also holds the concurrency slots' lock files (slot.N)
+    # and their map (slots.map), the waiting room's (queue.N), the pool's metrics counters
     # (metrics.v2) and the workers' self-test stamp (selftest.ok*).
     # Sessions on the same stack add their key (session.key), the mark
     # of a running sweep (sweep.lock), the start slots' lock files
@@ -74,7 +74,7 @@ def test(stack):
         jails = [n for n in os.listdir(rd)
                  if not n.startswith(('slot.', 'queue.', 'start.',
                                       'metrics.v', 'selftest.ok'))
-                 and n not in ('session.key', 'sweep.lock')
+                 and n not in ('session.key', 'sweep.lock', 'slots.map')
                  and n not in spares
                  and not (n == 'sessions' and not [
                      x for x in os.listdir(os.path.join(rd, n))

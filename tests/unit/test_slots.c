@@ -163,6 +163,90 @@ test_crash(void)
 	slots_release(&mine);
 }
 
+/*
+ * The map of held slots (slots.map): counts without asking the kernel
+ * about every slot, and a byte left set by a killed holder is found and
+ * cleared by later acquires. A map that cannot be used (a symlink
+ * planted in its place) leaves the exact scan.
+ */
+static void
+test_map(void)
+{
+	struct slots	 a, b, c;
+	struct stat	 sb;
+	enum slots_result r, r2;
+	char		 dir[PATH_MAX], path[PATH_MAX + 16], err[256], ch = 0;
+	int		 ready[2], status, i, healed = -1;
+	pid_t		 pid;
+
+	snprintf(dir, sizeof(dir), "%s/map", tmp);
+	if (mkdir(dir, 0700) == -1 || pipe(ready) == -1) {
+		ok(0, "mkdir/pipe");
+		return;
+	}
+	ok(slots_acquire(&a, dir, 4, err, sizeof(err)) == SLOTS_OK &&
+	    a.active == 1, "first acquire: active 1");
+	snprintf(path, sizeof(path), "%s/slots.map", dir);
+	ok(lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (sb.st_mode & 07777) == 0600, "slots.map is a regular file, 0600");
+	if ((pid = fork()) == 0) {
+		struct slots	 held;
+
+		close(ready[0]);
+		ch = slots_acquire(&held, dir, 4, err, sizeof(err)) ==
+		    SLOTS_OK && held.index == 1 && held.active == 2 ? 'y' : 'n';
+		(void)write(ready[1], &ch, 1);
+		for (;;)
+			pause();
+	}
+	close(ready[1]);
+	(void)read(ready[0], &ch, 1);
+	close(ready[0]);
+	ok(pid > 0 && ch == 'y', "another process takes slot 1, active 2");
+	r = slots_acquire(&b, dir, 4, err, sizeof(err));
+	ok(r == SLOTS_OK && b.index == 2 && b.active == 3, "a third: slot 2, "
+	    "active 3 (index %d, active %d)", b.index, b.active);
+	slots_release(&b);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		(void)waitpid(pid, &status, 0);
+	}
+	/* Its byte is still set: counted until an acquire looks at it. */
+	for (i = 0; i < 8 && healed == -1; i++) {
+		if (slots_acquire(&b, dir, 4, err, sizeof(err)) != SLOTS_OK)
+			break;
+		if (b.active == 2)
+			healed = i;
+		slots_release(&b);
+	}
+	/* The acquire that clears it has counted already: max + 1. */
+	ok(healed >= 0 && healed <= 4, "the killed holder's slot stops being "
+	    "counted within max + 1 acquires (after %d)", healed + 1);
+	r = slots_acquire(&b, dir, 4, err, sizeof(err));
+	r2 = slots_acquire(&c, dir, 4, err, sizeof(err));
+	ok(r == SLOTS_OK && r2 == SLOTS_OK && c.active == 3 &&
+	    count(dir, 4) == 3, "three held, counted 3 (active %d)", c.active);
+	slots_release(&c);
+	slots_release(&b);
+	slots_release(&a);
+
+	/* A symlink in the map's place is refused, never followed. */
+	snprintf(dir, sizeof(dir), "%s/map2", tmp);
+	snprintf(path, sizeof(path), "%s/slots.map", dir);
+	if (mkdir(dir, 0700) == -1 || symlink("/dev/zero", path) == -1) {
+		ok(0, "mkdir/symlink");
+		return;
+	}
+	r = slots_acquire(&a, dir, 3, err, sizeof(err));
+	r2 = slots_acquire(&b, dir, 3, err, sizeof(err));
+	ok(r == SLOTS_OK && r2 == SLOTS_OK && b.active == 2 &&
+	    lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode),
+	    "with a symlink planted as the map: slots still work and count "
+	    "(active %d)", b.active);
+	slots_release(&b);
+	slots_release(&a);
+}
+
 /* Eight workers at once, max 3: exactly three win. */
 static void
 test_race(void)
@@ -377,6 +461,7 @@ main(void)
 	test_basic();
 	test_crash();
 	test_race();
+	test_map();
 	test_failures();
 	test_marks();
 	test_starts();
