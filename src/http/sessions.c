@@ -334,6 +334,44 @@ wait_until(struct pollfd *p, double end)
 	return 0;
 }
 
+/* Whole read of n pieces (a reply's streams, one system call where they
+ * are all in); iov is consumed. */
+static int
+readv_timed(int fd, struct iovec *iov, int n, double end)
+{
+	struct pollfd	 p = { fd, POLLIN, 0 };
+	struct msghdr	 mh;
+	ssize_t		 r;
+
+	while (n > 0 && iov->iov_len == 0) {
+		iov++;
+		n--;
+	}
+	while (n > 0) {
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)n;
+		r = recvmsg(fd, &mh, MSG_DONTWAIT);
+		if (r == -1 && (errno == EINTR || errno == EAGAIN)) {
+			if (wait_until(&p, end) == -1)
+				return -1;
+			continue;
+		}
+		if (r <= 0)
+			return -1;
+		while (n > 0 && (size_t)r >= iov->iov_len) {
+			r -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + r;
+			iov->iov_len -= (size_t)r;
+		}
+	}
+	return 0;
+}
+
 static int
 read_timed(int fd, void *buf, size_t n, double end)
 {
@@ -491,7 +529,7 @@ sess_call(struct exec_ctx *c, struct sconn *s, uint16_t op,
 {
 	const struct config	*cfg = &c->w->cfg;
 	struct sess_hdr		 h;
-	struct iovec		 v[2];
+	struct iovec		 v[3];
 	const char		*body = "";
 	size_t			 len = 0;
 	char			*drv = NULL;
@@ -532,9 +570,10 @@ sess_call(struct exec_ctx *c, struct sconn *s, uint16_t op,
 	rep->out = xmalloc(rep->r.out_len + 1);
 	rep->err = xmalloc(rep->r.err_len + 1);
 	drv = xmalloc(rep->r.drv_len + 1);
-	if (read_timed(s->fd, rep->out, rep->r.out_len, end) == -1 ||
-	    read_timed(s->fd, rep->err, rep->r.err_len, end) == -1 ||
-	    read_timed(s->fd, drv, rep->r.drv_len, end) == -1) {
+	v[0] = (struct iovec){ rep->out, rep->r.out_len };
+	v[1] = (struct iovec){ rep->err, rep->r.err_len };
+	v[2] = (struct iovec){ drv, rep->r.drv_len };
+	if (readv_timed(s->fd, v, 3, end) == -1) {
 		free(drv);
 		return PYX_E_INTERNAL;
 	}
