@@ -481,18 +481,6 @@ def _pyexec_session(mode, allowed):
 
     def _sigint_off():
         _signal.signal(_sigint, _sig_ign)
-    # Lines, not pieces: print(x) is two writes unbuffered, and each wakes
-    # the keeper. A line goes out at its newline (as on a terminal, so a
-    # child process's output keeps its place), the rest at the cell's end
-    # or before a fork. fd 1 itself stays the channel for child processes.
-    try:
-        sys.stdout = sys.__stdout__ = io.TextIOWrapper(
-            io.BufferedWriter(io.FileIO(1, 'w', closefd=False)),
-            encoding=sys.stdout.encoding, errors=sys.stdout.errors,
-            line_buffering=True)
-    except (AttributeError, OSError, ValueError):
-        pass
-    streams = (sys.stdout, sys.stderr)     # flushed even if a cell swaps them
     # The jail always brings a script.py; a session has none.
     try:
         if os.stat('/work/script.py', follow_symlinks=False).st_size == 0:
@@ -648,7 +636,7 @@ def _pyexec_session(mode, allowed):
             figures()
         except BaseException as e:
             out['error'] = error_of(e, limit)
-        for f in (sys.stdout, sys.stderr) + streams:
+        for f in (sys.stdout, sys.stderr):
             try:
                 f.flush()
             except BaseException:
@@ -966,7 +954,7 @@ def _pyexec_session(mode, allowed):
             for f in fds:
                 _close(f)
             return {'fork_error': 'dumpable'}, None
-        for f in (sys.stdout, sys.stderr) + streams:
+        for f in (sys.stdout, sys.stderr):
             try:
                 f.flush()
             except BaseException:

@@ -225,6 +225,7 @@ cgfile_read(struct cgfile *f, const char *dir, const char *const *names,
 	int	 i;
 
 	if (!f->tried) {
+		/* Only a name that is not there is remembered (EMFILE is not). */
 		f->tried = true;
 		f->fd = -1;
 		for (i = from; i < n && dir[0] != '\0'; i++) {
@@ -235,6 +236,8 @@ cgfile_read(struct cgfile *f, const char *dir, const char *const *names,
 				f->which = i;
 				break;
 			}
+			if (errno != ENOENT)
+				f->tried = false;
 		}
 	}
 	if (f->fd == -1 || (r = pread(f->fd, buf, len - 1, 0)) <= 0)

@@ -140,10 +140,11 @@ static struct {
  * the map saves the scans. An acquire first tries a slot the map says is
  * free, and its count of slots held is the map's, where it was one
  * F_OFD_GETLK per slot (max_concurrent 64: most of a session call's
- * system calls). A worker killed while holding leaves its byte set until
- * that slot is next taken (acquires try the lowest slots first), so the
- * count can read high by that much for a while. Without the map (it could
- * not be made) every acquire scans and counts as before.
+ * system calls). A worker killed while holding leaves its byte set: the
+ * count reads high by one until an acquire finds the stale byte
+ * (map_heal). runtime_dir is emptied when the service starts, and the map
+ * with it. Without the map (it could not be made: logged) every acquire
+ * scans and counts as before.
  */
 #define SLOT_MAP	"slots.map"
 static uint8_t	*map;		/* SLOT_CACHE bytes, or NULL */
@@ -153,7 +154,7 @@ static void
 map_open(const char *dir)
 {
 	struct stat	 st;
-	char		 err[8];
+	char		 err[PATH_MAX + 64];
 	void		*p;
 	int		 fd;
 
@@ -161,18 +162,26 @@ map_open(const char *dir)
 		(void)munmap(map, SLOT_CACHE);
 	map = NULL;
 	map_pid = getpid();
-	if ((fd = name_open(dir, SLOT_MAP, true, err, sizeof(err))) == -1)
+	if ((fd = name_open(dir, SLOT_MAP, true, err, sizeof(err))) == -1) {
+		log_warnx("%s; counting run slots one by one", err);
 		return;
+	}
 	/* Zero-filled, so concurrent creators agree; never shrunk. */
 	if (fstat(fd, &st) == -1 || (st.st_size < SLOT_CACHE &&
 	    ftruncate(fd, SLOT_CACHE) == -1)) {
+		log_warn("%s/%s; counting run slots one by one", dir, SLOT_MAP);
 		close(fd);
 		return;
 	}
 	p = mmap(NULL, SLOT_CACHE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	close(fd);
-	if (p != MAP_FAILED)
-		map = p;
+	if (p == MAP_FAILED) {
+		log_warn("mmap %s/%s", dir, SLOT_MAP);
+		return;
+	}
+	/* Not into forks (a keeper, a jail before its exec): workers only. */
+	(void)madvise(p, SLOT_CACHE, MADV_DONTFORK);
+	map = p;
 }
 
 static void
@@ -198,9 +207,11 @@ map_count(int from, int max, int skip)
 
 /*
  * A byte left set by a worker that was killed holding its slot is found
- * here: each acquire asks the kernel about one other set byte in turn and
- * clears it if nobody holds that lock. (A slot locked between the ask and
- * the clear is counted from its holder's next acquire on; never refused.)
+ * here: each acquire asks the kernel about one other slot's byte in turn
+ * (each worker from its own place, so a pool finds it within about
+ * max_concurrent acquires) and clears it if nobody holds that lock. (A
+ * slot locked between the ask and the clear is counted from its holder's
+ * next acquire on; never refused.)
  */
 static int	 slot_held_ready(const char *, int, bool, char *, size_t);
 
@@ -213,6 +224,8 @@ map_heal(const char *dir, int mine, int max, bool ready)
 
 	if (map == NULL || max < 2 || max > SLOT_CACHE)
 		return;
+	if (next == 0)
+		next = (unsigned)cache.pid;
 	j = (int)(next++ % (unsigned)max);
 	if (j == mine || !__atomic_load_n(&map[j], __ATOMIC_ACQUIRE) ||
 	    (ready && cache.mine[j]))
