@@ -170,6 +170,8 @@ void	*xcalloc(size_t, size_t);
 void	*xreallocarray(void *, size_t, size_t);
 char	*xstrndup(const char *, size_t);
 void	 close_quietly(int *);
+struct iovec;
+void	 iov_advance(struct iovec **, int *, size_t);
 int	 read_file_limited(const char *, char **, size_t *, size_t);
 double	 mono_now(void);
 bool	 ct_equal(const void *, const void *, size_t);

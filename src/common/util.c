@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -66,6 +67,24 @@ close_quietly(int *fd)
 	if (*fd >= 0) {
 		(void)close(*fd);
 		*fd = -1;
+	}
+}
+
+/*
+ * Moves past done bytes of a vectored transfer (and any empty pieces
+ * after them): the timed sendmsg/recvmsg loops of the session channel.
+ */
+void
+iov_advance(struct iovec **iov, int *n, size_t done)
+{
+	while (*n > 0 && done >= (*iov)->iov_len) {
+		done -= (*iov)->iov_len;
+		(*iov)++;
+		(*n)--;
+	}
+	if (*n > 0) {
+		(*iov)->iov_base = (char *)(*iov)->iov_base + done;
+		(*iov)->iov_len -= done;
 	}
 }
 

@@ -343,10 +343,7 @@ readv_timed(int fd, struct iovec *iov, int n, double end)
 	struct msghdr	 mh;
 	ssize_t		 r;
 
-	while (n > 0 && iov->iov_len == 0) {
-		iov++;
-		n--;
-	}
+	iov_advance(&iov, &n, 0);
 	while (n > 0) {
 		memset(&mh, 0, sizeof(mh));
 		mh.msg_iov = iov;
@@ -359,15 +356,7 @@ readv_timed(int fd, struct iovec *iov, int n, double end)
 		}
 		if (r <= 0)
 			return -1;
-		while (n > 0 && (size_t)r >= iov->iov_len) {
-			r -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + r;
-			iov->iov_len -= (size_t)r;
-		}
+		iov_advance(&iov, &n, (size_t)r);
 	}
 	return 0;
 }
@@ -403,10 +392,7 @@ writev_timed(int fd, struct iovec *iov, int n, double end)
 	struct msghdr	 mh;
 	ssize_t		 w;
 
-	while (n > 0 && iov->iov_len == 0) {
-		iov++;
-		n--;
-	}
+	iov_advance(&iov, &n, 0);
 	while (n > 0) {
 		memset(&mh, 0, sizeof(mh));
 		mh.msg_iov = iov;
@@ -419,15 +405,7 @@ writev_timed(int fd, struct iovec *iov, int n, double end)
 		}
 		if (w <= 0)
 			return -1;
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			w -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + w;
-			iov->iov_len -= (size_t)w;
-		}
+		iov_advance(&iov, &n, (size_t)w);
 	}
 	return 0;
 }

@@ -152,10 +152,7 @@ writev_timed(int fd, struct iovec *iov, int n, int ms)
 	double		 end = mono_now() + ms / 1000.0;
 	ssize_t		 w;
 
-	while (n > 0 && iov->iov_len == 0) {
-		iov++;
-		n--;
-	}
+	iov_advance(&iov, &n, 0);
 	while (n > 0) {
 		memset(&mh, 0, sizeof(mh));
 		mh.msg_iov = iov;
@@ -171,15 +168,7 @@ writev_timed(int fd, struct iovec *iov, int n, int ms)
 		}
 		if (w <= 0)
 			return -1;
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			w -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + w;
-			iov->iov_len -= (size_t)w;
-		}
+		iov_advance(&iov, &n, (size_t)w);
 		if (n > 0 && mono_now() > end)
 			return -1;
 	}
