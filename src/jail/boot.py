@@ -459,23 +459,14 @@ def _pyexec_exit_status(e):
 # can rewrite all of it, and so forge only its own session's results.
 
 # What a new session runs before its first call (_pyexec_session's warm):
-# the kinds of cell a notebook starts with (an assignment, a print, list
-# and dict work, a function, an expression's value, numpy, an error).
+# the driver's path for a statement, a print and an expression's value.
+# Few on purpose: every page they touch stays the session's own, and an
+# idle session's memory is counted (more cells, with numpy and an error,
+# made the first calls faster still but an idle session 2.4 MiB larger).
 _PYEXEC_WARM_CELLS = (
     'n = 1234',
     'n += 5\nprint(n)',
-    'v = [11, 22, 33]\nv.append(5)\nprint(sum(v), len(v))',
-    'd = {"a": 1}\nd["b"] = 2\nprint(f"{d} {max(v)}")',
-    'def f(a, b=2):\n    return a * b\nf(n)',
-    '1 / 0',
-)
-# Only where numpy is already imported (the zygote's prelude): exec mode
-# does not pay for its import in every session.
-_PYEXEC_WARM_NUMPY = (
-    'import numpy as np\na = np.array([10, 20, 30])',
-    'a = a * 3\nprint(np.sum(a))',
-    'print(np.mean(a))',
-    'a',
+    'n',
 )
 
 
@@ -1010,7 +1001,7 @@ def _pyexec_session(mode, allowed):
         return {'forked': 1}, None
 
     def warm():
-        # A fresh interpreter's first cells are slow (~10x the later ones):
+        # A fresh interpreter's first cells are slow (several times the later):
         # they write to objects and code the zygote shares (refcounts,
         # quickening, caches), one copy-on-write page fault each, and with
         # many new sessions at once those faults crowd the CPUs. Constant
@@ -1022,6 +1013,11 @@ def _pyexec_session(mode, allowed):
             null_w = _open('/dev/null', os.O_WRONLY | os.O_CLOEXEC)
         except OSError:
             return
+        for f in (sys.stdout, sys.stderr):
+            try:
+                f.flush()       # nothing written before may go to /dev/null
+            except BaseException:
+                pass
         saved = []
         try:
             try:
@@ -1033,13 +1029,10 @@ def _pyexec_session(mode, allowed):
             had_ = '_' in builtins.__dict__
             old_ = builtins.__dict__.get('_')
             stdin = sys.stdin
-            # Once is enough: the driver's own functions run once per cell
-            # (more than CPython's quickening delay), and more rounds
-            # measured no faster first calls.
+            # Once: more rounds measured no faster first calls.
             ns = {'__name__': '__main__', '__builtins__': builtins}
             try:
-                for cell in _PYEXEC_WARM_CELLS + (
-                        _PYEXEC_WARM_NUMPY if 'numpy' in sys.modules else ()):
+                for cell in _PYEXEC_WARM_CELLS:
                     json.dumps(run_cell(json.loads(json.dumps(
                         {'op': 'exec', 'code': cell})), 0, ns))
             except BaseException:
@@ -1060,7 +1053,9 @@ def _pyexec_session(mode, allowed):
                     pass
             # Without its own fds back the session could not answer.
             for fd, old in zip((1, 2), saved):
-                if os.dup2(old, fd) != fd:
+                try:
+                    os.dup2(old, fd)
+                except OSError:
                     _os_exit(1)
                 _close(old)
             _close(null_w)

@@ -35,21 +35,30 @@ def test_session_state_persists_like_a_module(s):
 def test_session_starts_empty_after_its_warm_up(s):
     """A new session runs constant cells before it is announced (boot.py,
     _pyexec_session's warm): nothing of them may show in the first call,
-    not a name, not `_`, not a line of output, not a cell number."""
-    sid = create(s)
-    d = cell(s, sid, 'import builtins, linecache, sys\n'
-             'names = sorted(k for k in globals() if not k.startswith("__"))\n'
-             'print(names, hasattr(builtins, "_"),\n'
-             '      sorted(k for k in linecache.cache if k.startswith("<")),\n'
-             '      type(sys.stdin).__name__, sys.stdin.read() == "")')
-    assert d['stdout'] == ("['builtins', 'linecache', 'sys'] False "
-                           "['<cell-1>'] StringIO True\n"), d
-    assert d['stderr'] == '' and d['error'] is None, d
-    st, doc, _ = call(s, 'GET', '/sessions/' + sid)
-    assert st == 200 and doc['executions'] == 1, doc
-    e = cell(s, sid, 'n')['error']
-    assert e['type'] == 'NameError' and '<cell-2>' in e['traceback'], e
-    delete(s, sid)
+    not a name, not `_`, not a line of output, not a cell number; in an
+    admin session and in a public one (whose import check they pass
+    through: its first cell can import only what the policy allows)."""
+    admin_cell = ('import builtins, linecache, sys\n'
+                  'names = sorted(k for k in globals() if k[:2] != "__")\n'
+                  'print(names, hasattr(builtins, "_"),\n'
+                  '      sorted(k for k in linecache.cache if k[:1] == "<"),\n'
+                  '      type(sys.stdin).__name__, sys.stdin.read() == "")')
+    public_cell = ('names = sorted(k for k in globals() if k[:2] != "__")\n'
+                   'print(names, hasattr(__builtins__, "_"))')
+    for admin, ip, code, want in (
+            (True, None, admin_cell, "['builtins', 'linecache', 'sys'] False "
+             "['<cell-1>'] StringIO True\n"),
+            (False, '198.51.100.71', public_cell, '[] False\n')):
+        sid = create(s, admin=admin, ip=ip)
+        d = cell(s, sid, code, admin=admin, ip=ip)
+        assert d['stdout'] == want, (admin, d)
+        assert d['stderr'] == '' and d['error'] is None, (admin, d)
+        assert d['result'] is None and d['display'] == [], (admin, d)
+        st, doc, _ = call(s, 'GET', '/sessions/' + sid)
+        assert st == 200 and doc['executions'] == 1, doc
+        e = cell(s, sid, 'n', admin=admin, ip=ip)['error']
+        assert e['type'] == 'NameError' and '<cell-2>' in e['traceback'], e
+        assert delete(s, sid)[0] == 200
 
 
 def test_session_errors_and_systemexit(s):
