@@ -592,6 +592,14 @@ def _pyexec_session(mode, allowed):
                 'message': fit(str(e), limit)[0],
                 'traceback': fit(''.join(lines), limit)[0]}
 
+    def flush_std():
+        # A cell may have replaced or broken them: best effort.
+        for f in (sys.stdout, sys.stderr):
+            try:
+                f.flush()
+            except BaseException:
+                pass
+
     def run_cell(req, n, glb=g):
         code = req.get('code')
         if not isinstance(code, str):
@@ -648,11 +656,7 @@ def _pyexec_session(mode, allowed):
             figures()
         except BaseException as e:
             out['error'] = error_of(e, limit)
-        for f in (sys.stdout, sys.stderr):
-            try:
-                f.flush()
-            except BaseException:
-                pass
+        flush_std()
         t1 = os.times()
         out['display'] = []
         for d in displays:
@@ -966,11 +970,7 @@ def _pyexec_session(mode, allowed):
             for f in fds:
                 _close(f)
             return {'fork_error': 'dumpable'}, None
-        for f in (sys.stdout, sys.stderr):
-            try:
-                f.flush()
-            except BaseException:
-                pass
+        flush_std()
         # A collection in a copy would write to every object's header,
         # copying most of the heap at once: frozen objects are not
         # traversed. The parent thaws at once; the copy once ready.
@@ -1013,11 +1013,7 @@ def _pyexec_session(mode, allowed):
             null_w = _open('/dev/null', os.O_WRONLY | os.O_CLOEXEC)
         except OSError:
             return
-        for f in (sys.stdout, sys.stderr):
-            try:
-                f.flush()       # nothing written before may go to /dev/null
-            except BaseException:
-                pass
+        flush_std()     # nothing written before may go to /dev/null
         saved = []
         try:
             try:
@@ -1033,6 +1029,7 @@ def _pyexec_session(mode, allowed):
             ns = {'__name__': '__main__', '__builtins__': builtins}
             try:
                 for cell in _PYEXEC_WARM_CELLS:
+                    # With the request's and the reply's JSON, as a call.
                     json.dumps(run_cell(json.loads(json.dumps(
                         {'op': 'exec', 'code': cell})), 0, ns))
             except BaseException:
@@ -1046,11 +1043,7 @@ def _pyexec_session(mode, allowed):
                 linecache.cache.pop('<cell-0>', None)
                 del displays[:]
         finally:
-            for f in (sys.stdout, sys.stderr):
-                try:
-                    f.flush()
-                except BaseException:
-                    pass
+            flush_std()
             # Without its own fds back the session could not answer.
             for fd, old in zip((1, 2), saved):
                 try:
