@@ -306,7 +306,7 @@ def _pyexec_grader(code, case):
                 out.append(', ')
                 n += 1
             if ty is tuple and n == 1:
-                out.append(',')
+                out[-1] = ','       # (x,): a tuple, where (x) is x
             elif n:
                 out.pop()
             out.append(']' if ty is list else ')' if ty is tuple else '}')

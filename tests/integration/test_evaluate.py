@@ -490,6 +490,24 @@ def test_result_channel_cannot_be_forged_by_output(s):
     assert r[2]['error']['type'] == 'InvalidResult', r[2]
 
 
+def test_tuples_of_one_cross(s):
+    """A returned (x,) is a tuple, at any depth, and an empty one too
+    ((1,) came back as "(1, ,)", which the worker could not read)."""
+    code = ('def f(x):\n    return x\n'
+            'def g():\n    return (1,)\n'
+            'def h():\n    return [(2,), (), ((3,),), {(4,): (5,)}]\n')
+    doc = graded(evaluate(s, {'code': code, 'entry_point': 'f', 'io_cases': [
+        {'input': '(7,)', 'output': '(7,)'},
+        {'input': '(7,)', 'output': '7'}]}))
+    assert [c['passed'] for c in results(doc)] == [True, False], doc
+    for entry, output in (('g', '(1,)'),
+                          ('h', '[(2,), (), ((3,),), {(4,): (5,)}]')):
+        doc = graded(evaluate(s, {'code': code, 'entry_point': entry,
+                                  'io_cases': [{'input': '',
+                                                'output': output}]}))
+        assert doc['passed'], results(doc)
+
+
 def test_special_values_cross_exactly(s):
     """inf and nan go in and come back; ints past 64 bits stay exact; a
     dict with non-string keys comes back as pairs."""
@@ -526,3 +544,4 @@ def test_special_values_cross_exactly(s):
                                             'output': '{(2, 3): None, 1: "a"}'}]}))
     assert doc['passed'], doc
     assert results(doc)[0]['got'] == [[1, 'a'], [[2, 3], None]], doc
+
