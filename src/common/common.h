@@ -58,6 +58,8 @@ struct config {
 	int		 zygote_max_runs;
 	int		 zygote_max_age_seconds;
 	int		 prebuilt_jails;	/* 1: idle workers build the next */
+	int		 forked_cases;		/* 1: /evaluate's cases forked in */
+						/* a jail per lane (zygote mode) */
 	enum run_mode	 mode;
 	enum run_uids	 run_uids;
 	char		 uidmap_socket[PATH_MAX];

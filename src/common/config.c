@@ -64,6 +64,7 @@ static const struct cfg_key cfg_keys[] = {
 	{ "zygote_max_runs",	K_INT,	OFF(zygote_max_runs), 1, 1000000 },
 	{ "zygote_max_age_seconds", K_INT, OFF(zygote_max_age_seconds), 1, 86400 },
 	{ "prebuilt_jails", K_INT, OFF(prebuilt_jails), 0, 1 },
+	{ "forked_cases", K_INT, OFF(forked_cases), 0, 1 },
 	{ "run_uids",		K_UIDS,	OFF(run_uids), 0, 0 },
 	{ "uidmap_socket",	K_PATH,	OFF(uidmap_socket), 0, 0 },
 	{ "max_cases",		K_INT,	OFF(max_cases), 1, 10000 },
@@ -107,6 +108,7 @@ cfg_defaults(struct config *c)
 	c->zygote_max_runs = 1000;
 	c->zygote_max_age_seconds = 600;
 	c->prebuilt_jails = 1;
+	c->forked_cases = 1;
 	c->run_uids = UIDS_PER_SLOT;
 	strlcpy(c->uidmap_socket, "/run/pyexec-uidmap.sock",
 	    sizeof(c->uidmap_socket));

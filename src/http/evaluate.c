@@ -74,6 +74,7 @@ struct lane {
 	char		 jaildir[PATH_MAX];
 	bool		 jaildir_made;
 	long		 idx;		/* the case running; -1: none */
+	struct run	 srv;		/* forked cases: the lane's case server */
 };
 
 struct grade {
@@ -92,6 +93,7 @@ struct grade {
 	size_t		 passed;
 	struct lane	*lanes;
 	size_t		 nlanes;
+	bool		 forks;		/* cases forked by a server per lane */
 };
 
 static enum pyx_err
@@ -589,6 +591,18 @@ lane_end_case(struct lane *l)
 	l->idx = -1;
 }
 
+/* Ends a lane's case server and its jail, and the cgroup they were in. */
+static void
+lane_server_end(struct lane *l)
+{
+	bool	 was = l->srv.started;
+
+	sup_lane_down(&l->srv);
+	run_init(&l->srv, l->rn.cfg);
+	if (was)
+		cg_run_end(l->rn.cg);
+}
+
 /* Gives a lane's slot, cgroups and mount point back. */
 static void
 lane_close(struct lane *l)
@@ -596,6 +610,8 @@ lane_close(struct lane *l)
 	if (l->idx >= 0)
 		lane_end_case(l);
 	run_free(&l->run);
+	lane_server_end(l);
+	run_free(&l->srv);
 	if (l->jaildir_made && rmdir(l->jaildir) == -1)
 		log_warn("rmdir %s", l->jaildir);
 	l->jaildir_made = false;
@@ -651,6 +667,7 @@ open_lanes(struct grade *g)
 	for (k = 0; k < want; k++) {
 		l = &g->lanes[k];
 		run_init(&l->run, cfg);
+		run_init(&l->srv, cfg);
 		slots_init(&l->own);
 		l->idx = -1;
 		l->rn = c->w->runner;
@@ -700,15 +717,77 @@ make_casefile(struct grade *g, struct lane *l, const struct gcase *gc)
 	free(k);
 }
 
+/*
+ * The worker's children that are ours to reap, not the zygote client's
+ * strays: the lanes' jails in flight, cases (exec mode, or each from the
+ * zygote) and case servers.
+ */
+static void
+zyg_busy(struct grade *g, pid_t *busy)
+{
+	struct zygote	*z = &g->c->w->zyg;
+	size_t		 k;
+
+	z->nbusy = 0;
+	for (k = 0; k < g->nlanes; k++) {
+		if (g->lanes[k].idx >= 0 && g->lanes[k].run.pid > 0)
+			busy[z->nbusy++] = g->lanes[k].run.pid;
+		if (g->lanes[k].srv.pid > 0)
+			busy[z->nbusy++] = g->lanes[k].srv.pid;
+	}
+	z->busy = busy;
+}
+
+static uint32_t
+lane_netns(const struct grade *g, const struct lane *l)
+{
+	/*
+	 * Concurrent cases must not share the zygote's netns (abstract Unix
+	 * sockets): each lane has one of its own, kept by the zygote.
+	 */
+	return g->nlanes > 1 ? (uint32_t)(l - g->lanes) + 1 : 0;
+}
+
+/*
+ * Forked cases: the lane's server, a jail with the request's limits in
+ * the lane's slot, cgroups and network namespace, cloned by the zygote
+ * once per lane (again only if a case ended it).
+ */
 static enum pyx_err
-start_case(struct grade *g, struct lane *l, size_t i)
+lane_server(struct grade *g, struct lane *l)
+{
+	struct exec_ctx		*c = g->c;
+	pid_t			 busy[2 * JAIL_NETNS_LANES];
+	enum pyx_err		 e;
+
+	if (l->srv.started)
+		return PYX_OK;
+	run_free(&l->srv);
+	run_init(&l->srv, l->rn.cfg);
+	run_set_limits(&l->srv, &c->req.limits);
+	l->srv.netns_lane = lane_netns(g, l);
+	zyg_busy(g, busy);
+	e = sup_lane_up(&l->srv, &l->rn, &c->req.limits, l->jaildir, c->admin,
+	    l->slot->index, l->slot->fd);
+	c->w->zyg.busy = NULL;
+	c->w->zyg.nbusy = 0;
+	if (e != PYX_OK) {
+		l->srv.started = true;	/* its cgroup, if any, to end */
+		lane_server_end(l);
+		return e;
+	}
+	l->srv.started = true;
+	return PYX_OK;
+}
+
+static enum pyx_err
+start_case_once(struct grade *g, struct lane *l, size_t i)
 {
 	struct exec_ctx		*c = g->c;
 	const struct exec_req	*sub = &c->req;
 	const struct config	*cfg = &c->w->cfg;
 	const struct gcase	*gc = &g->cases[i];
-	pid_t			 busy[JAIL_NETNS_LANES];
-	size_t			 k, nbusy;
+	pid_t			 busy[2 * JAIL_NETNS_LANES];
 	enum pyx_err		 e;
 
 	run_init(&l->run, cfg);
@@ -716,11 +795,9 @@ start_case(struct grade *g, struct lane *l, size_t i)
 	l->run.time_limit = g->time_limit;
 	/* The client's hang-up stops every case at once (run_cases). */
 	l->run.watch_fd = c->http->conn_fd;
-	/*
-	 * Concurrent cases must not share the zygote's netns (abstract Unix
-	 * sockets): each lane has one of its own, kept by the zygote.
-	 */
-	l->run.netns_lane = g->nlanes > 1 ? (uint32_t)(l - g->lanes) + 1 : 0;
+	l->run.netns_lane = lane_netns(g, l);
+	if (g->forks)
+		l->run.lane_sock = l->srv.fd_data;
 	l->idx = (long)i;
 	l->req = *sub;
 	l->req.ret = NULL;
@@ -747,16 +824,36 @@ start_case(struct grade *g, struct lane *l, size_t i)
 		l->req.stdin_provided = gc->stdin_len > 0;
 	}
 	/* The other lanes' inits are not strays for the zygote to reap. */
-	for (k = 0, nbusy = 0; k < g->nlanes; k++)
-		if (g->lanes[k].idx >= 0 && g->lanes[k].run.pid > 0)
-			busy[nbusy++] = g->lanes[k].run.pid;
-	c->w->zyg.busy = busy;
-	c->w->zyg.nbusy = nbusy;
+	zyg_busy(g, busy);
 	e = sup_start(&l->run, &l->rn, &l->req, l->jaildir, c->admin,
 	    l->slot->index, l->slot->fd);
 	c->w->zyg.busy = NULL;
 	c->w->zyg.nbusy = 0;
 	return e;
+}
+
+static enum pyx_err
+start_case(struct grade *g, struct lane *l, size_t i)
+{
+	enum pyx_err	 e;
+	int		 attempt;
+
+	for (attempt = 0; ; attempt++) {
+		if (g->forks && (e = lane_server(g, l)) != PYX_OK)
+			return e;
+		e = start_case_once(g, l, i);
+		if (e != PYX_E_RESTARTING || !g->forks || attempt > 0)
+			return e;
+		/*
+		 * The server was gone: a case before this one ended the
+		 * lane's jail (at its memory limit the cgroup kills the whole
+		 * group). Nothing of this case ran; a new server, once.
+		 */
+		log_info("/evaluate: a lane's case server is gone; starting "
+		    "another");
+		lane_end_case(l);
+		lane_server_end(l);
+	}
 }
 
 static void
@@ -1186,6 +1283,7 @@ do_evaluate(struct exec_ctx *c, struct grade *g)
 			    "minute.", g->n, cfg->rate_limit_per_minute);
 		return e;
 	}
+	g->forks = cfg->mode == MODE_ZYGOTE && cfg->forked_cases;
 	if ((e = open_lanes(g)) != PYX_OK)
 		return e;
 	if ((e = run_cases(g)) != PYX_OK)

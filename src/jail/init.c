@@ -39,6 +39,15 @@
  * script has no network at all, and abstract Unix sockets are private to
  * the run.
  *
+ * A case of POST /evaluate in zygote mode is one level down: its lane's
+ * jail is built as above, except that the Python child keeps init's
+ * capabilities and becomes the lane's case server (zygote.c), and init
+ * drops them once that child is forked. The server clones each case
+ * into new mount, PID and IPC namespaces, whose init runs
+ * jail_enter_case(): the worker's go, a workspace of its own (root.c,
+ * jail_case_root), every capability dropped, then the same Python child
+ * and reaper as a run's.
+ *
  * init first starts a new session. A PID namespace does not confine
  * process groups: kill(0, sig) and setpriority(PRIO_PGRP, 0, ...) act on
  * every member of the caller's group, whatever namespace the members are
@@ -365,6 +374,42 @@ static const struct jail_step seal_steps[] = {
 };
 
 /*
+ * A lane's jail (/evaluate's case server): the same, but its Python child
+ * keeps the capabilities the jail's user namespace gave init, which it
+ * needs to make each case's namespaces and mounts; init drops them once
+ * that child is forked (jail_run).
+ */
+static const struct jail_step lane_seal_steps[] = {
+	{ "PR_SET_PDEATHSIG after the uid change", die_with_parent_again },
+	{ "sethostname", set_hostname },
+	{ "send workspace fd", send_ready },
+	{ "setrlimit NPROC", limit_processes },
+	{ "PR_SET_DUMPABLE", not_dumpable },
+};
+
+/*
+ * A case, cloned by its lane's server: in the lane's user namespace
+ * already (ids, hostname, cgroup namespace, network: the lane's), so
+ * only what a fresh process of a jail needs, and the worker's go.
+ */
+static const struct jail_step case_steps[] = {
+	{ "reset signals", reset_signals },
+	{ "umask", set_umask },
+	{ "PR_SET_PDEATHSIG", die_with_parent },
+	{ "park fds", park_fds },
+	{ "setsid", new_session },
+	{ "wait for the go", wait_for_cgroups },
+};
+
+/* After its workspace (root.c, jail_case_root), as a jail's init. */
+static const struct jail_step case_seal_steps[] = {
+	{ "send workspace fd", send_ready },
+	{ "setrlimit NPROC", limit_processes },
+	{ "drop capabilities", drop_caps },
+	{ "PR_SET_DUMPABLE", not_dumpable },
+};
+
+/*
  * The Python child: fds 0-3 in place, limits, /work, seccomp last. Too
  * late to report on the control socket (it is closed here); a failure is
  * exit status 125, which the worker reports as a sandbox error.
@@ -395,6 +440,14 @@ python_child(struct jail *j)
 			_exit(SBX_EXIT_SETUP);
 	if (!BENCH_SKIP(SKIP_ROOT) && chdir("/work") == -1)
 		_exit(SBX_EXIT_SETUP);
+	/*
+	 * The lane server runs no user code and stays as init made it: not
+	 * dumpable, no filter (it must clone and mount for its cases, each of
+	 * which installs the filter itself: jail_enter_case), its score for
+	 * the OOM killer below its cases'.
+	 */
+	if (p->lane)
+		return;
 	/*
 	 * init made itself non-dumpable; execve resets that for Python, and
 	 * an in-process run (zygote) must too, or its own /proc/self would
@@ -544,12 +597,54 @@ reap_session(struct jail *j, pid_t py)
 	}
 }
 
+/* The end of both: the Python child, and init's reaping. */
+static void
+jail_run(struct jail *j, bool *admin)
+{
+	const struct jail_params *p = j->p;
+	pid_t		 py;
+	int		 i;
+
+	/*
+	 * glibc's fork, not a raw clone: init is single-threaded, and fork
+	 * sets the child's cached thread id, which an interpreter that keeps
+	 * running (zygote mode, no execve) relies on for its locks.
+	 */
+	j->detail = NULL;
+	if ((py = fork()) == -1)
+		jail_fail(j, "fork python");
+	if (py == 0) {
+		python_child(j);
+		if (admin != NULL)
+			*admin = j->admin;
+		return;		/* zygote mode only: python_child execs */
+	}
+
+	/* init keeps only the control socket: Python's EOF is the worker's. */
+	for (i = 0; i < JAIL_NFDS; i++)
+		if (i != JAIL_FD_CTL)
+			close(JAIL_HIGH_FD + i);
+	/* A lane's init: its server has the capabilities now; it needs none. */
+	if (p->lane && drop_caps(j) == -1)
+		jail_fail(j, "drop capabilities");
+	if (!BENCH_SKIP(SKIP_SECCOMP) && policy_apply(p->policy) == -1)
+		jail_fail(j, "seccomp");
+	/*
+	 * A session's init keeps reaping after Python (its forks are init's
+	 * children): the thin init's "keep" mode, or reap_session() where
+	 * there is no thin image (exec mode).
+	 */
+	if (p->thin)
+		become_thin(j, py);
+	if (p->keep_reaping)
+		reap_session(j, py);
+	reap(j, py);
+}
+
 void
 jail_enter(const struct jail_params *p, bool *admin)
 {
 	struct jail	 j;
-	pid_t		 py;
-	int		 i;
 
 	memset(&j, 0, sizeof(j));
 	j.p = p;
@@ -558,38 +653,35 @@ jail_enter(const struct jail_params *p, bool *admin)
 	jail_checklist(&j, enter_steps, sizeof(enter_steps) /
 	    sizeof(enter_steps[0]));
 	jail_root(&j);
-	jail_checklist(&j, seal_steps, sizeof(seal_steps) /
-	    sizeof(seal_steps[0]));
+	if (p->lane)
+		jail_checklist(&j, lane_seal_steps, sizeof(lane_seal_steps) /
+		    sizeof(lane_seal_steps[0]));
+	else
+		jail_checklist(&j, seal_steps, sizeof(seal_steps) /
+		    sizeof(seal_steps[0]));
+	jail_run(&j, admin);
+}
 
-	/*
-	 * glibc's fork, not a raw clone: init is single-threaded, and fork
-	 * sets the child's cached thread id, which an interpreter that keeps
-	 * running (zygote mode, no execve) relies on for its locks.
-	 */
-	j.detail = NULL;
-	if ((py = fork()) == -1)
-		jail_fail(&j, "fork python");
-	if (py == 0) {
-		python_child(&j);
-		if (admin != NULL)
-			*admin = j.admin;
-		return;		/* zygote mode only: python_child execs */
-	}
+/*
+ * Nothing the lane's own jail set up is done again (its ids, root and
+ * namespaces are the case's), and nothing it holds is kept: park_fds
+ * closes the server's descriptors, and the case's own mount and PID
+ * namespaces end with its init, taking every process and file of the
+ * case with them.
+ */
+void
+jail_enter_case(const struct jail_params *p, bool *admin)
+{
+	struct jail	 j;
 
-	/* init keeps only the control socket: Python's EOF is the worker's. */
-	for (i = 0; i < JAIL_NFDS; i++)
-		if (i != JAIL_FD_CTL)
-			close(JAIL_HIGH_FD + i);
-	if (!BENCH_SKIP(SKIP_SECCOMP) && policy_apply(p->policy) == -1)
-		jail_fail(&j, "seccomp");
-	/*
-	 * A session's init keeps reaping after Python (its forks are init's
-	 * children): the thin init's "keep" mode, or reap_session() where
-	 * there is no thin image (exec mode).
-	 */
-	if (p->thin)
-		become_thin(&j, py);
-	if (p->keep_reaping)
-		reap_session(&j, py);
-	reap(&j, py);
+	memset(&j, 0, sizeof(j));
+	j.p = p;
+	j.ctl = p->fds[JAIL_FD_CTL];
+
+	jail_checklist(&j, case_steps, sizeof(case_steps) /
+	    sizeof(case_steps[0]));
+	jail_case_root(&j);
+	jail_checklist(&j, case_seal_steps, sizeof(case_seal_steps) /
+	    sizeof(case_seal_steps[0]));
+	jail_run(&j, admin);
 }

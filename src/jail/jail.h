@@ -154,6 +154,11 @@ struct jail_params {
 					 * Python child reads the data stream on
 					 * JAIL_LATE_FD (jail_late_files), once
 					 * a request exists; init reads none */
+	bool		 lane;		/* /evaluate's case server (zygote.c):
+					 * its Python child keeps the jail's
+					 * capabilities, runs no Python and no
+					 * filter, and clones each case with
+					 * jail_enter_case(); data_late too */
 };
 
 #define JAIL_LATE_FD	4	/* data_late: the stream in the Python child */
@@ -166,6 +171,12 @@ extern const char *const jail_env[];
 #define JAIL_NETNS_LANES	64
 #define JAIL_CLONE_FLAGS	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | \
 	    CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS)
+/*
+ * A case inside its lane's jail: the lane's user, network and UTS
+ * namespaces and read-only root; a mount, PID and IPC namespace and a
+ * workspace of its own (init.c, jail_enter_case).
+ */
+#define JAIL_CASE_CLONE_FLAGS	(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC)
 
 /*
  * Between init.c and root.c: the state of one jail's init, on its stack,
@@ -196,6 +207,7 @@ struct jail_step {
 void	 jail_checklist(struct jail *, const struct jail_step *, size_t);
 __attribute__((noreturn)) void jail_fail(struct jail *, const char *);
 void	 jail_root(struct jail *);			/* root.c */
+void	 jail_case_root(struct jail *);			/* root.c */
 
 /*
  * init.c: called in the child of a clone(JAIL_CLONE_FLAGS), it builds the
@@ -206,6 +218,15 @@ void	 jail_root(struct jail *);			/* root.c */
  * run Python in-process.
  */
 void	 jail_enter(const struct jail_params *, bool *);
+
+/*
+ * init.c: called in the lane server's child of a
+ * clone(JAIL_CASE_CLONE_FLAGS) (zygote.c): one case of /evaluate, built
+ * inside the lane's jail and becoming its init. As jail_enter with argv
+ * NULL, it returns in the Python child, every capability dropped and
+ * seccomp installed; init reaps and reports as a jail's does.
+ */
+void	 jail_enter_case(const struct jail_params *, bool *);
 
 /*
  * root.c, data_late only: in the Python child, seccomp installed, cwd

@@ -306,18 +306,31 @@ dev(struct jail *j)
  * can be executed or mapped executable. Staged at .ws until it is filled.
  */
 static int
-workspace(struct jail *j)
+ws_mount(struct jail *j, const char *at)
 {
+	int	 dfd, rv;
+
 	j->detail = j->p->ws_opts;
-	if (mount("pyexec-ws", ".ws", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	if (mount("pyexec-ws", at, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 	    j->p->ws_opts) == -1)
 		return -1;
 	j->detail = "directories";
-	if (mkdir(".ws/work", 0755) == -1 || mkdir(".ws/tmp", 0777) == -1 ||
-	    chmod(".ws/tmp", 01777) == -1 || mkdir(".ws/shm", 0777) == -1 ||
-	    chmod(".ws/shm", 01777) == -1)
+	if ((dfd = open(at, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
 		return -1;
-	return 0;
+	rv = mkdirat(dfd, "work", 0755) == -1 ||
+	    mkdirat(dfd, "tmp", 0777) == -1 ||
+	    fchmodat(dfd, "tmp", 01777, 0) == -1 ||
+	    mkdirat(dfd, "shm", 0777) == -1 ||
+	    fchmodat(dfd, "shm", 01777, 0) == -1 ? -1 : 0;
+	close(dfd);
+	return rv;
+}
+
+static int
+workspace(struct jail *j)
+{
+	return ws_mount(j, ".ws");
 }
 
 /*
@@ -590,6 +603,70 @@ jail_late_files(const struct jail_params *p, bool *admin)
 	    late_cpu_limit(p) == -1))
 		return -1;
 	return rv;
+}
+
+/*
+ * A case of /evaluate (init.c, jail_enter_case), in a mount namespace of
+ * its own copied from its lane's, whose root it keeps: read-only, built
+ * above before the lane ran anything, with nothing in the lane's own
+ * workspace. The case's workspace is a new tmpfs staged on /work; its
+ * three directories are bound over /tmp, /dev/shm and, last, /work
+ * itself, which covers the staging mount: no path leads to it, and the
+ * script, without capabilities, can unmount nothing. The new /proc shows
+ * the case's PID namespace, of which this init is PID 1.
+ */
+static int
+case_to_root(struct jail *j)
+{
+	return chdir("/");
+}
+
+static int
+case_workspace(struct jail *j)
+{
+	return ws_mount(j, "/work");
+}
+
+static int
+case_fill(struct jail *j)
+{
+	int	 wfd, rv;
+
+	j->detail = "open";
+	if ((wfd = open("/work/work", O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return -1;
+	rv = files_from_stream(j, wfd, JAIL_HIGH_FD + JAIL_FD_DATA);
+	close(wfd);
+	return rv;
+}
+
+static int
+case_bind(struct jail *j)
+{
+	j->detail = "/tmp";
+	if (mount("/work/tmp", "/tmp", NULL, MS_BIND, NULL) == -1)
+		return -1;
+	j->detail = "/dev/shm";
+	if (mount("/work/shm", "/dev/shm", NULL, MS_BIND, NULL) == -1)
+		return -1;
+	j->detail = "/work";
+	return mount("/work/work", "/work", NULL, MS_BIND, NULL);
+}
+
+static const struct jail_step case_root_steps[] = {
+	{ "make / private", private_tree },
+	{ "chdir /", case_to_root },
+	{ "mount workspace tmpfs", case_workspace },
+	{ "write workspace", case_fill },
+	{ "bind workspace", case_bind },
+	{ "mount /proc", proc },
+};
+
+void
+jail_case_root(struct jail *j)
+{
+	jail_checklist(j, case_root_steps, NELEM(case_root_steps));
 }
 
 /* bench/isolation only: the workspace without the minimal root. */

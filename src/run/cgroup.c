@@ -411,6 +411,20 @@ cg_oom_killed(const struct cgroups *cg, long *peak_kb)
 	return n > cg->oom_before;
 }
 
+/*
+ * The OOM killer's count so far, or -1: a lane's cases share its cgroups
+ * (/evaluate), so a case's kills are the count's growth during it.
+ */
+long long
+cg_oom_count(const struct cgroups *cg)
+{
+	if (cg->version == 2)
+		return cg2_oom_count(cg);
+	if (!cg->mem[0])
+		return -1;
+	return read_ll(cg->mem, "memory.oom_control", "oom_kill");
+}
+
 /* The whole run's CPU time in seconds, or -1 when no cgroup counted it. */
 double
 cg_cpu_sec(const struct cgroups *cg)

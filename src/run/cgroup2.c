@@ -427,6 +427,19 @@ cg2_oom_killed(const struct cgroups *cg, long *peak_kb)
 	return n > 0 || g > 0;
 }
 
+/* OOM kills in the run's cgroup so far (a lane's: case by case), or -1. */
+long long
+cg2_oom_count(const struct cgroups *cg)
+{
+	long long	 n, g;
+
+	if (cg->run[0] == '\0' ||
+	    (n = cg2_key(cg->run, "memory.events", "oom_kill")) < 0)
+		return -1;
+	g = cg2_key(cg->run, "memory.events", "oom_group_kill");
+	return n + (g > 0 ? g : 0);
+}
+
 /*
  * CPU time of every process the run ever had, in seconds, or -1.
  * cpu.stat is a core file of every v2 cgroup: no controller needed.

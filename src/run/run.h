@@ -70,6 +70,7 @@ void	 cg_limits(struct cgroups *, int, int);
 int	 cg_attach(struct cgroups *, pid_t);
 bool	 cg_oom_killed(const struct cgroups *, long *);
 double	 cg_cpu_sec(const struct cgroups *);
+long long cg_oom_count(const struct cgroups *);
 void	 cg_run_end(struct cgroups *);
 void	 cg_sweep(struct cgroups *);
 void	 cg_cleanup(struct cgroups *);
@@ -84,6 +85,7 @@ int	 cg2_attach(struct cgroups *, pid_t);
 int	 cg2_check(const struct cgroups *, pid_t, char *, size_t);
 bool	 cg2_oom_killed(const struct cgroups *, long *);
 double	 cg2_cpu_sec(const struct cgroups *);
+long long cg2_oom_count(const struct cgroups *);
 void	 cg2_end(struct cgroups *);
 void	 cg2_sweep(const struct cgroups *);
 
@@ -173,6 +175,17 @@ struct run {
 	bool		 prebuilt;	/* in the worker's pre-built jail */
 	uint32_t	 extra_files;	/* files past max_attachments (grading) */
 	uint32_t	 netns_lane;	/* zygote mode: runs overlap (grading) */
+	/*
+	 * /evaluate, zygote mode with forked_cases: lane_srv, this run is a
+	 * lane's case server (its fd_data the server's socket); lane_sock
+	 * >= 0, this run is a case cloned by the server on that socket (not
+	 * owned), not our child, in the lane's cgroups: its OOM kills and
+	 * CPU time are the counters' growth from oom_base and cpu_base.
+	 */
+	bool		 lane_srv;
+	int		 lane_sock;
+	long long	 oom_base;
+	double		 cpu_base;
 	const char	*argv[8];
 	struct cgroups	*cg;
 	char		*jaildir_owned;	/* a pre-built jail's: removed by run_free */
@@ -194,6 +207,9 @@ void		 sup_step(struct run *, const struct exec_req *,
 bool		 sup_done(const struct run *);
 void		 sup_abort(struct run *);
 enum pyx_err	 sup_finish(struct run *, struct runner *);
+enum pyx_err	 sup_lane_up(struct run *, struct runner *,
+		    const struct run_limits *, const char *, bool, int, int);
+void		 sup_lane_down(struct run *);
 /* for sessions (http/sessions.c): a jail's spec and its data stream */
 struct jail_file *sup_jail_files(const struct exec_req *);
 void		 sup_session_spec(struct jail_params *, const struct runner *,

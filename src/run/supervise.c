@@ -32,6 +32,7 @@
 #include "boot_py.h"
 
 #define VERDICT_MAX	(64 * 1024)
+#define LANE_READY_SEC	30	/* a lane's jail, from clone to CTL_READY */
 
 void
 run_init(struct run *r, const struct config *cfg)
@@ -42,6 +43,7 @@ run_init(struct run *r, const struct config *cfg)
 	r->fd_stdin = r->fd_stdout = r->fd_stderr = -1;
 	r->fd_verdict = r->fd_ctl = r->fd_data = r->fd_work = -1;
 	r->watch_fd = -1;
+	r->lane_sock = -1;
 	buf_init(&r->out, (size_t)cfg->max_output_bytes);
 	buf_init(&r->err, (size_t)cfg->max_output_bytes);
 	buf_init(&r->verdict, VERDICT_MAX);
@@ -550,6 +552,12 @@ channel(int *mine, int *theirs, bool mine_is_write)
 static int
 spawn_jail(struct run *r, struct runner *rn, const struct jail_params *spec)
 {
+	/* A case: its lane's server clones it, not as our child. */
+	if (r->lane_sock >= 0) {
+		r->via_zygote = true;
+		r->pid = -1;
+		return zyg_spawn_case(rn->zyg, r->lane_sock, spec, &r->pidfd);
+	}
 	if (rn->cfg->mode == MODE_ZYGOTE) {
 		/* The zygote clones the jail; we get a pidfd of its init. */
 		r->via_zygote = true;
@@ -602,6 +610,20 @@ static int
 release_jail(struct run *r, struct runner *rn,
     const struct jail_params *spec, int slot, int slot_fd)
 {
+	/*
+	 * A case is in its lane's cgroups and ids already (the server's
+	 * jail was attached and mapped): what it adds to the counters is
+	 * its own.
+	 */
+	if (r->lane_sock >= 0) {
+		r->oom_base = cg_oom_count(rn->cg);
+		r->cpu_base = cg_cpu_sec(rn->cg);
+		if (write(r->fd_ctl, "g", 1) != 1) {
+			log_warn("releasing a case");
+			return -1;
+		}
+		return 0;
+	}
 	if (cg_enabled(rn->cg) && !BENCH_SKIP(SKIP_CGROUP) &&
 	    cg_attach(rn->cg, r->pid) == -1) {
 		log_warn("attaching the jail to its cgroups");
@@ -695,13 +717,24 @@ jail_up(struct run *r, struct runner *rn, const struct run_limits *lim,
 	    channel(&r->fd_stdout, &j_out, false) == -1 ||
 	    channel(&r->fd_stderr, &j_err, false) == -1 ||
 	    channel(&r->fd_verdict, &j_verdict, false) == -1 ||
-	    (zygote && channel(&r->fd_data, &j_data, true) == -1) ||
+	    (zygote && !r->lane_srv &&
+	    channel(&r->fd_data, &j_data, true) == -1) ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) == -1) {
 		log_warn("pipes for a run");
 		return PYX_E_INTERNAL;
 	}
 	r->fd_ctl = sp[0];
 	j_ctl = sp[1];
+	/* A lane's server: its cases' requests and answers, both ways. */
+	if (r->lane_srv) {
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0,
+		    sp) == -1) {
+			log_warn("a lane server's socket");
+			return PYX_E_INTERNAL;
+		}
+		r->fd_data = sp[0];
+		j_data = sp[1];
+	}
 
 	r->argv[0] = "/usr/bin/python3";
 	r->argv[1] = "-I";
@@ -712,8 +745,18 @@ jail_up(struct run *r, struct runner *rn, const struct run_limits *lim,
 	r->argv[6] = rn->cfg->allowed_imports;
 	r->argv[7] = NULL;
 	fill_spec(&spec, rn, r, lim, files, nfiles, jaildir, r->argv, slot);
-	spec.data_late = late;
-	cg_limits(rn->cg, lim->memory_limit_mb, lim->max_processes);
+	spec.lane = r->lane_srv;
+	spec.data_late = late || r->lane_srv;
+	/*
+	 * A lane's jail and its cases share one user namespace and cgroup:
+	 * the lane's init and server are two more of a case's processes.
+	 */
+	if (r->lane_srv || r->lane_sock >= 0) {
+		spec.nproc.rlim_cur += 2;
+		spec.nproc.rlim_max += 2;
+	}
+	cg_limits(rn->cg, lim->memory_limit_mb, lim->max_processes +
+	    (r->lane_srv ? 2 : 0));
 	spec.fds[JAIL_FD_STDIN] = j_in;
 	spec.fds[JAIL_FD_STDOUT] = j_out;
 	spec.fds[JAIL_FD_STDERR] = j_err;
@@ -722,7 +765,9 @@ jail_up(struct run *r, struct runner *rn, const struct run_limits *lim,
 	spec.fds[JAIL_FD_DATA] = j_data;
 
 	if ((spawned = spawn_jail(r, rn, &spec)) != 0) {
-		cg_run_end(rn->cg);
+		/* A case's cgroup is its lane's, with the server in it. */
+		if (r->lane_sock < 0)
+			cg_run_end(rn->cg);
 		return spawned == -2 ? PYX_E_RESTARTING : PYX_E_SANDBOX;
 	}
 	/*
@@ -740,7 +785,8 @@ jail_up(struct run *r, struct runner *rn, const struct run_limits *lim,
 	close_quietly(&j_ctl);
 	close_quietly(&j_data);
 	if (release_jail(r, rn, &spec, slot, slot_fd) == -1) {
-		cg_run_end(rn->cg);	/* kills init if it was attached */
+		if (r->lane_sock < 0)
+			cg_run_end(rn->cg); /* kills init if it was attached */
 		return PYX_E_SANDBOX;
 	}
 	return PYX_OK;
@@ -877,6 +923,7 @@ spare_fits(const struct runner *rn, const struct run *r,
 	const struct spare *sp = rn->spare;
 
 	if (sp == NULL || !sp->live || r->netns_lane != 0 ||
+	    r->lane_sock >= 0 ||
 	    r->extra_files != 0 || slot != sp->slot || rn->cg != sp->run.cg ||
 	    r->time_limit != sp->run.time_limit ||
 	    lim->memory_limit_mb != sp->memory_limit_mb ||
@@ -982,6 +1029,21 @@ sup_finish(struct run *r, struct runner *rn)
 	pidfd_wait(r->pidfd, -1);
 	close_quietly(&r->pidfd);
 	/*
+	 * A case: reaped by its lane's server. init's report has its
+	 * script's CPU and peak; the lane's cgroups count on across cases
+	 * and stay for the next (memory.peak with them: not a case's).
+	 */
+	if (r->lane_sock >= 0) {
+		long long	 oom = cg_oom_count(rn->cg);
+
+		r->oom_killed = oom >= 0 && r->oom_base >= 0 &&
+		    oom > r->oom_base;
+		if (r->cpu_base >= 0 && (cpu = cg_cpu_sec(rn->cg)) >= 0 &&
+		    cpu - r->cpu_base > r->cpu_sec)
+			r->cpu_sec = cpu - r->cpu_base;
+		return judge(r, rn, 0);
+	}
+	/*
 	 * Our child in both modes (zygote.c clones with CLONE_PARENT). Its
 	 * rusage is the whole run's, however it ended: init reaps the script
 	 * and every orphan, and when init dies the kernel reaps the rest of
@@ -1006,6 +1068,72 @@ sup_finish(struct run *r, struct runner *rn)
 		r->cpu_sec = cpu;
 	cg_run_end(rn->cg);
 	return judge(r, rn, st);
+}
+
+/*
+ * /evaluate, zygote mode: a lane's case server (zygote.c, lane_serve),
+ * a jail with the run's limits built by the zygote and released into the
+ * lane's cgroups like a run's, whose Python child then clones each case
+ * (sup_start with r->lane_sock = srv->fd_data). Its own channels carry
+ * nothing: only its init's control socket, its pidfd and the server's
+ * socket are kept. run_free ends it and every case still in it.
+ */
+enum pyx_err
+sup_lane_up(struct run *srv, struct runner *rn, const struct run_limits *lim,
+    const char *jaildir, bool admin, int slot, int slot_fd)
+{
+	enum pyx_err	 e;
+
+	/* Not in the worker's cgroups beside the server: never used. */
+	sup_spare_drop(rn);
+	struct pollfd	 pfd;
+	double		 until;
+	int		 ms;
+
+	/* Not in the worker's cgroups beside the server: never used. */
+	sup_spare_drop(rn);
+	srv->lane_srv = true;
+	if ((e = jail_up(srv, rn, lim, NULL, 0, jaildir, admin, slot, slot_fd,
+	    false)) != PYX_OK)
+		return e;
+	close_quietly(&srv->fd_stdin);
+	close_quietly(&srv->fd_stdout);
+	close_quietly(&srv->fd_stderr);
+	close_quietly(&srv->fd_verdict);
+	/*
+	 * Its init's report, as a run's: a step that failed is logged and
+	 * fails the request (500), not taken for a server gone later.
+	 */
+	until = mono_now() + LANE_READY_SEC;
+	while (srv->fd_work == -1 && srv->fail[0] == '\0' &&
+	    srv->fd_ctl != -1 && (ms = (int)((until - mono_now()) * 1000)) > 0) {
+		pfd.fd = srv->fd_ctl;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (poll(&pfd, 1, ms) == 1)
+			(void)recv_ctl(srv);
+	}
+	if (srv->fd_work == -1) {
+		log_warnx("a lane's jail did not start: %s", srv->fail[0] ?
+		    srv->fail : "no report");
+		return PYX_E_SANDBOX;
+	}
+	close_quietly(&srv->fd_work);
+	return PYX_OK;
+}
+
+/*
+ * Ends a lane: its server sees its socket close, reaps its last case and
+ * exits, and its init with it, so that the cases' CPU time and faults
+ * reach our children's account as a run's do; killed if it takes longer.
+ */
+void
+sup_lane_down(struct run *srv)
+{
+	close_quietly(&srv->fd_data);
+	if (srv->pidfd >= 0)
+		pidfd_wait(srv->pidfd, 1000);
+	run_free(srv);
 }
 
 /* One run, start to reap, supervised alone (/execute). */

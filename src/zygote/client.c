@@ -211,7 +211,7 @@ spawn_msg(struct zygote *z, const struct jail_params *s)
 	m = xcalloc(1, sizeof(*m));
 	m->magic = ZYG_MAGIC;
 	m->version = ZYG_VERSION;
-	m->kind = ZYG_KIND_RUN;
+	m->kind = s->lane ? ZYG_KIND_LANE : ZYG_KIND_RUN;
 	strlcpy(m->jaildir, s->jaildir, sizeof(m->jaildir));
 	memcpy(m->uid_map, s->uid_map, sizeof(m->uid_map));
 	memcpy(m->gid_map, s->gid_map, sizeof(m->gid_map));
@@ -331,6 +331,40 @@ zyg_spawn(struct zygote *z, const struct jail_params *s, pid_t *pid, int *pidfd)
 		*pid = r.pid;
 		rv = 0;
 	}
+	free(m);
+	return rv;
+}
+
+/*
+ * /evaluate: asks a lane's case server (zygote.c, lane_serve), on its
+ * socket sock, for one case built from spec, the same message as a run's
+ * to the zygote. Returns 0 with a pidfd of the case's init (not our
+ * child: the server reaps it), -1, or -2 when the server is gone (its
+ * lane's jail ended): nothing ran, and the lane may start another.
+ */
+int
+zyg_spawn_case(struct zygote *z, int sock, const struct jail_params *s,
+    int *pidfd)
+{
+	struct zyg_spawn	*m;
+	struct zyg_reply	 r;
+	int			 rv;
+
+	*pidfd = -1;
+	m = spawn_msg(z, s);
+	m->kind = ZYG_KIND_CASE;
+	if (fd_send(sock, m, sizeof(*m), s->fds, JAIL_NFDS) == -1)
+		rv = errno == EPIPE || errno == ECONNRESET ||
+		    errno == ENOTCONN ? -2 : -1;
+	else if (recv_reply(sock, &r, pidfd, ZYG_SPAWN_TIMEOUT_MS) == -1)
+		rv = -2;
+	else if (r.pid <= 0 || *pidfd < 0) {
+		errno = r.err != 0 ? r.err : EBADF;
+		log_warn("a lane's server could not clone a case");
+		close_quietly(pidfd);
+		rv = -1;
+	} else
+		rv = 0;
 	free(m);
 	return rv;
 }

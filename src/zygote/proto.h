@@ -18,10 +18,12 @@
 #include "session/session.h"
 
 #define ZYG_MAGIC	0x5a595850u	/* "PYXZ" */
-#define ZYG_VERSION	6		/* bump on any change below */
+#define ZYG_VERSION	7		/* bump on any change below */
 
 #define ZYG_KIND_RUN	0	/* clone a jail as the worker's child */
 #define ZYG_KIND_SESSION 1	/* fork a keeper that owns a session's jail */
+#define ZYG_KIND_LANE	2	/* as RUN, a jail whose child serves cases */
+#define ZYG_KIND_CASE	3	/* to a lane's server: clone one case */
 
 struct zyg_spawn {			/* + JAIL_NFDS (run) or SESS_NFDS fds */
 	uint32_t	 magic;

@@ -180,6 +180,154 @@ run_session(bool admin, const char *allowed_imports)
 }
 
 /*
+ * /evaluate's case server: the Python child of a lane's jail (jail.h,
+ * lane), forked from this zygote like a run's, with the jail's
+ * capabilities kept and no filter. For each case the worker sends it
+ * (ZYG_KIND_CASE, with the case's channels, on the socket that is a
+ * run's data stream) it clones the case's init into new mount, PID and
+ * IPC namespaces (jail_enter_case: a workspace of its own, capabilities
+ * dropped, seccomp), whose Python child runs the case in the interpreter
+ * as a run's does, and answers with a pidfd of that init. A case is a
+ * fresh jail for everything a script can reach, at the cost of a fork
+ * rather than a zygote's clone and a new root.
+ *
+ * The server itself runs no Python and no user code, and keeps nothing
+ * of a case: its interpreter is the zygote's as forked, so every case's
+ * child starts from that state and from nothing an earlier case did.
+ * No case can reach it: it is outside every case's PID namespace and
+ * /proc, holds no descriptor a case inherits (park_fds), and is not
+ * dumpable. It reads only fixed-size messages from the worker, which it
+ * checks as serve_one does, and ends with the worker's socket.
+ */
+/* The server's answer; -1 when the worker is gone. */
+static int
+lane_reply(int sock, int32_t pid, int32_t err, int fd)
+{
+	struct zyg_reply	 m;
+
+	memset(&m, 0, sizeof(m));
+	m.pid = pid;
+	m.err = err;
+	return fd_send(sock, &m, sizeof(m), &fd, fd >= 0 ? 1 : 0) == -1 ? -1 : 0;
+}
+
+__attribute__((noreturn)) static void
+lane_serve(const struct policy *pol, const char *allowed_imports)
+{
+	static char		 allowed[sizeof(((struct zyg_spawn *)0)->allowed)];
+	struct zyg_spawn	 req;
+	struct jail_params	 spec;
+	struct sigaction	 sa;
+	struct rlimit		 as_max;
+	rlim_t			 as_base;
+	pid_t			 pid;
+	ssize_t			 n;
+	int			 fds[JAIL_NFDS], nfds, i, pidfd, err, null;
+
+	strlcpy(allowed, allowed_imports, sizeof(allowed));
+	/* The lane run's own channels are never used: nothing to say. */
+	if ((null = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
+	    dup2(null, 0) == -1 || dup2(null, 1) == -1 ||
+	    dup2(null, 2) == -1 || dup2(null, 3) == -1)
+		_exit(SBX_EXIT_SETUP);
+	close(null);
+	/*
+	 * Cases are reaped here, as each next one arrives (the worker has
+	 * seen the last one end through its pidfd, so its init is a zombie
+	 * by then, which would still count against the next case's
+	 * processes): waited for, not auto-reaped, so that their CPU time
+	 * and faults count in this process's children's and, through the
+	 * lane's init, in the worker's, as a run's do.
+	 */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	if (sigaction(SIGCHLD, &sa, NULL) == -1)
+		_exit(SBX_EXIT_SETUP);
+	as_base = vm_size();
+	if (getrlimit(RLIMIT_AS, &as_max) == -1)
+		_exit(SBX_EXIT_SETUP);
+	for (;;) {
+		n = fd_recv(JAIL_LATE_FD, &req, sizeof(req), fds, JAIL_NFDS,
+		    &nfds, 0);
+		err = errno;
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (n == -1 && err == EINTR)
+			continue;
+		if (n <= 0) {
+			/* The worker is done with this lane: the last case too. */
+			while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+				;
+			_exit(0);
+		}
+		if (n != (ssize_t)sizeof(req) || nfds != JAIL_NFDS ||
+		    req.magic != ZYG_MAGIC || req.version != ZYG_VERSION ||
+		    req.kind != ZYG_KIND_CASE || req.nrlim < 0 ||
+		    req.nrlim > JAIL_NRLIM ||
+		    memchr(req.ws_opts, '\0', sizeof(req.ws_opts)) == NULL) {
+			for (i = 0; i < nfds; i++)
+				close(fds[i]);
+			if (lane_reply(JAIL_LATE_FD, -1, EINVAL, -1) == -1)
+				_exit(0);
+			continue;
+		}
+		memset(&spec, 0, sizeof(spec));
+		spec.policy = pol;
+		spec.fontlist_fd = -1;
+		spec.jaildir = "";
+		memcpy(spec.ws_opts, req.ws_opts, sizeof(spec.ws_opts));
+		memcpy(spec.rlim_res, req.rlim_res, sizeof(spec.rlim_res));
+		memcpy(spec.rlim, req.rlim, sizeof(spec.rlim));
+		spec.nrlim = req.nrlim;
+		/*
+		 * As serve_one: memory_limit_mb on top of the interpreter,
+		 * but never above the lane's own hard limit (the same sum,
+		 * taken in the zygote): raising it would fail, and the case
+		 * with it.
+		 */
+		for (i = 0; i < spec.nrlim; i++)
+			if (spec.rlim_res[i] == RLIMIT_AS &&
+			    spec.rlim[i].rlim_max != RLIM_INFINITY &&
+			    spec.rlim[i].rlim_max < RLIM_INFINITY - as_base) {
+				spec.rlim[i].rlim_cur += as_base;
+				spec.rlim[i].rlim_max += as_base;
+				if (spec.rlim[i].rlim_max > as_max.rlim_max)
+					spec.rlim[i].rlim_max = as_max.rlim_max;
+				if (spec.rlim[i].rlim_cur > spec.rlim[i].rlim_max)
+					spec.rlim[i].rlim_cur =
+					    spec.rlim[i].rlim_max;
+			}
+		spec.nproc = req.nproc;
+		spec.wait_go = req.wait_go != 0;
+		spec.max_files = req.max_files;
+		memcpy(spec.fds, fds, sizeof(fds));
+		pid = (pid_t)syscall(SYS_clone, SIGCHLD | JAIL_CASE_CLONE_FLAGS,
+		    NULL, NULL, NULL, NULL);
+		if (pid == 0) {
+			bool	 admin = false;
+
+			jail_enter_case(&spec, &admin);
+			run_inproc(admin, allowed, NULL);
+		}
+		err = errno;
+		for (i = 0; i < nfds; i++)
+			close(fds[i]);
+		/* Its init waits for the worker's go: it cannot be gone yet. */
+		pidfd = pid > 0 ? (int)syscall(SYS_pidfd_open, pid, 0) : -1;
+		if (pid > 0 && pidfd == -1) {
+			err = errno;
+			(void)kill(pid, SIGKILL);
+		}
+		n = lane_reply(JAIL_LATE_FD, pidfd >= 0 ? (int32_t)pid : -1,
+		    pidfd >= 0 ? 0 : err, pidfd);
+		if (pidfd >= 0)
+			close(pidfd);
+		if (n == -1)
+			_exit(0);
+	}
+}
+
+/*
  * One empty network namespace for all of this zygote's jails instead of a
  * new one per run (creating and tearing down a netns is the costliest
  * namespace step). Its runs never overlap (a worker runs one jail at a
@@ -496,9 +644,9 @@ serve_one(int ctl, const struct policy *pol)
 		return 0;
 	if (n <= 0)
 		return -1;
-	if (n != (ssize_t)sizeof(req) || (req.kind == ZYG_KIND_RUN ?
-	    nfds != JAIL_NFDS : req.kind != ZYG_KIND_SESSION ||
-	    nfds != SESS_NFDS) ||
+	if (n != (ssize_t)sizeof(req) || (req.kind == ZYG_KIND_RUN ||
+	    req.kind == ZYG_KIND_LANE ? nfds != JAIL_NFDS :
+	    req.kind != ZYG_KIND_SESSION || nfds != SESS_NFDS) ||
 	    req.magic != ZYG_MAGIC || req.version != ZYG_VERSION || req.nrlim < 0 || req.nrlim > JAIL_NRLIM ||
 	    memchr(req.jaildir, '\0', sizeof(req.jaildir)) == NULL ||
 	    memchr(req.allowed, '\0', sizeof(req.allowed)) == NULL) {
@@ -562,7 +710,10 @@ serve_one(int ctl, const struct policy *pol)
 		spec.ids_by_parent = true;
 	}
 	spec.argv = NULL;		/* Python runs here: run_inproc */
-	spec.data_late = req.kind == ZYG_KIND_RUN && req.data_late != 0;
+	spec.lane = req.kind == ZYG_KIND_LANE;
+	/* A lane's server reads its cases where a run would read its files. */
+	spec.data_late = spec.lane || (req.kind == ZYG_KIND_RUN &&
+	    req.data_late != 0);
 	spec.thin = thin_fd != -1;	/* init does not stay a copy of us */
 	spec.thin_fd = thin_fd;
 	if (req.kind == ZYG_KIND_SESSION) {
@@ -595,6 +746,8 @@ serve_one(int ctl, const struct policy *pol)
 		bool	 admin = false;
 
 		jail_enter(&spec, &admin);	/* returns in the Python child */
+		if (spec.lane)
+			lane_serve(pol, req.allowed);
 		run_inproc(admin, req.allowed, spec.data_late ? &spec : NULL);
 	}
 	err = errno;

@@ -30,6 +30,8 @@ struct zygote {
 
 void	 zyg_init(struct zygote *, const struct config *);
 int	 zyg_spawn(struct zygote *, const struct jail_params *, pid_t *, int *);
+int	 zyg_spawn_case(struct zygote *, int, const struct jail_params *,
+	    int *);
 void	 zyg_stop(struct zygote *);
 struct sess_params;
 int	 zyg_spawn_session(struct zygote *, const struct jail_params *,

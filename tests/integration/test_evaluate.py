@@ -545,3 +545,54 @@ def test_special_values_cross_exactly(s):
     assert doc['passed'], doc
     assert results(doc)[0]['got'] == [[1, 'a'], [[2, 3], None]], doc
 
+
+def test_each_case_is_a_jail_of_its_own(s):
+    """What a case sees of its jail, in both modes (zygote mode forks each
+    case from its lane's case server into mount, PID and IPC namespaces of
+    its own): a PID namespace holding only itself and its init, no
+    capability left, its seccomp filter, a fresh workspace holding only
+    the script, and no mount or unmount it could do to reach the lane's
+    or another case's files. kill(-1) reaches its own processes only: the
+    cases after it, in the same lanes, still run."""
+    code = (
+        'import ctypes, os, signal, socket\n'
+        'libc = ctypes.CDLL(None, use_errno=True)\n'
+        'def status():\n'
+        '    out = {}\n'
+        '    for line in open("/proc/self/status"):\n'
+        '        k, _, v = line.partition(":")\n'
+        '        if k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb",\n'
+        '                 "NoNewPrivs", "Seccomp"):\n'
+        '            out[k] = v.strip()\n'
+        '    return out\n'
+        'def f(i):\n'
+        '    pids = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())\n'
+        '    # exec mode binds matplotlib\'s font list into /tmp/.matplotlib\n'
+        '    seen = [sorted(x for x in os.listdir(d) if x != ".matplotlib")\n'
+        '            for d in ("/work", "/tmp", "/dev/shm")]\n'
+        '    for d in ("/work", "/tmp", "/dev/shm"):\n'
+        '        open(d + "/mark", "w").write(str(i))\n'
+        '    refused = lambda rv: rv == -1 and ctypes.get_errno() in (1, 38)\n'
+        '    um = [refused(libc.umount2(d.encode(), 2))\n'
+        '          for d in ("/work", "/tmp", "/proc", "/")]\n'
+        '    mt = refused(libc.mount(b"none", b"/work", b"tmpfs", 0, None))\n'
+        '    if i % 2:\n'
+        '        child = os.fork()\n'
+        '        if child == 0:\n'
+        '            signal.pause()\n'
+        '        os.kill(-1, signal.SIGKILL)\n'
+        '        assert os.waitpid(child, 0)[1] == signal.SIGKILL\n'
+        '    return [pids, seen, status(), um, mt, socket.gethostname()]\n')
+    n = 9
+    zero = '0000000000000000'
+    want = [[1, 2], [['script.py'], [], []],
+            {'CapInh': zero, 'CapPrm': zero, 'CapEff': zero, 'CapBnd': zero,
+             'CapAmb': zero, 'NoNewPrivs': '1', 'Seccomp': '2'},
+            [True, True, True, True], True, 'sandbox']
+    doc = graded(evaluate(s, {'code': code, 'entry_point': 'f',
+                              'cases': [{'args': [i], 'expected': want}
+                                        for i in range(n)]}))
+    r = results(doc)
+    assert len(r) == n, doc
+    # Every mount and unmount refused (EPERM, or ENOSYS from the filter).
+    assert doc['passed'], [(c['got'], c['error']) for c in r]

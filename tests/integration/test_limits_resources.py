@@ -6,6 +6,7 @@ timeout must never pass for the limit under test. No test waits for a
 fixed time either: processes that must be alive together hold on to a
 pipe until the script has seen them all, whatever the machine's speed.
 """
+import json
 import time
 
 from helpers import ok
@@ -130,3 +131,48 @@ def test_memory_limit_kills_main(s):
 def test_no_oom_flag_normally(s):
     d = ok(s.execute({'code': 'print(1)'}))
     assert d['oom_killed'] is False
+
+
+def test_evaluate_cases_keep_the_run_limits(s):
+    """/evaluate: every case is held to a run's limits on its own. A case
+    the memory cgroup cuts short fails alone, and the cases after it in the
+    same lanes run (zygote mode: each is forked by its lane's case server,
+    which shares the lane's cgroups with it, and outlives it or is
+    replaced); a case's process limit is a run's (9 children)."""
+    _require_memory_cgroup(s)
+    code = (HOLD_TOGETHER + '''
+def forks():
+    r, w = os.pipe()
+    n = 0
+    try:
+        for i in range(50):
+            if os.fork() == 0:
+                os.close(w)
+                os.read(r, 1)
+                os._exit(0)
+            n += 1
+    except OSError as e:
+        return [n, e.errno]
+def f(k):
+    if k == "hold":
+        return hold_together(1, 112, parent_too=True)
+    if k == "forks":
+        return forks()
+    return k
+''')
+    # More cases than lanes: most run after another case in their lane.
+    kinds = ['hold', 'forks', 'hold'] + ['forks'] * 6 + ['ok'] * 3
+    want = {'hold': 'never', 'forks': [9, 11], 'ok': 'ok'}
+    body = {'code': code, 'entry_point': 'f', 'api_key': s.admin_key,
+            'cases': [{'args': [k], 'expected': want[k]} for k in kinds]}
+    st, _, data = s.request('POST', '/evaluate', json.dumps(body).encode(),
+                            {'Content-Type': 'application/json'},
+                            timeout=300)
+    assert st == 200, (st, data[:2000])
+    r = json.loads(data)['case_results']
+    assert len(r) == len(kinds), r
+    assert [c['passed'] for c in r] == [k != 'hold' for k in kinds], \
+        [(c['got'], c['error'], c['termination']) for c in r]
+    for c in (r[0], r[2]):
+        # The script or its child was killed: either way, by memory.
+        assert c['termination'] == 'memory_limit' or c['got'] == [-9], c

@@ -170,6 +170,8 @@ def hold_together(n, mib):
 print(hold_together(4, 64))
 '''
 
+KINDS = [1] + [0] * 40     # /evaluate: a memory bomb, then slower cases
+
 FORK_BOMB = '''
 import os, time
 n = 0
@@ -266,6 +268,11 @@ def main():
                   'time_limit_seconds = 120', text)
     text = re.sub(r'(?m)^#?session_cpu_seconds = .*$',
                   'session_cpu_seconds = %d' % SESS_CPU, text)
+    # The checks count run cgroups between runs, and an idle worker's
+    # pre-built jail (prebuilt_jails, Architecture) holds one until its
+    # request: without them, a run cgroup left is a run's.
+    text = re.sub(r'(?m)^#?prebuilt_jails = .*$', 'prebuilt_jails = 0',
+                  text)
     open(conf, 'w').write(text)
     os.makedirs('/etc/systemd/system/pyexec.service.d', exist_ok=True)
     with open('/etc/systemd/system/pyexec.service.d/vmtest.conf', 'w') as f:
@@ -340,6 +347,38 @@ def main():
     check('concurrent numpy run answered correctly', st == 200 and
           d.get('execution_details', {}).get('stdout') == '499500\n', (st, d))
     check('nothing of the runs left in the cgroup tree', run_cgroups() == [],
+          run_cgroups())
+
+    step('/evaluate: a case killed at memory_limit_mb fails alone, the '
+         'cases after it in its lane run')
+    # In zygote mode a lane's cases share its cgroup with its case server;
+    # memory.oom.group kills that whole group, server included, and the
+    # lane starts another for its next case.
+    body = {'code': HOLD_TOGETHER.replace('print(hold_together(4, 64))\n',
+                                          '') +
+            'import time\n'
+            'def f(k):\n'
+            '    if k:\n        return hold_together(4, 64)\n'
+            '    time.sleep(0.5)\n'
+            '    return 7\n',
+            'entry_point': 'f',
+            # Enough slower cases after the bomb that its lane, once the
+            # bomb is done, still finds some to run.
+            'cases': [{'args': [k], 'expected': 7} for k in KINDS]}
+    st, d = api('POST', '/evaluate', body, key)
+    cr = d.get('case_results', []) if isinstance(d, dict) else []
+    print('   cases:', [(c.get('passed'), c.get('termination'))
+                        for c in cr][:3], '...')
+    check('/evaluate: HTTP 200, every case answered', st == 200 and
+          len(cr) == len(KINDS), (st, d))
+    check('/evaluate: the memory bomb failed at its limit, every other '
+          'case passed', [c.get('passed') for c in cr] ==
+          [k == 0 for k in KINDS] and
+          cr[0].get('termination') == 'memory_limit', cr)
+    check('/evaluate: a lane\'s server replaced after its group was killed',
+          'case server is gone; starting another' in journal(),
+          journal()[-2000:])
+    check('nothing of the cases left in the cgroup tree', run_cgroups() == [],
           run_cgroups())
 
     step('a fork bomb is stopped at pids.max')

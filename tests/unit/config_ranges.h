@@ -40,6 +40,7 @@ static const struct {
 	R(zygote_max_runs, false, 1, 1000000),
 	R(zygote_max_age_seconds, false, 1, 86400),
 	R(prebuilt_jails, false, 0, 1),
+	R(forked_cases, false, 0, 1),
 	R(max_cases, false, 1, 10000),
 	R(max_session_starts, false, 0, 64),
 #undef R

@@ -436,7 +436,7 @@ test_max_body(void)
 int
 main(void)
 {
-	plan(119);
+	plan(120);
 	test_defaults();
 	test_full_file();
 	test_errors();
