@@ -363,8 +363,16 @@ zyg_spawn_case(struct zygote *z, int sock, const struct jail_params *s,
 		log_warn("a lane's server could not clone a case");
 		close_quietly(pidfd);
 		rv = -1;
-	} else
+	} else {
+		/*
+		 * A case is a child of the zygote's address space too (the
+		 * lane's server is a fork of it): it counts towards
+		 * zygote_max_runs like a run, so no layout or hash secret
+		 * outlives that many children, cases included.
+		 */
+		z->runs++;
 		rv = 0;
+	}
 	free(m);
 	return rv;
 }
