@@ -119,6 +119,31 @@ vm_size(void)
 	buf[n] = '\0';
 	return (rlim_t)strtoull(buf, NULL, 10) * (rlim_t)sysconf(_SC_PAGESIZE);
 }
+
+/*
+ * RLIMIT_AS of spec: memory_limit_mb on top of base, the address space
+ * a forked run starts with (serve_one says why), at most cap.
+ */
+static void
+as_on_top(struct jail_params *spec, rlim_t base, rlim_t cap)
+{
+	struct rlimit	*rl;
+	int		 i;
+
+	for (i = 0; i < spec->nrlim; i++) {
+		rl = &spec->rlim[i];
+		if (spec->rlim_res[i] != RLIMIT_AS ||
+		    rl->rlim_max == RLIM_INFINITY ||
+		    rl->rlim_max >= RLIM_INFINITY - base)
+			continue;
+		rl->rlim_cur += base;
+		rl->rlim_max += base;
+		if (rl->rlim_max > cap)
+			rl->rlim_max = cap;
+		if (rl->rlim_cur > rl->rlim_max)
+			rl->rlim_cur = rl->rlim_max;
+	}
+}
 static PyObject	*session_fn;		/* boot.py's _pyexec_session */
 
 /*
@@ -199,16 +224,16 @@ run_session(bool admin, const char *allowed_imports)
  * dumpable. It reads only fixed-size messages from the worker, which it
  * checks as serve_one does, and ends with the worker's socket.
  */
-/* The server's answer; -1 when the worker is gone. */
+/* A struct zyg_reply and the pidfd fd (-1: none); fd_send's result. */
 static int
-lane_reply(int sock, int32_t pid, int32_t err, int fd)
+send_reply(int sock, int32_t pid, int32_t err, int fd)
 {
 	struct zyg_reply	 m;
 
 	memset(&m, 0, sizeof(m));
 	m.pid = pid;
 	m.err = err;
-	return fd_send(sock, &m, sizeof(m), &fd, fd >= 0 ? 1 : 0) == -1 ? -1 : 0;
+	return fd_send(sock, &m, sizeof(m), &fd, fd >= 0 ? 1 : 0);
 }
 
 __attribute__((noreturn)) static void
@@ -267,7 +292,7 @@ lane_serve(const struct policy *pol, const char *allowed_imports)
 		    memchr(req.ws_opts, '\0', sizeof(req.ws_opts)) == NULL) {
 			for (i = 0; i < nfds; i++)
 				close(fds[i]);
-			if (lane_reply(JAIL_LATE_FD, -1, EINVAL, -1) == -1)
+			if (send_reply(JAIL_LATE_FD, -1, EINVAL, -1) == -1)
 				_exit(0);
 			continue;
 		}
@@ -280,23 +305,11 @@ lane_serve(const struct policy *pol, const char *allowed_imports)
 		memcpy(spec.rlim, req.rlim, sizeof(spec.rlim));
 		spec.nrlim = req.nrlim;
 		/*
-		 * As serve_one: memory_limit_mb on top of the interpreter,
-		 * but never above the lane's own hard limit (the same sum,
-		 * taken in the zygote): raising it would fail, and the case
-		 * with it.
+		 * As serve_one, but never above the lane's own hard limit
+		 * (the same sum, taken in the zygote): raising it would fail,
+		 * and the case with it.
 		 */
-		for (i = 0; i < spec.nrlim; i++)
-			if (spec.rlim_res[i] == RLIMIT_AS &&
-			    spec.rlim[i].rlim_max != RLIM_INFINITY &&
-			    spec.rlim[i].rlim_max < RLIM_INFINITY - as_base) {
-				spec.rlim[i].rlim_cur += as_base;
-				spec.rlim[i].rlim_max += as_base;
-				if (spec.rlim[i].rlim_max > as_max.rlim_max)
-					spec.rlim[i].rlim_max = as_max.rlim_max;
-				if (spec.rlim[i].rlim_cur > spec.rlim[i].rlim_max)
-					spec.rlim[i].rlim_cur =
-					    spec.rlim[i].rlim_max;
-			}
+		as_on_top(&spec, as_base, as_max.rlim_max);
 		spec.nproc = req.nproc;
 		spec.wait_go = req.wait_go != 0;
 		spec.max_files = req.max_files;
@@ -318,7 +331,7 @@ lane_serve(const struct policy *pol, const char *allowed_imports)
 			err = errno;
 			(void)kill(pid, SIGKILL);
 		}
-		n = lane_reply(JAIL_LATE_FD, pidfd >= 0 ? (int32_t)pid : -1,
+		n = send_reply(JAIL_LATE_FD, pidfd >= 0 ? (int32_t)pid : -1,
 		    pidfd >= 0 ? 0 : err, pidfd);
 		if (pidfd >= 0)
 			close(pidfd);
@@ -466,20 +479,13 @@ init_python(void)
 static int
 reply(int ctl, int32_t pid, int32_t err, int fd)
 {
-	struct zyg_reply	 m;
-
-	memset(&m, 0, sizeof(m));
-	m.pid = pid;
-	m.err = err;
-	if (fd_send(ctl, &m, sizeof(m), &fd, fd >= 0 ? 1 : 0) == 0)
+	if (send_reply(ctl, pid, err, fd) == 0)
 		return 0;
 	if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN ||
 	    fd < 0)
 		fatal("the worker went away");
 	log_warn("passing a jail's pidfd to the worker");
-	m.pid = -1;
-	m.err = errno;
-	if (fd_send(ctl, &m, sizeof(m), NULL, 0) == -1)
+	if (send_reply(ctl, -1, errno, -1) == -1)
 		fatal("the worker went away");
 	return -1;
 }
@@ -635,7 +641,6 @@ serve_one(int ctl, const struct policy *pol)
 	struct zyg_spawn	 req;
 	struct jail_params		 spec;
 	int			 fds[JAIL_NFDS], nfds, i, pidfd, err;
-	rlim_t			 as_base;
 	pid_t			 pid;
 	ssize_t			 n;
 
@@ -680,14 +685,7 @@ serve_one(int ctl, const struct policy *pol)
 	 * even start otherwise); the memory cgroup, where delegated, caps
 	 * what the run really uses at memory_limit_mb.
 	 */
-	as_base = vm_size();
-	for (i = 0; i < spec.nrlim; i++)
-		if (spec.rlim_res[i] == RLIMIT_AS &&
-		    spec.rlim[i].rlim_max != RLIM_INFINITY &&
-		    spec.rlim[i].rlim_max < RLIM_INFINITY - as_base) {
-			spec.rlim[i].rlim_cur += as_base;
-			spec.rlim[i].rlim_max += as_base;
-		}
+	as_on_top(&spec, vm_size(), RLIM_INFINITY);
 	spec.nproc = req.nproc;
 	spec.wait_go = req.wait_go != 0;
 	spec.max_files = req.max_files;

@@ -42,23 +42,30 @@ print("bye")
     assert d['stdout'] == 'bye\n'
 
 
+# Forks children that block on a pipe it holds until a fork is refused:
+# [children made, errno of the refusal]. All are alive at the refusal, and
+# die with the run when the script exits.
+FORKS = '''
+import os
+def forks():
+    r, w = os.pipe()
+    n = 0
+    try:
+        for i in range(50):
+            if os.fork() == 0:
+                os.close(w)
+                os.read(r, 1)
+                os._exit(0)
+            n += 1
+    except OSError as e:
+        return [n, e.errno]
+'''
+
+
 def test_process_limit(s):
     # Children block on a pipe the script holds: all are alive when the
     # next fork is refused, and die with the run when the script exits.
-    code = '''
-import os
-r, w = os.pipe()
-n = 0
-try:
-    for i in range(50):
-        if os.fork() == 0:
-            os.close(w)
-            os.read(r, 1)
-            os._exit(0)
-        n += 1
-except OSError as e:
-    print("blocked after", n, e.errno)
-'''
+    code = FORKS + 'print("blocked after", *forks())\n'
     d = ok(s.execute({'code': code, 'api_key': s.admin_key}))
     # max_processes = 10 counts the script itself: 9 children.
     assert d['stdout'] == 'blocked after 9 11\n', d['stdout']
@@ -140,19 +147,7 @@ def test_evaluate_cases_keep_the_run_limits(s):
     which shares the lane's cgroups with it, and outlives it or is
     replaced); a case's process limit is a run's (9 children)."""
     _require_memory_cgroup(s)
-    code = (HOLD_TOGETHER + '''
-def forks():
-    r, w = os.pipe()
-    n = 0
-    try:
-        for i in range(50):
-            if os.fork() == 0:
-                os.close(w)
-                os.read(r, 1)
-                os._exit(0)
-            n += 1
-    except OSError as e:
-        return [n, e.errno]
+    code = (HOLD_TOGETHER + FORKS + '''
 def f(k):
     if k == "hold":
         return hold_together(1, 112, parent_too=True)
