@@ -22,6 +22,7 @@
 # isinstance), so a subclass with its own __eq__ or __repr__ is refused by
 # name; the worker parses the line strictly and compares it outside the
 # jail. The expected values never come here.
+import os as _os
 import sys
 
 # matplotlib's backend in the jail (MPLBACKEND=module://_pyexec_mpl): Agg,
@@ -108,20 +109,34 @@ def _pyexec_preload_plots():
         return '/tmp/.matplotlib'
     matplotlib.get_configdir = matplotlib.get_cachedir = here
 _pyexec_type = type
+
+
+def _pyexec_ops():
+    import opcode
+    return tuple(opcode.opmap[n] for n in
+                 ('IMPORT_NAME', 'LOAD_CONST', 'EXTENDED_ARG', 'CACHE'))
+
+
 _pyexec_CASE = '.pyexec-case'
 
 
-def _pyexec_case():
+def _pyexec_case(os=_os):
     """The grading case, or None; gone from /work before user code runs."""
-    import os
     try:
         fd = os.open(_pyexec_CASE, os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
         return None
-    with os.fdopen(fd, 'rb') as f:
-        data = f.read()
+    parts = []
+    try:
+        while True:
+            part = os.read(fd, 1 << 16)
+            if not part:
+                break
+            parts.append(part)
+    finally:
+        os.close(fd)
     os.unlink(_pyexec_CASE)
-    lines = data.decode('utf-8').split('\n')
+    lines = b''.join(parts).decode('utf-8').split('\n')
     if lines[0] != 'pyexec-case 1' or len(lines) < 5:
         raise SystemExit('pyexec: bad case file')
     return lines[1], lines[2], lines[3], int(lines[4])
@@ -130,42 +145,52 @@ def _pyexec_case():
 def _pyexec_parse(source, mode, allowed):
     """The script compiled, and for a public caller the top-level names it
     imports that are not in allowed (a set), sorted. Raises what compile
-    raises."""
-    import _ast
-    tree = compile(source, 'script.py', 'exec', _ast.PyCF_ONLY_AST,
-                   dont_inherit=True)
-    # The compile stage has syntax errors the parser does not see:
-    # 'return' or 'yield' outside a function, misplaced global and
-    # nonlocal, duplicate arguments. They too are reported before any
-    # of the user's code runs. RecursionError: nesting too deep for
-    # the compiler, which python3 script.py also refuses up front.
-    code = compile(tree, 'script.py', 'exec', dont_inherit=True)
-    return code, _pyexec_forbidden(tree, allowed) if mode == 'public' else []
+    raises: a syntax error of the parser or of the compile stage ('return'
+    outside a function, duplicate arguments, ...), or RecursionError for
+    nesting too deep for the compiler, which python3 script.py also
+    refuses before any of the script runs. Straight from the source: an
+    AST made only to be checked cost a run about 100 page faults more."""
+    code = compile(source, 'script.py', 'exec', dont_inherit=True)
+    return code, _pyexec_forbidden((code,), allowed) if mode == 'public' \
+        else []
 
 
-def _pyexec_forbidden(tree, allowed):
-    """The top-level names tree imports that are not in allowed (a set),
-    sorted: the import policy of a public script and of a public cell."""
-    import _ast
+def _pyexec_forbidden(codes, allowed, ops=_pyexec_ops(), t=_pyexec_type):
+    """The top-level names that the code objects in codes, and those
+    nested in them (functions, classes, ...), import absolutely and that
+    are not in allowed (a set), sorted: the import policy of a public
+    script and of a public cell. Read off the bytecode, so an import the
+    compiler dropped as unreachable (under `if False:`) is not one. The
+    compiler emits every import as LOAD_CONST level, LOAD_CONST fromlist,
+    IMPORT_NAME name; a level it cannot read counts as 0 (checked)."""
+    import_name, load_const, extended_arg, cache = ops
+    code_type = t(_pyexec_forbidden.__code__)
     bad = []
-    stack = [tree]
+    stack = list(codes)
     while stack:
-        node = stack.pop()
-        names = ()
-        if isinstance(node, _ast.Import):
-            names = [a.name for a in node.names]
-        elif isinstance(node, _ast.ImportFrom) and not node.level:
-            names = [node.module or '']
-        for n in names:
-            top = n.split('.')[0]
-            if top not in allowed and top not in bad:
-                bad.append(top)
-        for field in node._fields:
-            v = getattr(node, field, None)
-            if isinstance(v, list):
-                stack.extend(x for x in v if isinstance(x, _ast.AST))
-            elif isinstance(v, _ast.AST):
-                stack.append(v)
+        co = stack.pop()
+        consts = co.co_consts
+        stack.extend(c for c in consts if t(c) is code_type)
+        b = co.co_code
+        if import_name not in b:
+            continue
+        ext = 0
+        last = prev = (cache, 0)
+        for i in range(0, len(b) - 1, 2):
+            op = b[i]
+            if op == cache:
+                continue
+            arg = b[i + 1] | ext
+            if op == extended_arg:
+                ext = arg << 8
+                continue
+            ext = 0
+            if op == import_name:
+                level = consts[prev[1]] if prev[0] == load_const else 0
+                top = co.co_names[arg].split('.')[0]
+                if not level and top not in allowed and top not in bad:
+                    bad.append(top)
+            prev, last = last, (op, arg)
     return sorted(bad)
 
 
@@ -215,6 +240,16 @@ def _pyexec_warm():
             for hook in hooks:
                 if hook is not None:
                     hook()
+    # logging's own stderr handler (logging.lastResort) sits in the list
+    # that logging.shutdown(), an atexit function, flushes and closes at
+    # every child's exit: about 50 page faults a run, for a handler that
+    # writes through to sys.stderr (flushed at exit anyway) and that a
+    # python3 whose script never imports logging would not have made.
+    # Handlers the script makes are still listed, flushed and closed.
+    last = getattr(logging, 'lastResort', None)
+    refs = getattr(logging, '_handlerList', None)
+    if last is not None and isinstance(refs, list):
+        refs[:] = [r for r in refs if r() is not last]
 
 
 def _pyexec_boot(mode, allowed):
@@ -254,7 +289,8 @@ def _pyexec_boot(mode, allowed):
     sys.modules['__main__'] = main
     sys.argv[:] = ['script.py']
     if case is not None:
-        code = _pyexec_grader(code, case)
+        grade = _pyexec_grade
+        return lambda g: grade(code, case, g), main.__dict__
     return code, main.__dict__
 
 
@@ -262,142 +298,148 @@ class _PyexecUnsupported(Exception):
     pass
 
 
-def _pyexec_grader(code, case):
-    """Module code, then the call; the result goes to fd 3 as plain data.
-    Returns what the caller execs in place of the module code."""
-    import ast
-    import os
-    import traceback
-    entry, args_text, kwargs_text, cap = case
-    t = _pyexec_type
-    simple = {int: int.__repr__, float: float.__repr__, str: str.__repr__}
+# The grader's parts, made once (in the zygote, before any fork) rather
+# than in each case: a case's child then only reads them, and a class or
+# closure made per case cost its child copy-on-write page faults
+# (bench/evaluate.py).
+_PYEXEC_SIMPLE = {int: int.__repr__, float: float.__repr__,
+                  str: str.__repr__}
+# The worker's literals (src/common/pylit.c) use these names and no
+# others; evaluated with them alone, no builtins. The text is the
+# worker's, read before any of the submission runs: a literal parser
+# (ast.literal_eval) gives the same values at about twice the faults.
+_PYEXEC_LIT_NAMES = {'__builtins__': {}, 'nan': float('nan'),
+                     'inf': float('inf'), 'set': set}
 
-    class Names(ast.NodeTransformer):
-        # The worker writes these; nan and inf are the only names.
-        def visit_Name(self, node):
-            if node.id in ('nan', 'inf'):
-                return ast.Constant(float(node.id))
-            return node
 
-    def lit(text):
-        return ast.literal_eval(Names().visit(ast.parse(text, mode='eval')))
+def _pyexec_lit(text, names=_PYEXEC_LIT_NAMES):
+    return eval(compile(text, '<case>', 'eval', dont_inherit=True),
+                dict(names))
 
-    def ser(v, out, depth, size):
-        ty = t(v)
-        if depth > 30:
-            raise _PyexecUnsupported('a value nested deeper than 30 levels')
-        if v is None or ty is bool:
-            s = repr(v) if v is None else ('True' if v else 'False')
-        elif ty in simple:
-            s = simple[ty](v)
-        elif ty is list or ty is tuple or ty is set or ty is frozenset:
-            if ty is list:
-                out.append('[')
-            elif ty is tuple:
-                out.append('(')
-            elif not v:
-                out.append('set()')
-                return size + 5
-            else:
-                out.append('{')
-            n = 0
-            for x in list(v):
-                size = ser(x, out, depth + 1, size + 2)
-                out.append(', ')
-                n += 1
-            if ty is tuple and n == 1:
-                out[-1] = ','       # (x,): a tuple, where (x) is x
-            elif n:
-                out.pop()
-            out.append(']' if ty is list else ')' if ty is tuple else '}')
-            return size + 2
-        elif ty is dict:
-            out.append('{')
-            for k, x in list(dict.items(v)):
-                size = ser(k, out, depth + 1, size + 2)
-                out.append(': ')
-                size = ser(x, out, depth + 1, size + 2)
-                out.append(', ')
-            if len(out) and out[-1] == ', ':
-                out.pop()
-            out.append('}')
-            return size + 2
+
+def _pyexec_ser(v, out, depth, size, cap, t=_pyexec_type,
+                simple=_PYEXEC_SIMPLE):
+    ty = t(v)
+    if depth > 30:
+        raise _PyexecUnsupported('a value nested deeper than 30 levels')
+    if v is None or ty is bool:
+        s = repr(v) if v is None else ('True' if v else 'False')
+    elif ty in simple:
+        s = simple[ty](v)
+    elif ty is list or ty is tuple or ty is set or ty is frozenset:
+        if ty is list:
+            out.append('[')
+        elif ty is tuple:
+            out.append('(')
+        elif not v:
+            out.append('set()')
+            return size + 5
         else:
-            raise _PyexecUnsupported(
-                'the returned value contains a %s, which is not plain data '
-                '(None, bool, int, float, str, list, tuple, set, dict)'
-                % getattr(ty, '__qualname__', '?'))
-        size += len(s)
-        if size > cap:
-            raise _PyexecUnsupported('the returned value is larger than '
-                                     '%d bytes' % cap)
-        out.append(s)
-        return size
+            out.append('{')
+        n = 0
+        for x in list(v):
+            size = _pyexec_ser(x, out, depth + 1, size + 2, cap)
+            out.append(', ')
+            n += 1
+        if ty is tuple and n == 1:
+            out[-1] = ','       # (x,): a tuple, where (x) is x
+        elif n:
+            out.pop()
+        out.append(']' if ty is list else ')' if ty is tuple else '}')
+        return size + 2
+    elif ty is dict:
+        out.append('{')
+        for k, x in list(dict.items(v)):
+            size = _pyexec_ser(k, out, depth + 1, size + 2, cap)
+            out.append(': ')
+            size = _pyexec_ser(x, out, depth + 1, size + 2, cap)
+            out.append(', ')
+        if len(out) and out[-1] == ', ':
+            out.pop()
+        out.append('}')
+        return size + 2
+    else:
+        raise _PyexecUnsupported(
+            'the returned value contains a %s, which is not plain data '
+            '(None, bool, int, float, str, list, tuple, set, dict)'
+            % getattr(ty, '__qualname__', '?'))
+    size += len(s)
+    if size > cap:
+        raise _PyexecUnsupported('the returned value is larger than '
+                                 '%d bytes' % cap)
+    out.append(s)
+    return size
 
-    def send(line):
-        data = line.encode('utf-8', 'surrogatepass') + b'\n'
+
+def _pyexec_send(line, os=_os):
+    data = line.encode('utf-8', 'surrogatepass') + b'\n'
+    try:
+        while data:
+            data = data[os.write(3, data):]
+        os.close(3)
+    except OSError:
+        pass
+
+
+def _pyexec_err(kind, e=None, message=None):
+    if message is None:
         try:
-            while data:
-                data = data[os.write(3, data):]
-            os.close(3)
-        except OSError:
-            pass
-
-    def err(kind, e=None, message=None):
-        if message is None:
-            try:
-                message = str(e)
-            except BaseException:
-                message = '<unprintable %s>' % kind
-        tb = ''
-        if e is not None:
-            try:
-                frames = [f for f in traceback.extract_tb(e.__traceback__)
-                          if f.filename == 'script.py']
-                tb = ('Traceback (most recent call last):\n' +
-                      ''.join(traceback.format_list(frames)) +
-                      '%s: %s\n' % (kind, message))
-            except BaseException:
-                tb = ''
-        send('error\t(%s, %s, %s)' % (str.__repr__(str(kind)[:200]),
-                                      str.__repr__(str(message)[:2000]),
-                                      str.__repr__(str(tb)[-8000:])))
-
-    def run(g):
+            message = str(e)
+        except BaseException:
+            message = '<unprintable %s>' % kind
+    tb = ''
+    if e is not None:
         try:
-            args = lit(args_text)
-            kwargs = lit(kwargs_text)
-            exec(code, g)
-            name, _, attr = entry.partition('.')
-            if name.endswith('()'):
-                obj = g[name[:-2]]()
-            else:
-                obj = g[name]
-            fn = getattr(obj, attr) if attr else obj
-            value = fn(*args, **kwargs)
-        except KeyError as e:
-            if e.__traceback__ is not None and e.__traceback__.tb_next:
-                return err('KeyError', e)
-            return err('NameError', None, 'name %r is not defined in the '
-                       'submission' % (e.args[0] if e.args else entry))
-        except SystemExit as e:
-            return err('SystemExit', None, 'the submission called '
-                       'sys.exit(%r) instead of returning' % (e.code,))
-        except BaseException as e:
-            return err(getattr(t(e), '__name__', 'Exception'), e)
-        try:
-            out = []
-            ser(value, out, 0, 0)
-        except _PyexecUnsupported as e:
-            return err('UnsupportedType', None, e.args[0])
-        except RecursionError:
-            return err('UnsupportedType', None, 'the returned value is '
-                       'nested too deeply')
-        except BaseException as e:
-            return err(getattr(t(e), '__name__', 'Exception'), e)
-        send('value\t' + ''.join(out))
+            import traceback
+            frames = [f for f in traceback.extract_tb(e.__traceback__)
+                      if f.filename == 'script.py']
+            tb = ('Traceback (most recent call last):\n' +
+                  ''.join(traceback.format_list(frames)) +
+                  '%s: %s\n' % (kind, message))
+        except BaseException:
+            tb = ''
+    _pyexec_send('error\t(%s, %s, %s)' % (str.__repr__(str(kind)[:200]),
+                                          str.__repr__(str(message)[:2000]),
+                                          str.__repr__(str(tb)[-8000:])))
 
-    return run
+
+def _pyexec_grade(code, case, g, t=_pyexec_type):
+    """Module code, then the call; the result goes to fd 3 as plain data
+    (the worker compares it, outside the jail)."""
+    entry, args_text, kwargs_text, cap = case
+    try:
+        args = _pyexec_lit(args_text)
+        kwargs = _pyexec_lit(kwargs_text)
+        exec(code, g)
+        name, _, attr = entry.partition('.')
+        if name.endswith('()'):
+            obj = g[name[:-2]]()
+        else:
+            obj = g[name]
+        fn = getattr(obj, attr) if attr else obj
+        value = fn(*args, **kwargs)
+    except KeyError as e:
+        if e.__traceback__ is not None and e.__traceback__.tb_next:
+            return _pyexec_err('KeyError', e)
+        return _pyexec_err('NameError', None, 'name %r is not defined in '
+                           'the submission' % (e.args[0] if e.args
+                                               else entry))
+    except SystemExit as e:
+        return _pyexec_err('SystemExit', None, 'the submission called '
+                           'sys.exit(%r) instead of returning' % (e.code,))
+    except BaseException as e:
+        return _pyexec_err(getattr(t(e), '__name__', 'Exception'), e)
+    try:
+        out = []
+        _pyexec_ser(value, out, 0, 0, cap)
+    except _PyexecUnsupported as e:
+        return _pyexec_err('UnsupportedType', None, e.args[0])
+    except RecursionError:
+        return _pyexec_err('UnsupportedType', None, 'the returned value is '
+                           'nested too deeply')
+    except BaseException as e:
+        return _pyexec_err(getattr(t(e), '__name__', 'Exception'), e)
+    _pyexec_send('value\t' + ''.join(out))
 
 
 def _pyexec_run_inproc(mode, allowed):
@@ -620,9 +662,7 @@ def _pyexec_session(mode, allowed):
                     'message': fit(str(getattr(e, 'msg', None) or e), 4096)[0]}
         if mode == 'public':
             bad = _pyexec_forbidden(
-                tree if last is None else
-                _ast_mod.Module(body=tree.body + [last], type_ignores=[]),
-                allowed)
+                (body,) if expr is None else (body, expr), allowed)
             if bad:
                 return {'refused': 'forbidden',
                         'names': [fit(b, 256)[0] for b in bad[:64]]}

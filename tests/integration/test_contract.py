@@ -172,6 +172,25 @@ def test_forbidden_import_nested_and_relative(s):
     assert d['stdout'] == 'no\n'
 
 
+def test_forbidden_import_read_off_the_bytecode(s):
+    # The policy reads the compiled code, nested code objects included:
+    # class bodies, methods, and a function with more than 256 names,
+    # whose imports' name index needs EXTENDED_ARG; a relative import
+    # there (level 1) is skipped.
+    up = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+    many = ','.join(a + b for a in up for b in up[:12])
+    code = ('class K:\n    import pickle\n    def m(self):\n'
+            '        from ssl import wrap_socket\n'
+            'def g():\n    (' + many + ')\n'
+            '    from .rel import q\n    import mmap.x as y\n')
+    doc = err(s.execute({'code': code}), 400, 'ForbiddenImportError')
+    assert doc['error_details']['disallowed'] == ['mmap', 'pickle', 'ssl'], doc
+    # What the compiler drops as unreachable is not an import of the
+    # script: it can never run.
+    d = ok(s.execute({'code': 'if False:\n    import ctypes\nprint(1)'}))
+    assert d['stdout'] == '1\n'
+
+
 def test_admin_bypasses_import_policy_not_syntax(s):
     d = ok(s.execute({'code': 'import subprocess\nprint("ok")', 'api_key': s.admin_key}))
     assert d['stdout'] == 'ok\n'

@@ -508,6 +508,21 @@ def test_tuples_of_one_cross(s):
         assert doc['passed'], results(doc)
 
 
+def test_inputs_keep_their_python_types(s):
+    """The worker's literals reach the call as the same Python values:
+    sets (empty too), one-element and nested tuples, keywords."""
+    code = ('def f(x):\n'
+            '    return ("set", sorted(x)) if type(x) is set else repr(x)\n')
+    doc = graded(evaluate(s, {'code': code, 'entry_point': 'f', 'io_cases': [
+        {'input': 'set()', 'output': '("set", [])'},
+        {'input': '{3, 1}', 'output': '("set", [1, 3])'},
+        {'input': '(1,)', 'output': '"(1,)"'},
+        {'input': "((1, 2), [3, 'a'], {'k': (None, True)})",
+         'output': "\"((1, 2), [3, 'a'], {'k': (None, True)})\""},
+        {'input': 'x=-0.5', 'output': '"-0.5"'}]}))
+    assert doc['passed'], results(doc)
+
+
 def test_special_values_cross_exactly(s):
     """inf and nan go in and come back; ints past 64 bits stay exact; a
     dict with non-string keys comes back as pairs."""
