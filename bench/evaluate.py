@@ -16,7 +16,7 @@ zygote-jail (forked_cases = 0: each case a jail cloned by the zygote, as
 an /execute run's), exec.
 
     python3 bench/evaluate.py [--cases 100] [--modes zygote,zygote-jail,exec]
-                              [--repeat 3]
+                              [--repeat 3] [--max-concurrent 5]
 """
 import argparse
 import json
@@ -114,6 +114,9 @@ def main():
     ap.add_argument('--cases', type=int, default=100)
     ap.add_argument('--modes', default='zygote,zygote-jail,exec')
     ap.add_argument('--repeat', type=int, default=3)
+    ap.add_argument('--max-concurrent', type=int, default=5,
+                    help='run slots: the lanes /evaluate runs cases in, '
+                    'and the separate calls made at once')
     args = ap.parse_args()
     n = args.cases
     rows = []
@@ -125,10 +128,11 @@ def main():
           flush=True)
     for mode in args.modes.split(','):
         config = {'mode': mode.split('-')[0],
-                  'forked_cases': 0 if mode.endswith('-jail') else 1}
+                  'forked_cases': 0 if mode.endswith('-jail') else 1,
+                  'max_concurrent': args.max_concurrent}
         with stack.Stack(config=config, workers=8,
                          admin_key=secrets.token_hex(24)) as st:
-            conc = 5        # max_concurrent's default
+            conc = args.max_concurrent
             for name in SUBMISSIONS:
                 one_evaluate(st, name, 10)          # warm workers, zygotes
                 separate(st, name, 10, conc)
@@ -148,8 +152,9 @@ def main():
     print('cases/s, then per case: page faults (x the floor) and CPU ms '
           '(x the floor) of the whole stack')
     print('| mode | submission | /evaluate | %d x /execute, sequential | '
-          '%d x /execute, 5 at once | /evaluate vs sequential | '
-          '/evaluate vs 5 at once |' % (n, n))
+          '%d x /execute, %d at once | /evaluate vs sequential | '
+          '/evaluate vs %d at once |' % (n, n, args.max_concurrent,
+                                         args.max_concurrent))
     print('|---|---|---|---|---|---|---|')
 
     def cell(r):
