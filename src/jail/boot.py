@@ -113,8 +113,11 @@ _pyexec_type = type
 
 def _pyexec_ops():
     import opcode
-    return tuple(opcode.opmap[n] for n in
-                 ('IMPORT_NAME', 'LOAD_CONST', 'EXTENDED_ARG', 'CACHE'))
+    # -1 where this Python has no such opcode: LOAD_SMALL_INT (3.14 loads
+    # an import's level with it) and CACHE (before 3.11).
+    return tuple(opcode.opmap.get(n, -1) for n in
+                 ('IMPORT_NAME', 'LOAD_CONST', 'EXTENDED_ARG', 'CACHE',
+                  'LOAD_SMALL_INT'))
 
 
 _pyexec_CASE = '.pyexec-case'
@@ -161,9 +164,10 @@ def _pyexec_forbidden(codes, allowed, ops=_pyexec_ops(), t=_pyexec_type):
     are not in allowed (a set), sorted: the import policy of a public
     script and of a public cell. Read off the bytecode, so an import the
     compiler dropped as unreachable (under `if False:`) is not one. The
-    compiler emits every import as LOAD_CONST level, LOAD_CONST fromlist,
-    IMPORT_NAME name; a level it cannot read counts as 0 (checked)."""
-    import_name, load_const, extended_arg, cache = ops
+    compiler emits every import as LOAD_CONST level (LOAD_SMALL_INT in
+    3.14), LOAD_CONST fromlist, IMPORT_NAME name; a level it cannot read
+    counts as 0 (checked)."""
+    import_name, load_const, extended_arg, cache, small_int = ops
     code_type = t(_pyexec_forbidden.__code__)
     bad = []
     stack = list(codes)
@@ -186,7 +190,8 @@ def _pyexec_forbidden(codes, allowed, ops=_pyexec_ops(), t=_pyexec_type):
                 continue
             ext = 0
             if op == import_name:
-                level = consts[prev[1]] if prev[0] == load_const else 0
+                level = (consts[prev[1]] if prev[0] == load_const else
+                         prev[1] if prev[0] == small_int else 0)
                 top = co.co_names[arg].split('.')[0]
                 if not level and top not in allowed and top not in bad:
                     bad.append(top)
@@ -308,13 +313,24 @@ _PYEXEC_SIMPLE = {int: int.__repr__, float: float.__repr__,
 # others; evaluated with them alone, no builtins. The text is the
 # worker's, read before any of the submission runs: a literal parser
 # (ast.literal_eval) gives the same values at about twice the faults.
-_PYEXEC_LIT_NAMES = {'__builtins__': {}, 'nan': float('nan'),
-                     'inf': float('inf'), 'set': set}
+# But a name evaluates to one object, and each nan the worker wrote must
+# be a float of its own, as JSON's and a literal parser's are ({nan,
+# nan} has two elements): text with nan takes the literal parser.
+_PYEXEC_LIT_NAMES = {'__builtins__': {}, 'inf': float('inf'), 'set': set}
 
 
 def _pyexec_lit(text, names=_PYEXEC_LIT_NAMES):
-    return eval(compile(text, '<case>', 'eval', dont_inherit=True),
-                dict(names))
+    if 'nan' not in text:
+        return eval(compile(text, '<case>', 'eval', dont_inherit=True),
+                    dict(names))
+    import ast
+
+    class Names(ast.NodeTransformer):
+        def visit_Name(self, node):
+            if node.id in ('nan', 'inf'):
+                return ast.Constant(float(node.id))
+            return node
+    return ast.literal_eval(Names().visit(ast.parse(text, mode='eval')))
 
 
 def _pyexec_ser(v, out, depth, size, cap, t=_pyexec_type,

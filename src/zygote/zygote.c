@@ -62,13 +62,17 @@ static const char prelude[] =
 	/*
 	 * A fork copies every generator's state. The stdlib's random reseeds
 	 * itself at fork; numpy's global one does not, so reseed it from the
-	 * kernel in every child, or two runs would print the same numbers:
-	 * the whole MT19937 key and a fresh position, written straight into
-	 * the generator's state (numpy's mt19937_state: uint32 key[624], int
-	 * pos), about 60 page faults a run fewer than through set_state(),
-	 * itself about 90 fewer than numpy.random.seed() (bench/runcost.py).
-	 * The layout is checked here against get_state(); set_state() if it
-	 * does not match.
+	 * kernel in every child, or two runs would print the same numbers.
+	 * In this zygote's own children, at their start: the whole MT19937
+	 * key and a fresh position written straight into the generator's
+	 * state (numpy's mt19937_state: uint32 key[624], int pos), about 50
+	 * page faults a run fewer than through set_state(), itself about 90
+	 * fewer than numpy.random.seed() (bench/runcost.py). The layout is
+	 * checked here against get_state(); set_state() if it does not
+	 * match. Only once per process: a script's own forks (os.fork,
+	 * multiprocessing, a session's fork) go through set_state(), which
+	 * also drops a cached Gaussian and does not write through an address
+	 * the script may have freed (numpy.random.set_bit_generator).
 	 */
 	"def _pyexec_reseeder(np=numpy, urandom=os.urandom):\n"
 	"    def slow(st=np.random.set_state, u32=np.uint32):\n"
@@ -88,9 +92,14 @@ static const char prelude[] =
 	"        s = np.random.get_state()\n"
 	"        if s[1].tobytes() != bytes(key) or s[2] != 624 or s[3] != 0:\n"
 	"            return slow\n"
-	"        return fast\n"
 	"    except Exception:\n"
 	"        return slow\n"
+	"    todo = [fast]\n"
+	"    def reseed(todo=todo):\n"
+	"        f = todo[0]\n"
+	"        todo[0] = slow\n"
+	"        f()\n"
+	"    return reseed\n"
 	"os.register_at_fork(after_in_child=_pyexec_reseeder())\n"
 	"del _pyexec_reseeder\n"
 	"gc.collect()\n"

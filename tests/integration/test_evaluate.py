@@ -521,6 +521,12 @@ def test_inputs_keep_their_python_types(s):
          'output': "\"((1, 2), [3, 'a'], {'k': (None, True)})\""},
         {'input': 'x=-0.5', 'output': '"-0.5"'}]}))
     assert doc['passed'], results(doc)
+    # Each nan is a float of its own, as JSON's NaN and a literal parser's
+    # are: two in a set are two elements, and one is not another.
+    code = 'def f(x):\n    return [len(x[0]), x[1].count(x[1][0])]\n'
+    doc = graded(evaluate(s, {'code': code, 'entry_point': 'f', 'io_cases': [
+        {'input': '({nan, nan}, [nan, nan])', 'output': '[2, 1]'}]}))
+    assert doc['passed'], results(doc)
 
 
 def test_special_values_cross_exactly(s):

@@ -98,6 +98,35 @@ def test_fresh_randomness_numpy(s):
     assert len(seen) == 4, seen
 
 
+def test_numpy_reseed_of_a_scripts_own_fork(s):
+    # A run's own numpy state is written straight into the generator once,
+    # at its start; the script's own forks reseed through set_state: a
+    # cached Gaussian is dropped (parent and child draw different ones),
+    # and a generator the script replaced and freed is never written.
+    d = ok(s.execute({'code': (
+        'import os, numpy as np\n'
+        'np.random.randn()\n'
+        'r, w = os.pipe()\n'
+        'pid = os.fork()\n'
+        'if pid == 0:\n'
+        '    os.write(w, repr(np.random.randn()).encode())\n'
+        '    os._exit(0)\n'
+        'os.close(w)\n'
+        'child = os.read(r, 100).decode()\n'
+        'os.waitpid(pid, 0)\n'
+        'print(child != repr(np.random.randn()))\n'
+        'np.random.set_bit_generator(np.random.PCG64())\n'
+        'import gc\n'
+        'gc.collect()\n'
+        'junk = [bytearray(b"A" * 2600) for _ in range(3000)]\n'
+        'pid = os.fork()\n'
+        'if pid == 0:\n'
+        '    os._exit(sum(b.count(b"A") != len(b) for b in junk) and 1)\n'
+        'print(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))\n'),
+        'api_key': s.admin_key}))
+    assert d['stdout'] == 'True\n0\n', d
+
+
 def _jail_pythons():
     """Pids of processes that are PID 2 of a nested PID namespace: the
     Python child of a jail's init (the host sees every stack's jails; the
